@@ -1,0 +1,59 @@
+#include "base/parallel.h"
+
+#include <omp.h>
+
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+#include <thread>
+
+namespace tt {
+
+OmpSingleThreadScope::OmpSingleThreadScope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+OmpSingleThreadScope::~OmpSingleThreadScope() { omp_set_num_threads(saved_); }
+
+int hardware_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+
+struct ThreadPool::Arena {
+  explicit Arena(int n) : arena(n) {}
+  tbb::task_arena arena;
+};
+
+ThreadPool::ThreadPool(int threads)
+    : threads_(threads > 0 ? threads : hardware_threads()), arena_(std::make_unique<Arena>(threads_)) {}
+
+ThreadPool::~ThreadPool() = default;
+
+void ThreadPool::for_each(size_t n, const std::function<void(size_t)>& fn) {
+  if (n == 0) return;
+  if (n == 1 || threads_ == 1) {
+    OmpSingleThreadScope single;
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  arena_->arena.execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<size_t>(0, n, 1),
+        [&](const tbb::blocked_range<size_t>& r) {
+          OmpSingleThreadScope single;
+          for (size_t i = r.begin(); i != r.end(); ++i) fn(i);
+        },
+        tbb::simple_partitioner());
+  });
+}
+
+void ThreadPool::with_omp(const std::function<void()>& fn) {
+  int saved = omp_get_max_threads();
+  omp_set_num_threads(threads_);
+  try {
+    fn();
+  } catch (...) {
+    omp_set_num_threads(saved);
+    throw;
+  }
+  omp_set_num_threads(saved);
+}
+
+}  // namespace tt

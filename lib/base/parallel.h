@@ -1,0 +1,53 @@
+// How twotower uses the machine's cores. oneDNN here runs on OpenMP; our own parallel loops run
+// on oneTBB. Left alone, a oneDNN call made from a TBB worker would start an OpenMP team per
+// worker (two cores become twenty threads). The rule, enforced here:
+//   * oneDNN primitives called from the caller's thread use OpenMP with `threads` threads;
+//   * inside a TBB task, OpenMP is limited to one thread for that task (OmpSingleThreadScope),
+//     so oneDNN's sgemm runs sequentially there;
+//   * the two phases never overlap: a TBB loop returns before the next oneDNN primitive starts.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+namespace tt {
+
+// Limits OpenMP (and so oneDNN) to one thread on this thread while in scope.
+class OmpSingleThreadScope {
+ public:
+  OmpSingleThreadScope();
+  ~OmpSingleThreadScope();
+  OmpSingleThreadScope(const OmpSingleThreadScope&) = delete;
+  OmpSingleThreadScope& operator=(const OmpSingleThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
+
+// A fixed-size pool for one model or one training run. Work is split into a fixed number of
+// chunks that does not depend on scheduling, so results are identical for a given thread count.
+class ThreadPool {
+ public:
+  // threads <= 0 means all hardware threads.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int threads() const { return threads_; }
+  // Calls fn(i) for i in [0, n) on the pool's threads, each call with OpenMP limited to one
+  // thread. Returns when all are done; an exception from fn is rethrown here.
+  void for_each(size_t n, const std::function<void(size_t)>& fn);
+  // Runs fn on the calling thread with OpenMP (oneDNN) using this pool's thread count.
+  void with_omp(const std::function<void()>& fn);
+
+ private:
+  int threads_;
+  struct Arena;
+  std::unique_ptr<Arena> arena_;
+};
+
+int hardware_threads();
+
+}  // namespace tt

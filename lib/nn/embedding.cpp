@@ -1,0 +1,73 @@
+#include "nn/embedding.h"
+
+#include <cstring>
+#include <string>
+
+#include "base/error.h"
+
+namespace tt {
+
+static void check_id(const Parameter& table, int32_t id) {
+  if (id < 0 || static_cast<size_t>(id) >= table.value.rows())
+    fail(ErrorKind::invalid_argument, table.name + ": id " + std::to_string(id) + " outside the table's " +
+                                          std::to_string(table.value.rows()) + " rows");
+}
+
+void embedding_forward(const Parameter& table, std::span<const int32_t> ids, Slice out) {
+  const size_t dim = table.value.cols();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    check_id(table, ids[i]);
+    std::memcpy(out.row(i), table.value.row(ids[i]), dim * sizeof(float));
+  }
+}
+
+void embedding_backward(Parameter& table, std::span<const int32_t> ids, ConstSlice dout) {
+  const size_t dim = table.value.cols();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    float* g = table.grad_row(ids[i]);
+    const float* d = dout.row(i);
+    for (size_t k = 0; k < dim; ++k) g[k] += d[k];
+  }
+}
+
+void pooled_embedding_forward(const Parameter& table, std::span<const int32_t> tokens, size_t width, Slice out) {
+  const size_t dim = table.value.cols();
+  const size_t rows = width ? tokens.size() / width : 0;
+  for (size_t i = 0; i < rows; ++i) {
+    float* o = out.row(i);
+    std::fill(o, o + dim, 0.0f);
+    const int32_t* t = tokens.data() + i * width;
+    size_t count = 0;
+    for (size_t j = 0; j < width; ++j) {
+      if (t[j] == 0) continue;
+      check_id(table, t[j]);
+      const float* e = table.value.row(t[j]);
+      for (size_t k = 0; k < dim; ++k) o[k] += e[k];
+      ++count;
+    }
+    if (count > 1) {
+      const float inv = 1.0f / static_cast<float>(count);
+      for (size_t k = 0; k < dim; ++k) o[k] *= inv;
+    }
+  }
+}
+
+void pooled_embedding_backward(Parameter& table, std::span<const int32_t> tokens, size_t width, ConstSlice dout) {
+  const size_t dim = table.value.cols();
+  const size_t rows = width ? tokens.size() / width : 0;
+  for (size_t i = 0; i < rows; ++i) {
+    const int32_t* t = tokens.data() + i * width;
+    size_t count = 0;
+    for (size_t j = 0; j < width; ++j) count += t[j] != 0;
+    if (count == 0) continue;
+    const float inv = 1.0f / static_cast<float>(count);
+    const float* d = dout.row(i);
+    for (size_t j = 0; j < width; ++j) {
+      if (t[j] == 0) continue;
+      float* g = table.grad_row(t[j]);
+      for (size_t k = 0; k < dim; ++k) g[k] += d[k] * inv;
+    }
+  }
+}
+
+}  // namespace tt

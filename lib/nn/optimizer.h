@@ -1,0 +1,41 @@
+// Optimizers with Keras's semantics. Row-sparse parameters (embedding tables) update only the
+// rows their gradient touched, which for Adagrad and SGD equals the dense update exactly.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/bytes.h"
+#include "nn/parameter.h"
+
+namespace tt {
+
+struct OptimizerConfig {
+  std::string kind = "adagrad";  // adagrad | adam | sgd
+  float learning_rate = 0.1f;
+  float initial_accumulator = 0.1f;  // adagrad
+  float epsilon = 1e-7f;             // adagrad, adam
+  float beta1 = 0.9f, beta2 = 0.999f;  // adam
+  float momentum = 0.0f;             // sgd
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  // Applies one step to every parameter from its gradient, then clears the gradients.
+  virtual void step(std::vector<Parameter*>& params) = 0;
+  // Optimizer state (accumulators, moments, step count), for checkpoints.
+  virtual void save_state(ByteWriter& w) const = 0;
+  virtual void load_state(ByteReader& r, std::vector<Parameter*>& params) = 0;
+  const OptimizerConfig& config() const { return config_; }
+
+ protected:
+  explicit Optimizer(OptimizerConfig c) : config_(std::move(c)) {}
+  OptimizerConfig config_;
+};
+
+// Throws ErrorKind::invalid_argument for an unknown kind or a non-positive learning rate.
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config);
+
+}  // namespace tt

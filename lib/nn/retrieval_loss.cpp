@@ -1,0 +1,188 @@
+#include "nn/retrieval_loss.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+
+#include "base/error.h"
+#include "base/parallel.h"
+#include "nn/dnnl_context.h"
+#include "nn/row_kernels.h"
+
+namespace tt {
+
+namespace {
+
+// TFRS adds float32.min / 100 to accidental hits rather than masking them outright.
+constexpr float kAccidentalHitPenalty = std::numeric_limits<float>::lowest() / 100.0f;
+constexpr size_t kBlockRows = 32;  // 32 x 2048 floats = 256 KiB: stays in a 512 KiB L2
+
+void validate(const RetrievalLossInputs& in, const RetrievalLossOptions& opt) {
+  if (!in.queries || !in.candidates) fail(ErrorKind::invalid_argument, "retrieval loss: missing embeddings");
+  const size_t bq = in.queries->rows(), bc = in.candidates->rows();
+  if (in.queries->cols() != in.candidates->cols())
+    fail(ErrorKind::invalid_argument, "retrieval loss: query dimension " + std::to_string(in.queries->cols()) +
+                                          " differs from candidate dimension " +
+                                          std::to_string(in.candidates->cols()));
+  if (bc < bq) fail(ErrorKind::invalid_argument, "retrieval loss: fewer candidates than queries");
+  if (!(opt.temperature > 0.0f) || !std::isfinite(opt.temperature))
+    fail(ErrorKind::invalid_argument, "retrieval loss: temperature must be positive and finite");
+  if (opt.num_hard_negatives < 0) fail(ErrorKind::invalid_argument, "retrieval loss: num_hard_negatives < 0");
+  if (opt.remove_accidental_hits && in.candidate_ids.size() != bc)
+    fail(ErrorKind::invalid_argument, "retrieval loss: remove_accidental_hits needs one candidate id per candidate");
+  if (!in.sampling_probability.empty() && in.sampling_probability.size() != bc)
+    fail(ErrorKind::invalid_argument, "retrieval loss: one sampling probability per candidate expected");
+  if (!in.sample_weight.empty() && in.sample_weight.size() != bq)
+    fail(ErrorKind::invalid_argument, "retrieval loss: one sample weight per query expected");
+}
+
+// Applies the options to row i of raw scores (in place). Excluded entries become -inf.
+void adjust_row(float* s, size_t i, size_t bc, const RetrievalLossInputs& in, const RetrievalLossOptions& opt,
+                std::span<const float> logq, std::vector<float>& tmp) {
+  if (opt.temperature != 1.0f) row_divide(s, bc, opt.temperature);
+  if (!logq.empty())
+    for (size_t j = 0; j < bc; ++j) s[j] -= logq[j];
+  if (opt.remove_accidental_hits) {
+    const int32_t id = in.candidate_ids[i];
+    for (size_t j = 0; j < bc; ++j)
+      if (j != i && in.candidate_ids[j] == id) s[j] += kAccidentalHitPenalty;
+  }
+  if (opt.num_hard_negatives > 0 && static_cast<size_t>(opt.num_hard_negatives) + 1 < bc) {
+    // Keep the positive and the k highest negatives; on equal scores the lower column wins, as
+    // in tf.math.top_k.
+    const size_t k = static_cast<size_t>(opt.num_hard_negatives);
+    tmp.assign(s, s + bc);
+    tmp[i] = -std::numeric_limits<float>::infinity();
+    std::vector<float> sorted(tmp);
+    std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end(), std::greater<float>());
+    const float kth = sorted[k - 1];
+    size_t above = 0;
+    for (size_t j = 0; j < bc; ++j) above += (j != i && tmp[j] > kth);
+    size_t ties_allowed = k - above;
+    for (size_t j = 0; j < bc; ++j) {
+      if (j == i) continue;
+      bool keep = tmp[j] > kth || (tmp[j] == kth && ties_allowed > 0 && (ties_allowed--, true));
+      if (!keep) s[j] = -std::numeric_limits<float>::infinity();
+    }
+  }
+}
+
+// Turns adjusted scores of row i into the loss and, in place, the gradient w.r.t. raw scores.
+double softmax_row(float* s, size_t i, size_t bc, float weight, float temperature) {
+  const float m = row_max(s, bc);
+  const float pos = s[i];
+  if (!std::isfinite(m)) fail(ErrorKind::invalid_argument, "retrieval loss: non-finite scores (row " +
+                                                               std::to_string(i) + ")");
+  const float sum = row_exp_sum(s, bc, m);
+  const double lse = static_cast<double>(m) + std::log(static_cast<double>(sum));
+  const double loss = lse - static_cast<double>(pos);
+  // d loss / d raw score = weight * (softmax - onehot) / temperature.
+  const float a = weight / (sum * temperature);
+  row_scale(s, bc, a);
+  s[i] -= weight / temperature;
+  return weight * loss;
+}
+
+}  // namespace
+
+double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions& opt, Matrix* dq, Matrix* dc,
+                      ThreadPool& pool, RetrievalLossWorkspace& ws) {
+  validate(in, opt);
+  const Matrix& q = *in.queries;
+  const Matrix& c = *in.candidates;
+  const size_t bq = q.rows(), bc = c.rows(), d = q.cols();
+  if (bq == 0) { if (dq) { dq->resize(0, d); dc->resize(bc, d); dc->zero(); } return 0.0; }
+
+  ws.logq.clear();
+  for (float p : in.sampling_probability) ws.logq.push_back(std::log(std::clamp(p, 1e-6f, 1.0f)));
+
+  // A fixed number of contiguous row ranges (one per thread): each range's dC partial sum is
+  // then added in range order, so the result depends on the thread count, never on scheduling.
+  const size_t chunks = std::min<size_t>(static_cast<size_t>(pool.threads()), (bq + kBlockRows - 1) / kBlockRows);
+  ws.scores.resize(chunks);
+  ws.dc_part.resize(chunks);
+  ws.chunk_loss.assign(chunks, 0.0);
+  std::vector<std::vector<float>> tmp(chunks);
+  if (dq) dq->resize(bq, d);
+
+  pool.for_each(chunks, [&](size_t ch) {
+    const size_t r_begin = bq * ch / chunks, r_end = bq * (ch + 1) / chunks;
+    Matrix& s = ws.scores[ch];
+    Matrix& dcp = ws.dc_part[ch];
+    if (dq) { dcp.resize(bc, d); }
+    double loss = 0.0;
+    bool first = true;
+    for (size_t r0 = r_begin; r0 < r_end; r0 += kBlockRows) {
+      const size_t rows = std::min(kBlockRows, r_end - r0);
+      s.resize(rows, bc);
+      sgemm(false, true, rows, bc, d, 1.0f, q.row(r0), d, c.data(), d, 0.0f, s.data(), bc);
+      for (size_t r = 0; r < rows; ++r) {
+        const size_t i = r0 + r;
+        float* row = s.row(r);
+        adjust_row(row, i, bc, in, opt, ws.logq, tmp[ch]);
+        const float w = in.sample_weight.empty() ? 1.0f : in.sample_weight[i];
+        loss += softmax_row(row, i, bc, w, opt.temperature);
+      }
+      if (dq) {
+        // dQ[block] = G · C ; dC += Gᵀ · Q[block]
+        sgemm(false, false, rows, d, bc, 1.0f, s.data(), bc, c.data(), d, 0.0f, dq->row(r0), d);
+        sgemm(true, false, bc, d, rows, 1.0f, s.data(), bc, q.row(r0), d, first ? 0.0f : 1.0f, dcp.data(), d);
+      }
+      first = false;
+    }
+    if (dq && first) dcp.zero();
+    ws.chunk_loss[ch] = loss;
+  });
+
+  if (dq) {
+    dc->resize(bc, d);
+    std::copy(ws.dc_part[0].data(), ws.dc_part[0].data() + bc * d, dc->data());
+    for (size_t ch = 1; ch < chunks; ++ch) row_add(dc->data(), ws.dc_part[ch].data(), bc * d);
+  }
+  double total = 0.0;
+  for (double l : ws.chunk_loss) total += l;
+  return total;
+}
+
+double retrieval_loss_reference(const RetrievalLossInputs& in, const RetrievalLossOptions& opt, Matrix* dq,
+                                Matrix* dc) {
+  validate(in, opt);
+  const Matrix& q = *in.queries;
+  const Matrix& c = *in.candidates;
+  const size_t bq = q.rows(), bc = c.rows(), d = q.cols();
+  std::vector<float> logq;
+  for (float p : in.sampling_probability) logq.push_back(std::log(std::clamp(p, 1e-6f, 1.0f)));
+  if (dq) { dq->resize(bq, d); dq->zero(); dc->resize(bc, d); dc->zero(); }
+  double total = 0.0;
+  std::vector<float> row(bc), tmp;
+  std::vector<double> g(bc);
+  for (size_t i = 0; i < bq; ++i) {
+    for (size_t j = 0; j < bc; ++j) {
+      double acc = 0.0;
+      for (size_t k = 0; k < d; ++k) acc += static_cast<double>(q.at(i, k)) * c.at(j, k);
+      row[j] = static_cast<float>(acc);
+    }
+    adjust_row(row.data(), i, bc, in, opt, logq, tmp);
+    double m = -INFINITY;
+    for (float v : row) m = std::max(m, static_cast<double>(v));
+    double sum = 0.0;
+    for (size_t j = 0; j < bc; ++j) sum += std::exp(static_cast<double>(row[j]) - m);
+    const double w = in.sample_weight.empty() ? 1.0 : in.sample_weight[i];
+    total += w * (m + std::log(sum) - row[i]);
+    if (!dq) continue;
+    for (size_t j = 0; j < bc; ++j)
+      g[j] = w * (std::exp(static_cast<double>(row[j]) - m) / sum - (j == i ? 1.0 : 0.0)) / opt.temperature;
+    for (size_t j = 0; j < bc; ++j) {
+      if (g[j] == 0.0) continue;
+      for (size_t k = 0; k < d; ++k) {
+        dq->at(i, k) += static_cast<float>(g[j] * c.at(j, k));
+        dc->at(j, k) += static_cast<float>(g[j] * q.at(i, k));
+      }
+    }
+  }
+  return total;
+}
+
+}  // namespace tt

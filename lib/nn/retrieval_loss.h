@@ -1,0 +1,54 @@
+// The retrieval task's loss: in-batch softmax cross-entropy over scores S = Q Cᵀ, where row i's
+// positive is candidate i and every other candidate in the batch is a negative. The options are
+// TFRS's, applied in TFRS's order: temperature, logQ correction, removal of accidental hits,
+// hard-negative mining; per-row weights multiply each row's loss; the batch loss is the SUM.
+//
+// The B x B scores never exist whole: rows are processed in blocks small enough to stay in
+// cache, and each block goes score GEMM -> softmax and gradient -> the two gradient GEMMs before
+// the next block starts.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "nn/matrix.h"
+
+namespace tt {
+
+class ThreadPool;
+
+struct RetrievalLossOptions {
+  float temperature = 1.0f;             // scores are divided by it; 1 = off
+  bool remove_accidental_hits = false;  // needs candidate_ids
+  int num_hard_negatives = 0;           // keep the positive and this many top negatives; 0 = all
+};
+
+struct RetrievalLossInputs {
+  const Matrix* queries = nullptr;     // Bq x d
+  const Matrix* candidates = nullptr;  // Bc x d, Bc >= Bq; row i of the queries pairs with row i here
+  std::span<const int32_t> candidate_ids;          // Bc, for accidental hits (else empty)
+  std::span<const float> sampling_probability;     // Bc, for the logQ correction (else empty)
+  std::span<const float> sample_weight;            // Bq, per-row weights (else empty = 1)
+};
+
+// Scratch buffers reused across steps, so a training loop allocates nothing per step.
+struct RetrievalLossWorkspace {
+  std::vector<Matrix> scores;   // per chunk: block rows x Bc
+  std::vector<Matrix> dc_part;  // per chunk: Bc x d
+  std::vector<double> chunk_loss;
+  std::vector<float> logq;      // Bc
+  std::vector<float> row_tmp;   // for hard-negative selection, per chunk
+};
+
+// Returns the summed (weighted) loss and writes dq (Bq x d) and dc (Bc x d).
+// If dq is null, only the loss is computed.
+double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions& opt, Matrix* dq, Matrix* dc,
+                      ThreadPool& pool, RetrievalLossWorkspace& ws);
+
+// The same loss and gradients computed plainly (full score matrix, double accumulation): the
+// reference the fused version is tested against.
+double retrieval_loss_reference(const RetrievalLossInputs& in, const RetrievalLossOptions& opt, Matrix* dq,
+                                Matrix* dc);
+
+}  // namespace tt

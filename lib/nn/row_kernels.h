@@ -1,0 +1,29 @@
+// Vectorised kernels over one row of scores: the inner loops of the in-batch softmax and of
+// top-K counting. Each is compiled for AVX-512, AVX2+FMA and baseline x86-64 and picked at load
+// time, so one binary is fast on this machine and still runs on older ones. Reductions use 16
+// fixed lanes combined in a fixed order: results do not depend on which clone runs... except
+// for FMA contraction, so every clone here is compiled without it (see row_kernels.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tt {
+
+// Largest value of x[0..n).
+float row_max(const float* x, size_t n);
+// x[j] = exp(x[j] - shift) for all j; returns the sum of the new values. Arguments below about
+// -87.3 give exactly 0 (so masked entries carry no gradient).
+float row_exp_sum(float* x, size_t n, float shift);
+// x[j] *= a.
+void row_scale(float* x, size_t n, float a);
+// x[j] = x[j] / t.
+void row_divide(float* x, size_t n, float t);
+// x[j] += y[j].
+void row_add(float* x, const float* y, size_t n);
+// Number of j with x[j] > threshold.
+size_t row_count_greater(const float* x, size_t n, float threshold);
+// exp(x) with the same approximation as row_exp_sum (for tests).
+float fast_exp(float x);
+
+}  // namespace tt
