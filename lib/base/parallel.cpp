@@ -4,6 +4,8 @@
 
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
+#include <algorithm>
+#include <exception>
 #include <thread>
 
 namespace tt {
@@ -42,6 +44,26 @@ void ThreadPool::for_each(size_t n, const std::function<void(size_t)>& fn) {
         },
         tbb::simple_partitioner());
   });
+}
+
+void ThreadPool::for_each_omp(size_t n, const std::function<void(size_t)>& fn) {
+  if (n == 0) return;
+  std::exception_ptr error;
+  const long count = static_cast<long>(n);
+  const int team = static_cast<int>(std::min<size_t>(n, static_cast<size_t>(threads_)));
+#pragma omp parallel for schedule(static) num_threads(team)
+  for (long i = 0; i < count; ++i) {
+    try {
+      // A team of one is not "in parallel" to OpenMP, so oneDNN would start a nested team of
+      // its own here; pin it to one thread either way.
+      OmpSingleThreadScope single;
+      fn(static_cast<size_t>(i));
+    } catch (...) {
+#pragma omp critical(tt_for_each_omp_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 void ThreadPool::with_omp(const std::function<void()>& fn) {

@@ -1,10 +1,14 @@
-// How twotower uses the machine's cores. oneDNN here runs on OpenMP; our own parallel loops run
+// How twotower uses the machine's cores. oneDNN here runs on OpenMP; serving and evaluation run
 // on oneTBB. Left alone, a oneDNN call made from a TBB worker would start an OpenMP team per
-// worker (two cores become twenty threads). The rule, enforced here:
-//   * oneDNN primitives called from the caller's thread use OpenMP with `threads` threads;
-//   * inside a TBB task, OpenMP is limited to one thread for that task (OmpSingleThreadScope),
-//     so oneDNN's sgemm runs sequentially there;
-//   * the two phases never overlap: a TBB loop returns before the next oneDNN primitive starts.
+// worker (two cores become twenty threads), and OpenMP workers that spin-wait after a region
+// would compete with TBB workers for the same cores. The rules, enforced here:
+//   * training runs on OpenMP only: oneDNN primitives use a team of `threads`, and our own
+//     parallel loops in the training step (for_each_omp) use the same team; oneDNN calls made
+//     inside such a loop run sequentially, because oneDNN does not nest parallel regions;
+//   * serving and evaluation run on a TBB arena of `threads` (for_each); inside a TBB task,
+//     OpenMP is limited to one thread (OmpSingleThreadScope), so oneDNN's sgemm runs
+//     sequentially there;
+//   * the two never overlap: each loop returns before the next phase starts.
 #pragma once
 
 #include <cstddef>
@@ -39,6 +43,10 @@ class ThreadPool {
   // Calls fn(i) for i in [0, n) on the pool's threads, each call with OpenMP limited to one
   // thread. Returns when all are done; an exception from fn is rethrown here.
   void for_each(size_t n, const std::function<void(size_t)>& fn);
+  // Calls fn(i) for i in [0, n) on an OpenMP team of this pool's size, statically scheduled
+  // (index i always runs on thread i * threads / n). For the training step, which also runs
+  // oneDNN primitives on OpenMP: one runtime, no idle spinning of the other.
+  void for_each_omp(size_t n, const std::function<void(size_t)>& fn);
   // Runs fn on the calling thread with OpenMP (oneDNN) using this pool's thread count.
   void with_omp(const std::function<void()>& fn);
 

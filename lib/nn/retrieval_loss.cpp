@@ -107,7 +107,7 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
   std::vector<std::vector<float>> tmp(chunks);
   if (dq) dq->resize(bq, d);
 
-  pool.for_each(chunks, [&](size_t ch) {
+  pool.for_each_omp(chunks, [&](size_t ch) {
     const size_t r_begin = bq * ch / chunks, r_end = bq * (ch + 1) / chunks;
     Matrix& s = ws.scores[ch];
     Matrix& dcp = ws.dc_part[ch];

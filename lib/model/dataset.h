@@ -1,0 +1,30 @@
+// The data a model trains on: interactions (one row per (query, candidate) event) and the
+// candidate catalogue, from MovieLens or from the user's own CSV/TSV files.
+#pragma once
+
+#include <string>
+
+#include "data/split.h"
+#include "data/table.h"
+#include "model/spec.h"
+
+namespace tt {
+
+struct Dataset {
+  Table interactions;
+  Table candidates;
+  std::string source;  // where it came from, for summaries and the model file's metadata
+};
+
+// MovieLens 100k: ratings are the interactions, u.item the candidates.
+Dataset load_movielens_dataset(const std::string& dir);
+
+// The user's own files; the columns the spec's features read are loaded with the types the
+// spec declares under "columns" (a feature column without a declared type is an error).
+Dataset load_delimited_dataset(const std::string& interactions_path, const std::string& candidates_path,
+                               const ModelSpec& spec);
+
+// The spec's train/test split (train_rows 0 means all rows not in test).
+Split split_for_spec(const Table& interactions, const DataSpec& data);
+
+}  // namespace tt

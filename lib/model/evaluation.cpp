@@ -1,0 +1,99 @@
+#include "model/evaluation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+#include "base/error.h"
+#include "base/parallel.h"
+#include "nn/dnnl_context.h"
+#include "nn/row_kernels.h"
+
+namespace tt {
+
+std::string TopKMetrics::metric_name(size_t k) {
+  return "factorized_top_k/top_" + std::to_string(k) + "_categorical_accuracy";
+}
+
+double TopKMetrics::at(size_t kk) const {
+  for (size_t i = 0; i < k.size(); ++i)
+    if (k[i] == kk) return accuracy[i];
+  fail(ErrorKind::invalid_argument, "top-" + std::to_string(kk) + " accuracy was not evaluated");
+}
+
+EvalSet make_eval_set(const TwoTowerModel& model, const Table& test, const Table& catalogue, bool distinct) {
+  EvalSet s;
+  s.queries = model.query().encode(test);
+  s.positives = model.candidate().encode(test);
+  if (!distinct) {
+    s.catalogue = model.candidate().encode(catalogue);
+  } else {
+    const std::string& id = model.spec().candidate_id_column;
+    const Column& c = catalogue.column(id);
+    std::vector<size_t> keep;
+    if (c.dtype() == DType::string) {
+      std::unordered_set<std::string> seen;
+      for (size_t i = 0; i < c.size(); ++i)
+        if (seen.insert(c.strings()[i]).second) keep.push_back(i);
+    } else if (c.dtype() == DType::int64) {
+      std::unordered_set<int64_t> seen;
+      for (size_t i = 0; i < c.size(); ++i)
+        if (seen.insert(c.ints()[i]).second) keep.push_back(i);
+    } else {
+      fail(ErrorKind::invalid_argument, "candidate id column '" + id + "' must be string or int64");
+    }
+    s.catalogue = model.candidate().encode(catalogue.take(keep));
+  }
+  return s;
+}
+
+TopKMetrics evaluate_factorized_topk(const TwoTowerModel& model, const EvalSet& set, const std::vector<size_t>& ks,
+                                     size_t batch_size, ThreadPool& pool) {
+  TopKMetrics m;
+  m.k = ks;
+  m.accuracy.assign(ks.size(), 0.0);
+  m.examples = set.queries.rows;
+  if (m.examples == 0) return m;
+  const size_t n = set.queries.rows, nc = set.catalogue.rows, d = model.embedding_dim();
+
+  // Embeddings with the current weights: the catalogue once, queries and positives in batches.
+  Matrix cat, q, pos;
+  TowerScratch scratch;
+  model.candidate().embed(set.catalogue, cat, scratch);
+
+  std::vector<size_t> higher(n);
+  const size_t block = 256;
+  EncodedBatch qb, pb;
+  std::vector<size_t> rows;
+  for (size_t b0 = 0; b0 < n; b0 += batch_size) {
+    const size_t bn = std::min(batch_size, n - b0);
+    rows.resize(bn);
+    for (size_t i = 0; i < bn; ++i) rows[i] = b0 + i;
+    qb.gather(set.queries, rows);
+    pb.gather(set.positives, rows);
+    model.query().embed(qb, q, scratch);
+    model.candidate().embed(pb, pos, scratch);
+    // Each task scores a block of queries against the whole catalogue and counts.
+    const size_t blocks = (bn + block - 1) / block;
+    pool.for_each(blocks, [&](size_t bi) {
+      const size_t r0 = bi * block, rn = std::min(block, bn - r0);
+      std::vector<float> scores(rn * nc);
+      sgemm(false, true, rn, nc, d, 1.0f, q.row(r0), d, cat.data(), d, 0.0f, scores.data(), nc);
+      for (size_t r = 0; r < rn; ++r) {
+        const float* qi = q.row(r0 + r);
+        const float* pi = pos.row(r0 + r);
+        float s_pos = 0.0f;
+        for (size_t k = 0; k < d; ++k) s_pos += qi[k] * pi[k];
+        const float* row = scores.data() + r * nc;
+        higher[b0 + r0 + r] = std::isfinite(s_pos) ? row_count_greater(row, nc, s_pos) : SIZE_MAX;
+      }
+    });
+  }
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < ks.size(); ++j)
+      if (higher[i] < ks[j]) m.accuracy[j] += 1.0;
+  for (double& a : m.accuracy) a /= static_cast<double>(n);
+  return m;
+}
+
+}  // namespace tt

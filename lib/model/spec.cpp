@@ -1,0 +1,324 @@
+#include "model/spec.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "base/error.h"
+
+namespace tt {
+
+using json = nlohmann::json;
+
+const char* feature_kind_name(FeatureKind k) {
+  switch (k) {
+    case FeatureKind::string_lookup: return "string_lookup";
+    case FeatureKind::hashing: return "hashing";
+    case FeatureKind::discretization: return "discretization";
+    case FeatureKind::normalization: return "normalization";
+    case FeatureKind::text: return "text";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Walks a JSON object, remembering the path for messages and rejecting keys nobody read
+// (a misspelt option must not be silently ignored).
+class Reader {
+ public:
+  Reader(const json& j, std::string path, const std::string& source) : j_(j), path_(std::move(path)), source_(source) {
+    if (!j_.is_object()) error("expected an object");
+  }
+  ~Reader() noexcept(false) {}
+
+  [[noreturn]] void error(const std::string& msg, const std::string& key = "") const {
+    std::string where = path_.empty() ? key : (key.empty() ? path_ : path_ + "." + key);
+    fail(ErrorKind::parse, source_ + ": " + (where.empty() ? "" : where + ": ") + msg);
+  }
+  bool has(const std::string& key) { return j_.contains(key) && !j_.at(key).is_null(); }
+  const json& at(const std::string& key) {
+    seen_.insert(key);
+    if (!j_.contains(key)) error("missing required field", key);
+    return j_.at(key);
+  }
+  template <class T>
+  T get(const std::string& key, const T& fallback) {
+    seen_.insert(key);
+    if (!has(key)) return fallback;
+    return as<T>(j_.at(key), key);
+  }
+  template <class T>
+  T require(const std::string& key) { return as<T>(at(key), key); }
+  Reader child(const std::string& key) { return Reader(at(key), join(key), source_); }
+  std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  const std::string& source() const { return source_; }
+  void finish() const {
+    for (const auto& [k, _] : j_.items())
+      if (!seen_.count(k)) error("unknown field '" + k + "'");
+  }
+
+  template <class T>
+  T as(const json& v, const std::string& key) const {
+    try {
+      if constexpr (std::is_same_v<T, size_t> || std::is_same_v<T, uint64_t>) {
+        if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+          error("expected a non-negative integer, got " + v.dump(), key);
+      } else if constexpr (std::is_same_v<T, int>) {
+        if (!v.is_number_integer()) error("expected an integer, got " + v.dump(), key);
+      } else if constexpr (std::is_floating_point_v<T>) {
+        if (!v.is_number()) error("expected a number, got " + v.dump(), key);
+      } else if constexpr (std::is_same_v<T, bool>) {
+        if (!v.is_boolean()) error("expected true or false, got " + v.dump(), key);
+      } else if constexpr (std::is_same_v<T, std::string>) {
+        if (!v.is_string()) error("expected a string, got " + v.dump(), key);
+      }
+      return v.get<T>();
+    } catch (const json::exception& e) {
+      error(std::string("wrong type: ") + e.what(), key);
+    }
+  }
+
+ private:
+  const json& j_;
+  std::string path_;
+  const std::string& source_;
+  std::set<std::string> seen_;
+};
+
+FeatureKind parse_kind(const std::string& s, Reader& r) {
+  if (s == "string_lookup") return FeatureKind::string_lookup;
+  if (s == "hashing") return FeatureKind::hashing;
+  if (s == "discretization") return FeatureKind::discretization;
+  if (s == "normalization") return FeatureKind::normalization;
+  if (s == "text") return FeatureKind::text;
+  r.error("unknown kind '" + s + "' (expected string_lookup, hashing, discretization, normalization or text)",
+          "kind");
+}
+
+FeatureSpec parse_feature(Reader r, FitOn default_fit) {
+  FeatureSpec f;
+  f.column = r.require<std::string>("column");
+  f.name = r.get<std::string>("name", f.column);
+  f.kind = parse_kind(r.require<std::string>("kind"), r);
+  const std::string fit = r.get<std::string>("fit_on", default_fit == FitOn::interactions ? "interactions" : "candidates");
+  if (fit == "interactions") f.fit_on = FitOn::interactions;
+  else if (fit == "candidates") f.fit_on = FitOn::candidates;
+  else r.error("expected 'interactions' or 'candidates', got '" + fit + "'", "fit_on");
+
+  if (f.kind == FeatureKind::normalization) {
+    f.embedding_dim = 0;
+  } else {
+    f.embedding_dim = r.require<size_t>("embedding_dim");
+    if (f.embedding_dim == 0 || f.embedding_dim > 4096) r.error("must be in 1..4096", "embedding_dim");
+  }
+  switch (f.kind) {
+    case FeatureKind::string_lookup:
+      if (r.has("vocabulary")) f.vocabulary = r.get<std::vector<std::string>>("vocabulary", {});
+      else r.get<int>("vocabulary", 0);
+      break;
+    case FeatureKind::hashing:
+      f.num_buckets = r.require<uint64_t>("num_buckets");
+      if (f.num_buckets == 0 || f.num_buckets > (1ull << 31)) r.error("must be in 1..2^31", "num_buckets");
+      break;
+    case FeatureKind::discretization:
+      f.num_boundaries = r.get<size_t>("num_boundaries", 1000);
+      if (r.has("boundaries")) f.boundaries = r.get<std::vector<double>>("boundaries", {});
+      else r.get<int>("boundaries", 0);
+      if (f.boundaries.empty() && (f.num_boundaries < 1 || f.num_boundaries > 10'000'000))
+        r.error("must be in 1..10000000", "num_boundaries");
+      break;
+    case FeatureKind::text:
+      f.max_tokens = r.get<size_t>("max_tokens", 10000);
+      if (f.max_tokens < 2 || f.max_tokens > 10'000'000) r.error("must be in 2..10000000", "max_tokens");
+      break;
+    case FeatureKind::normalization: break;
+  }
+  r.finish();
+  return f;
+}
+
+TowerSpec parse_tower(Reader r, FitOn default_fit, std::string* id_column) {
+  TowerSpec t;
+  if (id_column) *id_column = r.require<std::string>("id_column");
+  const json& feats = r.at("features");
+  if (!feats.is_array() || feats.empty()) r.error("expected a non-empty array", "features");
+  for (size_t i = 0; i < feats.size(); ++i)
+    t.features.push_back(parse_feature(Reader(feats[i], r.join("features[" + std::to_string(i) + "]"), r.source()),
+                                       default_fit));
+  t.layers = r.require<std::vector<size_t>>("layers");
+  if (t.layers.empty()) r.error("needs at least one layer (the output size)", "layers");
+  for (size_t l : t.layers)
+    if (l == 0 || l > 65536) r.error("layer sizes must be in 1..65536", "layers");
+  r.finish();
+  return t;
+}
+
+json feature_json(const FeatureSpec& f) {
+  json j = {{"name", f.name}, {"column", f.column}, {"kind", feature_kind_name(f.kind)},
+            {"fit_on", f.fit_on == FitOn::interactions ? "interactions" : "candidates"}};
+  if (f.kind != FeatureKind::normalization) j["embedding_dim"] = f.embedding_dim;
+  switch (f.kind) {
+    case FeatureKind::string_lookup: if (!f.vocabulary.empty()) j["vocabulary"] = f.vocabulary; break;
+    case FeatureKind::hashing: j["num_buckets"] = f.num_buckets; break;
+    case FeatureKind::discretization:
+      j["num_boundaries"] = f.num_boundaries;
+      if (!f.boundaries.empty()) j["boundaries"] = f.boundaries;
+      break;
+    case FeatureKind::text: j["max_tokens"] = f.max_tokens; break;
+    case FeatureKind::normalization: break;
+  }
+  return j;
+}
+
+json tower_json(const TowerSpec& t) {
+  json feats = json::array();
+  for (const auto& f : t.features) feats.push_back(feature_json(f));
+  return {{"features", feats}, {"layers", t.layers}};
+}
+
+}  // namespace
+
+ModelSpec ModelSpec::from_json(const std::string& text, const std::string& source) {
+  json root;
+  try {
+    root = json::parse(text);
+  } catch (const json::parse_error& e) {
+    fail(ErrorKind::parse, source + ": invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  }
+  ModelSpec s;
+  Reader r(root, "", source);
+  s.name = r.get<std::string>("name", "model");
+  if (r.has("columns")) {
+    Reader cols = r.child("columns");
+    for (const auto& [name, type] : root.at("columns").items()) {
+      if (!type.is_string()) cols.error("expected a type name", name);
+      try {
+        s.columns[name] = parse_dtype(type.get<std::string>());
+      } catch (const Error& e) {
+        cols.error(e.what(), name);
+      }
+      cols.get<std::string>(name, "");
+    }
+    cols.finish();
+  } else {
+    r.get<int>("columns", 0);
+  }
+  s.query = parse_tower(r.child("query_tower"), FitOn::interactions, nullptr);
+  {
+    Reader c = r.child("candidate_tower");
+    s.candidate = parse_tower(std::move(c), FitOn::candidates, &s.candidate_id_column);
+  }
+  if (s.query.layers.back() != s.candidate.layers.back())
+    r.error("the last layers of the two towers must have the same size (query " +
+            std::to_string(s.query.layers.back()) + ", candidate " + std::to_string(s.candidate.layers.back()) + ")");
+  std::set<std::string> names;
+  for (const auto* t : {&s.query, &s.candidate})
+    for (const auto& f : t->features)
+      if (!names.insert(f.name).second) r.error("feature name '" + f.name + "' is used twice");
+
+  if (r.has("task")) {
+    Reader t = r.child("task");
+    s.task.loss.temperature = t.get<float>("temperature", 1.0f);
+    if (!(s.task.loss.temperature > 0.0f)) t.error("must be positive", "temperature");
+    s.task.loss.remove_accidental_hits = t.get<bool>("remove_accidental_hits", false);
+    s.task.loss.num_hard_negatives = t.get<int>("num_hard_negatives", 0);
+    if (s.task.loss.num_hard_negatives < 0) t.error("must be >= 0", "num_hard_negatives");
+    s.task.sample_weight_column = t.get<std::string>("sample_weight_column", "");
+    s.task.sampling_probability_column = t.get<std::string>("sampling_probability_column", "");
+    t.finish();
+  } else {
+    r.get<int>("task", 0);
+  }
+  if (r.has("training")) {
+    Reader t = r.child("training");
+    if (t.has("optimizer")) {
+      Reader o = t.child("optimizer");
+      auto& oc = s.training.optimizer;
+      oc.kind = o.get<std::string>("kind", "adagrad");
+      oc.learning_rate = o.get<float>("learning_rate", oc.kind == "adagrad" ? 0.1f : 0.001f);
+      oc.initial_accumulator = o.get<float>("initial_accumulator", 0.1f);
+      oc.epsilon = o.get<float>("epsilon", 1e-7f);
+      oc.beta1 = o.get<float>("beta1", 0.9f);
+      oc.beta2 = o.get<float>("beta2", 0.999f);
+      oc.momentum = o.get<float>("momentum", 0.0f);
+      if (oc.kind != "adagrad" && oc.kind != "adam" && oc.kind != "sgd")
+        o.error("unknown optimizer '" + oc.kind + "' (expected adagrad, adam or sgd)", "kind");
+      if (!(oc.learning_rate > 0.0f)) o.error("must be positive", "learning_rate");
+      o.finish();
+    } else {
+      t.get<int>("optimizer", 0);
+    }
+    s.training.batch_size = t.get<size_t>("batch_size", 2048);
+    s.training.epochs = t.get<size_t>("epochs", 300);
+    s.training.eval_every = t.get<size_t>("eval_every", 5);
+    s.training.eval_batch_size = t.get<size_t>("eval_batch_size", 4096);
+    s.training.seed = t.get<uint64_t>("seed", 42);
+    if (s.training.batch_size == 0) t.error("must be positive", "batch_size");
+    if (s.training.eval_batch_size == 0) t.error("must be positive", "eval_batch_size");
+    t.finish();
+  } else {
+    r.get<int>("training", 0);
+  }
+  if (r.has("data")) {
+    Reader d = r.child("data");
+    s.data.train_rows = d.get<size_t>("train_rows", 80000);
+    s.data.test_rows = d.get<size_t>("test_rows", 20000);
+    s.data.split_seed = d.get<uint64_t>("split_seed", 42);
+    d.finish();
+  } else {
+    r.get<int>("data", 0);
+  }
+  if (r.has("evaluation")) {
+    Reader e = r.child("evaluation");
+    s.eval.k = e.get<std::vector<size_t>>("k", s.eval.k);
+    if (s.eval.k.empty()) e.error("needs at least one k", "k");
+    for (size_t k : s.eval.k)
+      if (k == 0) e.error("k must be positive", "k");
+    s.eval.distinct_candidates = e.get<bool>("distinct_candidates", false);
+    e.finish();
+  } else {
+    r.get<int>("evaluation", 0);
+  }
+  r.finish();
+  return s;
+}
+
+ModelSpec ModelSpec::from_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(ErrorKind::io, "cannot open spec file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return from_json(ss.str(), path);
+}
+
+std::string ModelSpec::to_json() const {
+  json j;
+  j["name"] = name;
+  if (!columns.empty()) {
+    json cols = json::object();
+    for (const auto& [n, t] : columns) cols[n] = dtype_name(t);
+    j["columns"] = cols;
+  }
+  j["query_tower"] = tower_json(query);
+  j["candidate_tower"] = tower_json(candidate);
+  j["candidate_tower"]["id_column"] = candidate_id_column;
+  j["task"] = {{"temperature", task.loss.temperature},
+               {"remove_accidental_hits", task.loss.remove_accidental_hits},
+               {"num_hard_negatives", task.loss.num_hard_negatives},
+               {"sample_weight_column", task.sample_weight_column},
+               {"sampling_probability_column", task.sampling_probability_column}};
+  const auto& o = training.optimizer;
+  j["training"] = {{"optimizer", {{"kind", o.kind}, {"learning_rate", o.learning_rate},
+                                  {"initial_accumulator", o.initial_accumulator}, {"epsilon", o.epsilon},
+                                  {"beta1", o.beta1}, {"beta2", o.beta2}, {"momentum", o.momentum}}},
+                   {"batch_size", training.batch_size}, {"epochs", training.epochs},
+                   {"eval_every", training.eval_every}, {"eval_batch_size", training.eval_batch_size},
+                   {"seed", training.seed}};
+  j["data"] = {{"train_rows", data.train_rows}, {"test_rows", data.test_rows}, {"split_seed", data.split_seed}};
+  j["evaluation"] = {{"k", eval.k}, {"distinct_candidates", eval.distinct_candidates}};
+  return j.dump(2);
+}
+
+}  // namespace tt

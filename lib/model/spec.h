@@ -1,0 +1,85 @@
+// The model spec: what each tower reads, how it preprocesses it, its layer sizes, the task's
+// options and the training settings. Parsed from JSON (schema in docs/model-spec.md) and stored
+// verbatim in the model file, so what was trained is what is served.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data/table.h"
+#include "nn/optimizer.h"
+#include "nn/retrieval_loss.h"
+
+namespace tt {
+
+enum class FeatureKind { string_lookup, hashing, discretization, normalization, text };
+const char* feature_kind_name(FeatureKind k);
+
+enum class FitOn { interactions, candidates };
+
+struct FeatureSpec {
+  std::string name;    // unique in the model; names the weights ("query/<name>/embedding")
+  std::string column;  // input column
+  FeatureKind kind = FeatureKind::string_lookup;
+  size_t embedding_dim = 0;  // 0 only for normalization, which contributes one value
+  FitOn fit_on = FitOn::interactions;
+  // Kind-specific parameters.
+  std::vector<std::string> vocabulary;  // string_lookup: given vocabulary (else fitted)
+  uint64_t num_buckets = 0;             // hashing
+  size_t num_boundaries = 1000;         // discretization: linspace(min, max, n) when fitted
+  std::vector<double> boundaries;       // discretization: given boundaries
+  size_t max_tokens = 10000;            // text
+};
+
+struct TowerSpec {
+  std::vector<FeatureSpec> features;
+  std::vector<size_t> layers;  // dense sizes; ReLU after all but the last
+};
+
+struct TaskSpec {
+  RetrievalLossOptions loss;
+  std::string sample_weight_column;          // optional, float32 column of the interactions
+  std::string sampling_probability_column;   // optional, float32 column of the interactions
+};
+
+struct TrainingSpec {
+  OptimizerConfig optimizer;
+  size_t batch_size = 2048;
+  size_t epochs = 300;
+  size_t eval_every = 5;  // 0 = only at the end
+  size_t eval_batch_size = 4096;
+  uint64_t seed = 42;
+};
+
+struct DataSpec {
+  size_t train_rows = 80000;  // 0 = all but test_rows
+  size_t test_rows = 20000;
+  uint64_t split_seed = 42;
+};
+
+struct EvalSpec {
+  std::vector<size_t> k = {1, 5, 10, 50, 100};
+  bool distinct_candidates = false;  // false: every catalogue row counts, duplicates included (TFRS)
+};
+
+struct ModelSpec {
+  std::string name = "model";
+  std::map<std::string, DType> columns;  // declared input column types (for CSV/TSV files)
+  TowerSpec query;
+  TowerSpec candidate;
+  std::string candidate_id_column;  // identifies a candidate (accidental hits, results, dedup)
+  TaskSpec task;
+  TrainingSpec training;
+  DataSpec data;
+  EvalSpec eval;
+
+  // Parses and validates; errors (ErrorKind::parse) name the source and the field path, e.g.
+  // "spec.json: query_tower.features[1].kind: unknown kind 'foo' (expected ...)".
+  static ModelSpec from_json(const std::string& text, const std::string& source_name);
+  static ModelSpec from_file(const std::string& path);
+  std::string to_json() const;  // round-trips through from_json
+};
+
+}  // namespace tt

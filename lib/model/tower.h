@@ -1,0 +1,75 @@
+// One tower: features -> concatenated input -> dense stack -> embedding. Two paths share the
+// weights: a training path on oneDNN primitives with a backward pass, and a const inference
+// path on sgemm that any number of threads may run at once.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/feature_encoder.h"
+#include "nn/dense.h"
+#include "nn/matrix.h"
+#include "nn/parameter.h"
+
+namespace tt {
+
+// Activations of one training step, reused across steps.
+struct TowerActivations {
+  Matrix input;
+  std::vector<Matrix> outputs;  // one per layer
+  std::vector<Matrix> grads;    // dL/d(output) per layer, then dL/d(input) at the end
+};
+
+// Scratch for the inference path (one per calling thread or call).
+struct TowerScratch {
+  Matrix input;
+  std::vector<Matrix> outputs;
+};
+
+class Tower {
+ public:
+  // `prefix` ("query" or "candidate") names the weights: "<prefix>/<feature>/embedding",
+  // "<prefix>/dense_<i>/kernel".
+  Tower(std::string prefix, TowerSpec spec);
+
+  const std::string& prefix() const { return prefix_; }
+  const TowerSpec& spec() const { return spec_; }
+  std::vector<FeatureEncoder>& encoders() { return encoders_; }
+  const std::vector<FeatureEncoder>& encoders() const { return encoders_; }
+
+  void fit(const Table& interactions, const Table& candidates);
+  // Creates embedding tables and dense layers for the fitted features (shapes from the
+  // fitted vocabularies) and draws their initial values.
+  void build(Rng& rng);
+  bool built() const { return !layers_.empty(); }
+
+  EncodedBatch encode(const Table& t) const;
+  size_t input_dim() const;
+  size_t output_dim() const { return spec_.layers.back(); }
+
+  const Matrix& forward_train(const EncodedBatch& batch, TowerActivations& act);
+  // d_out: dL/d(tower output) for the same batch; accumulates every parameter's gradient.
+  void backward(const EncodedBatch& batch, TowerActivations& act, const Matrix& d_out);
+
+  // Inference (const, thread-safe): out = tower(batch).
+  void embed(const EncodedBatch& batch, Matrix& out, TowerScratch& scratch) const;
+
+  std::vector<Parameter*> parameters();
+  std::vector<const Parameter*> parameters() const;
+  std::vector<Dense>& layers() { return layers_; }
+  std::vector<Parameter>& embeddings() { return embeddings_; }
+
+ private:
+  void assemble_input(const EncodedBatch& batch, Matrix& input) const;
+
+  std::string prefix_;
+  TowerSpec spec_;
+  std::vector<FeatureEncoder> encoders_;
+  std::vector<Parameter> embeddings_;   // one per feature with an embedding, in feature order
+  std::vector<int> embedding_of_;       // feature index -> embeddings_ index or -1
+  std::vector<size_t> column_offset_;   // feature index -> first column in the input
+  std::vector<Dense> layers_;
+};
+
+}  // namespace tt

@@ -1,0 +1,192 @@
+#include "model/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unordered_map>
+
+#include "base/error.h"
+#include "base/parallel.h"
+#include "base/random.h"
+#include "nn/optimizer.h"
+#include "nn/retrieval_loss.h"
+
+namespace tt {
+
+namespace {
+
+double now_seconds() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+// Dense integer ids for the candidate id column, for removing accidental hits: only equality matters.
+std::vector<int32_t> candidate_id_codes(const Table& t, const std::string& column) {
+  const Column& c = t.column(column);
+  std::vector<int32_t> out(c.size());
+  if (c.dtype() == DType::string) {
+    std::unordered_map<std::string_view, int32_t> codes;
+    for (size_t i = 0; i < c.size(); ++i)
+      out[i] = codes.emplace(c.strings()[i], static_cast<int32_t>(codes.size())).first->second;
+  } else if (c.dtype() == DType::int64) {
+    std::unordered_map<int64_t, int32_t> codes;
+    for (size_t i = 0; i < c.size(); ++i)
+      out[i] = codes.emplace(c.ints()[i], static_cast<int32_t>(codes.size())).first->second;
+  } else {
+    fail(ErrorKind::invalid_argument, "candidate id column '" + column + "' must be string or int64");
+  }
+  return out;
+}
+
+std::vector<float> float_column(const Table& t, const std::string& name, const char* role) {
+  if (name.empty()) return {};
+  if (!t.has(name))
+    fail(ErrorKind::invalid_argument, std::string(role) + " column '" + name + "' is not in the training data");
+  const Column& c = t.column(name);
+  if (c.dtype() == DType::float32) return c.floats();
+  if (c.dtype() == DType::int64) return std::vector<float>(c.ints().begin(), c.ints().end());
+  fail(ErrorKind::invalid_argument, std::string(role) + " column '" + name + "' must be numeric");
+}
+
+}  // namespace
+
+TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& test, const Table& catalogue,
+                        const TrainOptions& opt) {
+  if (!model.ready()) fail(ErrorKind::invalid_argument, "the model must be fitted and initialised before training");
+  const ModelSpec& spec = model.spec();
+  const size_t epochs = opt.epochs ? opt.epochs : spec.training.epochs;
+  const size_t eval_every = opt.eval_every == SIZE_MAX ? spec.training.eval_every : opt.eval_every;
+  const uint64_t seed = opt.seed_set ? opt.seed : spec.training.seed;
+  const size_t batch_size = spec.training.batch_size;
+  const size_t n = train.num_rows();
+  if (n == 0) fail(ErrorKind::invalid_argument, "the training table is empty");
+
+  ThreadPool pool(opt.threads);
+  TrainResult result;
+  result.examples = n;
+  const double t_start = now_seconds();
+
+  // Preprocess once: every epoch only gathers encoded rows.
+  const EncodedBatch q_all = model.query().encode(train);
+  const EncodedBatch c_all = model.candidate().encode(train);
+  std::vector<int32_t> id_codes;
+  if (spec.task.loss.remove_accidental_hits) id_codes = candidate_id_codes(train, spec.candidate_id_column);
+  const std::vector<float> weights = float_column(train, spec.task.sample_weight_column, "sample weight");
+  const std::vector<float> probs = float_column(train, spec.task.sampling_probability_column, "sampling probability");
+
+  std::optional<EvalSet> eval_set;
+  if (test.num_rows() > 0) eval_set = make_eval_set(model, test, catalogue, spec.eval.distinct_candidates);
+
+  auto optimizer = make_optimizer(spec.training.optimizer);
+  std::vector<Parameter*> params = model.parameters();
+  for (Parameter* p : params) p->clear_grad();
+
+  TowerActivations q_act, c_act;
+  RetrievalLossWorkspace loss_ws;
+  EncodedBatch qb, cb;
+  Matrix dq, dc;
+  std::vector<int32_t> batch_ids;
+  std::vector<float> batch_weights, batch_probs;
+  const size_t batches = (n + batch_size - 1) / batch_size;
+  Rng shuffle_rng(seed, 0x5348554646ull);  // "SHUFF"
+
+  for (size_t epoch = 1; epoch <= epochs; ++epoch) {
+    const double t0 = now_seconds();
+    const std::vector<size_t> order = permutation(n, shuffle_rng);
+    double loss_sum = 0.0;
+    for (size_t b = 0; b < batches; ++b) {
+      const size_t b0 = b * batch_size, bn = std::min(batch_size, n - b0);
+      std::span<const size_t> rows(order.data() + b0, bn);
+      qb.gather(q_all, rows);
+      cb.gather(c_all, rows);
+      RetrievalLossInputs in;
+      if (!id_codes.empty()) {
+        batch_ids.resize(bn);
+        for (size_t i = 0; i < bn; ++i) batch_ids[i] = id_codes[rows[i]];
+        in.candidate_ids = batch_ids;
+      }
+      if (!weights.empty()) {
+        batch_weights.resize(bn);
+        for (size_t i = 0; i < bn; ++i) batch_weights[i] = weights[rows[i]];
+        in.sample_weight = batch_weights;
+      }
+      if (!probs.empty()) {
+        batch_probs.resize(bn);
+        for (size_t i = 0; i < bn; ++i) batch_probs[i] = probs[rows[i]];
+        in.sampling_probability = batch_probs;
+      }
+      pool.with_omp([&] {
+        in.queries = &model.query().forward_train(qb, q_act);
+        in.candidates = &model.candidate().forward_train(cb, c_act);
+      });
+      loss_sum += retrieval_loss(in, spec.task.loss, &dq, &dc, pool, loss_ws);
+      pool.with_omp([&] {
+        model.query().backward(qb, q_act, dq);
+        model.candidate().backward(cb, c_act, dc);
+        optimizer->step(params);
+      });
+      if (opt.on_progress) {
+        TrainProgress p{epoch, epochs, b + 1, batches, nullptr};
+        if (!opt.on_progress(p)) fail(ErrorKind::cancelled, "training cancelled at epoch " + std::to_string(epoch));
+      }
+    }
+    EpochRecord rec;
+    rec.epoch = epoch;
+    rec.mean_loss = loss_sum / static_cast<double>(n);
+    rec.seconds = now_seconds() - t0;
+    const bool due = eval_every ? (epoch % eval_every == 0) : false;
+    if (eval_set && (due || epoch == epochs)) {
+      const double e0 = now_seconds();
+      rec.metrics = evaluate_factorized_topk(model, *eval_set, spec.eval.k, spec.training.eval_batch_size, pool);
+      rec.eval_seconds = now_seconds() - e0;
+      result.final_metrics = rec.metrics;
+    }
+    result.history.push_back(rec);
+    if (!std::isfinite(rec.mean_loss))
+      fail(ErrorKind::invalid_argument, "training diverged: the loss is not finite at epoch " + std::to_string(epoch) +
+                                            " (try a smaller learning rate)");
+    if (opt.on_progress) {
+      TrainProgress p{epoch, epochs, batches, batches, &result.history.back()};
+      if (!opt.on_progress(p)) fail(ErrorKind::cancelled, "training cancelled after epoch " + std::to_string(epoch));
+    }
+  }
+  result.seconds = now_seconds() - t_start;
+  return result;
+}
+
+std::string history_csv(const TrainResult& r) {
+  std::ostringstream o;
+  o.precision(9);
+  std::vector<size_t> ks;
+  for (const auto& e : r.history)
+    if (e.metrics) { ks = e.metrics->k; break; }
+  o << "epoch,loss,seconds,eval_seconds";
+  for (size_t k : ks) o << ",top_" << k;
+  o << "\n";
+  for (const auto& e : r.history) {
+    o << e.epoch << "," << e.mean_loss << "," << e.seconds << "," << e.eval_seconds;
+    for (size_t i = 0; i < ks.size(); ++i) {
+      o << ",";
+      if (e.metrics) o << e.metrics->accuracy[i];
+    }
+    o << "\n";
+  }
+  return o.str();
+}
+
+std::string history_json(const TrainResult& r) {
+  nlohmann::json epochs = nlohmann::json::array();
+  for (const auto& e : r.history) {
+    nlohmann::json j = {{"epoch", e.epoch}, {"loss", e.mean_loss}, {"seconds", e.seconds},
+                        {"eval_seconds", e.eval_seconds}};
+    if (e.metrics)
+      for (size_t i = 0; i < e.metrics->k.size(); ++i) j[TopKMetrics::metric_name(e.metrics->k[i])] = e.metrics->accuracy[i];
+    epochs.push_back(j);
+  }
+  nlohmann::json out = {{"loss_definition", "mean per-example softmax cross-entropy over the epoch"},
+                        {"seconds", r.seconds}, {"examples", r.examples}, {"history", epochs}};
+  return out.dump(2);
+}
+
+}  // namespace tt

@@ -1,0 +1,55 @@
+// The training loop: reshuffle every epoch from the seed, cut batches, forward both towers, the
+// in-batch softmax loss, backward, one optimizer step; evaluate every N epochs.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/evaluation.h"
+#include "model/two_tower_model.h"
+
+namespace tt {
+
+struct EpochRecord {
+  size_t epoch = 0;             // 1-based
+  double mean_loss = 0.0;       // mean per-example loss over the epoch (not Keras's last-batch sum)
+  double seconds = 0.0;         // wall time of the epoch's training steps
+  double eval_seconds = 0.0;    // wall time of the evaluation, if any
+  std::optional<TopKMetrics> metrics;
+};
+
+struct TrainProgress {
+  size_t epoch = 0, epochs = 0;
+  size_t batch = 0, batches = 0;  // batch == batches at the end of an epoch
+  const EpochRecord* record = nullptr;  // set once an epoch (and its evaluation) has finished
+};
+
+struct TrainOptions {
+  size_t epochs = 0;        // 0: the spec's
+  size_t eval_every = SIZE_MAX;  // SIZE_MAX: the spec's; 0: only after the last epoch
+  uint64_t seed = 0;        // shuffling seed for the epochs (the spec's training.seed by default)
+  bool seed_set = false;
+  int threads = 0;          // 0: all hardware threads
+  // Called after every batch and after every epoch; return false to cancel (ErrorKind::cancelled).
+  std::function<bool(const TrainProgress&)> on_progress;
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> history;
+  std::optional<TopKMetrics> final_metrics;
+  double seconds = 0.0;
+  size_t examples = 0;
+};
+
+// Trains `model` (already fitted and initialised) on `train`, evaluating on `test` against
+// `catalogue` (FactorizedTopK). `test` may be empty, then no evaluation is done.
+TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& test, const Table& catalogue,
+                        const TrainOptions& options);
+
+// History as CSV (epoch,loss,seconds,top_1,...) and as JSON.
+std::string history_csv(const TrainResult& r);
+std::string history_json(const TrainResult& r);
+
+}  // namespace tt
