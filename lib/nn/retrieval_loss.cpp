@@ -17,7 +17,6 @@ namespace {
 
 // TFRS adds float32.min / 100 to accidental hits rather than masking them outright.
 constexpr float kAccidentalHitPenalty = std::numeric_limits<float>::lowest() / 100.0f;
-constexpr size_t kBlockRows = 32;  // 32 x 2048 floats = 256 KiB: stays in a 512 KiB L2
 
 void validate(const RetrievalLossInputs& in, const RetrievalLossOptions& opt) {
   if (!in.queries || !in.candidates) fail(ErrorKind::invalid_argument, "retrieval loss: missing embeddings");
@@ -100,6 +99,7 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
 
   // A fixed number of contiguous row ranges (one per thread): each range's dC partial sum is
   // then added in range order, so the result depends on the thread count, never on scheduling.
+  const size_t kBlockRows = std::max<size_t>(1, ws.block_rows);
   const size_t chunks = std::min<size_t>(static_cast<size_t>(pool.threads()), (bq + kBlockRows - 1) / kBlockRows);
   ws.scores.resize(chunks);
   ws.dc_part.resize(chunks);

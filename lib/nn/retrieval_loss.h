@@ -34,6 +34,7 @@ struct RetrievalLossInputs {
 
 // Scratch buffers reused across steps, so a training loop allocates nothing per step.
 struct RetrievalLossWorkspace {
+  size_t block_rows = 64;       // rows of scores processed together (a tuning knob, see bench/)
   std::vector<Matrix> scores;   // per chunk: block rows x Bc
   std::vector<Matrix> dc_part;  // per chunk: Bc x d
   std::vector<double> chunk_loss;
