@@ -1,0 +1,156 @@
+#include "data/delimited.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/error.h"
+#include "data/delimited_records.h"
+#include "data/parse_number.h"
+#include "data/read_file.h"
+#include "data/text.h"
+
+namespace tt {
+namespace {
+
+// `suffix` is lowercase.
+bool ends_with_ignoring_case(const std::string& s, std::string_view suffix) {
+  if (s.size() < suffix.size()) return false;
+  return std::equal(suffix.begin(), suffix.end(), s.end() - static_cast<std::ptrdiff_t>(suffix.size()),
+                    [](char lower, char c) { return std::tolower(static_cast<unsigned char>(c)) == lower; });
+}
+
+// Spaces around a number ("1, 2, 3") are common and unambiguous; inside strings they are data.
+std::string_view trim_spaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "'" : ", '") + n + "'";
+  return out;
+}
+
+// One requested column: where it is in each row and the values read so far.
+struct Target {
+  size_t field;
+  Column column;
+};
+
+void check_specs(const std::vector<ColumnSpec>& columns) {
+  if (columns.empty()) fail(ErrorKind::invalid_argument, "no columns requested");
+  for (size_t i = 0; i < columns.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (columns[i].name == columns[j].name)
+        fail(ErrorKind::invalid_argument, "column '" + columns[i].name + "' requested twice");
+}
+
+void check_utf8(const RecordReader& records, const std::string& source_name) {
+  for (size_t i = 0; i < records.num_fields(); ++i) {
+    const std::string_view value = records.field(i);
+    const size_t bad = find_invalid_utf8(value);
+    if (bad != std::string_view::npos)
+      fail(ErrorKind::parse, source_name + ":" + std::to_string(records.field_line(i)) + ": " +
+                                 records.describe_field(i) + ": invalid UTF-8 (byte " +
+                                 quote_for_message(value.substr(bad, 1)) + " at offset " + std::to_string(bad) +
+                                 " of the value); convert the file to UTF-8");
+  }
+}
+
+std::vector<Target> match_header(const std::vector<std::string>& header, const std::vector<ColumnSpec>& columns,
+                                 const std::string& source_name, size_t header_line) {
+  const std::string where = source_name + ":" + std::to_string(header_line) + ": ";
+  std::vector<Target> targets;
+  for (const auto& spec : columns) {
+    const auto found = std::find(header.begin(), header.end(), spec.name);
+    if (found == header.end())
+      fail(ErrorKind::parse, where + "column '" + spec.name + "' not found in the header (" + join(header) + ")");
+    if (std::find(found + 1, header.end(), spec.name) != header.end())
+      fail(ErrorKind::parse, where + "column '" + spec.name + "' appears more than once in the header");
+    targets.push_back({static_cast<size_t>(found - header.begin()), Column(spec.name, spec.type)});
+  }
+  return targets;
+}
+
+void check_field_count(const RecordReader& records, const std::vector<std::string>& header,
+                       const std::string& source_name) {
+  const size_t n = records.num_fields();
+  if (n == header.size()) return;
+  std::string detail = n < header.size() ? "column '" + header[n] + "' and any after it are missing"
+                                         : "extra fields after the last column '" + header.back() +
+                                               "' (an unquoted delimiter inside a value?)";
+  fail(ErrorKind::parse, source_name + ":" + std::to_string(records.line()) + ": expected " +
+                             std::to_string(header.size()) + " fields as in the header, found " +
+                             std::to_string(n) + ": " + detail);
+}
+
+void append_value(Target& target, const RecordReader& records, const std::string& source_name) {
+  const std::string_view text = records.field(target.field);
+  const auto fail_value = [&](NumberStatus status) {
+    fail(ErrorKind::parse, source_name + ":" + std::to_string(records.field_line(target.field)) + ": " +
+                               records.describe_field(target.field) + ": " +
+                               describe_number_error(status, text, dtype_name(target.column.dtype())));
+  };
+  switch (target.column.dtype()) {
+    case DType::string:
+      target.column.strings().emplace_back(text);
+      break;
+    case DType::int64: {
+      int64_t v = 0;
+      if (const NumberStatus s = parse_int64(trim_spaces(text), v); s != NumberStatus::ok) fail_value(s);
+      target.column.ints().push_back(v);
+      break;
+    }
+    case DType::float32: {
+      float v = 0;
+      if (const NumberStatus s = parse_float32(trim_spaces(text), v); s != NumberStatus::ok) fail_value(s);
+      target.column.floats().push_back(v);
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+DelimitedOptions delimited_options_for_path(const std::string& path) {
+  if (ends_with_ignoring_case(path, ".tsv") || ends_with_ignoring_case(path, ".tab"))
+    return DelimitedOptions{'\t', false};
+  return DelimitedOptions{};
+}
+
+Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& columns,
+                     const DelimitedOptions& options) {
+  check_specs(columns);  // before touching the file: a bad call is the caller's error first
+  return read_delimited_text(read_file(path), path, columns, options);
+}
+
+Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& columns) {
+  return read_delimited(path, columns, delimited_options_for_path(path));
+}
+
+Table read_delimited_text(std::string_view text, const std::string& source_name,
+                          const std::vector<ColumnSpec>& columns, const DelimitedOptions& options) {
+  check_specs(columns);
+  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+  if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
+
+  RecordReader records(text, source_name, options);
+  if (!records.next()) fail(ErrorKind::parse, source_name + ":1: empty file, expected a header row naming the columns");
+  check_utf8(records, source_name);
+  std::vector<std::string> header;
+  for (size_t i = 0; i < records.num_fields(); ++i) header.emplace_back(records.field(i));
+  std::vector<Target> targets = match_header(header, columns, source_name, records.line());
+  records.set_column_names(header);
+
+  while (records.next()) {
+    check_field_count(records, header, source_name);
+    check_utf8(records, source_name);
+    for (auto& target : targets) append_value(target, records, source_name);
+  }
+  Table table;
+  for (auto& target : targets) table.add(std::move(target.column));
+  return table;
+}
+
+}  // namespace tt
