@@ -34,9 +34,9 @@ struct RetrievalLossInputs {
 
 // Scratch buffers reused across steps, so a training loop allocates nothing per step.
 struct RetrievalLossWorkspace {
-  size_t block_rows = 64;       // rows of scores processed together (a tuning knob, see bench/)
+  size_t block_rows = 128;      // rows of scores processed together (a tuning knob, see bench/)
   std::vector<Matrix> scores;   // per chunk: block rows x Bc
-  std::vector<Matrix> dc_part;  // per chunk: Bc x d
+  std::vector<Matrix> dc_part;  // per chunk: d x Bc (dC transposed)
   std::vector<double> chunk_loss;
   std::vector<float> logq;      // Bc
   std::vector<float> row_tmp;   // for hard-negative selection, per chunk
