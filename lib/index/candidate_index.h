@@ -1,0 +1,55 @@
+// The candidate index: every candidate's key and its embedding from the trained candidate tower,
+// and exact top-K search over it by inner product.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "nn/matrix.h"
+
+namespace tt {
+
+class ThreadPool;
+
+// Per-call search options; never stored on the shared index, so concurrent searches with
+// different options are safe.
+struct SearchOptions {
+  size_t k = 10;
+  // exclude[i]: candidate positions query i must not return (e.g. items already rated).
+  // Empty, or one span per query.
+  std::vector<std::span<const int64_t>> exclude;
+  // If non-empty, only these candidate positions may be returned (for every query).
+  std::span<const int64_t> allow;
+};
+
+class CandidateIndex {
+ public:
+  CandidateIndex() = default;
+  // keys[i] names row i of `embeddings`. Keys need not be unique (MovieLens has 18 titles under
+  // two ids); key_position() returns the first row with a key.
+  CandidateIndex(std::vector<std::string> keys, Matrix embeddings);
+
+  size_t size() const { return keys_.size(); }
+  size_t dim() const { return embeddings_.cols(); }
+  const std::vector<std::string>& keys() const { return keys_; }
+  const Matrix& embeddings() const { return embeddings_; }
+  // Position of the first candidate with this key, or -1.
+  int64_t key_position(std::string_view key) const;
+
+  // Exact top-k by inner product for n queries (n x dim, row-major). Writes ids[n*k] (candidate
+  // positions) and scores[n*k], best first; ties go to the lower position; slots beyond the
+  // available candidates are -1 with score -inf. Thread-safe (const).
+  void search(const float* queries, size_t n, const SearchOptions& options, int64_t* ids, float* scores,
+              ThreadPool& pool) const;
+
+ private:
+  std::vector<std::string> keys_;
+  Matrix embeddings_;
+  std::unordered_map<std::string_view, int64_t> position_;
+};
+
+}  // namespace tt
