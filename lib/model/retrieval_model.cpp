@@ -1,0 +1,63 @@
+#include "model/retrieval_model.h"
+
+#include <cstdio>
+#include <xxhash.h>
+
+#include "base/error.h"
+#include "base/parallel.h"
+
+namespace tt {
+
+std::vector<std::string> candidate_keys(const Table& catalogue, const std::string& id_column) {
+  const Column& c = catalogue.column(id_column);
+  if (c.dtype() == DType::string) return c.strings();
+  if (c.dtype() == DType::int64) {
+    std::vector<std::string> keys;
+    keys.reserve(c.size());
+    for (int64_t v : c.ints()) keys.push_back(std::to_string(v));
+    return keys;
+  }
+  fail(ErrorKind::invalid_argument, "candidate id column '" + id_column + "' must be string or int64");
+}
+
+void RetrievalModel::build_index(const Table& catalogue, ThreadPool& pool) {
+  EncodedBatch enc = model_.candidate().encode(catalogue);
+  Matrix emb;
+  TowerScratch scratch;
+  // One large GEMM per layer: let oneDNN use the pool's threads.
+  pool.with_omp([&] { model_.candidate().embed(enc, emb, scratch); });
+  index_ = CandidateIndex(candidate_keys(catalogue, model_.spec().candidate_id_column), std::move(emb));
+}
+
+void RetrievalModel::embed_queries(const Table& queries, Matrix& out) const {
+  EncodedBatch enc = model_.query().encode(queries);
+  TowerScratch scratch;
+  model_.query().embed(enc, out, scratch);
+}
+
+std::string table_fingerprint(const Table& t) {
+  XXH64_state_t* st = XXH64_createState();
+  XXH64_reset(st, 0);
+  auto add = [&](const void* p, size_t n) { XXH64_update(st, p, n); };
+  for (const auto& c : t.columns()) {
+    add(c.name().data(), c.name().size() + 1);
+    const uint8_t type = static_cast<uint8_t>(c.dtype());
+    add(&type, 1);
+    const uint64_t n = c.size();
+    add(&n, 8);
+    switch (c.dtype()) {
+      case DType::string:
+        for (const auto& s : c.strings()) { const uint64_t len = s.size(); add(&len, 8); add(s.data(), s.size()); }
+        break;
+      case DType::int64: add(c.ints().data(), c.ints().size() * 8); break;
+      case DType::float32: add(c.floats().data(), c.floats().size() * 4); break;
+    }
+  }
+  const uint64_t h = XXH64_digest(st);
+  XXH64_freeState(st);
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace tt

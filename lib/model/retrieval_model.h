@@ -1,0 +1,61 @@
+// What a model file holds and what serving uses: the trained two-tower model, the candidate
+// index built with its candidate tower, training metadata and, optionally, optimizer state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "index/candidate_index.h"
+#include "model/two_tower_model.h"
+
+namespace tt {
+
+struct TrainingMetadata {
+  std::string library_version;
+  std::string data_source;
+  std::string data_fingerprint;  // table_fingerprint() of interactions and candidates
+  uint64_t seed = 0;
+  size_t epochs = 0;
+  std::map<std::string, double> metrics;  // final FactorizedTopK metrics by TFRS name
+  double train_seconds = 0.0;
+  int64_t created_unix = 0;
+};
+
+class RetrievalModel {
+ public:
+  explicit RetrievalModel(TwoTowerModel model) : model_(std::move(model)) {}
+
+  TwoTowerModel& model() { return model_; }
+  const TwoTowerModel& model() const { return model_; }
+  const CandidateIndex& index() const { return index_; }
+  void set_index(CandidateIndex index) { index_ = std::move(index); }
+  TrainingMetadata& metadata() { return meta_; }
+  const TrainingMetadata& metadata() const { return meta_; }
+  // Optimizer state as Optimizer::save_state wrote it (empty: none), for resuming training.
+  std::vector<uint8_t>& optimizer_state() { return optimizer_state_; }
+  const std::vector<uint8_t>& optimizer_state() const { return optimizer_state_; }
+
+  // Embeds every row of `catalogue` with the candidate tower and makes it the index, keyed by
+  // the spec's candidate id column. New items need no retraining.
+  void build_index(const Table& catalogue, ThreadPool& pool);
+
+  // Query embeddings for the rows of `queries` (which needs the query tower's columns).
+  void embed_queries(const Table& queries, Matrix& out) const;
+
+ private:
+  TwoTowerModel model_;
+  CandidateIndex index_;
+  TrainingMetadata meta_;
+  std::vector<uint8_t> optimizer_state_;
+};
+
+// A stable 64-bit fingerprint (xxh64, hex) of a table's column names, types and values.
+std::string table_fingerprint(const Table& t);
+// The id column's values as strings (int64 ids in decimal), the keys of an index.
+std::vector<std::string> candidate_keys(const Table& catalogue, const std::string& id_column);
+
+}  // namespace tt
