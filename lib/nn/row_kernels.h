@@ -1,8 +1,7 @@
 // Vectorised kernels over one row of scores: the inner loops of the in-batch softmax and of
 // top-K counting. Each is compiled for AVX-512, AVX2+FMA and baseline x86-64 and picked at load
 // time, so one binary is fast on this machine and still runs on older ones. Reductions use 16
-// fixed lanes combined in a fixed order: results do not depend on which clone runs... except
-// for FMA contraction, so every clone here is compiled without it (see row_kernels.cpp).
+// fixed lanes combined in a fixed order, so a result never depends on thread scheduling.
 #pragma once
 
 #include <cstddef>
