@@ -116,16 +116,19 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
         for (size_t i = 0; i < bn; ++i) batch_probs[i] = probs[rows[i]];
         in.sampling_probability = batch_probs;
       }
-      pool.with_omp([&] {
-        in.queries = &model.query().forward_train(qb, q_act);
-        in.candidates = &model.candidate().forward_train(cb, c_act);
+      // The two towers are independent until the loss: each runs on its own thread with
+      // single-threaded oneDNN calls. Their layers are too small (B x ~65 x 32) for a parallel
+      // region per primitive to pay; the B x B loss between them is what needs both cores.
+      pool.for_each_omp(2, [&](size_t t) {
+        if (t == 0) in.queries = &model.query().forward_train(qb, q_act);
+        else in.candidates = &model.candidate().forward_train(cb, c_act);
       });
       loss_sum += retrieval_loss(in, spec.task.loss, &dq, &dc, pool, loss_ws);
-      pool.with_omp([&] {
-        model.query().backward(qb, q_act, dq);
-        model.candidate().backward(cb, c_act, dc);
-        optimizer->step(params);
+      pool.for_each_omp(2, [&](size_t t) {
+        if (t == 0) model.query().backward(qb, q_act, dq);
+        else model.candidate().backward(cb, c_act, dc);
       });
+      optimizer->step(params);
       if (opt.on_progress) {
         TrainProgress p{epoch, epochs, b + 1, batches, nullptr};
         if (!opt.on_progress(p)) fail(ErrorKind::cancelled, "training cancelled at epoch " + std::to_string(epoch));
