@@ -154,6 +154,9 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
       if (!opt.on_progress(p)) fail(ErrorKind::cancelled, "training cancelled after epoch " + std::to_string(epoch));
     }
   }
+  ByteWriter state;
+  optimizer->save_state(state);
+  result.optimizer_state = state.take();
   result.seconds = now_seconds() - t_start;
   return result;
 }

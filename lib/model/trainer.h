@@ -41,6 +41,7 @@ struct TrainResult {
   std::optional<TopKMetrics> final_metrics;
   double seconds = 0.0;
   size_t examples = 0;
+  std::vector<uint8_t> optimizer_state;  // Optimizer::save_state after the last step
 };
 
 // Trains `model` (already fitted and initialised) on `train`, evaluating on `test` against

@@ -1,0 +1,246 @@
+/*
+ * twotower: train, save, load and query two-tower retrieval models.
+ *
+ * The whole public API is this C99 header. Conventions, everywhere:
+ *   - Every fallible call returns a tt_status; TT_OK is 0. On failure, tt_last_error() returns
+ *     a message for the calling thread that names the file, line, field or argument at fault.
+ *     The message stays valid until the next twotower call on the same thread.
+ *   - Objects are opaque handles made by *_create / *_load and released by the matching *_free,
+ *     which accepts NULL. Output handles are written only on success.
+ *   - Option structs start with `struct_size`; fill them with the matching *_init function
+ *     (which sets struct_size to sizeof the struct you compiled against and every option to its
+ *     default), then change what you need. New fields are only ever appended.
+ *   - No C++ exception, abort() or exit() ever leaves the library: bad input of any kind, a
+ *     NULL pointer included, is reported as a status.
+ *   - Threads: a model may be queried from any number of threads at once (tt_model_query,
+ *     tt_model_embed_*, tt_model_candidate_*, tt_model_*_json). Training, evaluation on the
+ *     model and tt_model_rebuild_index need exclusive access to the model: the caller must not
+ *     run anything else on that model meanwhile. Tables are not internally synchronised: do not
+ *     modify a table while another thread reads it.
+ *
+ * Versions, kept apart: the library version (TT_VERSION_*, tt_version()), the C ABI version
+ * (TT_ABI_VERSION, tt_abi_version(): bumped on any incompatible change to this header), and the
+ * model file format version (tt_model_format_version()).
+ */
+#ifndef TWOTOWER_H
+#define TWOTOWER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TT_VERSION_MAJOR 0
+#define TT_VERSION_MINOR 1
+#define TT_VERSION_PATCH 0
+#define TT_VERSION_STRING "0.1.0"
+#define TT_VERSION_NUMBER (TT_VERSION_MAJOR * 10000 + TT_VERSION_MINOR * 100 + TT_VERSION_PATCH)
+#define TT_ABI_VERSION 1
+
+#if defined(_WIN32)
+#define TT_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define TT_API __attribute__((visibility("default")))
+#else
+#define TT_API
+#endif
+
+/* Status codes. The values are fixed forever. */
+typedef enum tt_status {
+  TT_OK = 0,
+  TT_ERR_INVALID_ARGUMENT = 1, /* NULL where an object is needed, an out-of-range option, an unknown column */
+  TT_ERR_IO = 2,               /* a file could not be opened, read or written */
+  TT_ERR_PARSE = 3,            /* malformed text input: CSV/TSV, MovieLens files, a JSON spec */
+  TT_ERR_CORRUPT = 4,          /* a model file or buffer is damaged or truncated */
+  TT_ERR_UNSUPPORTED = 5,      /* valid input needing a feature this build lacks (e.g. a newer file format) */
+  TT_ERR_CANCELLED = 6,        /* a progress callback asked to stop */
+  TT_ERR_INTERNAL = 7,         /* a bug, or a failure inside a dependency */
+  TT_ERR_OUT_OF_MEMORY = 8
+} tt_status;
+
+/* The calling thread's message for the last failed call ("" if none). Never NULL. Valid until
+ * the next twotower call on this thread. */
+TT_API const char* tt_last_error(void);
+/* "TT_OK", "TT_ERR_IO", ...; "TT_ERR_UNKNOWN" for other values. Static storage. */
+TT_API const char* tt_status_name(tt_status status);
+
+/* Library version as TT_VERSION_NUMBER and as "major.minor.patch" (static storage). */
+TT_API uint32_t tt_version(void);
+TT_API const char* tt_version_string(void);
+/* The C ABI version this library implements (compare with TT_ABI_VERSION). */
+TT_API uint32_t tt_abi_version(void);
+/* The model file format version this library writes; it reads versions
+ * tt_model_format_min_version() .. tt_model_format_version(). */
+TT_API uint32_t tt_model_format_version(void);
+TT_API uint32_t tt_model_format_min_version(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tables: named columns of strings, int64 or float32 values, all of one length.               */
+
+typedef struct tt_table tt_table;
+
+typedef enum tt_dtype { TT_DTYPE_STRING = 0, TT_DTYPE_INT64 = 1, TT_DTYPE_FLOAT32 = 2 } tt_dtype;
+
+/* An empty table. Free with tt_table_free. */
+TT_API tt_status tt_table_create(tt_table** out);
+TT_API void tt_table_free(tt_table* table);
+
+/* Appends n values to a column, creating it on first use. Strings are copied (NUL-terminated,
+ * UTF-8). Columns may be filled in batches and in any order; tt_table_validate (and every call
+ * that consumes the table) checks that all columns have the same length. Appending values of
+ * another type to an existing column is TT_ERR_INVALID_ARGUMENT. */
+TT_API tt_status tt_table_append_strings(tt_table* table, const char* column, const char* const* values, size_t n);
+TT_API tt_status tt_table_append_int64(tt_table* table, const char* column, const int64_t* values, size_t n);
+TT_API tt_status tt_table_append_float32(tt_table* table, const char* column, const float* values, size_t n);
+
+/* Number of rows (TT_ERR_INVALID_ARGUMENT if the columns differ in length). */
+TT_API tt_status tt_table_num_rows(const tt_table* table, size_t* out);
+TT_API tt_status tt_table_validate(const tt_table* table);
+
+/* Reads a CSV (RFC 4180) or TSV (by extension .tsv/.tab) file with a header row. The columns to
+ * read and their types are given as parallel arrays; other columns are ignored. Errors name
+ * the file, line and column. */
+TT_API tt_status tt_table_read_file(const char* path, const char* const* columns, const tt_dtype* types,
+                                    size_t num_columns, tt_table** out);
+
+/* MovieLens 100k from its original directory (u.data, u.item; SHA256SUMS verified if present):
+ * ratings {user_id: string, movie_title: string, timestamp: int64, rating: float32} and the
+ * catalogue {movie_id: string, movie_title: string}. dir NULL or "": $TWOTOWER_DATA. */
+TT_API tt_status tt_load_movielens(const char* dir, tt_table** ratings, tt_table** catalogue);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Models.                                                                                      */
+
+typedef struct tt_model tt_model;
+
+/* A new, untrained model from a JSON spec (docs/model-spec.md). */
+TT_API tt_status tt_model_create(const char* spec_json, tt_model** out);
+TT_API tt_status tt_model_create_from_file(const char* spec_path, tt_model** out);
+TT_API void tt_model_free(tt_model* model);
+
+/* FactorizedTopK accuracies. */
+#define TT_MAX_K 16
+typedef struct tt_metrics {
+  size_t struct_size;
+  size_t count;              /* number of k values evaluated */
+  uint32_t k[TT_MAX_K];
+  double accuracy[TT_MAX_K]; /* accuracy[i] is top-k[i] accuracy */
+  uint64_t examples;         /* held-out (query, candidate) pairs evaluated */
+} tt_metrics;
+TT_API void tt_metrics_init(tt_metrics* metrics);
+
+typedef struct tt_progress {
+  size_t struct_size;
+  uint32_t epoch, epochs;   /* 1-based epoch */
+  uint32_t batch, batches;  /* batch == batches once the epoch is done */
+  int32_t epoch_done;       /* 1 when this report closes an epoch */
+  double loss;              /* mean per-example loss of the finished epoch (epoch_done only) */
+  int32_t has_metrics;      /* 1 if the finished epoch was evaluated */
+  tt_metrics metrics;
+} tt_progress;
+
+/* Called after every batch and every epoch on the training thread; return non-zero to cancel
+ * (tt_model_train then returns TT_ERR_CANCELLED and the model keeps the weights it had). */
+typedef int (*tt_progress_fn)(const tt_progress* progress, void* user_data);
+
+typedef struct tt_train_options {
+  size_t struct_size;
+  uint32_t epochs;      /* 0: the spec's */
+  int32_t eval_every;   /* -1: the spec's; 0: only after the last epoch */
+  uint64_t seed;        /* shuffling seed, used if seed_set */
+  int32_t seed_set;
+  int32_t threads;      /* 0: all cores */
+  tt_progress_fn progress;
+  void* user_data;
+} tt_train_options;
+TT_API void tt_train_options_init(tt_train_options* options);
+
+/* Fits the preprocessing (query features on `interactions`, candidate features on
+ * `candidates`, unless the spec says otherwise), splits the interactions as the spec says,
+ * trains, evaluates on the held-out rows and builds the candidate index from `candidates`.
+ * `final_metrics` (may be NULL) receives the last evaluation. Exclusive access. */
+TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, const tt_table* candidates,
+                                const tt_train_options* options, tt_metrics* final_metrics);
+
+/* FactorizedTopK of a trained model on (query, candidate) rows of `interactions` against every
+ * row of `candidates` (or distinct ids if `distinct_candidates`). */
+TT_API tt_status tt_model_evaluate(const tt_model* model, const tt_table* interactions, const tt_table* candidates,
+                                   int32_t distinct_candidates, tt_metrics* out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Model files.                                                                                 */
+
+typedef struct tt_save_options {
+  size_t struct_size;
+  int32_t compression_level; /* zstd level 1..19; default 3 */
+  int32_t include_optimizer; /* also store optimizer state (a checkpoint); default 0 */
+} tt_save_options;
+TT_API void tt_save_options_init(tt_save_options* options);
+
+/* Atomic: the file appears complete or not at all (temporary file, fsync, rename). */
+TT_API tt_status tt_model_save(const tt_model* model, const char* path, const tt_save_options* options);
+/* Serialises into a buffer owned by the caller, released with tt_buffer_free. */
+TT_API tt_status tt_model_save_to_buffer(const tt_model* model, const tt_save_options* options, void** data,
+                                         size_t* size);
+TT_API void tt_buffer_free(void* data);
+
+/* Loads a model file (or a buffer, which is copied). Every size, offset and checksum is
+ * verified; a damaged file gives TT_ERR_CORRUPT naming the section. */
+TT_API tt_status tt_model_load(const char* path, tt_model** out);
+TT_API tt_status tt_model_load_from_buffer(const void* data, size_t size, tt_model** out);
+
+/* JSON texts owned by the model, valid until it is freed or retrained:
+ * the spec, and metadata {format_version, library_version, data_fingerprint, seed, epochs,
+ * metrics, parameters, candidates, ...}. */
+TT_API tt_status tt_model_spec_json(const tt_model* model, const char** json);
+TT_API tt_status tt_model_metadata_json(const tt_model* model, const char** json);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Queries.                                                                                     */
+
+TT_API tt_status tt_model_embedding_dim(const tt_model* model, size_t* out);
+TT_API tt_status tt_model_num_candidates(const tt_model* model, size_t* out);
+
+/* Candidate `id` (0 .. num_candidates-1) -> its key (the spec's candidate id column, int64 ids
+ * in decimal). The string is owned by the model and valid until it is freed or its index is
+ * rebuilt. */
+TT_API tt_status tt_model_candidate_key(const tt_model* model, int64_t id, const char** key);
+/* Key -> the first candidate id with that key, or -1 if none (still TT_OK). */
+TT_API tt_status tt_model_candidate_id(const tt_model* model, const char* key, int64_t* id);
+
+typedef struct tt_query_options {
+  size_t struct_size;
+  size_t k;                           /* results per query; default 10 */
+  /* Optional per-query exclusion lists (e.g. items already rated): for query i, the
+   * exclude_counts[i] candidate ids at exclude[i]. Both NULL: no exclusions. */
+  const int64_t* const* exclude;
+  const size_t* exclude_counts;
+  /* Optional allow-list for all queries: only these candidate ids may be returned. */
+  const int64_t* allow;
+  size_t allow_count;
+} tt_query_options;
+TT_API void tt_query_options_init(tt_query_options* options);
+
+/* Top-k candidates for each row of `queries` (which holds the query tower's columns; an unknown
+ * id maps to the out-of-vocabulary embedding, as in training). Writes ids[n*k] and scores[n*k]
+ * (caller-owned, n = rows of `queries`), best first, ties to the lower id; slots beyond the
+ * available candidates hold id -1 and score -INFINITY. Thread-safe. */
+TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, const tt_query_options* options,
+                                int64_t* ids, float* scores);
+
+/* Embeddings into caller buffers of `capacity` floats (>= rows * tt_model_embedding_dim). */
+TT_API tt_status tt_model_embed_queries(const tt_model* model, const tt_table* queries, float* out, size_t capacity);
+TT_API tt_status tt_model_embed_candidates(const tt_model* model, const tt_table* candidates, float* out,
+                                           size_t capacity);
+
+/* Replaces the candidate index with the rows of `catalogue`, embedded by the trained candidate
+ * tower: new items are served without retraining. Exclusive access. */
+TT_API tt_status tt_model_rebuild_index(tt_model* model, const tt_table* catalogue);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TWOTOWER_H */

@@ -1,0 +1,190 @@
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "capi/api_guard.h"
+#include "capi/model_handle.h"
+#include "capi/table_handle.h"
+#include "model/evaluation.h"
+#include "model/fit.h"
+
+using namespace tt;
+using capi::require;
+
+const RetrievalModel& tt_model::trained(const char* what) const {
+  if (!model) fail(ErrorKind::invalid_argument, std::string(what) + " needs a trained or loaded model");
+  return *model;
+}
+
+void tt_model::refresh_texts() {
+  spec_json = spec.to_json();
+  nlohmann::json j;
+  j["library_version"] = TT_VERSION_STRING;
+  j["spec_name"] = spec.name;
+  if (model) {
+    const auto& m = model->metadata();
+    j["trained_with_library_version"] = m.library_version;
+    j["data_source"] = m.data_source;
+    j["data_fingerprint"] = m.data_fingerprint;
+    j["seed"] = m.seed;
+    j["epochs"] = m.epochs;
+    j["train_seconds"] = m.train_seconds;
+    j["created_unix"] = m.created_unix;
+    j["metrics"] = m.metrics;
+    j["parameters"] = model->model().parameter_count();
+    j["candidates"] = model->index().size();
+    j["embedding_dim"] = model->model().embedding_dim();
+    j["has_optimizer_state"] = !model->optimizer_state().empty();
+  }
+  if (format_version) j["format_version"] = format_version;
+  metadata_json = j.dump(2);
+}
+
+static void fill_metrics(const TopKMetrics& m, tt_metrics* out) {
+  if (out->struct_size < sizeof(tt_metrics))
+    fail(ErrorKind::invalid_argument, "tt_metrics.struct_size is " + std::to_string(out->struct_size) +
+                                          "; initialise it with tt_metrics_init");
+  if (m.k.size() > TT_MAX_K)
+    fail(ErrorKind::invalid_argument, "more than TT_MAX_K (" + std::to_string(TT_MAX_K) + ") k values");
+  out->count = m.k.size();
+  for (size_t i = 0; i < m.k.size(); ++i) {
+    out->k[i] = static_cast<uint32_t>(m.k[i]);
+    out->accuracy[i] = m.accuracy[i];
+  }
+  out->examples = m.examples;
+}
+
+// Option structs from an older header are shorter: read only the fields they have.
+template <class T>
+static T read_options(const T* given, void (*init)(T*), const char* name) {
+  T o;
+  init(&o);
+  if (!given) return o;
+  if (given->struct_size < sizeof(size_t) || given->struct_size > sizeof(T))
+    fail(ErrorKind::invalid_argument, std::string(name) + ".struct_size is " + std::to_string(given->struct_size) +
+                                          "; initialise the struct with its _init function");
+  std::memcpy(static_cast<void*>(&o), given, given->struct_size);
+  return o;
+}
+
+extern "C" {
+
+TT_API void tt_metrics_init(tt_metrics* m) {
+  if (!m) return;
+  std::memset(m, 0, sizeof *m);
+  m->struct_size = sizeof *m;
+}
+
+TT_API void tt_train_options_init(tt_train_options* o) {
+  if (!o) return;
+  std::memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+  o->eval_every = -1;
+}
+
+TT_API tt_status tt_model_create(const char* spec_json, tt_model** out) {
+  return TT_GUARD({
+    require(spec_json, "spec_json");
+    require(out, "out");
+    auto m = std::make_unique<tt_model>();
+    m->spec = ModelSpec::from_json(spec_json, "spec");
+    m->refresh_texts();
+    *out = m.release();
+  });
+}
+
+TT_API tt_status tt_model_create_from_file(const char* spec_path, tt_model** out) {
+  return TT_GUARD({
+    require(spec_path, "spec_path");
+    require(out, "out");
+    auto m = std::make_unique<tt_model>();
+    m->spec = ModelSpec::from_file(spec_path);
+    m->refresh_texts();
+    *out = m.release();
+  });
+}
+
+TT_API void tt_model_free(tt_model* model) { delete model; }
+
+TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, const tt_table* candidates,
+                                const tt_train_options* options, tt_metrics* final_metrics) {
+  return TT_GUARD({
+    require(model, "model");
+    require(interactions, "interactions");
+    require(candidates, "candidates");
+    const tt_train_options o = read_options(options, tt_train_options_init, "tt_train_options");
+    if (o.eval_every < -1) fail(ErrorKind::invalid_argument, "tt_train_options.eval_every must be >= -1");
+    Dataset data{interactions->to_table(), candidates->to_table(), "tables passed through the C API"};
+    TrainOptions t;
+    t.epochs = o.epochs;
+    t.eval_every = o.eval_every < 0 ? SIZE_MAX : static_cast<size_t>(o.eval_every);
+    t.seed = o.seed;
+    t.seed_set = o.seed_set != 0;
+    t.threads = o.threads;
+    if (o.progress) {
+      t.on_progress = [&o](const TrainProgress& p) {
+        tt_progress r;
+        std::memset(&r, 0, sizeof r);
+        r.struct_size = sizeof r;
+        r.epoch = static_cast<uint32_t>(p.epoch);
+        r.epochs = static_cast<uint32_t>(p.epochs);
+        r.batch = static_cast<uint32_t>(p.batch);
+        r.batches = static_cast<uint32_t>(p.batches);
+        tt_metrics_init(&r.metrics);
+        if (p.record) {
+          r.epoch_done = 1;
+          r.loss = p.record->mean_loss;
+          if (p.record->metrics) {
+            r.has_metrics = 1;
+            fill_metrics(*p.record->metrics, &r.metrics);
+          }
+        }
+        return o.progress(&r, o.user_data) == 0;
+      };
+    }
+    FitResult fit = fit_retrieval_model(model->spec, data, t);
+    if (final_metrics) {
+      if (fit.training.final_metrics) fill_metrics(*fit.training.final_metrics, final_metrics);
+      else { tt_metrics_init(final_metrics); }
+    }
+    // Only now, with everything done, does the handle change.
+    model->model = std::move(fit.model);
+    model->format_version = 0;
+    model->pool = std::make_unique<ThreadPool>(o.threads);
+    model->refresh_texts();
+  });
+}
+
+TT_API tt_status tt_model_evaluate(const tt_model* model, const tt_table* interactions, const tt_table* candidates,
+                                   int32_t distinct_candidates, tt_metrics* out) {
+  return TT_GUARD({
+    require(model, "model");
+    require(interactions, "interactions");
+    require(candidates, "candidates");
+    require(out, "out");
+    const RetrievalModel& rm = model->trained("tt_model_evaluate");
+    EvalSet set = make_eval_set(rm.model(), interactions->to_table(), candidates->to_table(), distinct_candidates != 0);
+    ThreadPool pool(0);
+    fill_metrics(evaluate_factorized_topk(rm.model(), set, rm.model().spec().eval.k,
+                                          rm.model().spec().training.eval_batch_size, pool),
+                 out);
+  });
+}
+
+TT_API tt_status tt_model_spec_json(const tt_model* model, const char** json) {
+  return TT_GUARD({
+    require(model, "model");
+    require(json, "json");
+    *json = model->spec_json.c_str();
+  });
+}
+
+TT_API tt_status tt_model_metadata_json(const tt_model* model, const char** json) {
+  return TT_GUARD({
+    require(model, "model");
+    require(json, "json");
+    *json = model->metadata_json.c_str();
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,26 @@
+// tt_model: a RetrievalModel (untrained until tt_model_train or loaded from a file), the JSON
+// texts whose pointers the API hands out, and the thread pool queries run on.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/parallel.h"
+#include "model/retrieval_model.h"
+#include "model/spec.h"
+#include "twotower/twotower.h"
+
+struct tt_model {
+  tt::ModelSpec spec;
+  std::unique_ptr<tt::RetrievalModel> model;  // null until trained or loaded
+  uint32_t format_version = 0;                // of the file it was loaded from (0: trained here)
+  std::string spec_json;
+  std::string metadata_json;
+  std::unique_ptr<tt::ThreadPool> pool;
+
+  // Throws invalid_argument unless the model has been trained or loaded.
+  const tt::RetrievalModel& trained(const char* what) const;
+  // Recomputes spec_json and metadata_json after training or loading.
+  void refresh_texts();
+};

@@ -1,0 +1,140 @@
+#include <cstring>
+#include <memory>
+
+#include "capi/api_guard.h"
+#include "capi/table_handle.h"
+#include "data/delimited.h"
+#include "data/locate.h"
+#include "data/movielens.h"
+
+using namespace tt;
+using capi::require;
+
+tt::Column& tt_table::column_for_append(const char* name, DType type) {
+  require(name, "column");
+  for (auto& c : columns)
+    if (c.name() == name) {
+      if (c.dtype() != type)
+        fail(ErrorKind::invalid_argument, std::string("column '") + name + "' holds " + dtype_name(c.dtype()) +
+                                              " values; cannot append " + dtype_name(type));
+      return c;
+    }
+  if (!*name) fail(ErrorKind::invalid_argument, "column name is empty");
+  columns.emplace_back(name, type);
+  return columns.back();
+}
+
+tt::Table tt_table::to_table() const {
+  Table t;
+  for (const auto& c : columns) t.add(c);
+  return t;
+}
+
+static tt_table* wrap(Table t) {
+  auto h = std::make_unique<tt_table>();
+  for (const auto& c : t.columns()) h->columns.push_back(c);
+  return h.release();
+}
+
+static DType to_dtype(tt_dtype t) {
+  switch (t) {
+    case TT_DTYPE_STRING: return DType::string;
+    case TT_DTYPE_INT64: return DType::int64;
+    case TT_DTYPE_FLOAT32: return DType::float32;
+  }
+  fail(ErrorKind::invalid_argument, "unknown tt_dtype " + std::to_string(static_cast<int>(t)));
+}
+
+extern "C" {
+
+TT_API tt_status tt_table_create(tt_table** out) {
+  return TT_GUARD({
+    require(out, "out");
+    *out = new tt_table();
+  });
+}
+
+TT_API void tt_table_free(tt_table* table) { delete table; }
+
+TT_API tt_status tt_table_append_strings(tt_table* table, const char* column, const char* const* values, size_t n) {
+  return TT_GUARD({
+    require(table, "table");
+    if (n) require(values, "values");
+    std::vector<std::string> v;
+    v.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (!values[i]) fail(ErrorKind::invalid_argument, "values[" + std::to_string(i) + "] is NULL");
+      v.emplace_back(values[i]);
+    }
+    auto& c = table->column_for_append(column, DType::string).strings();
+    c.insert(c.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
+  });
+}
+
+TT_API tt_status tt_table_append_int64(tt_table* table, const char* column, const int64_t* values, size_t n) {
+  return TT_GUARD({
+    require(table, "table");
+    if (n) require(values, "values");
+    auto& c = table->column_for_append(column, DType::int64).ints();
+    c.insert(c.end(), values, values + n);
+  });
+}
+
+TT_API tt_status tt_table_append_float32(tt_table* table, const char* column, const float* values, size_t n) {
+  return TT_GUARD({
+    require(table, "table");
+    if (n) require(values, "values");
+    auto& c = table->column_for_append(column, DType::float32).floats();
+    c.insert(c.end(), values, values + n);
+  });
+}
+
+TT_API tt_status tt_table_validate(const tt_table* table) {
+  return TT_GUARD({
+    require(table, "table");
+    (void)table->to_table();
+  });
+}
+
+TT_API tt_status tt_table_num_rows(const tt_table* table, size_t* out) {
+  return TT_GUARD({
+    require(table, "table");
+    require(out, "out");
+    size_t rows = table->columns.empty() ? 0 : table->columns[0].size();
+    for (const auto& c : table->columns)
+      if (c.size() != rows)
+        fail(ErrorKind::invalid_argument, "column '" + c.name() + "' has " + std::to_string(c.size()) +
+                                              " rows, column '" + table->columns[0].name() + "' has " +
+                                              std::to_string(rows));
+    *out = rows;
+  });
+}
+
+TT_API tt_status tt_table_read_file(const char* path, const char* const* columns, const tt_dtype* types,
+                                    size_t num_columns, tt_table** out) {
+  return TT_GUARD({
+    require(path, "path");
+    require(out, "out");
+    if (num_columns) { require(columns, "columns"); require(types, "types"); }
+    std::vector<ColumnSpec> specs;
+    for (size_t i = 0; i < num_columns; ++i) {
+      if (!columns[i]) fail(ErrorKind::invalid_argument, "columns[" + std::to_string(i) + "] is NULL");
+      specs.push_back({columns[i], to_dtype(types[i])});
+    }
+    *out = wrap(read_delimited(path, specs));
+  });
+}
+
+TT_API tt_status tt_load_movielens(const char* dir, tt_table** ratings, tt_table** catalogue) {
+  return TT_GUARD({
+    require(ratings, "ratings");
+    require(catalogue, "catalogue");
+    MovieLens ml = load_movielens(locate_movielens(dir ? dir : "", ""));
+    std::unique_ptr<tt_table> r(wrap(std::move(ml.ratings)));
+    std::unique_ptr<tt_table> c(wrap(std::move(ml.catalogue)));
+    *ratings = r.release();
+    *catalogue = c.release();
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,41 @@
+#include "model/fit.h"
+
+#include <chrono>
+
+#include "base/parallel.h"
+#include "twotower/twotower.h"
+
+namespace tt {
+
+FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options) {
+  FitResult out;
+  Split split = split_for_spec(data.interactions, spec.data);
+  out.train_rows = split.train.num_rows();
+  out.test_rows = split.test.num_rows();
+
+  TwoTowerModel model(spec);
+  model.fit_preprocessing(data.interactions, data.candidates);
+  model.initialize(spec.training.seed);
+  out.training = train_model(model, split.train, split.test, data.candidates, options);
+
+  out.model = std::make_unique<RetrievalModel>(std::move(model));
+  ThreadPool pool(options.threads);
+  out.model->build_index(data.candidates, pool);
+  out.model->optimizer_state() = out.training.optimizer_state;
+
+  TrainingMetadata& meta = out.model->metadata();
+  meta.library_version = TT_VERSION_STRING;
+  meta.data_source = data.source;
+  meta.data_fingerprint = table_fingerprint(data.interactions) + "-" + table_fingerprint(data.candidates);
+  meta.seed = options.seed_set ? options.seed : spec.training.seed;
+  meta.epochs = out.training.history.size();
+  meta.train_seconds = out.training.seconds;
+  meta.created_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  if (out.training.final_metrics)
+    for (size_t i = 0; i < out.training.final_metrics->k.size(); ++i)
+      meta.metrics[TopKMetrics::metric_name(out.training.final_metrics->k[i])] = out.training.final_metrics->accuracy[i];
+  return out;
+}
+
+}  // namespace tt
