@@ -24,6 +24,15 @@ int64_t CandidateIndex::key_position(std::string_view key) const {
   return it == position_.end() ? -1 : it->second;
 }
 
+std::vector<int64_t> CandidateIndex::key_positions(std::string_view key) const {
+  std::vector<int64_t> out;
+  const int64_t first = key_position(key);
+  if (first < 0) return out;
+  for (size_t i = static_cast<size_t>(first); i < keys_.size(); ++i)
+    if (keys_[i] == key) out.push_back(static_cast<int64_t>(i));
+  return out;
+}
+
 namespace {
 
 struct Hit {

@@ -39,6 +39,8 @@ class CandidateIndex {
   const Matrix& embeddings() const { return embeddings_; }
   // Position of the first candidate with this key, or -1.
   int64_t key_position(std::string_view key) const;
+  // Every position with this key (MovieLens lists 18 titles under two ids each).
+  std::vector<int64_t> key_positions(std::string_view key) const;
 
   // Exact top-k by inner product for n queries (n x dim, row-major). Writes ids[n*k] (candidate
   // positions) and scores[n*k], best first; ties go to the lower position; slots beyond the
