@@ -1,0 +1,131 @@
+// Exact top-K search against a brute-force reference: splits by query and by candidate slice,
+// ties, exclusions, allow-lists and padding.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "base/error.h"
+#include "base/parallel.h"
+#include "base/random.h"
+#include "index/candidate_index.h"
+
+using namespace tt;
+
+namespace {
+
+CandidateIndex random_index(size_t n, size_t d, Rng& rng, bool coarse) {
+  Matrix e(n, d);
+  // Coarse values (multiples of 1/4) make many exact score ties.
+  for (float& v : e.span()) v = coarse ? std::floor(rng.uniform(-2.0f, 2.0f)) / 4.0f : rng.uniform(-1.0f, 1.0f);
+  std::vector<std::string> keys(n);
+  for (size_t i = 0; i < n; ++i) keys[i] = "c" + std::to_string(i % (n - 3));  // a few repeated keys
+  return CandidateIndex(std::move(keys), std::move(e));
+}
+
+// The reference: score everything in double, order by score then position.
+std::vector<int64_t> brute_force(const CandidateIndex& idx, const float* q, size_t k,
+                                 const std::vector<int64_t>& exclude, const std::vector<int64_t>& allow) {
+  const size_t n = idx.size(), d = idx.dim();
+  std::vector<std::pair<float, int64_t>> all;
+  for (size_t j = 0; j < n; ++j) {
+    if (std::find(exclude.begin(), exclude.end(), static_cast<int64_t>(j)) != exclude.end()) continue;
+    if (!allow.empty() && std::find(allow.begin(), allow.end(), static_cast<int64_t>(j)) == allow.end()) continue;
+    float s = 0.0f;
+    for (size_t c = 0; c < d; ++c) s += q[c] * idx.embeddings().at(j, c);
+    all.push_back({s, static_cast<int64_t>(j)});
+  }
+  std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < k; ++i) out.push_back(i < all.size() ? all[i].second : -1);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("index: exact top-k equals brute force for one query and for batches, 1 and 2 threads") {
+  Rng rng(3);
+  for (bool coarse : {false, true}) {
+    // 40000 candidates: enough for the single-query path to split candidates into slices.
+    CandidateIndex idx = random_index(40000, 8, rng, coarse);
+    for (size_t nq : {1, 3, 70}) {
+      Matrix q(nq, 8);
+      for (float& v : q.span()) v = coarse ? std::floor(rng.uniform(-2.0f, 2.0f)) / 2.0f : rng.uniform(-1.0f, 1.0f);
+      for (int threads : {1, 2}) {
+        ThreadPool pool(threads);
+        SearchOptions so;
+        so.k = 25;
+        std::vector<int64_t> ids(nq * so.k);
+        std::vector<float> scores(nq * so.k);
+        idx.search(q.data(), nq, so, ids.data(), scores.data(), pool);
+        for (size_t i = 0; i < nq; ++i) {
+          CAPTURE(coarse);
+          CAPTURE(nq);
+          CAPTURE(threads);
+          CAPTURE(i);
+          auto want = brute_force(idx, q.row(i), so.k, {}, {});
+          // Scores equal up to summation order; with coarse values they are exact and ties
+          // must resolve to the lower position.
+          if (coarse) {
+            CHECK(std::equal(want.begin(), want.end(), ids.begin() + i * so.k));
+          } else {
+            size_t same = 0;
+            for (size_t r = 0; r < so.k; ++r) same += want[r] == ids[i * so.k + r];
+            CHECK(same >= so.k - 1);
+          }
+          for (size_t r = 1; r < so.k; ++r) CHECK(scores[i * so.k + r - 1] >= scores[i * so.k + r]);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("index: exclusions, allow-list, padding and bad options") {
+  Rng rng(4);
+  CandidateIndex idx = random_index(50, 4, rng, true);
+  ThreadPool pool(2);
+  Matrix q(2, 4);
+  for (float& v : q.span()) v = rng.uniform(-1.0f, 1.0f);
+  SearchOptions so;
+  so.k = 60;
+  std::vector<int64_t> ex0 = {0, 1, 2, 3, 4, 49, 1000, -7};  // out-of-range entries are ignored
+  std::vector<int64_t> ex1;
+  so.exclude = {ex0, ex1};
+  std::vector<int64_t> ids(2 * 60);
+  std::vector<float> scores(2 * 60);
+  idx.search(q.data(), 2, so, ids.data(), scores.data(), pool);
+  auto want0 = brute_force(idx, q.row(0), 60, ex0, {});
+  CHECK(std::equal(want0.begin(), want0.end(), ids.begin()));
+  CHECK(ids[50 - 6 - 1] >= 0);
+  CHECK(ids[50 - 6] == -1);  // 44 candidates remain for query 0
+  CHECK(std::isinf(scores[59]));
+  CHECK(ids[60 + 49] >= 0);
+  CHECK(ids[60 + 50] == -1);
+
+  std::vector<int64_t> allow = {5, 9, 11};
+  so.exclude.clear();
+  so.allow = allow;
+  so.k = 4;
+  idx.search(q.data(), 2, so, ids.data(), scores.data(), pool);
+  for (size_t r = 0; r < 3; ++r) CHECK((ids[r] == 5 || ids[r] == 9 || ids[r] == 11));
+  CHECK(ids[3] == -1);
+
+  so.allow = {};
+  so.k = 0;
+  CHECK_THROWS_AS(idx.search(q.data(), 2, so, ids.data(), scores.data(), pool), Error);
+  so.k = 1;
+  so.exclude = {ex0};  // one list for two queries
+  CHECK_THROWS_AS(idx.search(q.data(), 2, so, ids.data(), scores.data(), pool), Error);
+}
+
+TEST_CASE("index: keys and positions") {
+  Matrix e(4, 2);
+  e.zero();
+  CandidateIndex idx({"a", "b", "a", "c"}, std::move(e));
+  CHECK(idx.key_position("a") == 0);
+  CHECK(idx.key_positions("a") == std::vector<int64_t>{0, 2});
+  CHECK(idx.key_position("zzz") == -1);
+  CHECK(idx.key_positions("zzz").empty());
+  CHECK_THROWS_AS(CandidateIndex({"x"}, Matrix(2, 2)), Error);
+}
