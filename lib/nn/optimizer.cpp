@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <unordered_map>
 
 #include "base/error.h"
@@ -11,6 +12,8 @@ namespace tt {
 namespace {
 
 // Per-parameter slots (accumulators, moments), created on first use with the parameter's shape.
+// A parameter's slots live in a deque: creating slot 1 must not move slot 0, since Adam holds a
+// reference to its first moment while it fetches the second.
 class Slots {
  public:
   Matrix& get(const Parameter& p, size_t slot, float init) {
@@ -64,7 +67,7 @@ class Slots {
   }
 
  private:
-  std::unordered_map<std::string, std::vector<Matrix>> slots_;
+  std::unordered_map<std::string, std::deque<Matrix>> slots_;
 };
 
 // Visits the rows to update: all rows of a dense parameter, the touched rows of a sparse one.
