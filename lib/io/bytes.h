@@ -84,6 +84,16 @@ class ByteReader {
     pos_ += n;
   }
 
+  // The next n bytes, in place (no copy), checked like raw().
+  std::span<const uint8_t> view(size_t n, const char* field) {
+    if (n > remaining())
+      fail(ErrorKind::corrupt, what_ + ": truncated reading " + field + " at byte " + std::to_string(pos_) +
+                                   " (need " + std::to_string(n) + ", have " + std::to_string(remaining()) + ")");
+    auto v = data_.subspan(pos_, n);
+    pos_ += n;
+    return v;
+  }
+
   size_t remaining() const { return data_.size() - pos_; }
   size_t position() const { return pos_; }
   const std::string& what() const { return what_; }

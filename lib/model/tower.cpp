@@ -22,6 +22,31 @@ size_t Tower::input_dim() const {
 }
 
 void Tower::build(Rng& rng) {
+  allocate();
+  // Keras draws embeddings uniform(-0.05, 0.05) and dense kernels Glorot-uniform.
+  for (auto& p : embeddings_) uniform_fill(p.value, -0.05f, 0.05f, rng);
+  for (auto& l : layers_) l.initialize(rng);
+}
+
+std::vector<ParameterShape> Tower::parameter_shapes() const {
+  std::vector<ParameterShape> shapes;
+  size_t in = 0;
+  for (const auto& e : encoders_) {
+    if (!e.fitted()) fail(ErrorKind::invalid_argument, "feature '" + e.spec().name + "' is not fitted");
+    in += e.output_dim();
+    if (e.has_embedding())
+      shapes.push_back({prefix_ + "/" + e.spec().name + "/embedding", e.table_rows(), e.spec().embedding_dim});
+  }
+  for (size_t i = 0; i < spec_.layers.size(); ++i) {
+    const std::string name = prefix_ + "/dense_" + std::to_string(i);
+    shapes.push_back({name + "/kernel", in, spec_.layers[i]});
+    shapes.push_back({name + "/bias", 1, spec_.layers[i]});
+    in = spec_.layers[i];
+  }
+  return shapes;
+}
+
+void Tower::allocate() {
   embeddings_.clear();
   embedding_of_.clear();
   column_offset_.clear();
@@ -38,13 +63,10 @@ void Tower::build(Rng& rng) {
       embedding_of_.push_back(-1);
     }
   }
-  // Keras draws embeddings uniform(-0.05, 0.05) and dense kernels Glorot-uniform.
-  for (auto& p : embeddings_) uniform_fill(p.value, -0.05f, 0.05f, rng);
   size_t in = offset;
   for (size_t i = 0; i < spec_.layers.size(); ++i) {
     const bool relu = i + 1 < spec_.layers.size();
     layers_.emplace_back(prefix_ + "/dense_" + std::to_string(i), in, spec_.layers[i], relu);
-    layers_.back().initialize(rng);
     in = spec_.layers[i];
   }
 }

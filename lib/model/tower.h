@@ -21,6 +21,12 @@ struct TowerActivations {
   std::vector<Matrix> grads;    // dL/d(output) per layer, then dL/d(input) at the end
 };
 
+// A weight's name and shape as build() creates it.
+struct ParameterShape {
+  std::string name;
+  size_t rows = 0, cols = 0;
+};
+
 // Scratch for the inference path (one per calling thread or call).
 struct TowerScratch {
   Matrix input;
@@ -42,6 +48,12 @@ class Tower {
   // Creates embedding tables and dense layers for the fitted features (shapes from the
   // fitted vocabularies) and draws their initial values.
   void build(Rng& rng);
+  // Creates the same weights as build(), zero-filled and drawing nothing (a loader then
+  // overwrites them with saved values).
+  void allocate();
+  // The weights build() creates, in parameters() order, from the fitted encoders, without
+  // allocating them (a loader checks a file's tensors against these before allocating).
+  std::vector<ParameterShape> parameter_shapes() const;
   bool built() const { return !layers_.empty(); }
 
   EncodedBatch encode(const Table& t) const;

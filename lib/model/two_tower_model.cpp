@@ -21,6 +21,18 @@ void TwoTowerModel::initialize(uint64_t seed) {
   candidate_.build(c);
 }
 
+void TwoTowerModel::allocate() {
+  query_.allocate();
+  candidate_.allocate();
+}
+
+std::vector<ParameterShape> TwoTowerModel::parameter_shapes() const {
+  auto s = query_.parameter_shapes();
+  auto c = candidate_.parameter_shapes();
+  s.insert(s.end(), c.begin(), c.end());
+  return s;
+}
+
 std::vector<Parameter*> TwoTowerModel::parameters() {
   auto p = query_.parameters();
   auto c = candidate_.parameters();

@@ -20,6 +20,11 @@ class TwoTowerModel {
   // weights and draws their initial values from `seed`.
   void fit_preprocessing(const Table& interactions, const Table& candidates);
   void initialize(uint64_t seed);
+  // Builds the weights the fitted preprocessing implies, zero-filled (for loading saved ones).
+  void allocate();
+  // Every weight's name and shape, query tower then candidate tower (parameters() order),
+  // without allocating anything.
+  std::vector<ParameterShape> parameter_shapes() const;
   bool ready() const { return query_.built() && candidate_.built(); }
 
   size_t embedding_dim() const { return query_.output_dim(); }

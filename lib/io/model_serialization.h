@@ -1,0 +1,75 @@
+// A RetrievalModel to and from a model file (container: io/model_file.h; byte-level spec:
+// docs/model-format.md). Sections: spec (JSON), metadata (JSON), preprocessing (every feature
+// encoder's fitted state), weights (every tensor by name, with dtype and shape), index
+// (candidate keys and embeddings) and, on request, optimizer state.
+//
+// A loaded model answers exactly as the saved one did: every float is stored bit for bit.
+// Loading checks every tensor against the shapes the spec and the preprocessing imply before
+// allocating it, so a hostile file cannot make the loader allocate more than it holds.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/model_file.h"
+#include "model/retrieval_model.h"
+
+namespace tt {
+
+struct SaveOptions {
+  // zstd level for every section (1..19 usual, up to ZSTD_maxCLevel(); negative: faster);
+  // 0 stores every section uncompressed. A section is stored raw anyway when compression would
+  // not make it smaller.
+  int compression_level = 3;
+  // Also store the optimizer state (a training checkpoint), if the model has any.
+  bool include_optimizer = false;
+  // false stores the index raw (64-byte aligned in the file, so a reader could map it).
+  bool compress_index = true;
+};
+
+// Weight and index element types. Stored in files: values are frozen.
+enum class TensorDType : uint32_t { f32 = 0 };
+
+// One row of the section table, for inspection.
+struct SectionSummary {
+  uint32_t kind = 0;
+  std::string name;   // "weights", or "kind 17" for a section this reader does not know
+  std::string codec;  // "raw", "zstd", or "codec N"
+  bool required = false;
+  uint64_t offset = 0;
+  uint64_t stored_size = 0;
+  uint64_t raw_size = 0;
+  uint64_t checksum = 0;
+};
+
+struct ModelInfo {
+  uint32_t format_version = 0;
+  uint64_t file_size = 0;
+  std::vector<SectionSummary> sections;
+  ModelSpec spec;
+  TrainingMetadata metadata;
+  std::string written_by;  // "twotower 0.1.0": the library that wrote the file
+  size_t parameter_count = 0;
+  size_t candidates = 0;
+  size_t embedding_dim = 0;
+  bool has_optimizer_state = false;
+};
+
+// The sections of a model, in file order (spec, metadata, preprocessing, weights, index,
+// optimizer). Throws invalid_argument if the model is not fitted and built.
+std::vector<SectionData> model_sections(const RetrievalModel& model, const SaveOptions& options);
+
+void save_model(const std::string& path, const RetrievalModel& model, const SaveOptions& options = {});
+std::vector<uint8_t> save_model_to_buffer(const RetrievalModel& model, const SaveOptions& options = {});
+
+RetrievalModel load_model(const std::string& path);
+RetrievalModel load_model_from_buffer(std::span<const uint8_t> data, const std::string& name = "<buffer>");
+
+// Reads only the header, the table and the spec and metadata sections (weights, preprocessing
+// and index are neither read nor decompressed).
+ModelInfo read_model_info(const std::string& path);
+ModelInfo read_model_info_from_buffer(std::span<const uint8_t> data, const std::string& name = "<buffer>");
+
+}  // namespace tt
