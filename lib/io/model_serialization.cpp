@@ -164,7 +164,15 @@ std::string where(const ModelFileReader& f, SectionKind k) {
 ModelSpec parse_spec(const ModelFileReader& f) {
   const std::vector<uint8_t> bytes = f.read(SectionKind::spec);
   const std::string text(bytes.begin(), bytes.end());
-  return as_corrupt([&] { return ModelSpec::from_json(text, where(f, SectionKind::spec)); });
+  return as_corrupt([&] {
+    try {
+      return ModelSpec::from_json(text, where(f, SectionKind::spec));
+    } catch (const nlohmann::json::exception& e) {
+      // from_json turns syntax errors into tt::Error, but not every nlohmann exception (a number
+      // that overflows a double, "1e99999", is out_of_range.406). Found by fuzz_model_loader.
+      fail(ErrorKind::corrupt, where(f, SectionKind::spec) + ": " + e.what());
+    }
+  });
 }
 
 struct MetadataSection {

@@ -425,6 +425,14 @@ TEST_CASE("model serialization: damaged spec, preprocessing, index, metadata and
   Thrown t = with(SectionKind::spec, [&](auto& b) { text(b, "{not json"); });
   CHECK(t.kind == kCorrupt);
   CHECK(contains(t.message, "m.tt: section 'spec'"));
+  // A number that overflows a double (nlohmann's out_of_range, not a parse_error).
+  t = with(SectionKind::spec, [&](auto& b) {
+    std::string s(b.begin(), b.end());
+    s.replace(s.find("1.0"), 3, "1.00000001167e46809");
+    text(b, s);
+  });
+  CHECK(t.kind == kCorrupt);
+  CHECK(contains(t.message, "m.tt: section 'spec'"));
   t = with(SectionKind::spec, [&](auto& b) {
     std::string s(b.begin(), b.end());
     s.replace(s.find("\"name\""), 6, "\"nmae\"");
