@@ -54,7 +54,7 @@ void put_u32(std::vector<uint8_t>& b, size_t at, uint32_t v) { std::memcpy(b.dat
 void put_u64(std::vector<uint8_t>& b, size_t at, uint64_t v) { std::memcpy(b.data() + at, &v, 8); }
 // Byte offset of field `field_offset` in table entry i.
 size_t entry(size_t i, size_t field_offset) { return kModelHeaderSize + kSectionEntrySize * i + field_offset; }
-constexpr size_t kOffset = 16, kStored = 24, kRaw = 32, kSum = 40;
+constexpr size_t kOffset = 16, kStored = 24, kRaw = 32;
 
 Thrown open_buffer(const std::vector<uint8_t>& b, bool read_all = true) {
   return thrown([&] {
