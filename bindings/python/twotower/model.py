@@ -1,0 +1,526 @@
+"""Models: train, evaluate, save, load and query."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import threading
+from collections.abc import Mapping, Sequence
+from ctypes import POINTER, byref, c_char_p, c_int64, c_size_t, c_void_p
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
+
+import numpy as np
+
+from . import _capi, errors
+from ._runtime import lib
+from .table import Table, as_table
+
+__all__ = ["Model", "Metrics", "Progress"]
+
+TableLike = Union[Table, Mapping[str, Iterable]]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """FactorizedTopK accuracies: ``accuracy[i]`` is the top-``k[i]`` accuracy over
+    ``examples`` held-out (query, candidate) pairs. ``metrics[100]`` is the top-100 accuracy."""
+
+    k: tuple[int, ...]
+    accuracy: tuple[float, ...]
+    examples: int
+
+    @classmethod
+    def _from_c(cls, m: _capi.Metrics) -> "Metrics":
+        n = min(int(m.count), _capi.TT_MAX_K)
+        return cls(tuple(int(m.k[i]) for i in range(n)), tuple(float(m.accuracy[i]) for i in range(n)), int(m.examples))
+
+    def __getitem__(self, k: int) -> float:
+        try:
+            return self.accuracy[self.k.index(k)]
+        except ValueError:
+            raise KeyError(f"top-{k} accuracy was not evaluated (k = {list(self.k)})") from None
+
+    def as_dict(self) -> dict[str, float]:
+        """{"top_1": ..., "top_5": ..., ...}"""
+        return {f"top_{k}": a for k, a in zip(self.k, self.accuracy)}
+
+    def __bool__(self) -> bool:
+        return bool(self.k)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the progress callback of :meth:`Model.train` receives, after every batch and once
+    more at the end of every epoch (``epoch_done``; then ``batch == batches``).
+
+    ``loss`` (mean per-example loss of the epoch) is set only when ``epoch_done``; ``metrics``
+    only when that epoch was evaluated."""
+
+    epoch: int
+    epochs: int
+    batch: int
+    batches: int
+    epoch_done: bool
+    loss: Optional[float]
+    metrics: Optional[Metrics]
+
+    @classmethod
+    def _from_c(cls, p: _capi.Progress) -> "Progress":
+        done = bool(p.epoch_done)
+        return cls(
+            int(p.epoch),
+            int(p.epochs),
+            int(p.batch),
+            int(p.batches),
+            done,
+            float(p.loss) if done else None,
+            Metrics._from_c(p.metrics) if p.has_metrics else None,
+        )
+
+
+class _UseGuard:
+    """Keeps Python callers within the C API's thread rules for one model: any number of
+    concurrent readers (queries, embeddings, save, ...) or one exclusive user (train,
+    rebuild_index, close). A reader arriving during an exclusive call is refused with a clear
+    error instead of racing; an exclusive call waits for running readers to finish."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer: Optional[str] = None
+
+    @contextlib.contextmanager
+    def shared(self, what: str) -> Iterator[None]:
+        with self._cond:
+            if self._writer == "Model.close":
+                raise errors.InvalidArgumentError(f"twotower: {what}: the model is closed")
+            if self._writer:
+                raise errors.InvalidArgumentError(
+                    f"twotower: {what}: the model is busy in {self._writer}, which needs exclusive access"
+                )
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self, what: str) -> Iterator[None]:
+        with self._cond:
+            if self._writer:
+                raise errors.InvalidArgumentError(
+                    f"twotower: {what}: the model is busy in {self._writer}, which needs exclusive access"
+                )
+            self._writer = what
+            while self._readers:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = None
+
+
+def _int64_array(values: Any, what: str) -> np.ndarray:
+    arr = np.asarray(values if values is not None else [], dtype=None)
+    if arr.size == 0:
+        return np.zeros(0, np.int64)
+    if arr.dtype.kind not in "iu":
+        raise errors.InvalidArgumentError(f"twotower: {what} must hold integer candidate ids, got {arr.dtype}")
+    return np.ascontiguousarray(arr.reshape(-1), dtype=np.int64)
+
+
+class Model:
+    """A two-tower retrieval model (a ``tt_model``).
+
+    ``Model(spec)`` makes an untrained model from a JSON spec given as a dict, a JSON string or
+    the path of a JSON file; :meth:`load` and :meth:`from_bytes` read a saved one.
+
+    Threads: queries, embeddings, ``candidate_*``, ``spec``/``metadata``, ``save`` and
+    ``to_bytes`` may run from any number of threads at once. ``train`` and ``rebuild_index`` need
+    the model to themselves: while one runs, other calls on the same model raise
+    :class:`InvalidArgumentError` ("busy"). Every long call runs without the GIL.
+    """
+
+    def __init__(self, spec: Union[str, os.PathLike, Mapping[str, Any]]):
+        self._lib = lib
+        self._handle: Optional[int] = None
+        self._guard = _UseGuard()
+        h = c_void_p()
+        if isinstance(spec, Mapping):
+            lib.tt_model_create(json.dumps(spec).encode("utf-8"), byref(h))
+        elif isinstance(spec, str) and spec.lstrip().startswith("{"):
+            lib.tt_model_create(spec.encode("utf-8"), byref(h))
+        elif isinstance(spec, (str, os.PathLike)):
+            lib.tt_model_create_from_file(_capi.encode_path(spec), byref(h))
+        else:
+            raise errors.InvalidArgumentError(
+                f"twotower: Model(spec): expected a dict, a JSON string or a path, got {type(spec).__name__}"
+            )
+        self._handle = h.value
+
+    @classmethod
+    def _adopt(cls, handle: int) -> "Model":
+        m = cls.__new__(cls)
+        m._lib = lib
+        m._handle = handle
+        m._guard = _UseGuard()
+        return m
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Frees the model now (waits for running queries; also done on garbage collection)."""
+        if self._handle is None:
+            return
+        with self._guard.exclusive("Model.close"):
+            h, self._handle = self._handle, None
+            if h is not None:
+                self._lib.tt_model_free(h)
+
+    def __enter__(self) -> "Model":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            h, self._handle = self._handle, None
+            if h is not None:
+                self._lib.tt_model_free(h)
+        except Exception:
+            pass
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def _h(self, what: str) -> int:
+        h = self._handle
+        if h is None:
+            raise errors.InvalidArgumentError(f"twotower: {what}: the model is closed")
+        return h
+
+    # -- training ---------------------------------------------------------------------------
+
+    def train(
+        self,
+        interactions: TableLike,
+        candidates: TableLike,
+        epochs: Optional[int] = None,
+        eval_every: Optional[int] = None,
+        seed: Optional[int] = None,
+        threads: int = 0,
+        progress: Optional[Callable[[Progress], Any]] = None,
+    ) -> Metrics:
+        """Fits the preprocessing, splits ``interactions`` as the spec says, trains, evaluates
+        on the held-out rows and builds the candidate index from ``candidates``. Returns the
+        last evaluation (empty Metrics if none ran).
+
+        ``epochs`` / ``eval_every`` / ``seed`` None: the spec's (``eval_every=0``: evaluate only
+        after the last epoch). ``threads`` 0: all cores.
+
+        ``progress(p: Progress)`` is called on this thread after every batch and every epoch,
+        holding the GIL (the training itself runs without it). Returning ``False`` (or any
+        false value other than None) cancels: ``train`` raises :class:`CancelledError` and the
+        model keeps the weights it had. An exception raised inside the callback cancels too
+        and is re-raised by ``train``; so is Ctrl-C (KeyboardInterrupt) while training runs on
+        the main thread.
+        """
+        opts = _capi.TrainOptions()
+        lib.tt_train_options_init(byref(opts))
+        if epochs is not None:
+            if int(epochs) < 1:
+                raise errors.InvalidArgumentError(f"twotower: Model.train: epochs must be >= 1, got {epochs}")
+            opts.epochs = int(epochs)
+        if eval_every is not None:
+            if int(eval_every) < 0:
+                raise errors.InvalidArgumentError(f"twotower: Model.train: eval_every must be >= 0, got {eval_every}")
+            opts.eval_every = int(eval_every)
+        if seed is not None:
+            opts.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+            opts.seed_set = 1
+        opts.threads = int(threads)
+
+        raised: list[BaseException] = []
+        interrupted: list[int] = []
+
+        def trampoline(p, _user_data):
+            try:
+                if interrupted:
+                    return 1
+                if progress is None:
+                    return 0
+                r = progress(Progress._from_c(p.contents))
+                return 1 if (r is not None and not r) else 0
+            except BaseException as e:  # noqa: BLE001 - re-raised by train()
+                raised.append(e)
+                return 1
+
+        # Ctrl-C: Python runs signal handlers on the main thread between bytecodes, so an
+        # exception from the default handler would hit the ctypes trampoline before any `try`
+        # and be lost. While training on the main thread, a handler that only records the
+        # signal replaces the default one; the trampoline then cancels and train() raises
+        # KeyboardInterrupt.
+        on_main = threading.current_thread() is threading.main_thread()
+        catch_sigint = on_main and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        if progress is not None or catch_sigint:
+            callback = _capi.PROGRESS_FN(trampoline)  # kept alive by this frame during the call
+            opts.progress = callback
+        metrics = _capi.Metrics()
+        lib.tt_metrics_init(byref(metrics))
+        with _tables(interactions, candidates) as (itab, ctab), self._guard.exclusive("Model.train"):
+            previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum)) if catch_sigint else None
+            try:
+                lib.tt_model_train(self._h("Model.train"), itab._h, ctab._h, byref(opts), byref(metrics))
+            except errors.CancelledError:
+                if raised:
+                    raise raised[0] from None
+                if interrupted:
+                    raise KeyboardInterrupt from None
+                raise
+            finally:
+                if catch_sigint:
+                    signal.signal(signal.SIGINT, previous)
+            if interrupted:
+                raise KeyboardInterrupt
+        return Metrics._from_c(metrics)
+
+    def evaluate(self, interactions: TableLike, candidates: TableLike, distinct_candidates: bool = False) -> Metrics:
+        """FactorizedTopK of the trained model on the (query, candidate) rows of
+        ``interactions`` against every row of ``candidates`` (or distinct ids only)."""
+        metrics = _capi.Metrics()
+        lib.tt_metrics_init(byref(metrics))
+        with _tables(interactions, candidates) as (itab, ctab), self._guard.shared("Model.evaluate"):
+            lib.tt_model_evaluate(self._h("Model.evaluate"), itab._h, ctab._h, int(bool(distinct_candidates)), byref(metrics))
+        return Metrics._from_c(metrics)
+
+    # -- files ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _save_options(compression_level: int, include_optimizer: bool) -> _capi.SaveOptions:
+        o = _capi.SaveOptions()
+        lib.tt_save_options_init(byref(o))
+        o.compression_level = int(compression_level)
+        o.include_optimizer = int(bool(include_optimizer))
+        return o
+
+    def save(self, path: Union[str, os.PathLike], compression_level: int = 3, include_optimizer: bool = False) -> None:
+        """Writes the model file atomically (spec, preprocessing, weights and candidate index;
+        with ``include_optimizer``, the optimizer state too: a checkpoint). zstd level 1..19."""
+        o = self._save_options(compression_level, include_optimizer)
+        with self._guard.shared("Model.save"):
+            lib.tt_model_save(self._h("Model.save"), _capi.encode_path(path), byref(o))
+
+    def to_bytes(self, compression_level: int = 3, include_optimizer: bool = False) -> bytes:
+        """The model file's bytes."""
+        o = self._save_options(compression_level, include_optimizer)
+        data, size = c_void_p(), c_size_t()
+        with self._guard.shared("Model.to_bytes"):
+            lib.tt_model_save_to_buffer(self._h("Model.to_bytes"), byref(o), byref(data), byref(size))
+        try:
+            return ctypes.string_at(data, size.value)
+        finally:
+            lib.tt_buffer_free(data)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike]) -> "Model":
+        """Loads a model file. A damaged file raises :class:`CorruptModelError` naming the
+        section; a newer format :class:`UnsupportedError`."""
+        h = c_void_p()
+        lib.tt_model_load(_capi.encode_path(path), byref(h))
+        return cls._adopt(h.value)
+
+    @classmethod
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "Model":
+        """Loads a model from the bytes of a model file (as made by :meth:`to_bytes`)."""
+        if not isinstance(data, bytes):
+            data = bytes(data)
+        h = c_void_p()
+        lib.tt_model_load_from_buffer(data, len(data), byref(h))
+        return cls._adopt(h.value)
+
+    # -- description ------------------------------------------------------------------------
+
+    def _json(self, fn, what: str) -> dict:
+        out = c_char_p()
+        with self._guard.shared(what):
+            fn(self._h(what), byref(out))
+            text = out.value  # copied while the model cannot change
+        return json.loads(text.decode("utf-8"))
+
+    @property
+    def spec(self) -> dict:
+        """The model spec (docs/model-spec.md) as a dict."""
+        return self._json(lib.tt_model_spec_json, "Model.spec")
+
+    @property
+    def metadata(self) -> dict:
+        """{library_version, spec_name, and once trained or loaded: data_fingerprint, seed,
+        epochs, metrics, parameters, candidates, embedding_dim, format_version, ...}"""
+        return self._json(lib.tt_model_metadata_json, "Model.metadata")
+
+    def _size(self, fn, what: str) -> int:
+        n = c_size_t()
+        with self._guard.shared(what):
+            fn(self._h(what), byref(n))
+        return n.value
+
+    @property
+    def embedding_dim(self) -> int:
+        return self._size(lib.tt_model_embedding_dim, "Model.embedding_dim")
+
+    @property
+    def num_candidates(self) -> int:
+        """Candidates in the index (0 before training)."""
+        return self._size(lib.tt_model_num_candidates, "Model.num_candidates")
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def candidate_key(self, id: int) -> str:
+        """Candidate id (0 .. num_candidates-1) -> its key (the spec's candidate id column)."""
+        out = c_char_p()
+        with self._guard.shared("Model.candidate_key"):
+            lib.tt_model_candidate_key(self._h("Model.candidate_key"), int(id), byref(out))
+            return out.value.decode("utf-8")
+
+    def candidate_keys(self, ids: Any) -> np.ndarray:
+        """Keys of an array of candidate ids (such as ``query``'s), same shape, dtype object;
+        None where the id is -1 (no result)."""
+        arr = np.asarray(ids, dtype=np.int64)
+        out = np.empty(arr.shape, dtype=object)
+        flat, res = arr.reshape(-1), out.reshape(-1)
+        key = c_char_p()
+        with self._guard.shared("Model.candidate_keys"):
+            h = self._h("Model.candidate_keys")
+            for i, v in enumerate(flat.tolist()):
+                if v < 0:
+                    res[i] = None
+                else:
+                    lib.tt_model_candidate_key(h, v, byref(key))
+                    res[i] = key.value.decode("utf-8")
+        return out
+
+    def candidate_id(self, key: str) -> Optional[int]:
+        """Key -> the first candidate id with that key, or None if there is none."""
+        out = c_int64()
+        with self._guard.shared("Model.candidate_id"):
+            lib.tt_model_candidate_id(self._h("Model.candidate_id"), str(key).encode("utf-8"), byref(out))
+        return None if out.value < 0 else int(out.value)
+
+    def query(
+        self,
+        queries: TableLike,
+        k: int = 10,
+        exclude: Optional[Sequence[Iterable[int]]] = None,
+        allow: Optional[Iterable[int]] = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k candidates for each row of ``queries`` (the query tower's columns; an unknown
+        id maps to the out-of-vocabulary embedding).
+
+        ``exclude``: one list of candidate ids per query row, never returned for that row
+        (e.g. items already rated). ``allow``: only these candidate ids may be returned.
+        Returns ``(ids, scores)``: int64 and float32 arrays of shape [rows, k], best first, ties
+        to the lower id; slots beyond the eligible candidates hold id -1 and score -inf.
+        Thread-safe; runs without the GIL."""
+        if isinstance(k, bool) or int(k) < 1:
+            raise errors.InvalidArgumentError(f"twotower: Model.query: k must be a positive integer, got {k!r}")
+        k = int(k)
+        opts = _capi.QueryOptions()
+        lib.tt_query_options_init(byref(opts))
+        opts.k = k
+        with _tables(queries) as (qtab,):
+            n = qtab.num_rows
+            keep = []  # the arrays the C call reads must outlive it
+            if exclude is not None:
+                if isinstance(exclude, (str, bytes)) or len(exclude) != n:
+                    raise errors.InvalidArgumentError(
+                        f"twotower: Model.query: exclude must hold one list of ids per query row "
+                        f"({n}), got {len(exclude) if not isinstance(exclude, (str, bytes)) else 'a string'}"
+                    )
+                lists = [_int64_array(e, f"exclude[{i}]") for i, e in enumerate(exclude)]
+                keep.append(lists)
+                ptrs = (POINTER(c_int64) * max(n, 1))(*[a.ctypes.data_as(POINTER(c_int64)) for a in lists])
+                counts = (c_size_t * max(n, 1))(*[a.size for a in lists])
+                keep += [ptrs, counts]
+                opts.exclude = ctypes.cast(ptrs, POINTER(POINTER(c_int64)))
+                opts.exclude_counts = ctypes.cast(counts, POINTER(c_size_t))
+            if allow is not None:
+                allowed = _int64_array(list(allow) if not isinstance(allow, np.ndarray) else allow, "allow")
+                if allowed.size == 0:
+                    # The C API reads allow_count 0 as "no allow-list"; an empty allow-list
+                    # means nothing is eligible, which id -1 (never a candidate) expresses.
+                    allowed = np.array([-1], np.int64)
+                keep.append(allowed)
+                opts.allow = allowed.ctypes.data_as(POINTER(c_int64))
+                opts.allow_count = allowed.size
+            ids = np.empty((n, k), np.int64)
+            scores = np.empty((n, k), np.float32)
+            with self._guard.shared("Model.query"):
+                lib.tt_model_query(
+                    self._h("Model.query"),
+                    qtab._h,
+                    byref(opts),
+                    ids.ctypes.data_as(POINTER(c_int64)),
+                    scores.ctypes.data_as(POINTER(ctypes.c_float)),
+                )
+        return ids, scores
+
+    def _embed(self, fn, data: TableLike, what: str) -> np.ndarray:
+        with _tables(data) as (tab,):
+            n = tab.num_rows
+            d = self.embedding_dim
+            out = np.empty((n, d), np.float32)
+            with self._guard.shared(what):
+                fn(self._h(what), tab._h, out.ctypes.data_as(POINTER(ctypes.c_float)), out.size)
+        return out
+
+    def embed_queries(self, queries: TableLike) -> np.ndarray:
+        """Query-tower embeddings: float32 [rows, embedding_dim]. A query's score for a
+        candidate is the dot product of the two embeddings."""
+        return self._embed(lib.tt_model_embed_queries, queries, "Model.embed_queries")
+
+    def embed_candidates(self, candidates: TableLike) -> np.ndarray:
+        """Candidate-tower embeddings: float32 [rows, embedding_dim]."""
+        return self._embed(lib.tt_model_embed_candidates, candidates, "Model.embed_candidates")
+
+    def rebuild_index(self, catalogue: TableLike) -> None:
+        """Replaces the candidate index with the rows of ``catalogue`` embedded by the trained
+        candidate tower: new items are served without retraining. Ids and keys change to the
+        new catalogue's. Needs the model to itself."""
+        with _tables(catalogue) as (tab,), self._guard.exclusive("Model.rebuild_index"):
+            lib.tt_model_rebuild_index(self._h("Model.rebuild_index"), tab._h)
+
+    def __repr__(self) -> str:
+        if self._handle is None:
+            return "<twotower.Model closed>"
+        try:
+            name = self.metadata.get("spec_name", "")
+            return f"<twotower.Model {name!r} dim={self.embedding_dim} candidates={self.num_candidates}>"
+        except errors.Error:
+            return "<twotower.Model>"
+
+
+@contextlib.contextmanager
+def _tables(*data: TableLike) -> Iterator[tuple[Table, ...]]:
+    """Tables for the arguments, closing those built here from mappings afterwards."""
+    made: list[Table] = []
+    try:
+        out = []
+        for d in data:
+            t, owned = as_table(d)
+            if owned:
+                made.append(t)
+            out.append(t)
+        yield tuple(out)
+    finally:
+        for t in made:
+            t.close()
