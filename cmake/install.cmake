@@ -17,5 +17,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/twotowerConfigVersion.cma
 install(FILES ${PROJECT_BINARY_DIR}/twotowerConfig.cmake ${PROJECT_BINARY_DIR}/twotowerConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/twotower)
 
+# The .pc file finds the prefix relative to itself, so an installed tree can be moved.
+file(RELATIVE_PATH TT_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/twotower.pc.in ${PROJECT_BINARY_DIR}/twotower.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/twotower.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

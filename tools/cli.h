@@ -21,6 +21,9 @@ struct DataFlags {
 
 void register_data(CLI::App& app);
 void register_train(CLI::App& app);
+void register_query(CLI::App& app);
+void register_inspect(CLI::App& app);
+void register_eval(CLI::App& app);
 
 bool stdout_is_terminal();
 

@@ -6,8 +6,8 @@
 
 #include "base/error.h"
 #include "cli.h"
-#include "model/trainer.h"
-#include "model/two_tower_model.h"
+#include "io/model_serialization.h"
+#include "model/fit.h"
 
 namespace tt::cli {
 
@@ -20,6 +20,9 @@ struct TrainFlags {
   uint64_t seed = 0;
   int threads = 0;
   std::string history;
+  std::string save;
+  int compression = 3;
+  bool with_optimizer = false;
   bool quiet = false;
 };
 
@@ -40,10 +43,8 @@ std::string metrics_line(const TopKMetrics& m) {
 void run(const TrainFlags& f, CLI::App* cmd) {
   ModelSpec spec = ModelSpec::from_file(f.spec);
   Dataset d = f.data.load(&spec);
-  Split split = split_for_spec(d.interactions, spec.data);
-  TwoTowerModel model(spec);
-  model.fit_preprocessing(d.interactions, d.candidates);
-  model.initialize(spec.training.seed);
+  const size_t test_rows = spec.data.test_rows;
+  const size_t train_rows = spec.data.train_rows ? spec.data.train_rows : d.interactions.num_rows() - test_rows;
 
   TrainOptions opt;
   opt.epochs = f.epochs;
@@ -51,8 +52,8 @@ void run(const TrainFlags& f, CLI::App* cmd) {
   if (cmd->count("--seed")) { opt.seed = f.seed; opt.seed_set = true; }
   const size_t epochs = f.epochs ? f.epochs : spec.training.epochs;
   const bool tty = stdout_is_terminal() && !f.quiet;
-  std::cout << "training " << spec.name << " on " << split.train.num_rows() << " interactions ("
-            << split.test.num_rows() << " held out, " << d.candidates.num_rows() << " candidates), " << epochs
+  std::cout << "training " << spec.name << " on " << train_rows << " interactions ("
+            << test_rows << " held out, " << d.candidates.num_rows() << " candidates), " << epochs
             << " epochs\n" << std::flush;
   opt.on_progress = [&](const TrainProgress& p) {
     if (tty && !p.record) {
@@ -70,7 +71,8 @@ void run(const TrainFlags& f, CLI::App* cmd) {
     }
     return true;
   };
-  TrainResult r = train_model(model, split.train, split.test, d.candidates, opt);
+  FitResult fit = fit_retrieval_model(spec, d, opt);
+  const TrainResult& r = fit.training;
   if (tty) std::printf("\r%60s\r", "");
   std::cout << "done in " << std::fixed << std::setprecision(1) << r.seconds << " s ("
             << std::setprecision(3) << r.seconds / static_cast<double>(std::max<size_t>(1, r.history.size()))
@@ -82,6 +84,13 @@ void run(const TrainFlags& f, CLI::App* cmd) {
     const bool json = f.history.size() > 5 && f.history.substr(f.history.size() - 5) == ".json";
     write_file(f.history, json ? history_json(r) : history_csv(r));
     std::cout << "history written to " << f.history << "\n";
+  }
+  if (!f.save.empty()) {
+    SaveOptions so;
+    so.compression_level = f.compression;
+    so.include_optimizer = f.with_optimizer;
+    save_model(f.save, *fit.model, so);
+    std::cout << "model saved to " << f.save << "\n";
   }
 }
 
@@ -96,6 +105,9 @@ void register_train(CLI::App& app) {
   cmd->add_option("--seed", f->seed, "seed for shuffling the epochs (default: the spec's)");
   cmd->add_option("--threads", f->threads, "threads (default: all cores)");
   cmd->add_option("--history", f->history, "write per-epoch loss and metrics (.csv or .json)");
+  cmd->add_option("--save", f->save, "save the trained model (and its candidate index) to this file");
+  cmd->add_option("--compression", f->compression, "zstd level for --save (1..19)")->check(CLI::Range(1, 19));
+  cmd->add_flag("--with-optimizer", f->with_optimizer, "also save the optimizer state (a checkpoint)");
   cmd->add_flag("--quiet", f->quiet, "print only the summary");
   cmd->callback([f, cmd] { run(*f, cmd); });
 }

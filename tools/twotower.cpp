@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "cli.h"
 #include "data/locate.h"
+#include "twotower/twotower.h"
 
 namespace tt::cli {
 
@@ -30,10 +31,13 @@ bool stdout_is_terminal() { return isatty(STDOUT_FILENO) == 1; }
 
 int main(int argc, char** argv) {
   CLI::App app{"twotower: train, save and query two-tower retrieval models"};
-  app.set_version_flag("--version", std::string(TT_VERSION));
+  app.set_version_flag("--version", std::string(TT_VERSION_STRING));
   app.require_subcommand(1);
   tt::cli::register_data(app);
   tt::cli::register_train(app);
+  tt::cli::register_query(app);
+  tt::cli::register_inspect(app);
+  tt::cli::register_eval(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

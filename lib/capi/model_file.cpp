@@ -1,0 +1,98 @@
+#include <cstdlib>
+#include <cstring>
+
+#include "capi/api_guard.h"
+#include "capi/model_handle.h"
+#include "io/model_file.h"
+#include "io/model_serialization.h"
+
+using namespace tt;
+using capi::require;
+
+static SaveOptions save_options(const tt_save_options* given) {
+  tt_save_options o;
+  tt_save_options_init(&o);
+  if (given) {
+    if (given->struct_size < sizeof(size_t) || given->struct_size > sizeof(tt_save_options))
+      fail(ErrorKind::invalid_argument, "tt_save_options.struct_size is " + std::to_string(given->struct_size) +
+                                            "; initialise it with tt_save_options_init");
+    std::memcpy(static_cast<void*>(&o), given, given->struct_size);
+  }
+  if (o.compression_level < 1 || o.compression_level > 19)
+    fail(ErrorKind::invalid_argument, "tt_save_options.compression_level must be in 1..19, got " +
+                                          std::to_string(o.compression_level));
+  SaveOptions s;
+  s.compression_level = o.compression_level;
+  s.include_optimizer = o.include_optimizer != 0;
+  return s;
+}
+
+static void adopt(tt_model* h, RetrievalModel model, uint32_t format_version) {
+  h->spec = model.model().spec();
+  h->model = std::make_unique<RetrievalModel>(std::move(model));
+  h->format_version = format_version;
+  h->pool = std::make_unique<ThreadPool>(0);
+  h->refresh_texts();
+}
+
+extern "C" {
+
+TT_API uint32_t tt_model_format_version(void) { return kModelFormatVersion; }
+TT_API uint32_t tt_model_format_min_version(void) { return 1; }
+
+TT_API void tt_save_options_init(tt_save_options* o) {
+  if (!o) return;
+  std::memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+  o->compression_level = 3;
+}
+
+TT_API tt_status tt_model_save(const tt_model* model, const char* path, const tt_save_options* options) {
+  return TT_GUARD({
+    require(model, "model");
+    require(path, "path");
+    save_model(path, model->trained("tt_model_save"), save_options(options));
+  });
+}
+
+TT_API tt_status tt_model_save_to_buffer(const tt_model* model, const tt_save_options* options, void** data,
+                                         size_t* size) {
+  return TT_GUARD({
+    require(model, "model");
+    require(data, "data");
+    require(size, "size");
+    std::vector<uint8_t> bytes = save_model_to_buffer(model->trained("tt_model_save_to_buffer"), save_options(options));
+    void* p = std::malloc(bytes.empty() ? 1 : bytes.size());
+    if (!p) throw std::bad_alloc();
+    std::memcpy(p, bytes.data(), bytes.size());
+    *data = p;
+    *size = bytes.size();
+  });
+}
+
+TT_API void tt_buffer_free(void* data) { std::free(data); }
+
+TT_API tt_status tt_model_load(const char* path, tt_model** out) {
+  return TT_GUARD({
+    require(path, "path");
+    require(out, "out");
+    auto h = std::make_unique<tt_model>();
+    const uint32_t version = read_model_info(path).format_version;
+    adopt(h.get(), load_model(path), version);
+    *out = h.release();
+  });
+}
+
+TT_API tt_status tt_model_load_from_buffer(const void* data, size_t size, tt_model** out) {
+  return TT_GUARD({
+    require(data, "data");
+    require(out, "out");
+    std::span<const uint8_t> bytes(static_cast<const uint8_t*>(data), size);
+    auto h = std::make_unique<tt_model>();
+    const uint32_t version = read_model_info_from_buffer(bytes).format_version;
+    adopt(h.get(), load_model_from_buffer(bytes), version);
+    *out = h.release();
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,53 @@
+// `twotower eval`: recompute FactorizedTopK from a model file on the spec's held-out split.
+#include <cstdio>
+
+#include "base/parallel.h"
+#include "cli.h"
+#include "io/model_serialization.h"
+#include "model/evaluation.h"
+
+namespace tt::cli {
+
+namespace {
+
+struct EvalFlags {
+  std::string model;
+  DataFlags data;
+  bool distinct = false;
+  int threads = 0;
+};
+
+void run(const EvalFlags& f, CLI::App* cmd) {
+  RetrievalModel rm = load_model(f.model);
+  const ModelSpec& spec = rm.model().spec();
+  Dataset d = f.data.load(&spec);
+  Split split = split_for_spec(d.interactions, spec.data);
+  const bool distinct = cmd->count("--distinct") ? f.distinct : spec.eval.distinct_candidates;
+  EvalSet set = make_eval_set(rm.model(), split.test, d.candidates, distinct);
+  ThreadPool pool(f.threads);
+  TopKMetrics m = evaluate_factorized_topk(rm.model(), set, spec.eval.k, spec.training.eval_batch_size, pool);
+  std::printf("%s on %zu held-out interactions against %zu %scandidates:\n", f.model.c_str(), m.examples,
+              set.catalogue.rows, distinct ? "distinct " : "");
+  for (size_t i = 0; i < m.k.size(); ++i) {
+    const std::string name = TopKMetrics::metric_name(m.k[i]);
+    auto it = rm.metadata().metrics.find(name);
+    std::printf("  %-45s %.4f", name.c_str(), m.accuracy[i]);
+    if (it != rm.metadata().metrics.end() && !distinct)
+      std::printf("   (at training: %.4f%s)", it->second, it->second == m.accuracy[i] ? ", identical" : "");
+    std::printf("\n");
+  }
+}
+
+}  // namespace
+
+void register_eval(CLI::App& app) {
+  auto f = std::make_shared<EvalFlags>();
+  auto* cmd = app.add_subcommand("eval", "recompute the metrics of a model file on the held-out split");
+  cmd->add_option("model", f->model, "model file")->required();
+  f->data.add_to(*cmd);
+  cmd->add_flag("--distinct", f->distinct, "rank against distinct candidate ids only");
+  cmd->add_option("--threads", f->threads, "threads (default: all cores)");
+  cmd->callback([f, cmd] { run(*f, cmd); });
+}
+
+}  // namespace tt::cli

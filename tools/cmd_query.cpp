@@ -1,0 +1,125 @@
+// `twotower query`: top-k candidates for one query from a model file.
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "base/error.h"
+#include "base/parallel.h"
+#include "cli.h"
+#include "data/locate.h"
+#include "io/model_serialization.h"
+
+namespace tt::cli {
+
+namespace {
+
+struct QueryFlags {
+  std::string model;
+  std::string user;
+  int64_t timestamp = 0;
+  std::vector<std::string> set;
+  size_t k = 10;
+  bool exclude_rated = false;
+  std::string data;
+};
+
+// The type a query column is read as: the spec's declared type, else what its feature needs.
+DType column_type(const ModelSpec& spec, const std::string& column) {
+  if (auto it = spec.columns.find(column); it != spec.columns.end()) return it->second;
+  for (const auto& f : spec.query.features)
+    if (f.column == column)
+      return (f.kind == FeatureKind::discretization || f.kind == FeatureKind::normalization) ? DType::int64
+                                                                                            : DType::string;
+  fail(ErrorKind::invalid_argument, "the query tower reads no column '" + column + "'");
+}
+
+Column one_value(const std::string& name, DType type, const std::string& text) {
+  switch (type) {
+    case DType::string: return Column(name, Column::Strings{text});
+    case DType::int64: {
+      size_t used = 0;
+      int64_t v = 0;
+      try { v = std::stoll(text, &used); } catch (...) { used = 0; }
+      if (used != text.size() || text.empty())
+        fail(ErrorKind::invalid_argument, "'" + name + "' needs an integer, got '" + text + "'");
+      return Column(name, Column::Ints{v});
+    }
+    case DType::float32: {
+      size_t used = 0;
+      float v = 0;
+      try { v = std::stof(text, &used); } catch (...) { used = 0; }
+      if (used != text.size() || text.empty())
+        fail(ErrorKind::invalid_argument, "'" + name + "' needs a number, got '" + text + "'");
+      return Column(name, Column::Floats{v});
+    }
+  }
+  fail(ErrorKind::internal, "unknown type");
+}
+
+void run(const QueryFlags& f, CLI::App* cmd) {
+  RetrievalModel rm = load_model(f.model);
+  const ModelSpec& spec = rm.model().spec();
+  std::map<std::string, std::string> values;
+  if (cmd->count("--user")) values["user_id"] = f.user;
+  if (cmd->count("--timestamp")) values["timestamp"] = std::to_string(f.timestamp);
+  for (const auto& kv : f.set) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      fail(ErrorKind::invalid_argument, "--set expects column=value, got '" + kv + "'");
+    values[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  Table q;
+  for (const auto& feat : spec.query.features) {
+    if (q.has(feat.column)) continue;
+    auto it = values.find(feat.column);
+    if (it == values.end())
+      fail(ErrorKind::invalid_argument, "the query needs column '" + feat.column + "' (feature '" + feat.name +
+                                            "'): pass --set " + feat.column + "=VALUE" +
+                                            (feat.column == "user_id" ? " or --user" : "") +
+                                            (feat.column == "timestamp" ? " or --timestamp" : ""));
+    q.add(one_value(feat.column, column_type(spec, feat.column), it->second));
+  }
+
+  SearchOptions so;
+  so.k = f.k;
+  std::vector<int64_t> excluded;
+  if (f.exclude_rated) {
+    if (!values.count("user_id")) fail(ErrorKind::invalid_argument, "--exclude-rated needs --user");
+    Dataset d = load_movielens_dataset(locate_movielens(f.data, TT_SOURCE_DIR));
+    const auto& users = d.interactions.column("user_id").strings();
+    const auto& ids = d.interactions.column(spec.candidate_id_column);
+    for (size_t i = 0; i < users.size(); ++i) {
+      if (users[i] != values["user_id"]) continue;
+      const std::string key = ids.dtype() == DType::string ? ids.strings()[i] : std::to_string(ids.ints()[i]);
+      for (int64_t p : rm.index().key_positions(key)) excluded.push_back(p);
+    }
+    so.exclude.push_back(excluded);
+    std::printf("excluding %zu candidates user %s has rated\n", excluded.size(), values["user_id"].c_str());
+  }
+  Matrix emb;
+  rm.embed_queries(q, emb);
+  std::vector<int64_t> ids(f.k);
+  std::vector<float> scores(f.k);
+  ThreadPool pool(0);
+  rm.index().search(emb.data(), 1, so, ids.data(), scores.data(), pool);
+  std::printf("%4s  %9s  %s\n", "rank", "score", spec.candidate_id_column.c_str());
+  for (size_t i = 0; i < f.k && ids[i] >= 0; ++i)
+    std::printf("%4zu  %9.4f  %s\n", i + 1, scores[i], rm.index().keys()[static_cast<size_t>(ids[i])].c_str());
+}
+
+}  // namespace
+
+void register_query(CLI::App& app) {
+  auto f = std::make_shared<QueryFlags>();
+  auto* cmd = app.add_subcommand("query", "top-k candidates for a query from a model file");
+  cmd->add_option("model", f->model, "model file")->required();
+  cmd->add_option("--user", f->user, "user id (column user_id)");
+  cmd->add_option("--timestamp", f->timestamp, "timestamp (column timestamp)");
+  cmd->add_option("--set", f->set, "any query column: --set column=value (repeatable)");
+  cmd->add_option("-k", f->k, "number of results")->check(CLI::Range(1, 100000));
+  cmd->add_flag("--exclude-rated", f->exclude_rated, "leave out what the user rated in MovieLens");
+  cmd->add_option("--data", f->data, "MovieLens directory, for --exclude-rated");
+  cmd->callback([f, cmd] { run(*f, cmd); });
+}
+
+}  // namespace tt::cli
