@@ -1,4 +1,5 @@
 #include "io/model_serialization.h"
+#include "twotower/twotower.h"  // TT_VERSION_STRING
 
 #include <cmath>
 #include <cstring>
@@ -11,9 +12,6 @@
 #include "io/bytes.h"
 #include "nn/optimizer.h"
 
-#ifndef TT_VERSION_STRING
-#define TT_VERSION_STRING "unknown"
-#endif
 
 namespace tt {
 
