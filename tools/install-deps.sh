@@ -5,7 +5,8 @@ set -euo pipefail
 
 debs=(build-essential cmake ninja-build pkg-config
       libdnnl-dev libtbb-dev libeigen3-dev doctest-dev libzstd-dev
-      nlohmann-json3-dev libcli11-dev libxxhash-dev nettle-dev)
+      nlohmann-json3-dev libcli11-dev libxxhash-dev nettle-dev
+      clang-14 libclang-rt-14-dev)  # clang: the libFuzzer target (tests/fuzz)
 
 missing=()
 for p in "${debs[@]}"; do
