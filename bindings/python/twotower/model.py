@@ -144,8 +144,8 @@ class Model:
     the path of a JSON file; :meth:`load` and :meth:`from_bytes` read a saved one.
 
     Threads: queries, embeddings, ``candidate_*``, ``spec``/``metadata``, ``save`` and
-    ``to_bytes`` may run from any number of threads at once. ``train`` and ``rebuild_index`` need
-    the model to themselves: while one runs, other calls on the same model raise
+    ``to_bytes`` may run from any number of threads at once. ``train``, ``evaluate`` and
+    ``rebuild_index`` need the model to themselves: while one runs, other calls on the same model raise
     :class:`InvalidArgumentError` ("busy"). Every long call runs without the GIL.
     """
 
@@ -299,7 +299,8 @@ class Model:
         ``interactions`` against every row of ``candidates`` (or distinct ids only)."""
         metrics = _capi.Metrics()
         lib.tt_metrics_init(byref(metrics))
-        with _tables(interactions, candidates) as (itab, ctab), self._guard.shared("Model.evaluate"):
+        # The header lists evaluation among the calls that need exclusive access to the model.
+        with _tables(interactions, candidates) as (itab, ctab), self._guard.exclusive("Model.evaluate"):
             lib.tt_model_evaluate(self._h("Model.evaluate"), itab._h, ctab._h, int(bool(distinct_candidates)), byref(metrics))
         return Metrics._from_c(metrics)
 
