@@ -32,6 +32,15 @@ class CandidateIndex {
   // keys[i] names row i of `embeddings`. Keys need not be unique (MovieLens has 18 titles under
   // two ids); key_position() returns the first row with a key.
   CandidateIndex(std::vector<std::string> keys, Matrix embeddings);
+  // The key map holds views into keys_, so copies rebuild it; moves keep it (a moved vector
+  // keeps its strings' storage).
+  CandidateIndex(const CandidateIndex& other) : CandidateIndex(other.keys_, other.embeddings_) {}
+  CandidateIndex& operator=(const CandidateIndex& other) {
+    if (this != &other) *this = CandidateIndex(other);
+    return *this;
+  }
+  CandidateIndex(CandidateIndex&&) noexcept = default;
+  CandidateIndex& operator=(CandidateIndex&&) noexcept = default;
 
   size_t size() const { return keys_.size(); }
   size_t dim() const { return embeddings_.cols(); }

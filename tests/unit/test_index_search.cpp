@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
 
 #include "base/error.h"
@@ -128,4 +129,16 @@ TEST_CASE("index: keys and positions") {
   CHECK(idx.key_position("zzz") == -1);
   CHECK(idx.key_positions("zzz").empty());
   CHECK_THROWS_AS(CandidateIndex({"x"}, Matrix(2, 2)), Error);
+}
+
+TEST_CASE("index: a copy looks keys up in its own storage") {
+  Matrix e(2, 1);
+  e.zero();
+  auto original = std::make_unique<CandidateIndex>(std::vector<std::string>{"a", "b"}, std::move(e));
+  CandidateIndex copy(*original);
+  CandidateIndex assigned;
+  assigned = *original;
+  original.reset();  // the copies must not point into the freed keys
+  CHECK(copy.key_position("b") == 1);
+  CHECK(assigned.key_position("a") == 0);
 }
