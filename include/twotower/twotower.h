@@ -12,10 +12,11 @@
  *     default), then change what you need. New fields are only ever appended.
  *   - No C++ exception, abort() or exit() ever leaves the library: bad input of any kind, a
  *     NULL pointer included, is reported as a status.
- *   - Threads: a model may be queried from any number of threads at once (tt_model_query,
- *     tt_model_embed_*, tt_model_candidate_*, tt_model_*_json). Training, evaluation on the
- *     model and tt_model_rebuild_index need exclusive access to the model: the caller must not
- *     run anything else on that model meanwhile. Tables are not internally synchronised: do not
+ *   - Threads: a trained or loaded model may be used from any number of threads at once by the
+ *     functions that take it const: tt_model_query, tt_model_embed_*, tt_model_candidate_*,
+ *     tt_model_*_json, tt_model_evaluate, tt_model_save*. tt_model_train and
+ *     tt_model_rebuild_index need exclusive access to the model: the caller must not run
+ *     anything else on that model meanwhile. Tables are not internally synchronised: do not
  *     modify a table while another thread reads it.
  *
  * Versions, kept apart: the library version (TT_VERSION_*, tt_version()), the C ABI version
@@ -214,10 +215,12 @@ typedef struct tt_query_options {
   size_t struct_size;
   size_t k;                           /* results per query; default 10 */
   /* Optional per-query exclusion lists (e.g. items already rated): for query i, the
-   * exclude_counts[i] candidate ids at exclude[i]. Both NULL: no exclusions. */
+   * exclude_counts[i] candidate ids at exclude[i]. Both NULL: no exclusions. Ids outside
+   * 0 .. num_candidates-1 are ignored, in exclusion and allow lists alike. */
   const int64_t* const* exclude;
   const size_t* exclude_counts;
-  /* Optional allow-list for all queries: only these candidate ids may be returned. */
+  /* Optional allow-list for all queries: only these candidate ids may be returned.
+   * allow_count 0 means no allow-list; to allow nothing, pass one out-of-range id such as -1. */
   const int64_t* allow;
   size_t allow_count;
 } tt_query_options;

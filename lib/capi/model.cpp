@@ -11,8 +11,9 @@
 using namespace tt;
 using capi::require;
 
-const RetrievalModel& tt_model::trained(const char* what) const {
-  if (!model) fail(ErrorKind::invalid_argument, std::string(what) + " needs a trained or loaded model");
+const RetrievalModel& tt_model::trained() const {
+  // The C boundary prefixes the function's name.
+  if (!model) fail(ErrorKind::invalid_argument, "needs a trained or loaded model");
   return *model;
 }
 
@@ -162,7 +163,7 @@ TT_API tt_status tt_model_evaluate(const tt_model* model, const tt_table* intera
     require(interactions, "interactions");
     require(candidates, "candidates");
     require(out, "out");
-    const RetrievalModel& rm = model->trained("tt_model_evaluate");
+    const RetrievalModel& rm = model->trained();
     EvalSet set = make_eval_set(rm.model(), interactions->to_table(), candidates->to_table(), distinct_candidates != 0);
     ThreadPool pool(0);
     fill_metrics(evaluate_factorized_topk(rm.model(), set, rm.model().spec().eval.k,

@@ -51,7 +51,7 @@ TT_API tt_status tt_model_save(const tt_model* model, const char* path, const tt
   return TT_GUARD({
     require(model, "model");
     require(path, "path");
-    save_model(path, model->trained("tt_model_save"), save_options(options));
+    save_model(path, model->trained(), save_options(options));
   });
 }
 
@@ -61,7 +61,7 @@ TT_API tt_status tt_model_save_to_buffer(const tt_model* model, const tt_save_op
     require(model, "model");
     require(data, "data");
     require(size, "size");
-    std::vector<uint8_t> bytes = save_model_to_buffer(model->trained("tt_model_save_to_buffer"), save_options(options));
+    std::vector<uint8_t> bytes = save_model_to_buffer(model->trained(), save_options(options));
     void* p = std::malloc(bytes.empty() ? 1 : bytes.size());
     if (!p) throw std::bad_alloc();
     std::memcpy(p, bytes.data(), bytes.size());

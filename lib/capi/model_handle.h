@@ -20,7 +20,7 @@ struct tt_model {
   std::unique_ptr<tt::ThreadPool> pool;
 
   // Throws invalid_argument unless the model has been trained or loaded.
-  const tt::RetrievalModel& trained(const char* what) const;
+  const tt::RetrievalModel& trained() const;
   // Recomputes spec_json and metadata_json after training or loading.
   void refresh_texts();
 };

@@ -47,7 +47,7 @@ TT_API tt_status tt_model_candidate_key(const tt_model* model, int64_t id, const
   return TT_GUARD({
     require(model, "model");
     require(key, "key");
-    const auto& index = model->trained("tt_model_candidate_key").index();
+    const auto& index = model->trained().index();
     if (id < 0 || static_cast<size_t>(id) >= index.size())
       fail(ErrorKind::invalid_argument, "candidate id " + std::to_string(id) + " is outside 0.." +
                                             std::to_string(static_cast<int64_t>(index.size()) - 1));
@@ -60,7 +60,7 @@ TT_API tt_status tt_model_candidate_id(const tt_model* model, const char* key, i
     require(model, "model");
     require(key, "key");
     require(id, "id");
-    *id = model->trained("tt_model_candidate_id").index().key_position(key);
+    *id = model->trained().index().key_position(key);
   });
 }
 
@@ -76,7 +76,7 @@ TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, 
         options->struct_size > sizeof(tt_query_options))
       fail(ErrorKind::invalid_argument, "tt_query_options.struct_size is " + std::to_string(options->struct_size) +
                                             "; initialise it with tt_query_options_init");
-    const RetrievalModel& rm = model->trained("tt_model_query");
+    const RetrievalModel& rm = model->trained();
     if (options->k == 0) fail(ErrorKind::invalid_argument, "tt_query_options.k must be positive");
     if ((options->exclude == nullptr) != (options->exclude_counts == nullptr))
       fail(ErrorKind::invalid_argument, "tt_query_options: exclude and exclude_counts go together");
@@ -107,7 +107,7 @@ TT_API tt_status tt_model_embed_queries(const tt_model* model, const tt_table* q
     require(model, "model");
     require(queries, "queries");
     require(out, "out");
-    const RetrievalModel& rm = model->trained("tt_model_embed_queries");
+    const RetrievalModel& rm = model->trained();
     const Table t = queries->to_table();
     const size_t need = checked_capacity(t.num_rows(), rm.model().embedding_dim(), capacity, "tt_model_embed_queries");
     Matrix q;
@@ -122,7 +122,7 @@ TT_API tt_status tt_model_embed_candidates(const tt_model* model, const tt_table
     require(model, "model");
     require(candidates, "candidates");
     require(out, "out");
-    const RetrievalModel& rm = model->trained("tt_model_embed_candidates");
+    const RetrievalModel& rm = model->trained();
     const Table t = candidates->to_table();
     const size_t need =
         checked_capacity(t.num_rows(), rm.model().embedding_dim(), capacity, "tt_model_embed_candidates");
@@ -138,7 +138,7 @@ TT_API tt_status tt_model_rebuild_index(tt_model* model, const tt_table* catalog
   return TT_GUARD({
     require(model, "model");
     require(catalogue, "catalogue");
-    if (!model->model) fail(ErrorKind::invalid_argument, "tt_model_rebuild_index needs a trained or loaded model");
+    (void)model->trained();
     model->model->build_index(catalogue->to_table(), *model->pool);
     model->refresh_texts();
   });
