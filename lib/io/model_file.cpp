@@ -532,6 +532,26 @@ void ModelFileReader::parse_header() {
   header_ = std::move(h);
 }
 
+void ModelFileReader::verify_padding() const {
+  std::vector<std::pair<uint64_t, uint64_t>> used;  // [begin, end) of every covered range
+  used.push_back({0, kModelHeaderSize + kSectionEntrySize * header_.sections.size()});
+  for (const auto& e : header_.sections) used.push_back({e.offset, e.offset + e.stored_size});
+  std::sort(used.begin(), used.end());
+  used.push_back({header_.file_size, header_.file_size});
+  uint64_t covered = 0;
+  std::vector<uint8_t> storage;
+  for (const auto& [begin, end] : used) {
+    if (begin > covered) {
+      auto gap = source_->fetch(covered, static_cast<size_t>(begin - covered), storage);
+      for (size_t i = 0; i < gap.size(); ++i)
+        if (gap[i] != 0)
+          fail(ErrorKind::corrupt, name_ + ": padding byte " + std::to_string(covered + i) + " is " +
+                                       std::to_string(gap[i]) + ", expected 0 (the file was modified)");
+    }
+    covered = std::max(covered, end);
+  }
+}
+
 const SectionEntry* ModelFileReader::find(SectionKind kind) const {
   for (const auto& e : header_.sections)
     if (e.kind == static_cast<uint32_t>(kind)) return &e;

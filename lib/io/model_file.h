@@ -125,6 +125,10 @@ class ModelFileReader {
 
   // Stored bytes of an entry (checksum verified, not decompressed).
   std::vector<uint8_t> read_stored(const SectionEntry& entry) const;
+  // Checks that every byte no checksum covers (the alignment padding after the table and
+  // between sections) is zero, so that any flipped byte in a file is an error. Full loads call
+  // it; the metadata-only read does not.
+  void verify_padding() const;
 
   struct Source;  // where the bytes come from (a file or a buffer)
 

@@ -373,6 +373,7 @@ std::vector<uint8_t> load_optimizer(const ModelFileReader& f, TwoTowerModel& m) 
 }
 
 RetrievalModel load(const ModelFileReader& f) {
+  f.verify_padding();
   TwoTowerModel m = as_corrupt([&] { return TwoTowerModel(parse_spec(f)); });
   MetadataSection meta = parse_metadata(f);
   load_preprocessing(f, m);
