@@ -19,8 +19,10 @@ std::vector<ColumnSpec> columns_for(const ModelSpec& spec, bool candidates_file)
   std::set<std::string> names;
   for (const TowerSpec* t : {&spec.query, &spec.candidate})
     for (const auto& f : t->features) {
-      const bool wanted = candidates_file ? (t == &spec.candidate || f.fit_on == FitOn::candidates)
-                                          : (f.fit_on == FitOn::interactions || t == &spec.candidate);
+      // Training encodes both towers from the interaction rows, whatever a feature is fitted on;
+      // the catalogue goes through the candidate tower, and query features fitted on candidates
+      // read it too.
+      const bool wanted = candidates_file ? (t == &spec.candidate || f.fit_on == FitOn::candidates) : true;
       if (wanted) names.insert(f.column);
     }
   names.insert(spec.candidate_id_column);

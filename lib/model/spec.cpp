@@ -1,5 +1,7 @@
 #include "model/spec.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -24,6 +26,32 @@ const char* feature_kind_name(FeatureKind k) {
 
 namespace {
 
+template <class T>
+struct is_vector : std::false_type {};
+template <class E>
+struct is_vector<std::vector<E>> : std::true_type {};
+
+// Edit distance, for "did you mean" hints on misspelt field names.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// The first of `candidates` within two edits of `name` (a likely misspelling), else "".
+template <class Range>
+std::string near_miss(const std::string& name, const Range& candidates) {
+  for (const std::string& c : candidates)
+    if (c != name && edit_distance(name, c) <= 2) return c;
+  return "";
+}
+
 // Walks a JSON object, remembering the path for messages and rejecting keys nobody read
 // (a misspelt option must not be silently ignored).
 class Reader {
@@ -40,7 +68,12 @@ class Reader {
   bool has(const std::string& key) { return j_.contains(key) && !j_.at(key).is_null(); }
   const json& at(const std::string& key) {
     seen_.insert(key);
-    if (!j_.contains(key)) error("missing required field", key);
+    if (!j_.contains(key)) {
+      std::vector<std::string> present;
+      for (const auto& [k, _] : j_.items()) present.push_back(k);
+      const std::string typo = near_miss(key, present);
+      error("missing required field" + (typo.empty() ? "" : " (found '" + typo + "': misspelt?)"), key);
+    }
     return j_.at(key);
   }
   template <class T>
@@ -56,17 +89,29 @@ class Reader {
   const std::string& source() const { return source_; }
   void finish() const {
     for (const auto& [k, _] : j_.items())
-      if (!seen_.count(k)) error("unknown field '" + k + "'");
+      if (!seen_.count(k)) {
+        const std::string fix = near_miss(k, seen_);
+        error("unknown field '" + k + "'" + (fix.empty() ? "" : " (did you mean '" + fix + "'?)"));
+      }
   }
 
   template <class T>
   T as(const json& v, const std::string& key) const {
     try {
-      if constexpr (std::is_same_v<T, size_t> || std::is_same_v<T, uint64_t>) {
+      if constexpr (is_vector<T>::value) {
+        // Element by element, so [-1] or [1.5] is an error rather than a silent conversion.
+        if (!v.is_array()) error("expected an array, got " + v.dump(), key);
+        T out;
+        for (size_t i = 0; i < v.size(); ++i)
+          out.push_back(as<typename T::value_type>(v[i], key + "[" + std::to_string(i) + "]"));
+        return out;
+      } else if constexpr (std::is_same_v<T, size_t> || std::is_same_v<T, uint64_t>) {
         if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
           error("expected a non-negative integer, got " + v.dump(), key);
       } else if constexpr (std::is_same_v<T, int>) {
-        if (!v.is_number_integer()) error("expected an integer, got " + v.dump(), key);
+        if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > INT32_MAX) ||
+            (!v.is_number_unsigned() && (v.get<int64_t>() > INT32_MAX || v.get<int64_t>() < INT32_MIN)))
+          error("expected a 32-bit integer, got " + v.dump(), key);
       } else if constexpr (std::is_floating_point_v<T>) {
         if (!v.is_number()) error("expected a number, got " + v.dump(), key);
       } else if constexpr (std::is_same_v<T, bool>) {
@@ -108,6 +153,9 @@ FeatureSpec parse_feature(Reader r, FitOn default_fit) {
   else r.error("expected 'interactions' or 'candidates', got '" + fit + "'", "fit_on");
 
   if (f.kind == FeatureKind::normalization) {
+    if (r.has("embedding_dim"))
+      r.error("a normalization feature has no embedding (it contributes one value to the tower input)",
+              "embedding_dim");
     f.embedding_dim = 0;
   } else {
     f.embedding_dim = r.require<size_t>("embedding_dim");
@@ -212,11 +260,19 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
   }
   if (s.query.layers.back() != s.candidate.layers.back())
     r.error("the last layers of the two towers must have the same size (query " +
-            std::to_string(s.query.layers.back()) + ", candidate " + std::to_string(s.candidate.layers.back()) + ")");
-  std::set<std::string> names;
+            std::to_string(s.query.layers.back()) + ", candidate " + std::to_string(s.candidate.layers.back()) + ")",
+            "candidate_tower.layers");
+  std::map<std::string, std::string> names;  // feature name -> path of its first use
   for (const auto* t : {&s.query, &s.candidate})
-    for (const auto& f : t->features)
-      if (!names.insert(f.name).second) r.error("feature name '" + f.name + "' is used twice");
+    for (size_t i = 0; i < t->features.size(); ++i) {
+      const std::string path =
+          std::string(t == &s.query ? "query_tower" : "candidate_tower") + ".features[" + std::to_string(i) + "]";
+      const auto [it, fresh] = names.emplace(t->features[i].name, path);
+      if (!fresh)
+        r.error("feature name '" + t->features[i].name + "' is already used by " + it->second +
+                    " (names must be unique: they name the weights)",
+                path + ".name");
+    }
 
   if (r.has("task")) {
     Reader t = r.child("task");
@@ -256,6 +312,7 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     s.training.eval_batch_size = t.get<size_t>("eval_batch_size", 4096);
     s.training.seed = t.get<uint64_t>("seed", 42);
     if (s.training.batch_size == 0) t.error("must be positive", "batch_size");
+    if (s.training.epochs == 0) t.error("must be positive", "epochs");
     if (s.training.eval_batch_size == 0) t.error("must be positive", "eval_batch_size");
     t.finish();
   } else {
