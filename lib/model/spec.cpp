@@ -234,6 +234,9 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     root = json::parse(text);
   } catch (const json::parse_error& e) {
     fail(ErrorKind::parse, source + ": invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  } catch (const json::exception& e) {
+    // e.g. out_of_range for a number too large for a double ("1e400").
+    fail(ErrorKind::parse, source + ": invalid JSON: " + e.what());
   }
   ModelSpec s;
   Reader r(root, "", source);

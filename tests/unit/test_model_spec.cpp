@@ -461,3 +461,13 @@ TEST_CASE("model spec: from_file errors") {
     CHECK(std::string(e.what()).find("CMakeLists.txt: invalid JSON at byte") != std::string::npos);
   }
 }
+
+TEST_CASE("spec: a number too large for a double is a parse error, not a crash") {
+  try {
+    tt::ModelSpec::from_json("{\"name\": 1e99999}", "big.json");
+    FAIL("expected an error");
+  } catch (const tt::Error& e) {
+    CHECK(e.kind() == tt::ErrorKind::parse);
+    CHECK(std::string(e.what()).find("big.json") != std::string::npos);
+  }
+}
