@@ -10,21 +10,10 @@
 
 #include "base/error.h"
 #include "io/bytes.h"
+#include "test_support.h"
 
 namespace tt::test {
 
-// The ErrorKind `f` throws, or 0 when it returns normally.
-template <class F>
-int thrown_kind(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return static_cast<int>(e.kind());
-  }
-  return 0;
-}
-constexpr int kCorrupt = static_cast<int>(ErrorKind::corrupt);
-constexpr int kInvalid = static_cast<int>(ErrorKind::invalid_argument);
 
 template <class T>
 std::vector<uint8_t> save_blob(const T& transform) {

@@ -14,6 +14,8 @@
 #include "model/trainer.h"
 #include "nn/optimizer.h"
 
+#include "test_support.h"
+
 namespace tt::iotest {
 
 inline std::string spec_json(const std::string& optimizer = "adagrad", size_t top_layer = 8) {
@@ -154,9 +156,9 @@ Thrown thrown(F&& f) {
   return {};
 }
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-constexpr int kCorrupt = static_cast<int>(ErrorKind::corrupt);
-constexpr int kUnsupported = static_cast<int>(ErrorKind::unsupported);
-constexpr int kIo = static_cast<int>(ErrorKind::io);
-constexpr int kInvalid = static_cast<int>(ErrorKind::invalid_argument);
+using test::kCorrupt;
+using test::kUnsupported;
+using test::kIo;
+using test::kInvalid;
 
 }  // namespace tt::iotest

@@ -13,21 +13,13 @@
 #include "base/error.h"
 #include "base/random.h"
 #include "nn/matrix.h"
+#include "test_support.h"
 
 namespace tt::nntest {
 
-// The ErrorKind `f` throws as a tt::Error, or 0 when it returns normally.
-template <class F>
-int thrown_kind(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return static_cast<int>(e.kind());
-  }
-  return 0;
-}
-constexpr int kInvalid = static_cast<int>(ErrorKind::invalid_argument);
-constexpr int kCorrupt = static_cast<int>(ErrorKind::corrupt);
+using test::thrown_kind;
+using test::kInvalid;
+using test::kCorrupt;
 
 inline Matrix random_matrix(size_t rows, size_t cols, Rng& rng, float lo = -1.0f, float hi = 1.0f) {
   Matrix m(rows, cols);
