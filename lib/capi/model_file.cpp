@@ -3,6 +3,7 @@
 
 #include "capi/api_guard.h"
 #include "capi/model_handle.h"
+#include "data/read_file.h"
 #include "io/model_file.h"
 #include "io/model_serialization.h"
 
@@ -76,9 +77,12 @@ TT_API tt_status tt_model_load(const char* path, tt_model** out) {
   return TT_GUARD({
     require(path, "path");
     require(out, "out");
+    // One read of the file; the header (for its format version) and the model come from it.
+    const std::string file = read_file(path);
+    std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(file.data()), file.size());
     auto h = std::make_unique<tt_model>();
-    const uint32_t version = read_model_info(path).format_version;
-    adopt(h.get(), load_model(path), version);
+    const uint32_t version = read_model_info_from_buffer(bytes, path).format_version;
+    adopt(h.get(), load_model_from_buffer(bytes, path), version);
     *out = h.release();
   });
 }

@@ -52,17 +52,17 @@ void adjust_row(float* s, size_t i, size_t bc, const RetrievalLossInputs& in, co
     // Keep the positive and the k highest negatives; on equal scores the lower column wins, as
     // in tf.math.top_k.
     const size_t k = static_cast<size_t>(opt.num_hard_negatives);
+    // One scratch copy to find the k-th largest negative; the row itself is compared after.
     tmp.assign(s, s + bc);
     tmp[i] = -std::numeric_limits<float>::infinity();
-    std::vector<float> sorted(tmp);
-    std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end(), std::greater<float>());
-    const float kth = sorted[k - 1];
+    std::nth_element(tmp.begin(), tmp.begin() + (k - 1), tmp.end(), std::greater<float>());
+    const float kth = tmp[k - 1];
     size_t above = 0;
-    for (size_t j = 0; j < bc; ++j) above += (j != i && tmp[j] > kth);
+    for (size_t j = 0; j < bc; ++j) above += (j != i && s[j] > kth);
     size_t ties_allowed = k - above;
     for (size_t j = 0; j < bc; ++j) {
       if (j == i) continue;
-      bool keep = tmp[j] > kth || (tmp[j] == kth && ties_allowed > 0 && (ties_allowed--, true));
+      bool keep = s[j] > kth || (s[j] == kth && ties_allowed > 0 && (ties_allowed--, true));
       if (!keep) s[j] = -std::numeric_limits<float>::infinity();
     }
   }
@@ -104,7 +104,7 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
   ws.scores.resize(chunks);
   ws.dc_part.resize(chunks);
   ws.chunk_loss.assign(chunks, 0.0);
-  std::vector<std::vector<float>> tmp(chunks);
+  ws.row_tmp.resize(chunks);
   if (dq) dq->resize(bq, d);
 
   pool.for_each_omp(chunks, [&](size_t ch) {
@@ -121,7 +121,7 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
       for (size_t r = 0; r < rows; ++r) {
         const size_t i = r0 + r;
         float* row = s.row(r);
-        adjust_row(row, i, bc, in, opt, ws.logq, tmp[ch]);
+        adjust_row(row, i, bc, in, opt, ws.logq, ws.row_tmp[ch]);
         const float w = in.sample_weight.empty() ? 1.0f : in.sample_weight[i];
         loss += softmax_row(row, i, bc, w, opt.temperature);
       }

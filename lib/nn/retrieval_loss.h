@@ -39,7 +39,7 @@ struct RetrievalLossWorkspace {
   std::vector<Matrix> dc_part;  // per chunk: d x Bc (dC transposed)
   std::vector<double> chunk_loss;
   std::vector<float> logq;      // Bc
-  std::vector<float> row_tmp;   // for hard-negative selection, per chunk
+  std::vector<std::vector<float>> row_tmp;  // per chunk: hard-negative selection
 };
 
 // Returns the summed (weighted) loss and writes dq (Bq x d) and dc (Bc x d).
