@@ -1,0 +1,207 @@
+//! Raw FFI declarations of twotower's C API, `include/twotower/twotower.h`, written by hand.
+//!
+//! Everything here is `unsafe` and mirrors the header one to one; the contracts (ownership,
+//! lifetimes, threads, errors) are the header's. Use the `twotower` crate for a safe API.
+//!
+//! The build script links the static library `libtwotower.a` and its dependencies; see
+//! `build.rs` for where it finds them (`TWOTOWER_BUILD_DIR`, `TWOTOWER_PREFIX`, or a CMake
+//! build of this repository). `tests/layout.rs` checks every struct's size and field offsets
+//! against the C header.
+#![allow(non_camel_case_types)]
+#![no_std]
+
+use core::ffi::{c_char, c_int, c_void};
+
+/// The header version these declarations were written from.
+pub const TT_VERSION_MAJOR: u32 = 0;
+pub const TT_VERSION_MINOR: u32 = 1;
+pub const TT_VERSION_PATCH: u32 = 0;
+pub const TT_VERSION_STRING: &str = "0.1.0";
+pub const TT_VERSION_NUMBER: u32 = TT_VERSION_MAJOR * 10000 + TT_VERSION_MINOR * 100 + TT_VERSION_PATCH;
+/// The C ABI version these declarations match; compare with `tt_abi_version()`.
+pub const TT_ABI_VERSION: u32 = 1;
+pub const TT_MAX_K: usize = 16;
+
+/// `enum tt_status`. Declared as a plain integer (not a Rust enum) so that a value this header
+/// does not know is not undefined behaviour.
+pub type tt_status = c_int;
+pub const TT_OK: tt_status = 0;
+pub const TT_ERR_INVALID_ARGUMENT: tt_status = 1;
+pub const TT_ERR_IO: tt_status = 2;
+pub const TT_ERR_PARSE: tt_status = 3;
+pub const TT_ERR_CORRUPT: tt_status = 4;
+pub const TT_ERR_UNSUPPORTED: tt_status = 5;
+pub const TT_ERR_CANCELLED: tt_status = 6;
+pub const TT_ERR_INTERNAL: tt_status = 7;
+pub const TT_ERR_OUT_OF_MEMORY: tt_status = 8;
+
+/// `enum tt_dtype`.
+pub type tt_dtype = c_int;
+pub const TT_DTYPE_STRING: tt_dtype = 0;
+pub const TT_DTYPE_INT64: tt_dtype = 1;
+pub const TT_DTYPE_FLOAT32: tt_dtype = 2;
+
+/// Opaque table handle.
+#[repr(C)]
+pub struct tt_table {
+    _private: [u8; 0],
+    _not_send_sync: core::marker::PhantomData<(*mut u8, core::marker::PhantomPinned)>,
+}
+
+/// Opaque model handle.
+#[repr(C)]
+pub struct tt_model {
+    _private: [u8; 0],
+    _not_send_sync: core::marker::PhantomData<(*mut u8, core::marker::PhantomPinned)>,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_metrics {
+    pub struct_size: usize,
+    pub count: usize,
+    pub k: [u32; TT_MAX_K],
+    pub accuracy: [f64; TT_MAX_K],
+    pub examples: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_progress {
+    pub struct_size: usize,
+    pub epoch: u32,
+    pub epochs: u32,
+    pub batch: u32,
+    pub batches: u32,
+    pub epoch_done: i32,
+    pub loss: f64,
+    pub has_metrics: i32,
+    pub metrics: tt_metrics,
+}
+
+pub type tt_progress_fn = Option<unsafe extern "C" fn(progress: *const tt_progress, user_data: *mut c_void) -> c_int>;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_train_options {
+    pub struct_size: usize,
+    pub epochs: u32,
+    pub eval_every: i32,
+    pub seed: u64,
+    pub seed_set: i32,
+    pub threads: i32,
+    pub progress: tt_progress_fn,
+    pub user_data: *mut c_void,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_save_options {
+    pub struct_size: usize,
+    pub compression_level: i32,
+    pub include_optimizer: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_query_options {
+    pub struct_size: usize,
+    pub k: usize,
+    pub exclude: *const *const i64,
+    pub exclude_counts: *const usize,
+    pub allow: *const i64,
+    pub allow_count: usize,
+}
+
+extern "C" {
+    pub fn tt_last_error() -> *const c_char;
+    pub fn tt_status_name(status: tt_status) -> *const c_char;
+
+    pub fn tt_version() -> u32;
+    pub fn tt_version_string() -> *const c_char;
+    pub fn tt_abi_version() -> u32;
+    pub fn tt_model_format_version() -> u32;
+    pub fn tt_model_format_min_version() -> u32;
+
+    pub fn tt_table_create(out: *mut *mut tt_table) -> tt_status;
+    pub fn tt_table_free(table: *mut tt_table);
+    pub fn tt_table_append_strings(
+        table: *mut tt_table,
+        column: *const c_char,
+        values: *const *const c_char,
+        n: usize,
+    ) -> tt_status;
+    pub fn tt_table_append_int64(table: *mut tt_table, column: *const c_char, values: *const i64, n: usize)
+        -> tt_status;
+    pub fn tt_table_append_float32(table: *mut tt_table, column: *const c_char, values: *const f32, n: usize)
+        -> tt_status;
+    pub fn tt_table_num_rows(table: *const tt_table, out: *mut usize) -> tt_status;
+    pub fn tt_table_validate(table: *const tt_table) -> tt_status;
+    pub fn tt_table_read_file(
+        path: *const c_char,
+        columns: *const *const c_char,
+        types: *const tt_dtype,
+        num_columns: usize,
+        out: *mut *mut tt_table,
+    ) -> tt_status;
+    pub fn tt_load_movielens(dir: *const c_char, ratings: *mut *mut tt_table, catalogue: *mut *mut tt_table)
+        -> tt_status;
+
+    pub fn tt_model_create(spec_json: *const c_char, out: *mut *mut tt_model) -> tt_status;
+    pub fn tt_model_create_from_file(spec_path: *const c_char, out: *mut *mut tt_model) -> tt_status;
+    pub fn tt_model_free(model: *mut tt_model);
+
+    pub fn tt_metrics_init(metrics: *mut tt_metrics);
+    pub fn tt_train_options_init(options: *mut tt_train_options);
+    pub fn tt_model_train(
+        model: *mut tt_model,
+        interactions: *const tt_table,
+        candidates: *const tt_table,
+        options: *const tt_train_options,
+        final_metrics: *mut tt_metrics,
+    ) -> tt_status;
+    pub fn tt_model_evaluate(
+        model: *const tt_model,
+        interactions: *const tt_table,
+        candidates: *const tt_table,
+        distinct_candidates: i32,
+        out: *mut tt_metrics,
+    ) -> tt_status;
+
+    pub fn tt_save_options_init(options: *mut tt_save_options);
+    pub fn tt_model_save(model: *const tt_model, path: *const c_char, options: *const tt_save_options) -> tt_status;
+    pub fn tt_model_save_to_buffer(
+        model: *const tt_model,
+        options: *const tt_save_options,
+        data: *mut *mut c_void,
+        size: *mut usize,
+    ) -> tt_status;
+    pub fn tt_buffer_free(data: *mut c_void);
+    pub fn tt_model_load(path: *const c_char, out: *mut *mut tt_model) -> tt_status;
+    pub fn tt_model_load_from_buffer(data: *const c_void, size: usize, out: *mut *mut tt_model) -> tt_status;
+    pub fn tt_model_spec_json(model: *const tt_model, json: *mut *const c_char) -> tt_status;
+    pub fn tt_model_metadata_json(model: *const tt_model, json: *mut *const c_char) -> tt_status;
+
+    pub fn tt_model_embedding_dim(model: *const tt_model, out: *mut usize) -> tt_status;
+    pub fn tt_model_num_candidates(model: *const tt_model, out: *mut usize) -> tt_status;
+    pub fn tt_model_candidate_key(model: *const tt_model, id: i64, key: *mut *const c_char) -> tt_status;
+    pub fn tt_model_candidate_id(model: *const tt_model, key: *const c_char, id: *mut i64) -> tt_status;
+
+    pub fn tt_query_options_init(options: *mut tt_query_options);
+    pub fn tt_model_query(
+        model: *const tt_model,
+        queries: *const tt_table,
+        options: *const tt_query_options,
+        ids: *mut i64,
+        scores: *mut f32,
+    ) -> tt_status;
+    pub fn tt_model_embed_queries(model: *const tt_model, queries: *const tt_table, out: *mut f32, capacity: usize)
+        -> tt_status;
+    pub fn tt_model_embed_candidates(
+        model: *const tt_model,
+        candidates: *const tt_table,
+        out: *mut f32,
+        capacity: usize,
+    ) -> tt_status;
+    pub fn tt_model_rebuild_index(model: *mut tt_model, catalogue: *const tt_table) -> tt_status;
+}
