@@ -10,58 +10,14 @@
 #include <string>
 #include <vector>
 
-#include "base/parallel.h"
-#include "base/random.h"
+#include "bench_common.h"
 #include "data/locate.h"
 #include "data/movielens.h"
 #include "index/candidate_index.h"
-#include "nn/dnnl_context.h"
 #include "twotower/twotower.h"
 
 using namespace tt;
-using clk = std::chrono::steady_clock;
-
-static double since(clk::time_point t0) { return std::chrono::duration<double>(clk::now() - t0).count(); }
-
-static double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
-// Read bandwidth of this machine now: two threads summing a 1 GiB buffer.
-static double read_bandwidth_gbs(ThreadPool& pool) {
-  const size_t n = (size_t{1} << 30) / sizeof(float);
-  std::vector<float> buf(n, 1.0f);
-  double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    std::vector<double> sums(pool.threads());
-    auto t0 = clk::now();
-    pool.for_each(static_cast<size_t>(pool.threads()), [&](size_t t) {
-      const size_t b = n * t / pool.threads(), e = n * (t + 1) / pool.threads();
-      float acc[16] = {};
-      for (size_t i = b; i + 16 <= e; i += 16)
-        for (int k = 0; k < 16; ++k) acc[k] += buf[i + k];
-      sums[t] = std::accumulate(acc, acc + 16, 0.0);
-    });
-    best = std::max(best, static_cast<double>(n * sizeof(float)) / since(t0) / 1e9);
-    if (sums[0] < 0) std::printf("?");
-  }
-  return best;
-}
-
-static double sgemm_gflops(ThreadPool& pool) {
-  const long n = 2048;
-  std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
-  double best = 0;
-  pool.with_omp([&] {
-    for (int rep = 0; rep < 3; ++rep) {
-      auto t0 = clk::now();
-      sgemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
-      best = std::max(best, 2.0 * n * n * n / since(t0) / 1e9);
-    }
-  });
-  return best;
-}
+using namespace tt::bench;
 
 static void movielens_model(const std::string& path, const std::string& data) {
   // Load time (best of 5).
@@ -121,15 +77,11 @@ static void movielens_model(const std::string& path, const std::string& data) {
 }
 
 static void synthetic(size_t d, ThreadPool& pool, double bw, double gflops) {
-  const size_t n = 1'000'000;
-  Rng rng(d);
-  Matrix emb(n, d);
-  for (float& v : emb.span()) v = rng.uniform(-1.0f, 1.0f);
+  const size_t n = 1'000'000, nq = 1000, k = 100;
+  SyntheticSet data = make_synthetic(n, d, nq);
   std::vector<std::string> keys(n);
-  CandidateIndex idx(std::move(keys), std::move(emb));
-  const size_t nq = 1000, k = 100;
-  Matrix q(nq, d);
-  for (float& v : q.span()) v = rng.uniform(-1.0f, 1.0f);
+  CandidateIndex idx(std::move(keys), std::move(data.candidates));
+  const Matrix& q = data.queries;
   std::vector<int64_t> ids(nq * k);
   std::vector<float> scores(nq * k);
   SearchOptions so;

@@ -6,7 +6,8 @@ set -euo pipefail
 debs=(build-essential cmake ninja-build pkg-config
       libdnnl-dev libtbb-dev libeigen3-dev doctest-dev libzstd-dev
       nlohmann-json3-dev libcli11-dev libxxhash-dev nettle-dev
-      clang-14 libclang-rt-14-dev)  # clang: the libFuzzer target (tests/fuzz)
+      clang-14 libclang-rt-14-dev  # clang: the libFuzzer target (tests/fuzz)
+      libfaiss-dev)                # the peer in bench/bench_faiss (only that benchmark links it)
 
 missing=()
 for p in "${debs[@]}"; do
