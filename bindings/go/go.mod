@@ -1,0 +1,3 @@
+module twotower
+
+go 1.21

@@ -1,0 +1,356 @@
+package twotower
+
+/*
+#include <stdlib.h>
+#include <twotower/twotower.h>
+*/
+import "C"
+
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// Model is a two-tower retrieval model: made untrained from a spec (NewModel,
+// NewModelFromFile) or loaded trained from a file or bytes (Load, LoadFromBytes).
+//
+// A Model is safe for concurrent use, following the C API's contract: queries, embeddings,
+// candidate lookups, JSON, Evaluate and Save run concurrently with each other; Train and
+// RebuildIndex wait for them and run alone (a sync.RWMutex enforces it). Close releases the
+// model (after the calls in progress); a finalizer does so too if Close was never called.
+type Model struct {
+	mu  sync.RWMutex
+	ptr *C.tt_model // nil once closed
+}
+
+func newModel(ptr *C.tt_model) *Model {
+	m := &Model{ptr: ptr}
+	runtime.SetFinalizer(m, func(m *Model) {
+		finalized.Add(1)
+		m.Close()
+	})
+	return m
+}
+
+// NewModel returns an untrained model from a JSON spec (docs/model-spec.md).
+func NewModel(specJSON string) (*Model, error) {
+	return newModelWith("NewModel", "spec JSON", specJSON, func(s *C.char, out **C.tt_model) C.tt_status {
+		return C.tt_model_create(s, out)
+	})
+}
+
+// NewModelFromFile returns an untrained model from a JSON spec file.
+func NewModelFromFile(specPath string) (*Model, error) {
+	return newModelWith("NewModelFromFile", "spec path", specPath, func(s *C.char, out **C.tt_model) C.tt_status {
+		return C.tt_model_create_from_file(s, out)
+	})
+}
+
+// Load loads a model file. Every size, offset and checksum is verified: a damaged file fails
+// with StatusCorrupt naming the section.
+func Load(path string) (*Model, error) {
+	return newModelWith("Load", "path", path, func(s *C.char, out **C.tt_model) C.tt_status {
+		return C.tt_model_load(s, out)
+	})
+}
+
+func newModelWith(op, what, arg string, create func(*C.char, **C.tt_model) C.tt_status) (*Model, error) {
+	if err := checkABI(); err != nil {
+		return nil, err
+	}
+	carg, err := cString(op, what, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(carg))
+	var ptr *C.tt_model
+	if err := call(op, func() C.tt_status { return create(carg, &ptr) }); err != nil {
+		return nil, err
+	}
+	return newModel(ptr), nil
+}
+
+// LoadFromBytes loads a model from the bytes of a model file (SaveToBytes makes them). The
+// bytes are copied; data may be reused afterwards.
+func LoadFromBytes(data []byte) (*Model, error) {
+	if err := checkABI(); err != nil {
+		return nil, err
+	}
+	var ptr *C.tt_model
+	err := call("LoadFromBytes", func() C.tt_status {
+		return C.tt_model_load_from_buffer(unsafe.Pointer(firstOrNil(data)), C.size_t(len(data)), &ptr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newModel(ptr), nil
+}
+
+// Close releases the model once the calls in progress on it have returned. It is idempotent;
+// any other call after Close fails with an error wrapping ErrClosed.
+func (m *Model) Close() error {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ptr != nil {
+		C.tt_model_free(m.ptr)
+		m.ptr = nil
+		runtime.SetFinalizer(m, nil)
+	}
+	return nil
+}
+
+// shared takes the model for a concurrent call; the caller must call m.mu.RUnlock when err
+// is nil.
+func (m *Model) shared(op string) (*C.tt_model, error) {
+	if m == nil {
+		return nil, argError(op, "nil *Model")
+	}
+	m.mu.RLock()
+	if m.ptr == nil {
+		m.mu.RUnlock()
+		return nil, closedError(op, "model")
+	}
+	return m.ptr, nil
+}
+
+// exclusive takes the model alone; the caller must call m.mu.Unlock when err is nil.
+func (m *Model) exclusive(op string) (*C.tt_model, error) {
+	if m == nil {
+		return nil, argError(op, "nil *Model")
+	}
+	m.mu.Lock()
+	if m.ptr == nil {
+		m.mu.Unlock()
+		return nil, closedError(op, "model")
+	}
+	return m.ptr, nil
+}
+
+// SaveOptions are the options of Save and SaveToBytes; a nil *SaveOptions means the defaults.
+type SaveOptions struct {
+	CompressionLevel int  // zstd level 1..19; 0 means the default, 3
+	IncludeOptimizer bool // also store the optimizer state (a checkpoint)
+}
+
+func (o *SaveOptions) toC() C.tt_save_options {
+	var c C.tt_save_options
+	C.tt_save_options_init(&c)
+	if o != nil {
+		if o.CompressionLevel != 0 {
+			c.compression_level = C.int32_t(o.CompressionLevel)
+		}
+		if o.IncludeOptimizer {
+			c.include_optimizer = 1
+		}
+	}
+	return c
+}
+
+// Save writes the model to a file, atomically: the file appears complete or not at all.
+func (m *Model) Save(path string, opts *SaveOptions) error {
+	const op = "Save"
+	ptr, err := m.shared(op)
+	if err != nil {
+		return err
+	}
+	defer m.mu.RUnlock()
+	cpath, err := cString(op, "path", path)
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(cpath))
+	copts := opts.toC()
+	return call(op, func() C.tt_status { return C.tt_model_save(ptr, cpath, &copts) })
+}
+
+// SaveToBytes returns the bytes of the model file Save would write.
+func (m *Model) SaveToBytes(opts *SaveOptions) ([]byte, error) {
+	const op = "SaveToBytes"
+	ptr, err := m.shared(op)
+	if err != nil {
+		return nil, err
+	}
+	defer m.mu.RUnlock()
+	copts := opts.toC()
+	var data unsafe.Pointer
+	var size C.size_t
+	if err := call(op, func() C.tt_status { return C.tt_model_save_to_buffer(ptr, &copts, &data, &size) }); err != nil {
+		return nil, err
+	}
+	defer C.tt_buffer_free(data)
+	return append([]byte(nil), unsafe.Slice((*byte)(data), int(size))...), nil
+}
+
+// SpecJSON returns the model's spec as JSON.
+func (m *Model) SpecJSON() (string, error) {
+	return m.json("SpecJSON", func(p *C.tt_model, out **C.char) C.tt_status { return C.tt_model_spec_json(p, out) })
+}
+
+// MetadataJSON returns the model's metadata as JSON: format_version, library_version,
+// data_fingerprint, seed, epochs, metrics, parameters, candidates, ...
+func (m *Model) MetadataJSON() (string, error) {
+	return m.json("MetadataJSON", func(p *C.tt_model, out **C.char) C.tt_status { return C.tt_model_metadata_json(p, out) })
+}
+
+func (m *Model) json(op string, get func(*C.tt_model, **C.char) C.tt_status) (string, error) {
+	ptr, err := m.shared(op)
+	if err != nil {
+		return "", err
+	}
+	defer m.mu.RUnlock()
+	var s *C.char
+	if err := call(op, func() C.tt_status { return get(ptr, &s) }); err != nil {
+		return "", err
+	}
+	return C.GoString(s), nil // copied while no training can replace it
+}
+
+// EmbeddingDim returns the size of the query and candidate embeddings.
+func (m *Model) EmbeddingDim() (int, error) {
+	return m.size("EmbeddingDim", func(p *C.tt_model, out *C.size_t) C.tt_status { return C.tt_model_embedding_dim(p, out) })
+}
+
+// NumCandidates returns the number of candidates in the index (0 before training).
+func (m *Model) NumCandidates() (int, error) {
+	return m.size("NumCandidates", func(p *C.tt_model, out *C.size_t) C.tt_status { return C.tt_model_num_candidates(p, out) })
+}
+
+func (m *Model) size(op string, get func(*C.tt_model, *C.size_t) C.tt_status) (int, error) {
+	ptr, err := m.shared(op)
+	if err != nil {
+		return 0, err
+	}
+	defer m.mu.RUnlock()
+	var n C.size_t
+	if err := call(op, func() C.tt_status { return get(ptr, &n) }); err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// CandidateKey returns the key (the spec's candidate id column; int64 ids in decimal) of
+// candidate id, 0 <= id < NumCandidates.
+func (m *Model) CandidateKey(id int64) (string, error) {
+	keys, err := m.candidateKeys("CandidateKey", []int64{id})
+	if err != nil {
+		return "", err
+	}
+	return keys[0], nil
+}
+
+// CandidateKeys returns the keys of several candidate ids.
+func (m *Model) CandidateKeys(ids []int64) ([]string, error) {
+	return m.candidateKeys("CandidateKeys", ids)
+}
+
+func (m *Model) candidateKeys(op string, ids []int64) ([]string, error) {
+	ptr, err := m.shared(op)
+	if err != nil {
+		return nil, err
+	}
+	defer m.mu.RUnlock()
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		var s *C.char
+		if err := call(op, func() C.tt_status { return C.tt_model_candidate_key(ptr, C.int64_t(id), &s) }); err != nil {
+			return nil, err
+		}
+		keys[i] = C.GoString(s)
+	}
+	return keys, nil
+}
+
+// CandidateID returns the first candidate id with the given key; found is false if there is
+// none.
+func (m *Model) CandidateID(key string) (id int64, found bool, err error) {
+	const op = "CandidateID"
+	ptr, err := m.shared(op)
+	if err != nil {
+		return 0, false, err
+	}
+	defer m.mu.RUnlock()
+	ckey, err := cString(op, "key", key)
+	if err != nil {
+		return 0, false, err
+	}
+	defer C.free(unsafe.Pointer(ckey))
+	var cid C.int64_t
+	if err := call(op, func() C.tt_status { return C.tt_model_candidate_id(ptr, ckey, &cid) }); err != nil {
+		return 0, false, err
+	}
+	if cid < 0 {
+		return -1, false, nil
+	}
+	return int64(cid), true, nil
+}
+
+// EmbedQueries returns the query-tower embedding of every row of queries (which holds the
+// query tower's columns): one slice of EmbeddingDim floats per row.
+func (m *Model) EmbedQueries(queries *Table) ([][]float32, error) {
+	return m.embed("EmbedQueries", "queries table", queries,
+		func(p *C.tt_model, t *C.tt_table, out *C.float, n C.size_t) C.tt_status {
+			return C.tt_model_embed_queries(p, t, out, n)
+		})
+}
+
+// EmbedCandidates returns the candidate-tower embedding of every row of candidates.
+func (m *Model) EmbedCandidates(candidates *Table) ([][]float32, error) {
+	return m.embed("EmbedCandidates", "candidates table", candidates,
+		func(p *C.tt_model, t *C.tt_table, out *C.float, n C.size_t) C.tt_status {
+			return C.tt_model_embed_candidates(p, t, out, n)
+		})
+}
+
+func (m *Model) embed(op, what string, table *Table, fn func(*C.tt_model, *C.tt_table, *C.float, C.size_t) C.tt_status) ([][]float32, error) {
+	ptr, err := m.shared(op)
+	if err != nil {
+		return nil, err
+	}
+	defer m.mu.RUnlock()
+	tptr, err := table.read(op, what)
+	if err != nil {
+		return nil, err
+	}
+	defer table.mu.RUnlock()
+	var dim, rows C.size_t
+	if err := call(op, func() C.tt_status { return C.tt_model_embedding_dim(ptr, &dim) }); err != nil {
+		return nil, err
+	}
+	if err := call(op, func() C.tt_status { return C.tt_table_num_rows(tptr, &rows) }); err != nil {
+		return nil, err
+	}
+	flat := make([]float32, int(rows)*int(dim))
+	err = call(op, func() C.tt_status {
+		return fn(ptr, tptr, (*C.float)(unsafe.Pointer(firstOrNil(flat))), C.size_t(len(flat)))
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, int(rows))
+	for i := range out {
+		out[i] = flat[i*int(dim) : (i+1)*int(dim) : (i+1)*int(dim)]
+	}
+	return out, nil
+}
+
+// RebuildIndex replaces the candidate index with the rows of catalogue, embedded by the
+// trained candidate tower: new items are served without retraining. It waits for the calls
+// in progress and runs alone.
+func (m *Model) RebuildIndex(catalogue *Table) error {
+	const op = "RebuildIndex"
+	ptr, err := m.exclusive(op)
+	if err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	tptr, err := catalogue.read(op, "catalogue table")
+	if err != nil {
+		return err
+	}
+	defer catalogue.mu.RUnlock()
+	return call(op, func() C.tt_status { return C.tt_model_rebuild_index(ptr, tptr) })
+}

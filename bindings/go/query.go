@@ -1,0 +1,137 @@
+package twotower
+
+/*
+#include <stdlib.h>
+#include <twotower/twotower.h>
+*/
+import "C"
+
+import "unsafe"
+
+// QueryOptions are the options of Query; a nil *QueryOptions means k = 10 and no filters.
+type QueryOptions struct {
+	// K is the number of results per query: 0 means 10. K may exceed the number of
+	// candidates; a query then gets every candidate that is not filtered out.
+	K int
+	// Exclude, if not nil, holds one list of candidate ids per query row (e.g. the items the
+	// user already rated); they are never returned for that row.
+	Exclude [][]int64
+	// Allow, if not nil, is an allow-list for all rows: only these candidate ids may be
+	// returned. A non-nil empty slice allows nothing. Ids outside 0..NumCandidates-1 are
+	// ignored in Exclude and Allow alike.
+	Allow []int64
+}
+
+// Result is the answer to one query row: candidate ids and their scores, best first (ties
+// to the lower id). It holds at most K entries, fewer when fewer candidates are left.
+type Result struct {
+	IDs    []int64
+	Scores []float32
+}
+
+// Query returns the top candidates for each row of queries, which holds the query tower's
+// columns (an unknown id maps to the out-of-vocabulary embedding, as in training). Queries
+// run concurrently with each other.
+func (m *Model) Query(queries *Table, opts *QueryOptions) ([]Result, error) {
+	const op = "Query"
+	ptr, err := m.shared(op)
+	if err != nil {
+		return nil, err
+	}
+	defer m.mu.RUnlock()
+	qptr, err := queries.read(op, "queries table")
+	if err != nil {
+		return nil, err
+	}
+	defer queries.mu.RUnlock()
+	if opts == nil {
+		opts = &QueryOptions{}
+	}
+	if opts.K < 0 {
+		return nil, argError(op, "K is %d; it must be >= 0 (0 means 10)", opts.K)
+	}
+	var rows, numCandidates C.size_t
+	if err := call(op, func() C.tt_status { return C.tt_table_num_rows(qptr, &rows) }); err != nil {
+		return nil, err
+	}
+	if err := call(op, func() C.tt_status { return C.tt_model_num_candidates(ptr, &numCandidates) }); err != nil {
+		return nil, err
+	}
+	if opts.Exclude != nil && len(opts.Exclude) != int(rows) {
+		return nil, argError(op, "Exclude has %d lists for %d query rows", len(opts.Exclude), rows)
+	}
+
+	var copts C.tt_query_options
+	C.tt_query_options_init(&copts)
+	k := opts.K
+	if k == 0 {
+		k = int(copts.k)
+	}
+	// Slots beyond the catalogue would only hold "no candidate": don't allocate them (but let
+	// the library see a k >= 1 so that an untrained model reports its own error).
+	if n := max(int(numCandidates), 1); k > n {
+		k = n
+	}
+	copts.k = C.size_t(k)
+
+	// Exclusion and allow lists go to C in C memory (C may not hold Go pointers).
+	if opts.Exclude != nil {
+		total := 0
+		for _, e := range opts.Exclude {
+			total += len(e)
+		}
+		data := cArray[C.int64_t](total)
+		defer freeArray(data)
+		lists := cArray[*C.int64_t](int(rows))
+		defer freeArray(lists)
+		counts := cArray[C.size_t](int(rows))
+		defer freeArray(counts)
+		off := 0
+		for i, e := range opts.Exclude {
+			for j, id := range e {
+				data[off+j] = C.int64_t(id)
+			}
+			if len(e) > 0 {
+				lists[i] = &data[off]
+			}
+			counts[i] = C.size_t(len(e))
+			off += len(e)
+		}
+		copts.exclude = firstOrNil(lists)
+		copts.exclude_counts = firstOrNil(counts)
+	}
+	if opts.Allow != nil {
+		allow := opts.Allow
+		if len(allow) == 0 {
+			allow = []int64{-1} // the C way to say "allow nothing"
+		}
+		callow := cArray[C.int64_t](len(allow))
+		defer freeArray(callow)
+		for i, id := range allow {
+			callow[i] = C.int64_t(id)
+		}
+		copts.allow = &callow[0]
+		copts.allow_count = C.size_t(len(callow))
+	}
+
+	n := int(rows)
+	ids := make([]int64, n*k)
+	scores := make([]float32, n*k)
+	err = call(op, func() C.tt_status {
+		return C.tt_model_query(ptr, qptr, &copts, (*C.int64_t)(unsafe.Pointer(firstOrNil(ids))),
+			(*C.float)(unsafe.Pointer(firstOrNil(scores))))
+	})
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, n)
+	for i := range results {
+		rowIDs, rowScores := ids[i*k:(i+1)*k:(i+1)*k], scores[i*k:(i+1)*k:(i+1)*k]
+		found := 0
+		for found < k && rowIDs[found] >= 0 {
+			found++
+		}
+		results[i] = Result{IDs: rowIDs[:found:found], Scores: rowScores[:found:found]}
+	}
+	return results, nil
+}

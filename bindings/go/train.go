@@ -1,0 +1,212 @@
+package twotower
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include <twotower/twotower.h>
+void tt_go_set_progress(tt_train_options* options, uintptr_t handle);
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"runtime/cgo"
+	"unsafe"
+)
+
+// Metrics are FactorizedTopK accuracies: Accuracy[i] is the top-K[i] accuracy over Examples
+// held-out (query, candidate) pairs.
+type Metrics struct {
+	K        []int
+	Accuracy []float64
+	Examples uint64
+}
+
+// At returns the top-k accuracy; ok is false if k was not evaluated.
+func (m Metrics) At(k int) (accuracy float64, ok bool) {
+	for i, kk := range m.K {
+		if kk == k {
+			return m.Accuracy[i], true
+		}
+	}
+	return 0, false
+}
+
+func (m Metrics) String() string {
+	s := ""
+	for i, k := range m.K {
+		s += fmt.Sprintf("top-%d %.4f  ", k, m.Accuracy[i])
+	}
+	return s + fmt.Sprintf("(%d examples)", m.Examples)
+}
+
+func metricsFromC(c *C.tt_metrics) Metrics {
+	n := int(c.count)
+	if n > C.TT_MAX_K {
+		n = C.TT_MAX_K
+	}
+	m := Metrics{K: make([]int, n), Accuracy: make([]float64, n), Examples: uint64(c.examples)}
+	for i := 0; i < n; i++ {
+		m.K[i] = int(c.k[i])
+		m.Accuracy[i] = float64(c.accuracy[i])
+	}
+	return m
+}
+
+// Progress is what TrainOptions.Progress receives after every batch and once more at the end
+// of every epoch (EpochDone; then Batch == Batches).
+type Progress struct {
+	Epoch, Epochs  int // 1-based epoch
+	Batch, Batches int
+	EpochDone      bool
+	Loss           float64  // mean per-example loss of the finished epoch (EpochDone only)
+	Metrics        *Metrics // set when the finished epoch was evaluated
+}
+
+// EvalAtEnd, as TrainOptions.EvalEvery, evaluates only after the last epoch.
+const EvalAtEnd = -1
+
+// TrainOptions are the options of Train; a nil *TrainOptions means the spec's settings.
+type TrainOptions struct {
+	Epochs    int    // 0: the spec's
+	EvalEvery int    // 0: the spec's; n > 0: every n epochs; EvalAtEnd: after the last epoch only
+	Seed      uint64 // the shuffling seed, used if SeedSet
+	SeedSet   bool
+	Threads   int // 0: all cores
+	// Progress, if set, is called on the training thread after every batch and epoch. To stop
+	// training, cancel Train's context.
+	Progress func(Progress)
+}
+
+// trainState is what the C progress callback reaches through its cgo.Handle.
+type trainState struct {
+	ctx      context.Context
+	progress func(Progress)
+	panicked bool
+	panicVal any
+}
+
+//export ttGoProgress
+func ttGoProgress(p *C.tt_progress, handle C.uintptr_t) C.int {
+	st := cgo.Handle(handle).Value().(*trainState)
+	if st.progress != nil && !st.panicked {
+		report := Progress{Epoch: int(p.epoch), Epochs: int(p.epochs), Batch: int(p.batch), Batches: int(p.batches),
+			EpochDone: p.epoch_done != 0}
+		if report.EpochDone {
+			report.Loss = float64(p.loss)
+		}
+		if p.has_metrics != 0 {
+			m := metricsFromC(&p.metrics)
+			report.Metrics = &m
+		}
+		func() {
+			// A panic must not unwind through the C++ frames below: stop training, re-panic in Train.
+			defer func() {
+				if r := recover(); r != nil {
+					st.panicked, st.panicVal = true, r
+				}
+			}()
+			st.progress(report)
+		}()
+	}
+	if st.panicked || st.ctx.Err() != nil {
+		return 1
+	}
+	return 0
+}
+
+// Train fits the preprocessing, splits the interactions as the spec says, trains, evaluates
+// on the held-out rows and builds the candidate index from candidates; it returns the last
+// evaluation. It waits for the calls in progress on the model and runs alone.
+//
+// Cancelling ctx stops training after the current batch: Train then returns an error that
+// wraps ctx.Err() (and matches StatusCancelled), and the model keeps what it had before.
+// A nil ctx means context.Background().
+func (m *Model) Train(ctx context.Context, interactions, candidates *Table, opts *TrainOptions) (Metrics, error) {
+	const op = "Train"
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ptr, err := m.exclusive(op)
+	if err != nil {
+		return Metrics{}, err
+	}
+	defer m.mu.Unlock()
+	iptr, cptr, unlock, err := readPair(op, interactions, candidates)
+	if err != nil {
+		return Metrics{}, err
+	}
+	defer unlock()
+	if err := ctx.Err(); err != nil {
+		return Metrics{}, &Error{Op: op, Status: StatusCancelled, Message: "the context was done before training started", Err: err}
+	}
+
+	// The options live in C memory: they hold the handle as a void*, which Go memory must not.
+	copts := (*C.tt_train_options)(C.malloc(C.sizeof_tt_train_options))
+	defer C.free(unsafe.Pointer(copts))
+	C.tt_train_options_init(copts)
+	if opts != nil {
+		if opts.Epochs < 0 || opts.Threads < 0 || opts.EvalEvery < EvalAtEnd {
+			return Metrics{}, argError(op, "negative option (Epochs %d, Threads %d, EvalEvery %d)", opts.Epochs, opts.Threads, opts.EvalEvery)
+		}
+		copts.epochs = C.uint32_t(opts.Epochs)
+		switch {
+		case opts.EvalEvery == EvalAtEnd:
+			copts.eval_every = 0
+		case opts.EvalEvery > 0:
+			copts.eval_every = C.int32_t(opts.EvalEvery)
+		}
+		if opts.SeedSet {
+			copts.seed, copts.seed_set = C.uint64_t(opts.Seed), 1
+		}
+		copts.threads = C.int32_t(opts.Threads)
+	}
+	st := &trainState{ctx: ctx}
+	if opts != nil {
+		st.progress = opts.Progress
+	}
+	handle := cgo.NewHandle(st)
+	defer handle.Delete()
+	C.tt_go_set_progress(copts, C.uintptr_t(handle))
+
+	var cm C.tt_metrics
+	C.tt_metrics_init(&cm)
+	err = call(op, func() C.tt_status { return C.tt_model_train(ptr, iptr, cptr, copts, &cm) })
+	if st.panicked {
+		panic(st.panicVal)
+	}
+	if err != nil {
+		if e, ok := err.(*Error); ok && e.Status == StatusCancelled && ctx.Err() != nil {
+			e.Err = ctx.Err()
+		}
+		return Metrics{}, err
+	}
+	return metricsFromC(&cm), nil
+}
+
+// Evaluate computes FactorizedTopK of the trained model on the (query, candidate) rows of
+// interactions against every row of candidates (or their distinct ids if distinct).
+func (m *Model) Evaluate(interactions, candidates *Table, distinct bool) (Metrics, error) {
+	const op = "Evaluate"
+	ptr, err := m.shared(op)
+	if err != nil {
+		return Metrics{}, err
+	}
+	defer m.mu.RUnlock()
+	iptr, cptr, unlock, err := readPair(op, interactions, candidates)
+	if err != nil {
+		return Metrics{}, err
+	}
+	defer unlock()
+	var d C.int32_t
+	if distinct {
+		d = 1
+	}
+	var cm C.tt_metrics
+	C.tt_metrics_init(&cm)
+	if err := call(op, func() C.tt_status { return C.tt_model_evaluate(ptr, iptr, cptr, d, &cm) }); err != nil {
+		return Metrics{}, err
+	}
+	return metricsFromC(&cm), nil
+}
