@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "nn/dnnl_context.h"
+#include "nn/row_kernels.h"
 
 namespace tt {
 
@@ -80,6 +81,7 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
     std::vector<float> s(qn * cblock);
     std::vector<std::vector<Hit>> heaps(qn);
     auto worse_first = [](const Hit& a, const Hit& b2) { return better(a, b2); };
+    std::vector<uint32_t> selected(512);
     for (size_t c0 = c_begin; c0 < c_end; c0 += cblock) {
       const size_t cn = std::min(cblock, c_end - c0);
       sgemm(false, true, qn, cn, d, 1.0f, queries + q0 * d, d, embeddings_.row(c0), d, 0.0f, s.data(), cn);
@@ -90,10 +92,10 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
             if (e >= static_cast<int64_t>(c0) && e < static_cast<int64_t>(c0 + cn))
               row[e - static_cast<int64_t>(c0)] = std::numeric_limits<float>::quiet_NaN();
         auto& heap = heaps[r];
-        for (size_t j = 0; j < cn; ++j) {
+        auto consider = [&](size_t j) {
           const float sc = row[j];
           const int64_t id = static_cast<int64_t>(c0 + j);
-          if (std::isnan(sc) || (!allowed.empty() && !allowed[c0 + j])) continue;
+          if (std::isnan(sc) || (!allowed.empty() && !allowed[c0 + j])) return;
           if (heap.size() < k) {
             heap.push_back({sc, id});
             std::push_heap(heap.begin(), heap.end(), worse_first);
@@ -102,6 +104,17 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
             heap.back() = {sc, id};
             std::push_heap(heap.begin(), heap.end(), worse_first);
           }
+        };
+        size_t j = 0;
+        for (; j < cn && heap.size() < k; ++j) consider(j);
+        // Once the heap is full only scores above its worst can enter (a tie loses to the lower
+        // position already held), so a vector filter skips almost every score. The filter runs
+        // on short runs so that its threshold follows the heap as it improves.
+        constexpr size_t run = 512;
+        for (; j < cn; j += run) {
+          const size_t len = std::min(run, cn - j);
+          const size_t m = row_select_greater(row + j, len, heap.front().score, selected.data());
+          for (size_t i = 0; i < m; ++i) consider(j + selected[i]);
         }
       }
     }

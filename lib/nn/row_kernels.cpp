@@ -148,4 +148,21 @@ TT_CLONES size_t row_count_greater(const float* x, size_t n, float threshold) {
   return count;
 }
 
+TT_CLONES size_t row_select_greater(const float* x, size_t n, float threshold, uint32_t* out) {
+  const v8f t = splat(threshold);
+  size_t m = 0, j = 0;
+  for (; j + 16 <= n; j += 16) {
+    // One vector test per 16 scores; the rare block with a hit is walked in scalar code.
+    const v8i hit = (load8(x + j) > t) | (load8(x + j + 8) > t);
+    bool any = false;
+    for (int k = 0; k < 8; ++k) any |= hit[k] != 0;
+    if (!any) continue;
+    for (size_t k = 0; k < 16; ++k)
+      if (x[j + k] > threshold) out[m++] = static_cast<uint32_t>(j + k);
+  }
+  for (; j < n; ++j)
+    if (x[j] > threshold) out[m++] = static_cast<uint32_t>(j);
+  return m;
+}
+
 }  // namespace tt

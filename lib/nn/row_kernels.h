@@ -22,6 +22,9 @@ void row_divide(float* x, size_t n, float t);
 void row_add(float* x, const float* y, size_t n);
 // Number of j with x[j] > threshold.
 size_t row_count_greater(const float* x, size_t n, float threshold);
+// Writes the positions j (ascending) with x[j] > threshold into out (room for n) and returns how
+// many; NaN never passes. The top-K scan's filter: most scores fall below the current k-th best.
+size_t row_select_greater(const float* x, size_t n, float threshold, uint32_t* out);
 // exp(x) with the same approximation as row_exp_sum (for tests).
 float fast_exp(float x);
 

@@ -137,6 +137,26 @@ TEST_CASE("nn kernels: row_count_greater matches a plain loop and does not count
   }
 }
 
+TEST_CASE("nn kernels: row_select_greater lists exactly the positions above the threshold, NaN never") {
+  Rng rng(5);
+  for (size_t n : kLengths) {
+    CAPTURE(n);
+    std::vector<float> x(n);
+    for (float& v : x) v = static_cast<float>(rng.below(5));  // many ties
+    if (n > 3) x[n / 2] = std::numeric_limits<float>::quiet_NaN();
+    for (float t : {-1.0f, 0.0f, 2.0f, 3.5f, 4.0f, -kInf, kInf}) {
+      CAPTURE(t);
+      std::vector<uint32_t> expect, got(n + 1, 12345u);
+      for (size_t j = 0; j < n; ++j)
+        if (x[j] > t) expect.push_back(static_cast<uint32_t>(j));
+      const size_t m = row_select_greater(x.data(), n, t, got.data());
+      REQUIRE(m == expect.size());
+      CHECK(std::equal(expect.begin(), expect.end(), got.begin()));
+      CHECK(got[m] == 12345u);  // nothing written past the count
+    }
+  }
+}
+
 TEST_CASE("nn kernels: row_scale row_divide and row_add match plain loops exactly") {
   Rng rng(4);
   for (size_t n : kLengths) {
