@@ -1,0 +1,421 @@
+//! `Model`: create from a spec, train, evaluate, save, load, query.
+use std::ffi::{c_char, c_void, CStr};
+use std::path::Path;
+use std::ptr::{self, NonNull};
+
+use twotower_sys as sys;
+
+use crate::error::{borrowed_str, c_path, c_string, check, Error, Result, Status};
+use crate::json::{self, Json};
+use crate::table::{DType, Table};
+use crate::train::{self, Metrics, TrainOptions};
+
+/// Owns a `tt_model`; dropping it calls `tt_model_free`.
+///
+/// Threads. The header allows any number of threads at once to use a trained or loaded model
+/// through the functions taking it `const` (query, embed, candidate key/id, the JSON texts,
+/// evaluate, save), and requires exclusive access for `tt_model_train` and
+/// `tt_model_rebuild_index`. Here the former take `&self` and the latter `&mut self`, so the
+/// model is `Send` and `Sync`: share it between threads with `Arc<Model>` (or scoped threads).
+#[derive(Debug)]
+pub struct Model {
+    raw: NonNull<sys::tt_model>,
+}
+
+// SAFETY: see the type's documentation: &self methods are the C API's concurrent (const)
+// functions; the exclusive ones need &mut self. The handle is not tied to a thread.
+unsafe impl Send for Model {}
+unsafe impl Sync for Model {}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        // SAFETY: we own the handle; it is freed once.
+        unsafe { sys::tt_model_free(self.raw.as_ptr()) }
+    }
+}
+
+/// One result of a query: a candidate id (0 .. num_candidates) and its score.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hit {
+    pub id: i64,
+    pub score: f32,
+}
+
+/// Options of [`Model::query_with`]: `QueryOptions::new(10).exclude(&[&rated]).allow(&ids)`.
+#[derive(Clone, Debug)]
+pub struct QueryOptions<'a> {
+    k: usize,
+    exclude: Option<Vec<&'a [i64]>>,
+    allow: Option<&'a [i64]>,
+}
+
+impl<'a> QueryOptions<'a> {
+    /// `k` results per query (at least 1).
+    pub fn new(k: usize) -> Self {
+        QueryOptions { k, exclude: None, allow: None }
+    }
+
+    /// Candidate ids never to return, one list per query row (so as many lists as rows).
+    /// Ids outside 0..num_candidates are ignored.
+    pub fn exclude<E: AsRef<[i64]>>(mut self, per_query: &'a [E]) -> Self {
+        self.exclude = Some(per_query.iter().map(AsRef::as_ref).collect());
+        self
+    }
+
+    /// The only candidate ids any query may return. An empty list allows nothing.
+    /// Ids outside 0..num_candidates are ignored.
+    pub fn allow(mut self, ids: &'a [i64]) -> Self {
+        self.allow = Some(ids);
+        self
+    }
+}
+
+/// Row-major embeddings: `rows()` vectors of `dim` floats.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Embeddings {
+    pub dim: usize,
+    pub values: Vec<f32>,
+}
+
+impl Embeddings {
+    pub fn rows(&self) -> usize {
+        if self.dim == 0 {
+            0
+        } else {
+            self.values.len() / self.dim
+        }
+    }
+
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.values[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+/// How to save: zstd level 1..19 (default 3), optionally with the optimizer state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SaveOptions {
+    pub compression_level: i32,
+    /// Also store the optimizer state (a training checkpoint).
+    pub include_optimizer: bool,
+}
+
+impl Default for SaveOptions {
+    fn default() -> Self {
+        SaveOptions { compression_level: 3, include_optimizer: false }
+    }
+}
+
+impl SaveOptions {
+    fn raw(&self) -> sys::tt_save_options {
+        let mut raw = std::mem::MaybeUninit::<sys::tt_save_options>::zeroed();
+        // SAFETY: a valid, writable struct.
+        let mut raw = unsafe {
+            sys::tt_save_options_init(raw.as_mut_ptr());
+            raw.assume_init()
+        };
+        raw.compression_level = self.compression_level;
+        raw.include_optimizer = i32::from(self.include_optimizer);
+        raw
+    }
+}
+
+/// Frees a buffer from tt_model_save_to_buffer, also on unwinding.
+struct LibraryBuffer(*mut c_void);
+
+impl Drop for LibraryBuffer {
+    fn drop(&mut self) {
+        // SAFETY: allocated by the library (or NULL, which it accepts).
+        unsafe { sys::tt_buffer_free(self.0) }
+    }
+}
+
+impl Model {
+    fn create(f: impl FnOnce(*mut *mut sys::tt_model) -> sys::tt_status) -> Result<Model> {
+        crate::ensure_abi()?;
+        let mut raw = ptr::null_mut();
+        check(f(&mut raw))?;
+        Ok(Model { raw: NonNull::new(raw).expect("the library returned TT_OK with a NULL model") })
+    }
+
+    fn ptr(&self) -> *const sys::tt_model {
+        self.raw.as_ptr()
+    }
+
+    /// A new, untrained model from a JSON spec text (docs/model-spec.md).
+    pub fn from_spec_json(spec_json: &str) -> Result<Model> {
+        let spec = c_string(spec_json, "spec JSON")?;
+        // SAFETY: a valid string and out-pointer.
+        Model::create(|out| unsafe { sys::tt_model_create(spec.as_ptr(), out) })
+    }
+
+    /// A new, untrained model from a JSON spec file.
+    pub fn from_spec_file(path: impl AsRef<Path>) -> Result<Model> {
+        let path = c_path(path.as_ref())?;
+        // SAFETY: as above.
+        Model::create(|out| unsafe { sys::tt_model_create_from_file(path.as_ptr(), out) })
+    }
+
+    /// Loads a model file; every size, offset and checksum is verified.
+    pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        let path = c_path(path.as_ref())?;
+        // SAFETY: as above.
+        Model::create(|out| unsafe { sys::tt_model_load(path.as_ptr(), out) })
+    }
+
+    /// Loads a model from the bytes of a model file (copied).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        // SAFETY: a valid slice and out-pointer.
+        Model::create(|out| unsafe { sys::tt_model_load_from_buffer(bytes.as_ptr().cast(), bytes.len(), out) })
+    }
+
+    /// Fits the preprocessing, splits `interactions` as the spec says, trains, evaluates on the
+    /// held-out rows and indexes `candidates`. Returns the last evaluation (empty `top_k` if
+    /// none ran). A failed or cancelled training leaves the model as it was. Needs the model
+    /// exclusively (`&mut self`).
+    pub fn train(&mut self, interactions: &Table, candidates: &Table, options: TrainOptions<'_>) -> Result<Metrics> {
+        let mut metrics = Metrics::raw();
+        let model = self.raw.as_ptr();
+        // SAFETY: valid handles, options and output; the model is exclusively borrowed.
+        train::run(options, |raw| unsafe {
+            sys::tt_model_train(model, interactions.as_ptr(), candidates.as_ptr(), raw, &mut metrics)
+        })?;
+        Ok(Metrics::from_raw(&metrics))
+    }
+
+    /// FactorizedTopK on the (query, candidate) rows of `interactions` against every row of
+    /// `candidates` (or its distinct ids if `distinct_candidates`).
+    pub fn evaluate(&self, interactions: &Table, candidates: &Table, distinct_candidates: bool) -> Result<Metrics> {
+        let mut metrics = Metrics::raw();
+        // SAFETY: valid handles and output.
+        check(unsafe {
+            sys::tt_model_evaluate(
+                self.ptr(),
+                interactions.as_ptr(),
+                candidates.as_ptr(),
+                i32::from(distinct_candidates),
+                &mut metrics,
+            )
+        })?;
+        Ok(Metrics::from_raw(&metrics))
+    }
+
+    /// Saves atomically (the file appears complete or not at all), with default options.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.save_with(path, &SaveOptions::default())
+    }
+
+    pub fn save_with(&self, path: impl AsRef<Path>, options: &SaveOptions) -> Result<()> {
+        let path = c_path(path.as_ref())?;
+        let raw = options.raw();
+        // SAFETY: valid handle, string and options.
+        check(unsafe { sys::tt_model_save(self.ptr(), path.as_ptr(), &raw) })
+    }
+
+    /// The bytes of a model file, with default options.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.to_bytes_with(&SaveOptions::default())
+    }
+
+    pub fn to_bytes_with(&self, options: &SaveOptions) -> Result<Vec<u8>> {
+        let raw = options.raw();
+        let (mut data, mut size) = (ptr::null_mut(), 0usize);
+        // SAFETY: valid handle, options and out-pointers.
+        check(unsafe { sys::tt_model_save_to_buffer(self.ptr(), &raw, &mut data, &mut size) })?;
+        let buffer = LibraryBuffer(data);
+        // SAFETY: on success the library returned `size` readable bytes at `data`.
+        Ok(unsafe { std::slice::from_raw_parts(buffer.0 as *const u8, size) }.to_vec())
+    }
+
+    /// The model's spec as JSON text.
+    pub fn spec_json(&self) -> Result<&str> {
+        self.json_text(sys::tt_model_spec_json, "the spec JSON")
+    }
+
+    /// Metadata JSON: format and library versions, data fingerprint, seed, epochs, metrics,
+    /// parameter and candidate counts, ...
+    pub fn metadata_json(&self) -> Result<&str> {
+        self.json_text(sys::tt_model_metadata_json, "the metadata JSON")
+    }
+
+    fn json_text(
+        &self,
+        f: unsafe extern "C" fn(*const sys::tt_model, *mut *const c_char) -> sys::tt_status,
+        what: &str,
+    ) -> Result<&str> {
+        let mut text = ptr::null();
+        // SAFETY: valid handle and out-pointer; the text lives as long as the model is neither
+        // freed nor retrained, which `&self` guarantees for the returned borrow.
+        unsafe {
+            check(f(self.ptr(), &mut text))?;
+            borrowed_str(text, what)
+        }
+    }
+
+    /// The columns a query table needs, with their types, from the spec: the query tower's
+    /// feature columns; a column's type is the spec's declared one, else int64 for
+    /// discretization/normalization features and string otherwise (as the CLI reads them).
+    pub fn query_columns(&self) -> Result<Vec<(String, DType)>> {
+        let spec = json::parse(self.spec_json()?).map_err(|e| Error::new(Status::Internal, format!("spec JSON: {e}")))?;
+        let declared = spec.get("columns").and_then(Json::as_object);
+        let features = spec.get("query_tower").and_then(|q| q.get("features")).map_or(&[][..], Json::as_array);
+        let mut columns: Vec<(String, DType)> = Vec::new();
+        for feature in features {
+            let Some(column) = feature.get("column").and_then(Json::as_str) else { continue };
+            if columns.iter().any(|(c, _)| c == column) {
+                continue;
+            }
+            let kind = feature.get("kind").and_then(Json::as_str).unwrap_or("");
+            let dtype = match declared.and_then(|d| d.get(column)).and_then(Json::as_str) {
+                Some("int64") => DType::Int64,
+                Some("float32") => DType::Float32,
+                Some(_) => DType::String,
+                None if kind == "discretization" || kind == "normalization" => DType::Int64,
+                None => DType::String,
+            };
+            columns.push((column.to_owned(), dtype));
+        }
+        Ok(columns)
+    }
+
+    /// The size of query and candidate embeddings.
+    pub fn embedding_dim(&self) -> Result<usize> {
+        let mut dim = 0;
+        // SAFETY: valid handle and out-pointer.
+        check(unsafe { sys::tt_model_embedding_dim(self.ptr(), &mut dim) })?;
+        Ok(dim)
+    }
+
+    /// Indexed candidates (0 until trained or loaded).
+    pub fn num_candidates(&self) -> Result<usize> {
+        let mut n = 0;
+        // SAFETY: valid handle and out-pointer.
+        check(unsafe { sys::tt_model_num_candidates(self.ptr(), &mut n) })?;
+        Ok(n)
+    }
+
+    /// Candidate id -> its key (the spec's candidate id column; int64 ids in decimal).
+    pub fn candidate_key(&self, id: i64) -> Result<&str> {
+        let bytes = self.candidate_key_bytes(id)?;
+        std::str::from_utf8(bytes).map_err(|e| {
+            Error::new(
+                Status::InvalidArgument,
+                format!("the key of candidate {id} is not valid UTF-8 ({e}); use candidate_key_bytes"),
+            )
+        })
+    }
+
+    /// Candidate id -> its key, as the bytes the data held.
+    pub fn candidate_key_bytes(&self, id: i64) -> Result<&[u8]> {
+        let mut key = ptr::null();
+        // SAFETY: valid handle and out-pointer; the key lives while the model is neither freed
+        // nor re-indexed, which `&self` guarantees for the returned borrow.
+        unsafe {
+            check(sys::tt_model_candidate_key(self.ptr(), id, &mut key))?;
+            Ok(CStr::from_ptr(key).to_bytes())
+        }
+    }
+
+    /// Key -> the first candidate id with that key, `None` if there is none.
+    pub fn candidate_id(&self, key: &str) -> Result<Option<i64>> {
+        let key = c_string(key, "candidate key")?;
+        let mut id = -1;
+        // SAFETY: valid handle, string and out-pointer.
+        check(unsafe { sys::tt_model_candidate_id(self.ptr(), key.as_ptr(), &mut id) })?;
+        Ok((id >= 0).then_some(id))
+    }
+
+    /// The top `k` candidates for each row of `queries` (which holds the query tower's
+    /// columns), best first, ties to the lower id; fewer than `k` if fewer are eligible.
+    pub fn query(&self, queries: &Table, k: usize) -> Result<Vec<Vec<Hit>>> {
+        self.query_with(queries, &QueryOptions::new(k))
+    }
+
+    /// [`Model::query`] with exclusion lists and an allow-list.
+    pub fn query_with(&self, queries: &Table, options: &QueryOptions<'_>) -> Result<Vec<Vec<Hit>>> {
+        let rows = queries.num_rows()?;
+        let mut raw = std::mem::MaybeUninit::<sys::tt_query_options>::zeroed();
+        // SAFETY: a valid, writable struct.
+        let mut raw = unsafe {
+            sys::tt_query_options_init(raw.as_mut_ptr());
+            raw.assume_init()
+        };
+        // No more than num_candidates slots can hold a result; the rest would be padding.
+        let available = self.num_candidates()?.max(1);
+        raw.k = options.k.min(available);
+        let (exclude_ptrs, exclude_counts): (Vec<*const i64>, Vec<usize>) = match &options.exclude {
+            Some(lists) if lists.len() != rows => {
+                return Err(Error::new(
+                    Status::InvalidArgument,
+                    format!("QueryOptions::exclude has {} lists, the query table has {rows} rows", lists.len()),
+                ))
+            }
+            Some(lists) => lists.iter().map(|l| (l.as_ptr(), l.len())).unzip(),
+            None => (Vec::new(), Vec::new()),
+        };
+        if options.exclude.is_some() {
+            raw.exclude = exclude_ptrs.as_ptr();
+            raw.exclude_counts = exclude_counts.as_ptr();
+        }
+        const NOTHING: [i64; 1] = [-1]; // out of range: the C API's way to allow no candidate
+        if let Some(allow) = options.allow {
+            let allow = if allow.is_empty() { &NOTHING[..] } else { allow };
+            raw.allow = allow.as_ptr();
+            raw.allow_count = allow.len();
+        }
+        let slots = rows
+            .checked_mul(raw.k)
+            .ok_or_else(|| Error::new(Status::InvalidArgument, format!("{rows} queries x k = {} overflow", raw.k)))?;
+        let mut ids = vec![-1i64; slots];
+        let mut scores = vec![f32::NEG_INFINITY; slots];
+        // SAFETY: valid handles; every pointer in `raw` points into live vectors of the counts
+        // given; `ids` and `scores` hold rows * k entries.
+        check(unsafe { sys::tt_model_query(self.ptr(), queries.as_ptr(), &raw, ids.as_mut_ptr(), scores.as_mut_ptr()) })?;
+        if raw.k == 0 {
+            return Ok(vec![Vec::new(); rows]);
+        }
+        Ok(ids
+            .chunks(raw.k)
+            .zip(scores.chunks(raw.k))
+            .map(|(ids, scores)| {
+                ids.iter()
+                    .zip(scores)
+                    .take_while(|(id, _)| **id >= 0)
+                    .map(|(&id, &score)| Hit { id, score })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Query-tower embeddings of the rows of `queries`.
+    pub fn embed_queries(&self, queries: &Table) -> Result<Embeddings> {
+        self.embed(queries, sys::tt_model_embed_queries)
+    }
+
+    /// Candidate-tower embeddings of the rows of `candidates`.
+    pub fn embed_candidates(&self, candidates: &Table) -> Result<Embeddings> {
+        self.embed(candidates, sys::tt_model_embed_candidates)
+    }
+
+    fn embed(
+        &self,
+        table: &Table,
+        f: unsafe extern "C" fn(*const sys::tt_model, *const sys::tt_table, *mut f32, usize) -> sys::tt_status,
+    ) -> Result<Embeddings> {
+        let dim = self.embedding_dim()?;
+        let rows = table.num_rows()?;
+        let capacity = rows
+            .checked_mul(dim)
+            .ok_or_else(|| Error::new(Status::InvalidArgument, format!("{rows} rows x {dim} floats overflow")))?;
+        let mut values = vec![0f32; capacity];
+        // SAFETY: valid handles; `values` holds `capacity` floats.
+        check(unsafe { f(self.ptr(), table.as_ptr(), values.as_mut_ptr(), capacity) })?;
+        Ok(Embeddings { dim, values })
+    }
+
+    /// Replaces the candidate index with the rows of `catalogue`, embedded by the trained
+    /// candidate tower. Needs the model exclusively (`&mut self`).
+    pub fn rebuild_index(&mut self, catalogue: &Table) -> Result<()> {
+        // SAFETY: valid handles; the model is exclusively borrowed.
+        check(unsafe { sys::tt_model_rebuild_index(self.raw.as_ptr(), catalogue.as_ptr()) })
+    }
+}
