@@ -1,30 +1,7 @@
 //! twotower: train, save, load and query two-tower retrieval models, over the library's C API
 //! (`include/twotower/twotower.h`, linked statically by `twotower-sys`).
 //!
-//! ```no_run
-//! use twotower::{load_movielens, Model, Table, TrainOptions};
-//!
-//! # fn main() -> Result<(), twotower::Error> {
-//! let (ratings, movies) = load_movielens(Some("../shared/data/ml-100k".as_ref()))?;
-//! let mut model = Model::from_spec_file("samples/movielens/deep-32.json")?;
-//! let metrics = model.train(&ratings, &movies, TrainOptions::new().epochs(2))?;
-//! println!("top-100 accuracy {:?}", metrics.accuracy(100));
-//!
-//! let query = Table::builder().strings("user_id", &["42"]).int64("timestamp", &[879024327]).build()?;
-//! for hit in &model.query(&query, 10)?[0] {
-//!     println!("{:7.3} {}", hit.score, model.candidate_key(hit.id)?);
-//! }
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! Every fallible call returns [`Result`]; an [`Error`] carries the C status and the library's
-//! message. Handles free themselves on drop. [`Model`] is `Send + Sync` (queries from many
-//! threads at once; training needs `&mut`); [`Table`] is `Send + Sync` too, because all its
-//! `&self` uses only read it (see each type's documentation for the reasoning).
-//!
-//! The first constructor called checks that the linked library implements the C ABI version
-//! this crate was written for ([`ABI_VERSION`]) and fails with [`Status::Unsupported`] if not.
+#![doc = include_str!("../../README.md")]
 mod error;
 mod json;
 mod model;

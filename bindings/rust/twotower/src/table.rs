@@ -184,14 +184,13 @@ impl TableBuilder {
 
 /// MovieLens 100k from its original directory (`u.data`, `u.item`; `SHA256SUMS` verified if
 /// present): the ratings {user_id: string, movie_title: string, timestamp: int64, rating: f32}
-/// and the catalogue {movie_id: string, movie_title: string}. `None`: `$TWOTOWER_DATA`.
-pub fn load_movielens(dir: Option<&Path>) -> Result<(Table, Table)> {
+/// and the catalogue {movie_id: string, movie_title: string}. An empty path means
+/// `$TWOTOWER_DATA`.
+pub fn load_movielens(dir: impl AsRef<Path>) -> Result<(Table, Table)> {
     crate::ensure_abi()?;
-    let dir = dir.map(c_path).transpose()?;
+    let dir = c_path(dir.as_ref())?;
     let (mut ratings, mut catalogue) = (ptr::null_mut(), ptr::null_mut());
-    // SAFETY: `dir` is NULL or a valid string; valid out-pointers.
-    check(unsafe {
-        sys::tt_load_movielens(dir.as_ref().map_or(ptr::null(), |d| d.as_ptr()), &mut ratings, &mut catalogue)
-    })?;
+    // SAFETY: a valid string and out-pointers.
+    check(unsafe { sys::tt_load_movielens(dir.as_ptr(), &mut ratings, &mut catalogue) })?;
     Ok((Table::adopt(ratings), Table::adopt(catalogue)))
 }

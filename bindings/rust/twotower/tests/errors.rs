@@ -28,7 +28,7 @@ fn missing_files() {
     assert!(err.message().contains("nope.json"), "{err}");
     let err = Table::read_file(dir.join("nope.csv"), &[("a", DType::String)]).unwrap_err();
     assert_eq!(err.status(), Status::Io);
-    let err = load_movielens(Some(&dir)).unwrap_err();
+    let err = load_movielens(&dir).unwrap_err();
     assert_eq!(err.status(), Status::Io, "{err}");
     assert!(err.message().contains("does not exist"), "{err}");
     let (model, _) = trained();

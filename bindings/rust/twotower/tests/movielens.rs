@@ -10,7 +10,7 @@ use twotower::{load_movielens, Model, QueryOptions, Table, TrainOptions};
 #[test]
 fn movielens_deep_32_trains_saves_loads_and_serves() {
     let Some(dir) = movielens_dir() else { return };
-    let (ratings, movies) = load_movielens(Some(&dir)).unwrap();
+    let (ratings, movies) = load_movielens(&dir).unwrap();
     assert_eq!(ratings.num_rows().unwrap(), 100_000);
     assert_eq!(movies.num_rows().unwrap(), 1682);
 
