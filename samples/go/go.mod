@@ -1,0 +1,7 @@
+module twotower/samples
+
+go 1.21
+
+require twotower v0.0.0
+
+replace twotower => ../../bindings/go
