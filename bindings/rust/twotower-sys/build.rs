@@ -106,20 +106,17 @@ fn from_build_dir(dir: &Path, root: &Path, what: &str) -> Result<Native> {
 fn from_prefix(prefix: &Path) -> Result<Native> {
     let mut candidates = vec![prefix.join("lib/pkgconfig"), prefix.join("lib64/pkgconfig")];
     if let Ok(entries) = fs::read_dir(prefix.join("lib")) {
-        candidates.extend(entries.flatten().map(|e| e.path().join("pkgconfig"))); // lib/<multiarch>/pkgconfig
+        candidates.extend(entries.flatten().map(|e| e.path().join("pkgconfig")));
+        // lib/<multiarch>/pkgconfig
     }
-    let pc = candidates
-        .iter()
-        .map(|d| d.join("twotower.pc"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            format!(
-                "TWOTOWER_PREFIX = {} has no lib/pkgconfig/twotower.pc: install twotower there with \
+    let pc = candidates.iter().map(|d| d.join("twotower.pc")).find(|p| p.is_file()).ok_or_else(|| {
+        format!(
+            "TWOTOWER_PREFIX = {} has no lib/pkgconfig/twotower.pc: install twotower there with \
                  cmake --install <build dir> --prefix {}",
-                prefix.display(),
-                prefix.display()
-            )
-        })?;
+            prefix.display(),
+            prefix.display()
+        )
+    })?;
     let libs = pkg_config(&pc, "--libs")?;
     let cflags = pkg_config(&pc, "--cflags")?;
     let include_dir = cflags
@@ -224,7 +221,9 @@ fn emit(native: &Native) -> Result<()> {
             println!("cargo:rustc-link-search=native={}", dir.display());
             println!("cargo:rustc-link-lib=static={name}");
         } else {
-            return Err(format!("pkg-config --libs gave '{token}', which this build script does not know how to pass on"));
+            return Err(format!(
+                "pkg-config --libs gave '{token}', which this build script does not know how to pass on"
+            ));
         }
     }
     for path in &native.watch {

@@ -131,10 +131,18 @@ extern "C" {
         values: *const *const c_char,
         n: usize,
     ) -> tt_status;
-    pub fn tt_table_append_int64(table: *mut tt_table, column: *const c_char, values: *const i64, n: usize)
-        -> tt_status;
-    pub fn tt_table_append_float32(table: *mut tt_table, column: *const c_char, values: *const f32, n: usize)
-        -> tt_status;
+    pub fn tt_table_append_int64(
+        table: *mut tt_table,
+        column: *const c_char,
+        values: *const i64,
+        n: usize,
+    ) -> tt_status;
+    pub fn tt_table_append_float32(
+        table: *mut tt_table,
+        column: *const c_char,
+        values: *const f32,
+        n: usize,
+    ) -> tt_status;
     pub fn tt_table_num_rows(table: *const tt_table, out: *mut usize) -> tt_status;
     pub fn tt_table_validate(table: *const tt_table) -> tt_status;
     pub fn tt_table_read_file(
@@ -144,8 +152,11 @@ extern "C" {
         num_columns: usize,
         out: *mut *mut tt_table,
     ) -> tt_status;
-    pub fn tt_load_movielens(dir: *const c_char, ratings: *mut *mut tt_table, catalogue: *mut *mut tt_table)
-        -> tt_status;
+    pub fn tt_load_movielens(
+        dir: *const c_char,
+        ratings: *mut *mut tt_table,
+        catalogue: *mut *mut tt_table,
+    ) -> tt_status;
 
     pub fn tt_model_create(spec_json: *const c_char, out: *mut *mut tt_model) -> tt_status;
     pub fn tt_model_create_from_file(spec_path: *const c_char, out: *mut *mut tt_model) -> tt_status;
@@ -195,8 +206,12 @@ extern "C" {
         ids: *mut i64,
         scores: *mut f32,
     ) -> tt_status;
-    pub fn tt_model_embed_queries(model: *const tt_model, queries: *const tt_table, out: *mut f32, capacity: usize)
-        -> tt_status;
+    pub fn tt_model_embed_queries(
+        model: *const tt_model,
+        queries: *const tt_table,
+        out: *mut f32,
+        capacity: usize,
+    ) -> tt_status;
     pub fn tt_model_embed_candidates(
         model: *const tt_model,
         candidates: *const tt_table,

@@ -19,10 +19,7 @@ fn expected() -> Vec<(&'static str, usize)> {
         ($s:ident, $f:ident) => {
             vec![
                 (concat!("offsetof(", stringify!($s), ", ", stringify!($f), ")"), offset_of!($s, $f)),
-                (
-                    concat!("sizeof(((", stringify!($s), "*)0)->", stringify!($f), ")"),
-                    size_of_field(|s: &$s| &s.$f),
-                ),
+                (concat!("sizeof(((", stringify!($s), "*)0)->", stringify!($f), ")"), size_of_field(|s: &$s| &s.$f)),
             ]
         };
     }
@@ -84,7 +81,8 @@ fn c_values(expressions: &[&str]) -> BTreeMap<String, usize> {
     let include = env!("TWOTOWER_SYS_INCLUDE_DIR");
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("twotower-sys-layout");
     std::fs::create_dir_all(&dir).unwrap();
-    let mut source = String::from("#include <stddef.h>\n#include <stdio.h>\n#include <twotower/twotower.h>\nint main(void) {\n");
+    let mut source =
+        String::from("#include <stddef.h>\n#include <stdio.h>\n#include <twotower/twotower.h>\nint main(void) {\n");
     for e in expressions {
         source += &format!("  printf(\"%s=%zu\\n\", \"{e}\", (size_t)({e}));\n");
     }

@@ -151,6 +151,5 @@ pub(crate) fn c_path(path: &std::path::Path) -> Result<CString> {
 /// `ptr` must be a valid NUL-terminated string that lives at least as long as `'a`.
 pub(crate) unsafe fn borrowed_str<'a>(ptr: *const std::ffi::c_char, what: &str) -> Result<&'a str> {
     let bytes = CStr::from_ptr(ptr).to_bytes();
-    std::str::from_utf8(bytes)
-        .map_err(|e| Error::new(Status::Internal, format!("{what} is not valid UTF-8 ({e})")))
+    std::str::from_utf8(bytes).map_err(|e| Error::new(Status::Internal, format!("{what} is not valid UTF-8 ({e})")))
 }

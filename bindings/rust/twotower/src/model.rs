@@ -79,11 +79,7 @@ pub struct Embeddings {
 
 impl Embeddings {
     pub fn rows(&self) -> usize {
-        if self.dim == 0 {
-            0
-        } else {
-            self.values.len() / self.dim
-        }
+        self.values.len().checked_div(self.dim).unwrap_or(0)
     }
 
     pub fn row(&self, i: usize) -> &[f32] {
@@ -255,7 +251,8 @@ impl Model {
     /// feature columns; a column's type is the spec's declared one, else int64 for
     /// discretization/normalization features and string otherwise (as the CLI reads them).
     pub fn query_columns(&self) -> Result<Vec<(String, DType)>> {
-        let spec = json::parse(self.spec_json()?).map_err(|e| Error::new(Status::Internal, format!("spec JSON: {e}")))?;
+        let spec =
+            json::parse(self.spec_json()?).map_err(|e| Error::new(Status::Internal, format!("spec JSON: {e}")))?;
         let declared = spec.get("columns").and_then(Json::as_object);
         let features = spec.get("query_tower").and_then(|q| q.get("features")).map_or(&[][..], Json::as_array);
         let mut columns: Vec<(String, DType)> = Vec::new();
@@ -369,7 +366,9 @@ impl Model {
         let mut scores = vec![f32::NEG_INFINITY; slots];
         // SAFETY: valid handles; every pointer in `raw` points into live vectors of the counts
         // given; `ids` and `scores` hold rows * k entries.
-        check(unsafe { sys::tt_model_query(self.ptr(), queries.as_ptr(), &raw, ids.as_mut_ptr(), scores.as_mut_ptr()) })?;
+        check(unsafe {
+            sys::tt_model_query(self.ptr(), queries.as_ptr(), &raw, ids.as_mut_ptr(), scores.as_mut_ptr())
+        })?;
         if raw.k == 0 {
             return Ok(vec![Vec::new(); rows]);
         }
@@ -377,11 +376,7 @@ impl Model {
             .chunks(raw.k)
             .zip(scores.chunks(raw.k))
             .map(|(ids, scores)| {
-                ids.iter()
-                    .zip(scores)
-                    .take_while(|(id, _)| **id >= 0)
-                    .map(|(&id, &score)| Hit { id, score })
-                    .collect()
+                ids.iter().zip(scores).take_while(|(id, _)| **id >= 0).map(|(&id, &score)| Hit { id, score }).collect()
             })
             .collect())
     }

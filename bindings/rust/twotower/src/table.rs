@@ -84,7 +84,9 @@ impl Table {
             .collect::<Result<Vec<CString>>>()?;
         let pointers: Vec<*const std::ffi::c_char> = owned.iter().map(|s| s.as_ptr()).collect();
         // SAFETY: the table is ours and mutably borrowed; `pointers` holds `len` valid strings.
-        check(unsafe { sys::tt_table_append_strings(self.raw.as_ptr(), name.as_ptr(), pointers.as_ptr(), pointers.len()) })?;
+        check(unsafe {
+            sys::tt_table_append_strings(self.raw.as_ptr(), name.as_ptr(), pointers.as_ptr(), pointers.len())
+        })?;
         Ok(self)
     }
 
@@ -100,7 +102,9 @@ impl Table {
     pub fn append_f32(&mut self, column: &str, values: &[f32]) -> Result<&mut Table> {
         let name = c_string(column, "column name")?;
         // SAFETY: as above.
-        check(unsafe { sys::tt_table_append_float32(self.raw.as_ptr(), name.as_ptr(), values.as_ptr(), values.len()) })?;
+        check(unsafe {
+            sys::tt_table_append_float32(self.raw.as_ptr(), name.as_ptr(), values.as_ptr(), values.len())
+        })?;
         Ok(self)
     }
 
@@ -123,15 +127,14 @@ impl Table {
     pub fn read_file(path: impl AsRef<Path>, columns: &[(&str, DType)]) -> Result<Table> {
         crate::ensure_abi()?;
         let path = c_path(path.as_ref())?;
-        let names = columns
-            .iter()
-            .map(|(name, _)| c_string(name, "column name"))
-            .collect::<Result<Vec<CString>>>()?;
+        let names = columns.iter().map(|(name, _)| c_string(name, "column name")).collect::<Result<Vec<CString>>>()?;
         let name_ptrs: Vec<*const std::ffi::c_char> = names.iter().map(|s| s.as_ptr()).collect();
         let types: Vec<sys::tt_dtype> = columns.iter().map(|(_, t)| t.raw()).collect();
         let mut raw = ptr::null_mut();
         // SAFETY: parallel arrays of `columns.len()` entries, valid strings, valid out-pointer.
-        check(unsafe { sys::tt_table_read_file(path.as_ptr(), name_ptrs.as_ptr(), types.as_ptr(), types.len(), &mut raw) })?;
+        check(unsafe {
+            sys::tt_table_read_file(path.as_ptr(), name_ptrs.as_ptr(), types.as_ptr(), types.len(), &mut raw)
+        })?;
         Ok(Table::adopt(raw))
     }
 }

@@ -139,7 +139,10 @@ impl<'a> TrainOptions<'a> {
 
 /// Runs `call` (a tt_model_train) with the C form of `options` and returns its checked status.
 /// A panic of the progress closure is resumed here, after the library has returned.
-pub(crate) fn run(mut options: TrainOptions<'_>, call: impl FnOnce(&sys::tt_train_options) -> sys::tt_status) -> Result<()> {
+pub(crate) fn run(
+    mut options: TrainOptions<'_>,
+    call: impl FnOnce(&sys::tt_train_options) -> sys::tt_status,
+) -> Result<()> {
     let mut progress = options.progress.take();
     let mut state = CallbackState { progress: progress.as_deref_mut(), panic: None };
     let mut raw = raw_options(&options)?;

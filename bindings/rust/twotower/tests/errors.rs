@@ -66,12 +66,12 @@ fn interior_nul_bytes_are_refused_before_the_library() {
     let err = Model::load("model\0.tt").unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
     assert!(err.message().contains("NUL"), "{err}");
-    let err = Table::builder().strings("user_id", &["4\02"]).build().unwrap_err();
+    let err = Table::builder().strings("user_id", &["4\u{0}2"]).build().unwrap_err();
     assert!(err.message().contains("value 0 of column 'user_id'"), "{err}");
     let err = Table::new().unwrap().append_i64("a\0b", &[1]).map(|_| ()).unwrap_err();
     assert!(err.message().contains("column name"), "{err}");
     let (model, _) = trained();
-    let err = model.candidate_id("i\01").unwrap_err();
+    let err = model.candidate_id("i\u{0}1").unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
 }
 
@@ -102,8 +102,12 @@ fn bad_training_input() {
     assert!(err.message().contains("test_rows 200 exceeds the 30 interactions"), "{err}");
     let users: Vec<String> = (0..ROWS).map(|i| format!("u{}", i % USERS)).collect();
     let items: Vec<String> = (0..ROWS).map(|i| format!("i{}", i % ITEMS)).collect();
-    let no_timestamp =
-        Table::builder().strings("user_id", &users).strings("item_id", &items).strings("title", &items).build().unwrap();
+    let no_timestamp = Table::builder()
+        .strings("user_id", &users)
+        .strings("item_id", &items)
+        .strings("title", &items)
+        .build()
+        .unwrap();
     let err = model.train(&no_timestamp, &candidates, TrainOptions::new().epochs(1)).unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
     assert!(err.message().contains("timestamp"), "{err}");

@@ -57,8 +57,9 @@ fn progress_reports_batches_and_epochs_and_training_is_deterministic() {
 
     // The same seed gives the same model.
     let mut again = Model::from_spec_json(SPEC).unwrap();
-    let metrics2 =
-        again.train(&interactions, &candidates, TrainOptions::new().epochs(3).eval_every(1).seed(5).threads(1)).unwrap();
+    let metrics2 = again
+        .train(&interactions, &candidates, TrainOptions::new().epochs(3).eval_every(1).seed(5).threads(1))
+        .unwrap();
     assert_eq!(metrics, metrics2);
     let q = user_queries(&[0, 1, 2]);
     assert_eq!(model.query(&q, 5).unwrap(), again.query(&q, 5).unwrap());
@@ -170,9 +171,8 @@ fn allow_list() {
         assert_eq!(ids(hits).into_iter().collect::<BTreeSet<_>>(), allow.iter().copied().collect());
     }
     // Exclusions apply on top of the allow-list.
-    let results = model
-        .query_with(&user_queries(&[0]), &QueryOptions::new(5).allow(&allow).exclude(&[&allow[..1]]))
-        .unwrap();
+    let results =
+        model.query_with(&user_queries(&[0]), &QueryOptions::new(5).allow(&allow).exclude(&[&allow[..1]])).unwrap();
     assert_eq!(ids(&results[0]).into_iter().collect::<BTreeSet<_>>(), allow[1..].iter().copied().collect());
     // An empty allow-list allows nothing.
     let results = model.query_with(&user_queries(&[0]), &QueryOptions::new(3).allow(&[])).unwrap();
@@ -272,7 +272,8 @@ fn save_and_load_a_file_and_bytes() {
     let checkpoint = model.to_bytes_with(&SaveOptions { compression_level: 19, include_optimizer: true }).unwrap();
     assert!(checkpoint.len() > bytes.len(), "the optimizer state takes room");
     assert!(Model::from_bytes(&checkpoint).unwrap().metadata_json().unwrap().contains("\"has_optimizer_state\": true"));
-    let err = model.save_with(dir.join("x.tt"), &SaveOptions { compression_level: 20, ..Default::default() }).unwrap_err();
+    let err =
+        model.save_with(dir.join("x.tt"), &SaveOptions { compression_level: 20, ..Default::default() }).unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
     assert!(err.message().contains("compression_level"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();

@@ -31,7 +31,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "-h" | "--help" => return Err(String::new()),
             "-k" => {
                 let text = value("-k")?;
-                k = text.parse().ok().filter(|&k| k > 0).ok_or_else(|| format!("-k needs a positive integer, got '{text}'"))?;
+                k = text
+                    .parse()
+                    .ok()
+                    .filter(|&k| k > 0)
+                    .ok_or_else(|| format!("-k needs a positive integer, got '{text}'"))?;
             }
             "--user" => {
                 values.insert("user_id".to_owned(), value("--user")?);
@@ -42,13 +46,19 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--set" => {
                 let pair = value("--set")?;
                 match pair.split_once('=') {
-                    Some((column, v)) if !column.is_empty() => values.insert(column.to_owned(), v.to_owned()),
+                    Some((column, v)) if !column.is_empty() => {
+                        values.insert(column.to_owned(), v.to_owned())
+                    }
                     _ => return Err(format!("--set expects COLUMN=VALUE, got '{pair}'")),
                 };
             }
             flag if flag.starts_with('-') => return Err(format!("unknown option '{flag}'")),
             path if model.is_none() => model = Some(path.to_owned()),
-            extra => return Err(format!("unexpected argument '{extra}' (one model file only)")),
+            extra => {
+                return Err(format!(
+                    "unexpected argument '{extra}' (one model file only)"
+                ))
+            }
         }
     }
     let model = model.ok_or("no model file given")?;
@@ -66,12 +76,18 @@ fn query_table(model: &Model, values: &BTreeMap<String, String>) -> Result<Table
         let text = match values.get(column) {
             Some(text) => text.clone(),
             None if column == "timestamp" => {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
                 eprintln!("note: no --timestamp given: querying at the current time, {now}");
                 now.to_string()
             }
             None => {
-                let hint = if column == "user_id" { " (--user ID)" } else { "" };
+                let hint = if column == "user_id" {
+                    " (--user ID)"
+                } else {
+                    ""
+                };
                 return Err(format!("the model's query tower reads column '{column}': pass --set {column}=VALUE{hint}"));
             }
         };
@@ -79,12 +95,20 @@ fn query_table(model: &Model, values: &BTreeMap<String, String>) -> Result<Table
         builder = match dtype {
             DType::String => builder.strings(column, &[text.as_str()]),
             DType::Int64 => builder.int64(column, &[text.parse().map_err(|_| bad("an integer"))?]),
-            DType::Float32 => builder.float32(column, &[text.parse().map_err(|_| bad("a number"))?]),
+            DType::Float32 => {
+                builder.float32(column, &[text.parse().map_err(|_| bad("a number"))?])
+            }
         };
     }
-    if let Some(unused) = values.keys().find(|c| !columns.iter().any(|(name, _)| name == *c)) {
+    if let Some(unused) = values
+        .keys()
+        .find(|c| !columns.iter().any(|(name, _)| name == *c))
+    {
         let known: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
-        return Err(format!("the model's query tower reads no column '{unused}' (it reads: {})", known.join(", ")));
+        return Err(format!(
+            "the model's query tower reads no column '{unused}' (it reads: {})",
+            known.join(", ")
+        ));
     }
     builder.build().map_err(|e| e.to_string())
 }
@@ -95,8 +119,15 @@ fn run(args: &Args) -> Result<(), String> {
     let hits = model.query(&query, args.k).map_err(|e| e.to_string())?;
     println!("{:>4}  {:>9}  candidate", "rank", "score");
     for (rank, hit) in hits[0].iter().enumerate() {
-        let key = model.candidate_key_bytes(hit.id).map_err(|e| e.to_string())?;
-        println!("{:>4}  {:>9.4}  {}", rank + 1, hit.score, String::from_utf8_lossy(key));
+        let key = model
+            .candidate_key_bytes(hit.id)
+            .map_err(|e| e.to_string())?;
+        println!(
+            "{:>4}  {:>9.4}  {}",
+            rank + 1,
+            hit.score,
+            String::from_utf8_lossy(key)
+        );
     }
     Ok(())
 }
@@ -141,13 +172,22 @@ mod tests {
     #[test]
     fn bad_arguments_are_explained() {
         for (args, message) in [
-            (&["m.tt", "--user", "1", "-k", "0"][..], "-k needs a positive integer, got '0'"),
+            (
+                &["m.tt", "--user", "1", "-k", "0"][..],
+                "-k needs a positive integer, got '0'",
+            ),
             (&["m.tt", "--user", "1", "-k", "ten"][..], "got 'ten'"),
             (&["m.tt", "--user"][..], "--user needs a value"),
             (&["m.tt"][..], "no query given"),
             (&["--user", "1"][..], "no model file given"),
-            (&["m.tt", "--user", "1", "--frobnicate"][..], "unknown option '--frobnicate'"),
-            (&["m.tt", "n.tt", "--user", "1"][..], "unexpected argument 'n.tt'"),
+            (
+                &["m.tt", "--user", "1", "--frobnicate"][..],
+                "unknown option '--frobnicate'",
+            ),
+            (
+                &["m.tt", "n.tt", "--user", "1"][..],
+                "unexpected argument 'n.tt'",
+            ),
             (&["m.tt", "--set", "=1"][..], "--set expects COLUMN=VALUE"),
         ] {
             let err = parse(args).unwrap_err();
