@@ -24,6 +24,7 @@ void register_train(CLI::App& app);
 void register_query(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_convert(CLI::App& app);
 
 bool stdout_is_terminal();
 

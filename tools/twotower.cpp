@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   tt::cli::register_query(app);
   tt::cli::register_inspect(app);
   tt::cli::register_eval(app);
+  tt::cli::register_convert(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

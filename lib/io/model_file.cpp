@@ -163,7 +163,10 @@ const char* section_codec_name(uint32_t codec) {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-std::vector<uint8_t> encode_model_file(const std::vector<SectionData>& sections, int zstd_level) {
+std::vector<uint8_t> encode_model_file(const std::vector<SectionData>& sections, int zstd_level,
+                                       uint32_t required_features) {
+  if (required_features & ~kKnownRequiredFeatures)
+    fail(ErrorKind::invalid_argument, "model file: unknown required feature bits " + hex64(required_features));
   if (zstd_level != 0 && (zstd_level < ZSTD_minCLevel() || zstd_level > ZSTD_maxCLevel()))
     fail(ErrorKind::invalid_argument, "compression level " + std::to_string(zstd_level) + " is outside " +
                                           std::to_string(ZSTD_minCLevel()) + ".." + std::to_string(ZSTD_maxCLevel()) +
@@ -234,7 +237,7 @@ std::vector<uint8_t> encode_model_file(const std::vector<SectionData>& sections,
   }
   std::memcpy(out.data(), kModelFileMagic, 8);
   store_u32(out.data() + 8, kModelFormatVersion);
-  store_u32(out.data() + 12, 0);  // required features
+  store_u32(out.data() + 12, required_features);
   store_u32(out.data() + 16, static_cast<uint32_t>(sections.size()));
   store_u32(out.data() + 20, 0);  // optional features
   store_u64(out.data() + 24, file_size);
@@ -312,8 +315,9 @@ void write_file_atomically(const std::string& path, std::span<const uint8_t> byt
   if (::fsync(d.fd) != 0 && errno != EINVAL && errno != ENOTSUP) io_fail(dir.string(), "fsync of the directory failed", errno);
 }
 
-void write_model_file(const std::string& path, const std::vector<SectionData>& sections, int zstd_level) {
-  const std::vector<uint8_t> bytes = encode_model_file(sections, zstd_level);
+void write_model_file(const std::string& path, const std::vector<SectionData>& sections, int zstd_level,
+                      uint32_t required_features) {
+  const std::vector<uint8_t> bytes = encode_model_file(sections, zstd_level, required_features);
   write_file_atomically(path, bytes);
 }
 

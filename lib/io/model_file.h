@@ -22,9 +22,10 @@ namespace tt {
 inline constexpr uint8_t kModelFileMagic[8] = {'T', 'W', 'O', 'T', 'O', 'W', 'R', 0x1a};
 // The container format version this build writes and the newest it reads.
 inline constexpr uint32_t kModelFormatVersion = 1;
-// Required-feature bits this build understands (none are defined in version 1). A reader
-// refuses a file with any other bit set.
-inline constexpr uint32_t kKnownRequiredFeatures = 0;
+// Required-feature bits. A reader refuses a file with a bit it does not know.
+// Bit 0: some tensor (weights or index) is stored quantized (dtype bf16, fp16 or int8).
+inline constexpr uint32_t kRequiredFeatureQuantized = 1u << 0;
+inline constexpr uint32_t kKnownRequiredFeatures = kRequiredFeatureQuantized;
 inline constexpr size_t kModelHeaderSize = 48;
 inline constexpr size_t kSectionEntrySize = 48;
 inline constexpr size_t kSectionAlignment = 64;
@@ -85,13 +86,16 @@ struct ModelFileHeader {
 // level (ZSTD_minCLevel()..ZSTD_maxCLevel()) used for sections with compress set, each of
 // which is stored raw anyway when compression would not make it smaller. Sections are laid out
 // in the order given. Throws invalid_argument on a bad level, a duplicate or zero kind, or a
-// section above kMaxSectionRawSize.
-std::vector<uint8_t> encode_model_file(const std::vector<SectionData>& sections, int zstd_level);
+// section above kMaxSectionRawSize. `required_features` goes into the header as it is (bits
+// the reader must know, kRequiredFeature*); an unknown bit is invalid_argument.
+std::vector<uint8_t> encode_model_file(const std::vector<SectionData>& sections, int zstd_level,
+                                       uint32_t required_features = 0);
 
 // Writes atomically: a temporary file in the destination's directory, fsync, rename over
 // `path`, fsync of the directory. On any failure the temporary is removed and an existing
 // file at `path` is left untouched (ErrorKind::io naming the path and the failing step).
-void write_model_file(const std::string& path, const std::vector<SectionData>& sections, int zstd_level);
+void write_model_file(const std::string& path, const std::vector<SectionData>& sections, int zstd_level,
+                      uint32_t required_features = 0);
 // The same for bytes already encoded.
 void write_file_atomically(const std::string& path, std::span<const uint8_t> bytes);
 

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "io/bytes.h"
+#include "io/precision.h"
 #include "nn/optimizer.h"
 
 
@@ -35,31 +36,99 @@ void skip_padding(ByteReader& r) {
     if (b != 0) r.corrupt("nonzero padding byte before byte " + std::to_string(r.position()));
 }
 
+bool quantizable_weight(const std::string& name) { return !name.ends_with("/bias"); }
+
 std::string dtype_name(uint32_t dtype) {
-  if (dtype == static_cast<uint32_t>(TensorDType::f32)) return "f32";
+  if (auto p = precision_from_code(dtype)) return precision_name(*p);
   return "dtype " + std::to_string(dtype);
 }
 
-// The element count rows * cols as bytes of f32, or throws if it overflows or exceeds `limit`.
-size_t f32_bytes(uint64_t rows, uint64_t cols, size_t limit, ByteReader& r, const std::string& what) {
-  if (cols != 0 && rows > std::numeric_limits<uint64_t>::max() / cols / 4)
+// rows * cols elements of `elem` bytes, or throws if that overflows or exceeds `limit`.
+size_t data_bytes(uint64_t rows, uint64_t cols, size_t elem, size_t limit, ByteReader& r, const std::string& what) {
+  if (cols != 0 && rows > std::numeric_limits<uint64_t>::max() / cols / elem)
     r.corrupt(what + ": shape " + std::to_string(rows) + "x" + std::to_string(cols) + " overflows");
-  const uint64_t bytes = rows * cols * 4;
+  const uint64_t bytes = rows * cols * elem;
   if (bytes > limit)
     r.corrupt(what + ": shape " + std::to_string(rows) + "x" + std::to_string(cols) + " needs " + std::to_string(bytes) +
               " bytes of data, only " + std::to_string(limit) + " are left");
   return static_cast<size_t>(bytes);
 }
 
-void check_finite(std::span<const uint8_t> data, size_t cols, ByteReader& r, const std::string& what) {
-  const size_t n = data.size() / 4;
-  for (size_t i = 0; i < n; ++i) {
-    float v;
-    std::memcpy(&v, data.data() + 4 * i, 4);
-    if (!std::isfinite(v))
+void check_finite(const float* v, size_t n, size_t cols, ByteReader& r, const std::string& what) {
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(v[i]))
       r.corrupt(what + " has a non-finite value at row " + std::to_string(cols ? i / cols : 0) + ", column " +
                 std::to_string(cols ? i % cols : 0));
+}
+
+// Tensors stored at a precision (a weight or the index embeddings): after the zero padding to
+// the next multiple of 64, f32/bf16/fp16 store rows * cols elements; int8 stores rows f32
+// scales, zero padding to 64, then rows * cols int8 values.
+void write_tensor_data(ByteWriter& w, const float* x, size_t rows, size_t cols, Precision p, const std::string& what) {
+  pad_to_alignment(w);
+  if (p == Precision::f32) {
+    w.raw(x, rows * cols * sizeof(float));
+    return;
   }
+  const QuantizedRows q = quantize_rows(x, rows, cols, p, what);
+  if (p == Precision::int8) {
+    w.raw(q.scales.data(), q.scales.size() * sizeof(float));
+    pad_to_alignment(w);
+  }
+  w.raw(q.data.data(), q.data.size());
+}
+
+struct StoredTensor {
+  Precision dtype = Precision::f32;
+  uint64_t rows = 0, cols = 0;
+  std::span<const uint8_t> scales, data;
+};
+
+// Reads the dtype code; an unknown one is refused as newer, a quantized one needs the
+// required feature bit.
+Precision read_dtype(ByteReader& r, const ModelFileReader& f, const std::string& what) {
+  const uint32_t code = r.u32();
+  const auto p = precision_from_code(code);
+  if (!p)
+    fail(ErrorKind::unsupported, r.what() + ": " + what + ": " + dtype_name(code) +
+                                     " is unknown to this reader (known: 0 f32, 1 bf16, 2 fp16, 3 int8): a newer "
+                                     "twotower wrote this file");
+  if (*p != Precision::f32 && !(f.header().required_features & kRequiredFeatureQuantized))
+    r.corrupt(what + ": dtype " + precision_name(*p) +
+              " in a file whose header lacks required feature bit 0 (quantized tensors)");
+  return *p;
+}
+
+void read_tensor_data(ByteReader& r, StoredTensor& t, const std::string& what) {
+  skip_padding(r);
+  if (t.dtype == Precision::int8) {
+    t.scales = r.view(data_bytes(t.rows, 1, sizeof(float), r.remaining(), r, what + " scales"), "scales");
+    skip_padding(r);
+  }
+  t.data = r.view(data_bytes(t.rows, t.cols, precision_element_size(t.dtype), r.remaining(), r, what), "tensor data");
+}
+
+// Dequantizes into out (rows * cols floats) and checks every value (and int8 scale) is finite.
+void decode_tensor(const StoredTensor& t, float* out, ByteReader& r, const std::string& what) {
+  const size_t rows = static_cast<size_t>(t.rows), cols = static_cast<size_t>(t.cols);
+  QuantizedRows q;
+  q.precision = t.dtype;
+  q.rows = rows;
+  q.cols = cols;
+  if (t.dtype == Precision::f32) {
+    if (!t.data.empty()) std::memcpy(out, t.data.data(), t.data.size());
+  } else {
+    q.data.assign(t.data.begin(), t.data.end());
+    if (t.dtype == Precision::int8) {
+      q.scales.resize(rows);
+      if (rows) std::memcpy(q.scales.data(), t.scales.data(), rows * sizeof(float));
+      for (size_t i = 0; i < rows; ++i)
+        if (!std::isfinite(q.scales[i]) || q.scales[i] < 0.0f)
+          r.corrupt(what + " has an invalid int8 scale at row " + std::to_string(i) + " (must be finite and >= 0)");
+    }
+    q.dequantize(out);
+  }
+  check_finite(out, rows * cols, cols, r, what);
 }
 
 std::string shape_text(uint64_t rows, uint64_t cols) { return std::to_string(rows) + "x" + std::to_string(cols); }
@@ -95,51 +164,62 @@ std::vector<uint8_t> preprocessing_section(const TwoTowerModel& m) {
   return w.take();
 }
 
-std::vector<uint8_t> weights_section(const TwoTowerModel& m) {
+std::vector<uint8_t> weights_section(const RetrievalModel& model) {
   ByteWriter w;
-  const auto params = m.parameters();
+  const auto params = model.model().parameters();
   w.u64(params.size());
   for (const Parameter* p : params) {
+    const Precision prec = stored_weight_precision(p->name, model.weights_precision());
     w.str(p->name);
-    w.u32(static_cast<uint32_t>(TensorDType::f32));
+    w.u32(static_cast<uint32_t>(prec));
     w.u32(0);
     w.u64(p->value.rows());
     w.u64(p->value.cols());
-    pad_to_alignment(w);
-    w.raw(p->value.data(), p->value.size() * sizeof(float));
+    write_tensor_data(w, p->value.data(), p->value.rows(), p->value.cols(), prec, "tensor '" + p->name + "'");
   }
   return w.take();
 }
 
-std::vector<uint8_t> index_section(const CandidateIndex& index, size_t dim) {
+std::vector<uint8_t> index_section(const RetrievalModel& model, size_t dim) {
+  const CandidateIndex& index = model.index();
   ByteWriter w;
   w.u64(index.size());
   w.u64(dim);
-  w.u32(static_cast<uint32_t>(TensorDType::f32));
+  w.u32(static_cast<uint32_t>(model.candidate_precision()));
   w.u32(0);
   for (const auto& k : index.keys()) w.str(k);
-  pad_to_alignment(w);
-  w.raw(index.embeddings().data(), index.embeddings().size() * sizeof(float));
+  write_tensor_data(w, index.embeddings().data(), index.size(), index.size() ? index.dim() : dim,
+                    model.candidate_precision(), "candidate embeddings");
   return w.take();
+}
+
+bool is_stripped(const TrainingMetadata& m) {
+  return m.library_version.empty() && m.data_source.empty() && m.data_fingerprint.empty() && m.seed == 0 &&
+         m.epochs == 0 && m.metrics.empty() && m.train_seconds == 0.0 && m.created_unix == 0;
 }
 
 std::vector<uint8_t> metadata_section(const RetrievalModel& model) {
   const TrainingMetadata& m = model.metadata();
-  json j;
-  j["library_version"] = m.library_version;
-  j["data_source"] = m.data_source;
-  j["data_fingerprint"] = m.data_fingerprint;
-  j["seed"] = m.seed;
-  j["epochs"] = m.epochs;
-  json metrics = json::object();
-  for (const auto& [k, v] : m.metrics) metrics[k] = std::isfinite(v) ? json(v) : json(nullptr);
-  j["metrics"] = metrics;
-  j["train_seconds"] = std::isfinite(m.train_seconds) ? json(m.train_seconds) : json(nullptr);
-  j["created_unix"] = m.created_unix;
+  json j = json::object();
+  // A stripped model (no training metadata at all: tt::strip_model) writes only the summary.
+  if (!is_stripped(m)) {
+    j["library_version"] = m.library_version;
+    j["data_source"] = m.data_source;
+    j["data_fingerprint"] = m.data_fingerprint;
+    j["seed"] = m.seed;
+    j["epochs"] = m.epochs;
+    json metrics = json::object();
+    for (const auto& [k, v] : m.metrics) metrics[k] = std::isfinite(v) ? json(v) : json(nullptr);
+    j["metrics"] = metrics;
+    j["train_seconds"] = std::isfinite(m.train_seconds) ? json(m.train_seconds) : json(nullptr);
+    j["created_unix"] = m.created_unix;
+  }
   j["written_by"] = std::string("twotower ") + TT_VERSION_STRING;
   j["parameter_count"] = model.model().parameter_count();
   j["candidates"] = model.index().size();
   j["embedding_dim"] = model.model().embedding_dim();
+  j["index_precision"] = precision_name(model.candidate_precision());
+  j["weights_precision"] = precision_name(model.weights_precision());
   // Strings that are not valid UTF-8 (a Latin-1 file name as data_source) are stored with
   // U+FFFD replacements rather than failing the save.
   return text_bytes(j.dump(2, ' ', false, json::error_handler_t::replace));
@@ -177,6 +257,7 @@ struct MetadataSection {
   TrainingMetadata meta;
   std::string written_by;
   std::optional<uint64_t> parameter_count, candidates, embedding_dim;
+  std::optional<Precision> index_precision, weights_precision;
 };
 
 MetadataSection parse_metadata(const ModelFileReader& f) {
@@ -231,6 +312,18 @@ MetadataSection parse_metadata(const ModelFileReader& f) {
   out.parameter_count = get_uint("parameter_count");
   out.candidates = get_uint("candidates");
   out.embedding_dim = get_uint("embedding_dim");
+  auto get_precision = [&](const char* key) -> std::optional<Precision> {
+    std::string text;
+    get_string(key, text);
+    if (!j.contains(key)) return std::nullopt;
+    try {
+      return parse_precision(text, key);
+    } catch (const Error& e) {
+      fail(ErrorKind::corrupt, w + ": " + e.what());
+    }
+  };
+  out.index_precision = get_precision("index_precision");
+  out.weights_precision = get_precision("weights_precision");
   return out;
 }
 
@@ -261,12 +354,9 @@ void load_preprocessing(const ModelFileReader& f, TwoTowerModel& m) {
   r.expect_end();
 }
 
-struct StoredTensor {
-  uint64_t rows = 0, cols = 0;
-  std::span<const uint8_t> data;
-};
-
-void load_weights(const ModelFileReader& f, TwoTowerModel& m) {
+// Loads every tensor and returns the weights' stored precision (that of the embedding tables
+// and kernels; biases are f32).
+Precision load_weights(const ModelFileReader& f, TwoTowerModel& m) {
   const std::vector<uint8_t> bytes = f.read(SectionKind::weights);
   ByteReader r(bytes, where(f, SectionKind::weights));
   // Parse the tensor directory first; data stays in the section buffer.
@@ -275,38 +365,46 @@ void load_weights(const ModelFileReader& f, TwoTowerModel& m) {
   for (uint64_t i = 0; i < n; ++i) {
     std::string name = r.str();
     const std::string what = "tensor '" + name + "'";
-    const uint32_t dtype = r.u32();
-    r.u32();  // reserved
     StoredTensor t;
+    t.dtype = read_dtype(r, f, what);
+    r.u32();  // reserved
     t.rows = r.u64();
     t.cols = r.u64();
-    if (dtype != static_cast<uint32_t>(TensorDType::f32))
-      fail(ErrorKind::unsupported, r.what() + ": " + what + " has " + dtype_name(dtype) +
-                                       ", unknown to this reader (expected 0, f32): a newer twotower wrote this file");
-    skip_padding(r);
-    const size_t nbytes = f32_bytes(t.rows, t.cols, r.remaining(), r, what);
-    t.data = r.view(nbytes, "tensor data");
+    read_tensor_data(r, t, what);
     if (!stored.emplace(std::move(name), t).second) r.corrupt(what + " appears twice");
   }
   r.expect_end();
 
-  // Every tensor the spec and preprocessing imply, present once with that shape.
+  // Every tensor the spec and preprocessing imply, present once with that shape; one precision
+  // for every embedding table and kernel, f32 biases (what the writer produces).
   const std::vector<ParameterShape> shapes = as_corrupt([&] { return m.parameter_shapes(); });
   std::map<std::string, const ParameterShape*> expected;
   for (const auto& s : shapes) expected[s.name] = &s;
   for (const auto& [name, t] : stored)
     if (!expected.count(name)) r.corrupt("unknown tensor '" + name + "' (" + shape_text(t.rows, t.cols) + ")");
+  std::optional<Precision> precision;
+  std::string precision_from;
   for (const auto& s : shapes) {
     auto it = stored.find(s.name);
     if (it == stored.end())
       r.corrupt("tensor '" + s.name + "' (" + shape_text(s.rows, s.cols) + ") is missing");
-    if (it->second.rows != s.rows || it->second.cols != s.cols)
-      r.corrupt("tensor '" + s.name + "' has shape " + shape_text(it->second.rows, it->second.cols) +
-                ", the spec implies " + shape_text(s.rows, s.cols));
-    check_finite(it->second.data, s.cols, r, "tensor '" + s.name + "'");
+    const StoredTensor& t = it->second;
+    if (t.rows != s.rows || t.cols != s.cols)
+      r.corrupt("tensor '" + s.name + "' has shape " + shape_text(t.rows, t.cols) + ", the spec implies " +
+                shape_text(s.rows, s.cols));
+    if (!quantizable_weight(s.name)) {
+      if (t.dtype != Precision::f32)
+        r.corrupt("tensor '" + s.name + "' has dtype " + precision_name(t.dtype) + "; biases are stored as f32");
+    } else if (!precision) {
+      precision = t.dtype;
+      precision_from = s.name;
+    } else if (*precision != t.dtype) {
+      r.corrupt("tensor '" + s.name + "' has dtype " + precision_name(t.dtype) + ", tensor '" + precision_from +
+                "' " + precision_name(*precision) + "; all weights but the biases share one precision");
+    }
   }
 
-  // Only now allocate (the data is known to exist), then copy.
+  // Only now allocate (the data is known to exist), then decode.
   as_corrupt([&] { m.allocate(); });
   const auto params = m.parameters();
   if (params.size() != shapes.size())
@@ -318,21 +416,19 @@ void load_weights(const ModelFileReader& f, TwoTowerModel& m) {
       fail(ErrorKind::internal, r.what() + ": the model built tensor '" + p.name + "' " +
                                     shape_text(p.value.rows(), p.value.cols()) + " where '" + shapes[i].name + "' " +
                                     shape_text(shapes[i].rows, shapes[i].cols) + " was expected");
-    const StoredTensor& t = stored.at(p.name);
-    if (!t.data.empty()) std::memcpy(p.value.data(), t.data.data(), t.data.size());
+    decode_tensor(stored.at(p.name), p.value.data(), r, "tensor '" + p.name + "'");
   }
+  return precision.value_or(Precision::f32);
 }
 
-CandidateIndex load_index(const ModelFileReader& f, size_t embedding_dim) {
+CandidateIndex load_index(const ModelFileReader& f, size_t embedding_dim, Precision& precision) {
   const auto bytes = f.read(SectionKind::index);
   ByteReader r(bytes, where(f, SectionKind::index));
+  StoredTensor t;
   const uint64_t count = r.u64();
   const uint64_t dim = r.u64();
-  const uint32_t dtype = r.u32();
+  t.dtype = read_dtype(r, f, "embeddings");
   r.u32();  // reserved
-  if (dtype != static_cast<uint32_t>(TensorDType::f32))
-    fail(ErrorKind::unsupported, r.what() + ": embeddings have " + dtype_name(dtype) +
-                                     ", unknown to this reader (expected 0, f32): a newer twotower wrote this file");
   if (dim != embedding_dim)
     r.corrupt("embedding dimension " + std::to_string(dim) + ", the model's is " + std::to_string(embedding_dim));
   // Each key needs at least its 8-byte length: bounds the count before allocating.
@@ -342,13 +438,13 @@ CandidateIndex load_index(const ModelFileReader& f, size_t embedding_dim) {
   std::vector<std::string> keys;
   keys.reserve(static_cast<size_t>(count));
   for (uint64_t i = 0; i < count; ++i) keys.push_back(r.str());
-  skip_padding(r);
-  const size_t nbytes = f32_bytes(count, dim, r.remaining(), r, "embeddings");
-  const auto data = r.view(nbytes, "embeddings");
+  t.rows = count;
+  t.cols = dim;
+  read_tensor_data(r, t, "embeddings");
   r.expect_end();
-  check_finite(data, static_cast<size_t>(dim), r, "embeddings");
   Matrix emb(static_cast<size_t>(count), static_cast<size_t>(dim));
-  if (nbytes) std::memcpy(emb.data(), data.data(), nbytes);
+  decode_tensor(t, emb.data(), r, "embeddings");
+  precision = t.dtype;
   return CandidateIndex(std::move(keys), std::move(emb));
 }
 
@@ -377,8 +473,9 @@ RetrievalModel load(const ModelFileReader& f) {
   TwoTowerModel m = as_corrupt([&] { return TwoTowerModel(parse_spec(f)); });
   MetadataSection meta = parse_metadata(f);
   load_preprocessing(f, m);
-  load_weights(f, m);
-  CandidateIndex index = load_index(f, m.embedding_dim());
+  const Precision weights_precision = load_weights(f, m);
+  Precision candidate_precision = Precision::f32;
+  CandidateIndex index = load_index(f, m.embedding_dim(), candidate_precision);
   std::vector<uint8_t> optimizer = load_optimizer(f, m);
 
   const std::string w = where(f, SectionKind::metadata);
@@ -392,10 +489,19 @@ RetrievalModel load(const ModelFileReader& f) {
     fail(ErrorKind::corrupt, w + ": embedding_dim is " + std::to_string(*meta.embedding_dim) + ", the model's is " +
                                  std::to_string(m.embedding_dim()));
 
+  auto check_precision = [&](const char* key, const std::optional<Precision>& said, Precision stored) {
+    if (said && *said != stored)
+      fail(ErrorKind::corrupt, w + ": " + key + " is " + precision_name(*said) + ", the tensors are stored as " +
+                                   precision_name(stored));
+  };
+  check_precision("index_precision", meta.index_precision, candidate_precision);
+  check_precision("weights_precision", meta.weights_precision, weights_precision);
+
   RetrievalModel model(std::move(m));
   model.set_index(std::move(index));
   model.metadata() = std::move(meta.meta);
   model.optimizer_state() = std::move(optimizer);
+  model.set_precisions(candidate_precision, weights_precision);
   return model;
 }
 
@@ -426,6 +532,9 @@ ModelInfo info(const ModelFileReader& f) {
   out.candidates = static_cast<size_t>(meta.candidates.value_or(0));
   out.embedding_dim = static_cast<size_t>(meta.embedding_dim.value_or(out.spec.query.layers.empty() ? 0 : out.spec.query.layers.back()));
   out.has_optimizer_state = f.has(SectionKind::optimizer);
+  out.index_precision = meta.index_precision.value_or(Precision::f32);
+  out.weights_precision = meta.weights_precision.value_or(Precision::f32);
+  out.required_features = h.required_features;
   return out;
 }
 
@@ -446,22 +555,31 @@ std::vector<SectionData> model_sections(const RetrievalModel& model, const SaveO
   add(SectionKind::spec, true, text_bytes(m.spec().to_json()));
   add(SectionKind::metadata, false, metadata_section(model));
   add(SectionKind::preprocessing, true, preprocessing_section(m));
-  add(SectionKind::weights, true, weights_section(m));
+  add(SectionKind::weights, true, weights_section(model));
   if (model.index().size() > 0 && model.index().dim() != m.embedding_dim())
     fail(ErrorKind::invalid_argument, "save: the index has dimension " + std::to_string(model.index().dim()) +
                                           ", the model's embeddings " + std::to_string(m.embedding_dim()));
-  add(SectionKind::index, true, index_section(model.index(), m.embedding_dim()), options.compress_index);
+  add(SectionKind::index, true, index_section(model, m.embedding_dim()), options.compress_index);
   if (options.include_optimizer && !model.optimizer_state().empty())
     add(SectionKind::optimizer, false, optimizer_section(model));
   return s;
 }
 
+uint32_t model_required_features(const RetrievalModel& model) {
+  const bool quantized = model.candidate_precision() != Precision::f32 || model.weights_precision() != Precision::f32;
+  return quantized ? kRequiredFeatureQuantized : 0;
+}
+
+Precision stored_weight_precision(const std::string& tensor_name, Precision weights) {
+  return quantizable_weight(tensor_name) ? weights : Precision::f32;
+}
+
 std::vector<uint8_t> save_model_to_buffer(const RetrievalModel& model, const SaveOptions& options) {
-  return encode_model_file(model_sections(model, options), options.compression_level);
+  return encode_model_file(model_sections(model, options), options.compression_level, model_required_features(model));
 }
 
 void save_model(const std::string& path, const RetrievalModel& model, const SaveOptions& options) {
-  write_model_file(path, model_sections(model, options), options.compression_level);
+  write_model_file(path, model_sections(model, options), options.compression_level, model_required_features(model));
 }
 
 RetrievalModel load_model(const std::string& path) { return load(ModelFileReader::open(path)); }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "io/model_file.h"
+#include "io/precision.h"
 #include "model/retrieval_model.h"
 
 namespace tt {
@@ -29,8 +30,9 @@ struct SaveOptions {
   bool compress_index = true;
 };
 
-// Weight and index element types. Stored in files: values are frozen.
-enum class TensorDType : uint32_t { f32 = 0 };
+// Weight and index element types (stored in files, frozen): the precisions of io/precision.h,
+// 0 f32, 1 bf16, 2 fp16, 3 int8.
+using TensorDType = Precision;
 
 // One row of the section table, for inspection.
 struct SectionSummary {
@@ -55,11 +57,22 @@ struct ModelInfo {
   size_t candidates = 0;
   size_t embedding_dim = 0;
   bool has_optimizer_state = false;
+  uint32_t required_features = 0;
+  // From the metadata's summary (f32 when it does not say: files written before quantization).
+  Precision index_precision = Precision::f32;
+  Precision weights_precision = Precision::f32;
 };
 
 // The sections of a model, in file order (spec, metadata, preprocessing, weights, index,
 // optimizer). Throws invalid_argument if the model is not fitted and built.
 std::vector<SectionData> model_sections(const RetrievalModel& model, const SaveOptions& options);
+
+// The required-feature bits a file of this model needs (kRequiredFeatureQuantized when its
+// index or weights are stored below f32).
+uint32_t model_required_features(const RetrievalModel& model);
+// The precision a weight tensor is stored at when the model's weights are at `weights`:
+// embedding tables and kernels at `weights`, biases ("*/bias") always f32.
+Precision stored_weight_precision(const std::string& tensor_name, Precision weights);
 
 void save_model(const std::string& path, const RetrievalModel& model, const SaveOptions& options = {});
 std::vector<uint8_t> save_model_to_buffer(const RetrievalModel& model, const SaveOptions& options = {});

@@ -26,6 +26,7 @@ void RetrievalModel::build_index(const Table& catalogue, ThreadPool& pool) {
   TowerScratch scratch;
   // One large GEMM per layer: let oneDNN use the pool's threads.
   pool.with_omp([&] { model_.candidate().embed(enc, emb, scratch); });
+  round_to_precision(emb.data(), emb.rows(), emb.cols(), candidate_precision_, "candidate embeddings");
   index_ = CandidateIndex(candidate_keys(catalogue, model_.spec().candidate_id_column), std::move(emb));
 }
 

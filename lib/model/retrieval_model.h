@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "index/candidate_index.h"
+#include "io/precision.h"
 #include "model/two_tower_model.h"
 
 namespace tt {
@@ -39,8 +40,23 @@ class RetrievalModel {
   std::vector<uint8_t>& optimizer_state() { return optimizer_state_; }
   const std::vector<uint8_t>& optimizer_state() const { return optimizer_state_; }
 
+  // The precision the model file stores the index embeddings and the tower weights at
+  // (embedding tables and dense kernels; biases are always f32). In memory everything is
+  // float32, already rounded to these precisions (a loaded quantized file is dequantized), so
+  // scores reflect the quantization, and quantize_rows(index().embeddings(),
+  // candidate_precision()) gives back exactly the stored bytes (and int8 scales).
+  // Set them with tt::quantize_model (model/convert.h), which rounds the values.
+  Precision candidate_precision() const { return candidate_precision_; }
+  Precision weights_precision() const { return weights_precision_; }
+  // Records the precisions without touching the values (the loader, whose values are on the grid).
+  void set_precisions(Precision candidates, Precision weights) {
+    candidate_precision_ = candidates;
+    weights_precision_ = weights;
+  }
+
   // Embeds every row of `catalogue` with the candidate tower and makes it the index, keyed by
-  // the spec's candidate id column. New items need no retraining.
+  // the spec's candidate id column, rounded to candidate_precision(). New items need no
+  // retraining.
   void build_index(const Table& catalogue, ThreadPool& pool);
 
   // Query embeddings for the rows of `queries` (which needs the query tower's columns).
@@ -51,6 +67,8 @@ class RetrievalModel {
   CandidateIndex index_;
   TrainingMetadata meta_;
   std::vector<uint8_t> optimizer_state_;
+  Precision candidate_precision_ = Precision::f32;
+  Precision weights_precision_ = Precision::f32;
 };
 
 // A stable 64-bit fingerprint (xxh64, hex) of a table's column names, types and values.

@@ -382,9 +382,13 @@ TEST_CASE("model serialization: weights are checked against the shapes the spec 
   t = with_weights([&](auto& ts) { find(ts, "candidate/dense_0/kernel").data[9] = INFINITY; });
   CHECK(contains(t.message, "tensor 'candidate/dense_0/kernel' has a non-finite value at row 1, column 1"));
 
-  t = with_weights([](auto& ts) { ts[1].dtype = 2; });
+  t = with_weights([](auto& ts) { ts[1].dtype = 7; });
   CHECK(t.kind == kUnsupported);
-  CHECK(contains(t.message, "tensor 'query/user_hash/embedding' has dtype 2, unknown to this reader"));
+  CHECK(contains(t.message, "tensor 'query/user_hash/embedding': dtype 7 is unknown to this reader"));
+  // A known quantized dtype without the header's required feature bit: damaged.
+  t = with_weights([](auto& ts) { ts[1].dtype = 1; });
+  CHECK(t.kind == kCorrupt);
+  CHECK(contains(t.message, "tensor 'query/user_hash/embedding': dtype bf16 in a file whose header lacks required feature bit 0"));
 
   // A shape whose data would not fit: refused before allocating.
   t = with_weights([](auto& ts) {
@@ -459,9 +463,9 @@ TEST_CASE("model serialization: damaged spec, preprocessing, index, metadata and
   t = with(SectionKind::index, [](auto& b) { b[0] += 1; });
   CHECK(t.kind == kCorrupt);
   CHECK(contains(t.message, "section 'index'"));
-  t = with(SectionKind::index, [](auto& b) { b[16] = 1; });
+  t = with(SectionKind::index, [](auto& b) { b[16] = 9; });
   CHECK(t.kind == kUnsupported);
-  CHECK(contains(t.message, "section 'index': embeddings have dtype 1"));
+  CHECK(contains(t.message, "section 'index': embeddings: dtype 9 is unknown to this reader"));
   t = with(SectionKind::index, [](auto& b) {
     const float nan = std::nanf("");
     std::memcpy(b.data() + b.size() - 4, &nan, 4);
