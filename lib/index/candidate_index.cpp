@@ -34,6 +34,42 @@ std::vector<int64_t> CandidateIndex::key_positions(std::string_view key) const {
   return out;
 }
 
+void CandidateIndex::set_scan_precision(Precision p) {
+  if (p == Precision::fp16)
+    fail(ErrorKind::invalid_argument, "candidate index: fp16 is not a scan precision (use f32, bf16 or int8)");
+  scan_ = QuantizedRows{};
+  max_norm_ = max_scale_ = 0.0f;
+  if (p == Precision::f32) return;
+  scan_ = quantize_rows(embeddings_.data(), size(), dim(), p, "candidate index embeddings");
+  for (size_t r = 0; r < size(); ++r) {
+    double sq = 0.0;
+    for (size_t c = 0; c < dim(); ++c) sq += double(embeddings_.at(r, c)) * embeddings_.at(r, c);
+    max_norm_ = std::max(max_norm_, static_cast<float>(std::sqrt(sq)));
+  }
+  for (float sc : scan_.scales) max_scale_ = std::max(max_scale_, sc);
+}
+
+float CandidateIndex::approximation_bound(double norm1, double norm2) const {
+  // Rounding a value to bf16 moves it by at most 2^-8 of itself, so by Cauchy-Schwarz the
+  // score moves by at most 2^-8 |q| max|c|; int8 moves each value by at most half its row's
+  // scale, so the score moves by at most |q|_1 max_scale / 2. Both float32 dot products (the
+  // approximate and the exact one) add at most d 2^-24 |q| max|c| each.
+  const double d = static_cast<double>(dim());
+  double e = 2.0 * d * 0x1p-24 * norm2 * max_norm_;
+  if (scan_.precision == Precision::bf16) e += 0x1p-8 * norm2 * max_norm_;
+  if (scan_.precision == Precision::int8) e += 0.5 * norm1 * max_scale_;
+  return static_cast<float>(e * 1.01);
+}
+
+void CandidateIndex::decode_scan_rows(size_t c0, size_t n, float* out) const {
+  const size_t d = dim();
+  if (scan_.precision == Precision::bf16)
+    bf16_to_float_n(reinterpret_cast<const uint16_t*>(scan_.data.data()) + c0 * d, n * d, out);
+  else
+    int8_to_float_rows(reinterpret_cast<const int8_t*>(scan_.data.data()) + c0 * d, scan_.scales.data() + c0, n, d,
+                       out);
+}
+
 namespace {
 
 struct Hit {
@@ -42,8 +78,55 @@ struct Hit {
 };
 // Better = higher score, then lower position.
 inline bool better(const Hit& a, const Hit& b) { return a.score > b.score || (a.score == b.score && a.id < b.id); }
+inline bool worse_first(const Hit& a, const Hit& b) { return better(a, b); }
 
-// Keeps the k best of a row of scores with a bounded heap (min-heap on "better").
+// The k best hits of one query within one tile, as a bounded min-heap on "better". With a
+// margin (compact scans), it also keeps the shortlist: every hit whose approximate score is
+// at least the current k-th best minus the margin.
+class TopK {
+ public:
+  void reset(size_t k, float margin) {
+    k_ = k;
+    margin_ = margin;
+    heap_.clear();
+    shortlist_.clear();
+  }
+  bool full() const { return heap_.size() >= k_; }
+  // Scores at or below this can neither enter the heap nor the shortlist.
+  float threshold() const { return full() ? heap_.front().score - margin_ : -std::numeric_limits<float>::infinity(); }
+
+  void offer(Hit h) {
+    if (margin_ > 0.0f && (!full() || h.score >= threshold())) {
+      shortlist_.push_back(h);
+      if (shortlist_.size() >= 4 * k_ + 1024) prune(threshold());
+    }
+    if (!full()) {
+      heap_.push_back(h);
+      std::push_heap(heap_.begin(), heap_.end(), worse_first);
+    } else if (better(h, heap_.front())) {
+      std::pop_heap(heap_.begin(), heap_.end(), worse_first);
+      heap_.back() = h;
+      std::push_heap(heap_.begin(), heap_.end(), worse_first);
+    }
+  }
+
+  // Appends this tile's result (the heap, or the pruned shortlist) to out, best first.
+  void finish(std::vector<Hit>& out) {
+    std::vector<Hit>& hits = margin_ > 0.0f ? shortlist_ : heap_;
+    if (margin_ > 0.0f) prune(threshold());
+    std::sort(hits.begin(), hits.end(), better);
+    out.insert(out.end(), hits.begin(), hits.end());
+  }
+
+ private:
+  void prune(float below) {
+    std::erase_if(shortlist_, [&](const Hit& h) { return h.score < below; });
+  }
+  size_t k_ = 0;
+  float margin_ = 0.0f;
+  std::vector<Hit> heap_, shortlist_;
+};
+
 }  // namespace
 
 void CandidateIndex::search(const float* queries, size_t n, const SearchOptions& opt, int64_t* ids, float* scores,
@@ -60,6 +143,19 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
     for (int64_t a : opt.allow)
       if (a >= 0 && static_cast<size_t>(a) < nc) allowed[a] = 1;
   }
+  const bool compact = scan_.precision != Precision::f32;
+  // margin[i]: how far below the approximate k-th best a true top-k candidate can score.
+  std::vector<float> margin(n, 0.0f);
+  if (compact)
+    for (size_t i = 0; i < n; ++i) {
+      double n1 = 0.0, n2 = 0.0;
+      for (size_t c = 0; c < d; ++c) {
+        n1 += std::fabs(queries[i * d + c]);
+        n2 += double(queries[i * d + c]) * queries[i * d + c];
+      }
+      // Never zero, so that the shortlist test (>= threshold) also keeps exact ties.
+      margin[i] = std::max(2.0f * approximation_bound(n1, std::sqrt(n2)), std::numeric_limits<float>::min());
+    }
   // Work is cut into (query block x candidate slice) tiles. Few queries over many candidates
   // split the candidates, so one query uses every core; many queries split the queries. Each
   // tile keeps its own top-k; tiles of one query block are merged in slice order.
@@ -79,55 +175,53 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
     const size_t q0 = b * qblock, qn = std::min(qblock, n - q0);
     const size_t c_begin = std::min(nc, sl * slice_len), c_end = std::min(nc, c_begin + slice_len);
     std::vector<float> s(qn * cblock);
-    std::vector<std::vector<Hit>> heaps(qn);
-    auto worse_first = [](const Hit& a, const Hit& b2) { return better(a, b2); };
+    Matrix decoded(compact ? cblock : 0, d);
+    std::vector<TopK> top(qn);
+    for (size_t r = 0; r < qn; ++r) top[r].reset(k, compact ? margin[q0 + r] : 0.0f);
     std::vector<uint32_t> selected(512);
     for (size_t c0 = c_begin; c0 < c_end; c0 += cblock) {
       const size_t cn = std::min(cblock, c_end - c0);
-      sgemm(false, true, qn, cn, d, 1.0f, queries + q0 * d, d, embeddings_.row(c0), d, 0.0f, s.data(), cn);
+      const float* rows = embeddings_.row(c0);
+      if (compact) {
+        decode_scan_rows(c0, cn, decoded.data());
+        rows = decoded.data();
+      }
+      sgemm(false, true, qn, cn, d, 1.0f, queries + q0 * d, d, rows, d, 0.0f, s.data(), cn);
       for (size_t r = 0; r < qn; ++r) {
         float* row = s.data() + r * cn;
+        // NaN scores (excluded candidates, or a diverged model) never pass a comparison.
         if (!opt.exclude.empty())
           for (int64_t e : opt.exclude[q0 + r])
             if (e >= static_cast<int64_t>(c0) && e < static_cast<int64_t>(c0 + cn))
               row[e - static_cast<int64_t>(c0)] = std::numeric_limits<float>::quiet_NaN();
-        auto& heap = heaps[r];
-        auto consider = [&](size_t j) {
-          const float sc = row[j];
-          const int64_t id = static_cast<int64_t>(c0 + j);
-          if (std::isnan(sc) || (!allowed.empty() && !allowed[c0 + j])) return;
-          if (heap.size() < k) {
-            heap.push_back({sc, id});
-            std::push_heap(heap.begin(), heap.end(), worse_first);
-          } else if (better({sc, id}, heap.front())) {
-            std::pop_heap(heap.begin(), heap.end(), worse_first);
-            heap.back() = {sc, id};
-            std::push_heap(heap.begin(), heap.end(), worse_first);
-          }
+        TopK& tk = top[r];
+        auto offer = [&](size_t j) {
+          if (std::isnan(row[j]) || (!allowed.empty() && !allowed[c0 + j])) return;
+          tk.offer({row[j], static_cast<int64_t>(c0 + j)});
         };
         size_t j = 0;
-        for (; j < cn && heap.size() < k; ++j) consider(j);
-        // Once the heap is full only scores above its worst can enter (a tie loses to the lower
-        // position already held), so a vector filter skips almost every score. The filter runs
-        // on short runs so that its threshold follows the heap as it improves.
-        constexpr size_t run = 512;
-        for (; j < cn; j += run) {
-          const size_t len = std::min(run, cn - j);
-          const size_t m = row_select_greater(row + j, len, heap.front().score, selected.data());
-          for (size_t i = 0; i < m; ++i) consider(j + selected[i]);
+        for (; j < cn && !tk.full(); ++j) offer(j);
+        // Once the heap is full only scores above its worst (minus the margin) matter, and a
+        // tie loses to the lower position already held, so a vector filter skips almost every
+        // score. It runs on short stretches so that its threshold follows the heap.
+        constexpr size_t stretch = 512;
+        for (; j < cn; j += stretch) {
+          const size_t len = std::min(stretch, cn - j);
+          // Lowered by one step so that scores equal to a shortlist threshold are kept.
+          const float thr = compact ? std::nextafter(tk.threshold(), -INFINITY) : tk.threshold();
+          const size_t m = row_select_greater(row + j, len, thr, selected.data());
+          for (size_t i = 0; i < m; ++i) offer(j + selected[i]);
         }
       }
     }
-    // NaN scores (excluded candidates, or a diverged model) never enter a heap.
     std::vector<Hit> out;
     for (size_t r = 0; r < qn; ++r) {
-      std::sort(heaps[r].begin(), heaps[r].end(), better);
-      out.insert(out.end(), heaps[r].begin(), heaps[r].end());
+      top[r].finish(out);
       out.push_back({std::numeric_limits<float>::quiet_NaN(), -1});  // row separator
     }
     partial[t] = std::move(out);
   });
-  // Merge the slices of each query row.
+  // Merge the slices of each query row; compact scans re-score their shortlist in float32.
   std::vector<Hit> merged;
   for (size_t b = 0; b < qblocks; ++b) {
     const size_t q0 = b * qblock, qn = std::min(qblock, n - q0);
@@ -141,6 +235,20 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
         ++i;  // separator
       }
       std::sort(merged.begin(), merged.end(), better);
+      if (compact) {
+        if (merged.size() > k) {
+          const float keep = merged[k - 1].score - margin[q0 + r];
+          std::erase_if(merged, [&](const Hit& h) { return h.score < keep; });
+        }
+        const float* q = queries + (q0 + r) * d;
+        for (Hit& h : merged) {
+          const float* c = embeddings_.row(static_cast<size_t>(h.id));
+          float sc = 0.0f;
+          for (size_t i = 0; i < d; ++i) sc += q[i] * c[i];
+          h.score = sc;
+        }
+        std::sort(merged.begin(), merged.end(), better);
+      }
       int64_t* out_ids = ids + (q0 + r) * k;
       float* out_scores = scores + (q0 + r) * k;
       size_t m = 0;

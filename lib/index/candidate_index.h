@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "io/precision.h"
 #include "nn/matrix.h"
 
 namespace tt {
@@ -34,7 +35,11 @@ class CandidateIndex {
   CandidateIndex(std::vector<std::string> keys, Matrix embeddings);
   // The key map holds views into keys_, so copies rebuild it; moves keep it (a moved vector
   // keeps its strings' storage).
-  CandidateIndex(const CandidateIndex& other) : CandidateIndex(other.keys_, other.embeddings_) {}
+  CandidateIndex(const CandidateIndex& other) : CandidateIndex(other.keys_, other.embeddings_) {
+    scan_ = other.scan_;
+    max_norm_ = other.max_norm_;
+    max_scale_ = other.max_scale_;
+  }
   CandidateIndex& operator=(const CandidateIndex& other) {
     if (this != &other) *this = CandidateIndex(other);
     return *this;
@@ -57,10 +62,27 @@ class CandidateIndex {
   void search(const float* queries, size_t n, const SearchOptions& options, int64_t* ids, float* scores,
               ThreadPool& pool) const;
 
+  // The precision search() scans at. f32 (the default) scores every candidate in float32.
+  // bf16 and int8 keep a compact copy of the embeddings beside the float32 ones and scan that
+  // (half or a quarter of the memory traffic), then re-score a shortlist exactly in float32.
+  // The shortlist holds every candidate whose approximate score is within twice a proven error
+  // bound of the approximate k-th best, so the result is the same top-k as the float32 scan
+  // (up to float32 rounding ties). fp16 is not a scan precision (no fast conversion).
+  void set_scan_precision(Precision p);
+  Precision scan_precision() const { return scan_.precision; }
+
  private:
+  // Largest error of one approximate score for a query with these norms (before the factor 2).
+  float approximation_bound(double norm1, double norm2) const;
+  // Candidates [c0, c0 + n) of the compact copy, as float32, into out (n x dim).
+  void decode_scan_rows(size_t c0, size_t n, float* out) const;
+
   std::vector<std::string> keys_;
   Matrix embeddings_;
   std::unordered_map<std::string_view, int64_t> position_;
+  QuantizedRows scan_;     // compact copy scanned by search(); precision f32 means none
+  float max_norm_ = 0.0f;   // largest L2 norm of a float32 row (bound of the bf16 error)
+  float max_scale_ = 0.0f;  // largest int8 row scale (bound of the int8 error)
 };
 
 }  // namespace tt

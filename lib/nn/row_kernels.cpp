@@ -165,4 +165,18 @@ TT_CLONES size_t row_select_greater(const float* x, size_t n, float threshold, u
   return m;
 }
 
+TT_CLONES void bf16_to_float_n(const uint16_t* in, size_t n, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t bits = static_cast<uint32_t>(in[i]) << 16;
+    std::memcpy(out + i, &bits, 4);
+  }
+}
+
+TT_CLONES void int8_to_float_rows(const int8_t* in, const float* scales, size_t rows, size_t cols, float* out) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float s = scales[r];
+    for (size_t c = 0; c < cols; ++c) out[r * cols + c] = static_cast<float>(in[r * cols + c]) * s;
+  }
+}
+
 }  // namespace tt

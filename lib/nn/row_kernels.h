@@ -25,6 +25,10 @@ size_t row_count_greater(const float* x, size_t n, float threshold);
 // Writes the positions j (ascending) with x[j] > threshold into out (room for n) and returns how
 // many; NaN never passes. The top-K scan's filter: most scores fall below the current k-th best.
 size_t row_select_greater(const float* x, size_t n, float threshold, uint32_t* out);
+// out[i] = the float32 value of bfloat16 in[i] (exact: bf16 is a float32's top half).
+void bf16_to_float_n(const uint16_t* in, size_t n, float* out);
+// out[r][c] = in[r][c] * scales[r] for rows x cols int8 values (symmetric per-row int8).
+void int8_to_float_rows(const int8_t* in, const float* scales, size_t rows, size_t cols, float* out);
 // exp(x) with the same approximation as row_exp_sum (for tests).
 float fast_exp(float x);
 

@@ -142,3 +142,117 @@ TEST_CASE("index: a copy looks keys up in its own storage") {
   CHECK(copy.key_position("b") == 1);
   CHECK(assigned.key_position("a") == 0);
 }
+
+namespace {
+
+// Searches idx at f32 and at `p` and checks the compact scan returns the float32 top-k: the
+// same ids in the same order, except that two candidates whose float32 scores differ only by
+// summation-order rounding may swap.
+void check_compact_scan_matches(CandidateIndex idx, const Matrix& q, Precision p, const SearchOptions& so,
+                                ThreadPool& pool) {
+  const size_t nq = q.rows(), k = so.k;
+  std::vector<int64_t> want(nq * k), got(nq * k);
+  std::vector<float> want_s(nq * k), got_s(nq * k);
+  idx.search(q.data(), nq, so, want.data(), want_s.data(), pool);
+  idx.set_scan_precision(p);
+  REQUIRE(idx.scan_precision() == p);
+  idx.search(q.data(), nq, so, got.data(), got_s.data(), pool);
+  for (size_t i = 0; i < nq * k; ++i) {
+    CAPTURE(i);
+    if (want[i] < 0) {  // padding
+      CHECK(got[i] == -1);
+      continue;
+    }
+    // Equal ids, or two ids whose float32 scores tie up to summation-order rounding.
+    CHECK(std::fabs(want_s[i] - got_s[i]) <= 1e-6f * (1.0f + std::fabs(want_s[i])));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("index: bf16 and int8 scans return the float32 top-k, for one query and for batches") {
+  Rng rng(11);
+  for (bool coarse : {false, true}) {
+    CandidateIndex idx = random_index(40000, 16, rng, coarse);
+    for (size_t nq : {1, 70}) {
+      Matrix q(nq, 16);
+      for (float& v : q.span()) v = rng.uniform(-1.0f, 1.0f);
+      for (Precision p : {Precision::bf16, Precision::int8})
+        for (int threads : {1, 2}) {
+          CAPTURE(coarse);
+          CAPTURE(nq);
+          CAPTURE(precision_name(p));
+          ThreadPool pool(threads);
+          SearchOptions so;
+          so.k = 25;
+          check_compact_scan_matches(idx, q, p, so, pool);
+        }
+    }
+  }
+}
+
+TEST_CASE("index: compact scans keep candidates that only float32 can tell apart") {
+  // Every candidate is one vector plus a perturbation far below bf16 and int8 resolution, so
+  // the approximate scores cannot rank them: only the shortlist's error bound saves the result.
+  Rng rng(12);
+  const size_t n = 3000, d = 8;
+  Matrix e(n, d);
+  std::vector<float> base(d);
+  for (float& v : base) v = rng.uniform(0.5f, 1.0f);
+  for (size_t r = 0; r < n; ++r)
+    for (size_t c = 0; c < d; ++c) e.at(r, c) = base[c] + rng.uniform(-1e-4f, 1e-4f);
+  std::vector<std::string> keys(n);
+  for (size_t i = 0; i < n; ++i) keys[i] = std::to_string(i);
+  CandidateIndex idx(std::move(keys), std::move(e));
+  Matrix q(2, d);
+  for (float& v : q.span()) v = rng.uniform(0.5f, 1.0f);
+  ThreadPool pool(2);
+  SearchOptions so;
+  so.k = 10;
+  std::vector<int64_t> exact(2 * so.k), ids(2 * so.k);
+  std::vector<float> scores(2 * so.k), exact_scores(2 * so.k);
+  idx.search(q.data(), 2, so, exact.data(), exact_scores.data(), pool);
+  for (Precision p : {Precision::bf16, Precision::int8}) {
+    CAPTURE(precision_name(p));
+    idx.set_scan_precision(p);
+    idx.search(q.data(), 2, so, ids.data(), scores.data(), pool);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      CAPTURE(i);
+      CHECK(scores[i] == doctest::Approx(exact_scores[i]).epsilon(1e-6));  // rounding-order swaps only
+    }
+    // The exact top-10 set is found (the approximate scores alone would pick almost any 10).
+    for (size_t r = 0; r < 2; ++r) {
+      std::vector<int64_t> a(exact.begin() + r * so.k, exact.begin() + (r + 1) * so.k);
+      std::vector<int64_t> b(ids.begin() + r * so.k, ids.begin() + (r + 1) * so.k);
+      std::sort(a.begin(), a.end());
+      std::sort(b.begin(), b.end());
+      CHECK(a == b);
+    }
+  }
+}
+
+TEST_CASE("index: compact scans honour exclusions, allow-lists and padding; copies keep the precision") {
+  Rng rng(13);
+  CandidateIndex idx = random_index(50, 4, rng, false);
+  ThreadPool pool(2);
+  Matrix q(2, 4);
+  for (float& v : q.span()) v = rng.uniform(-1.0f, 1.0f);
+  std::vector<int64_t> ex0 = {0, 1, 2, 3, 4, 49}, ex1;
+  std::vector<int64_t> allow = {5, 9, 11, 40};
+  for (Precision p : {Precision::bf16, Precision::int8}) {
+    CAPTURE(precision_name(p));
+    SearchOptions so;
+    so.k = 60;
+    so.exclude = {ex0, ex1};
+    check_compact_scan_matches(idx, q, p, so, pool);
+    so.exclude.clear();
+    so.allow = allow;
+    so.k = 6;
+    check_compact_scan_matches(idx, q, p, so, pool);
+    idx.set_scan_precision(p);
+    CandidateIndex copy(idx);
+    CHECK(copy.scan_precision() == p);
+    idx.set_scan_precision(Precision::f32);
+  }
+  CHECK_THROWS_AS(idx.set_scan_precision(Precision::fp16), Error);
+}
