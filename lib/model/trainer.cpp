@@ -1,5 +1,6 @@
 #include "model/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -49,6 +50,55 @@ std::vector<float> float_column(const Table& t, const std::string& name, const c
   fail(ErrorKind::invalid_argument, std::string(role) + " column '" + name + "' must be numeric");
 }
 
+// Training rows whose candidate-tower inputs are identical, and whose candidate id and sampling
+// probability (read by the loss per column) are too, get one group number: their candidate
+// embeddings are equal, so a batch scores each group once.
+std::vector<uint32_t> candidate_groups(const EncodedBatch& all, std::span<const int32_t> ids,
+                                       std::span<const float> probs) {
+  std::unordered_map<std::string, uint32_t> groups;
+  std::vector<uint32_t> out(all.rows);
+  std::string key;
+  auto append = [&](const void* p, size_t bytes) { key.append(static_cast<const char*>(p), bytes); };
+  for (size_t r = 0; r < all.rows; ++r) {
+    key.clear();
+    for (const EncodedFeature& f : all.features) {
+      if (!f.ids.empty()) append(f.ids.data() + r * f.width, f.width * sizeof(int32_t));
+      if (!f.values.empty()) append(&f.values[r], sizeof(float));
+    }
+    if (!ids.empty()) append(&ids[r], sizeof(int32_t));
+    if (!probs.empty()) append(&probs[r], sizeof(float));
+    out[r] = groups.emplace(key, static_cast<uint32_t>(groups.size())).first->second;
+  }
+  return out;
+}
+
+// One batch's distinct candidates: the first row of each group in batch order, how many batch
+// rows each stands for, and each batch row's column.
+struct DistinctCandidates {
+  std::vector<size_t> rows;
+  std::vector<float> multiplicity;
+  std::vector<int32_t> positive_column;
+  std::vector<int32_t> slot;  // per group: its column in the current batch, or -1
+
+  void collect(std::span<const size_t> batch, const std::vector<uint32_t>& groups, size_t num_groups) {
+    slot.resize(num_groups, -1);
+    rows.clear();
+    multiplicity.clear();
+    positive_column.resize(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      int32_t& col = slot[groups[batch[i]]];
+      if (col < 0) {
+        col = static_cast<int32_t>(rows.size());
+        rows.push_back(batch[i]);
+        multiplicity.push_back(0.0f);
+      }
+      multiplicity[static_cast<size_t>(col)] += 1.0f;
+      positive_column[i] = col;
+    }
+    for (size_t r : rows) slot[groups[r]] = -1;
+  }
+};
+
 }  // namespace
 
 TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& test, const Table& catalogue,
@@ -75,6 +125,11 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   const std::vector<float> weights = float_column(train, spec.task.sample_weight_column, "sample weight");
   const std::vector<float> probs = float_column(train, spec.task.sampling_probability_column, "sampling probability");
 
+  const bool grouping = opt.group_repeated_candidates && spec.task.loss.num_hard_negatives == 0;
+  const std::vector<uint32_t> groups = grouping ? candidate_groups(c_all, id_codes, probs) : std::vector<uint32_t>{};
+  const size_t num_groups = groups.empty() ? 0 : *std::max_element(groups.begin(), groups.end()) + 1;
+  DistinctCandidates distinct;
+
   std::optional<EvalSet> eval_set;
   if (test.num_rows() > 0) eval_set = make_eval_set(model, test, catalogue, spec.eval.distinct_candidates);
 
@@ -99,11 +154,21 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
       const size_t b0 = b * batch_size, bn = std::min(batch_size, n - b0);
       std::span<const size_t> rows(order.data() + b0, bn);
       qb.gather(q_all, rows);
-      cb.gather(c_all, rows);
       RetrievalLossInputs in;
+      // The candidate side's rows: one per distinct candidate, or one per example.
+      std::span<const size_t> c_rows = rows;
+      if (grouping) {
+        distinct.collect(rows, groups, num_groups);
+        if (distinct.rows.size() < bn) {
+          c_rows = distinct.rows;
+          in.positive_column = distinct.positive_column;
+          in.multiplicity = distinct.multiplicity;
+        }
+      }
+      cb.gather(c_all, c_rows);
       if (!id_codes.empty()) {
-        batch_ids.resize(bn);
-        for (size_t i = 0; i < bn; ++i) batch_ids[i] = id_codes[rows[i]];
+        batch_ids.resize(c_rows.size());
+        for (size_t i = 0; i < c_rows.size(); ++i) batch_ids[i] = id_codes[c_rows[i]];
         in.candidate_ids = batch_ids;
       }
       if (!weights.empty()) {
@@ -112,8 +177,8 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
         in.sample_weight = batch_weights;
       }
       if (!probs.empty()) {
-        batch_probs.resize(bn);
-        for (size_t i = 0; i < bn; ++i) batch_probs[i] = probs[rows[i]];
+        batch_probs.resize(c_rows.size());
+        for (size_t i = 0; i < c_rows.size(); ++i) batch_probs[i] = probs[c_rows[i]];
         in.sampling_probability = batch_probs;
       }
       // The two towers are independent until the loss: each runs on its own thread with

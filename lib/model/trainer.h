@@ -32,6 +32,10 @@ struct TrainOptions {
   uint64_t seed = 0;        // shuffling seed for the epochs (the spec's training.seed by default)
   bool seed_set = false;
   int threads = 0;          // 0: all hardware threads
+  // Score each distinct candidate of a batch once, weighted by its count (the same loss and
+  // gradients as one column per example, up to rounding; see retrieval_loss.h). Off: one
+  // column per example, as TFRS computes it. Hard-negative mining always uses one per example.
+  bool group_repeated_candidates = true;
   // Called after every batch and after every epoch; return false to cancel (ErrorKind::cancelled).
   std::function<bool(const TrainProgress&)> on_progress;
 };

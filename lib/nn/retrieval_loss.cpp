@@ -25,7 +25,22 @@ void validate(const RetrievalLossInputs& in, const RetrievalLossOptions& opt) {
     fail(ErrorKind::invalid_argument, "retrieval loss: query dimension " + std::to_string(in.queries->cols()) +
                                           " differs from candidate dimension " +
                                           std::to_string(in.candidates->cols()));
-  if (bc < bq) fail(ErrorKind::invalid_argument, "retrieval loss: fewer candidates than queries");
+  const bool grouped = !in.positive_column.empty() || !in.multiplicity.empty();
+  if (grouped) {
+    if (in.positive_column.size() != bq || in.multiplicity.size() != bc)
+      fail(ErrorKind::invalid_argument, "retrieval loss: distinct candidates need one positive column per query and "
+                                        "one multiplicity per candidate");
+    for (int32_t col : in.positive_column)
+      if (col < 0 || static_cast<size_t>(col) >= bc)
+        fail(ErrorKind::invalid_argument, "retrieval loss: positive column " + std::to_string(col) + " out of range");
+    for (float m : in.multiplicity)
+      if (!(m >= 1.0f) || !std::isfinite(m))
+        fail(ErrorKind::invalid_argument, "retrieval loss: multiplicities must be finite and >= 1");
+    if (opt.num_hard_negatives > 0)
+      fail(ErrorKind::invalid_argument, "retrieval loss: hard-negative mining needs every batch column (no grouping)");
+  } else if (bc < bq) {
+    fail(ErrorKind::invalid_argument, "retrieval loss: fewer candidates than queries");
+  }
   if (!(opt.temperature > 0.0f) || !std::isfinite(opt.temperature))
     fail(ErrorKind::invalid_argument, "retrieval loss: temperature must be positive and finite");
   if (opt.num_hard_negatives < 0) fail(ErrorKind::invalid_argument, "retrieval loss: num_hard_negatives < 0");
@@ -37,16 +52,46 @@ void validate(const RetrievalLossInputs& in, const RetrievalLossOptions& opt) {
     fail(ErrorKind::invalid_argument, "retrieval loss: one sample weight per query expected");
 }
 
-// Applies the options to row i of raw scores (in place). Excluded entries become -inf.
-void adjust_row(float* s, size_t i, size_t bc, const RetrievalLossInputs& in, const RetrievalLossOptions& opt,
-                std::span<const float> logq, std::vector<float>& tmp) {
+// Query i's positive column.
+inline size_t positive_of(const RetrievalLossInputs& in, size_t i) {
+  return in.positive_column.empty() ? i : static_cast<size_t>(in.positive_column[i]);
+}
+
+inline float log_probability(float p) { return std::log(std::clamp(p, 1e-6f, 1.0f)); }
+
+// Per-column constants added to every row: log multiplicity - log sampling probability.
+void column_bias(const RetrievalLossInputs& in, std::vector<float>& bias) {
+  bias.clear();
+  if (in.sampling_probability.empty() && in.multiplicity.empty()) return;
+  bias.assign(in.candidates->rows(), 0.0f);
+  for (size_t j = 0; j < in.sampling_probability.size(); ++j) bias[j] = -log_probability(in.sampling_probability[j]);
+  for (size_t j = 0; j < in.multiplicity.size(); ++j)
+    if (in.multiplicity[j] != 1.0f) bias[j] += std::log(in.multiplicity[j]);
+}
+
+// Applies the options to row i of raw scores (in place) and returns what the row's loss must
+// add back for its positive: log m of the positive's column, whose other entries are copies of
+// the positive acting as negatives (0 when accidental hits are removed: then they are not
+// negatives at all). Excluded entries become -inf.
+double adjust_row(float* s, size_t i, size_t bc, const RetrievalLossInputs& in, const RetrievalLossOptions& opt,
+                  std::span<const float> bias, std::vector<float>& tmp) {
+  const size_t p = positive_of(in, i);
+  double positive_copies = 0.0;
   if (opt.temperature != 1.0f) row_divide(s, bc, opt.temperature);
-  if (!logq.empty())
-    for (size_t j = 0; j < bc; ++j) s[j] -= logq[j];
+  if (!bias.empty()) {
+    const float before = s[p];
+    row_add(s, bias.data(), bc);
+    if (!in.multiplicity.empty() && in.multiplicity[p] != 1.0f) {
+      if (opt.remove_accidental_hits)  // the positive's copies are removed: count it once
+        s[p] = before - (in.sampling_probability.empty() ? 0.0f : log_probability(in.sampling_probability[p]));
+      else
+        positive_copies = std::log(static_cast<double>(in.multiplicity[p]));
+    }
+  }
   if (opt.remove_accidental_hits) {
-    const int32_t id = in.candidate_ids[i];
+    const int32_t id = in.candidate_ids[p];
     for (size_t j = 0; j < bc; ++j)
-      if (j != i && in.candidate_ids[j] == id) s[j] += kAccidentalHitPenalty;
+      if (j != p && in.candidate_ids[j] == id) s[j] += kAccidentalHitPenalty;
   }
   if (opt.num_hard_negatives > 0 && static_cast<size_t>(opt.num_hard_negatives) + 1 < bc) {
     // Keep the positive and the k highest negatives; on equal scores the lower column wins, as
@@ -54,18 +99,19 @@ void adjust_row(float* s, size_t i, size_t bc, const RetrievalLossInputs& in, co
     const size_t k = static_cast<size_t>(opt.num_hard_negatives);
     // One scratch copy to find the k-th largest negative; the row itself is compared after.
     tmp.assign(s, s + bc);
-    tmp[i] = -std::numeric_limits<float>::infinity();
+    tmp[p] = -std::numeric_limits<float>::infinity();
     std::nth_element(tmp.begin(), tmp.begin() + (k - 1), tmp.end(), std::greater<float>());
     const float kth = tmp[k - 1];
     size_t above = 0;
-    for (size_t j = 0; j < bc; ++j) above += (j != i && s[j] > kth);
+    for (size_t j = 0; j < bc; ++j) above += (j != p && s[j] > kth);
     size_t ties_allowed = k - above;
     for (size_t j = 0; j < bc; ++j) {
-      if (j == i) continue;
+      if (j == p) continue;
       bool keep = s[j] > kth || (s[j] == kth && ties_allowed > 0 && (ties_allowed--, true));
       if (!keep) s[j] = -std::numeric_limits<float>::infinity();
     }
   }
+  return positive_copies;
 }
 
 // Turns adjusted scores of row i into the loss and, in place, the gradient w.r.t. raw scores.
@@ -94,8 +140,7 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
   const size_t bq = q.rows(), bc = c.rows(), d = q.cols();
   if (bq == 0) { if (dq) { dq->resize(0, d); dc->resize(bc, d); dc->zero(); } return 0.0; }
 
-  ws.logq.clear();
-  for (float p : in.sampling_probability) ws.logq.push_back(std::log(std::clamp(p, 1e-6f, 1.0f)));
+  column_bias(in, ws.bias);
 
   // A fixed number of contiguous row ranges (one per thread): each range's dC partial sum is
   // then added in range order, so the result depends on the thread count, never on scheduling.
@@ -121,9 +166,9 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
       for (size_t r = 0; r < rows; ++r) {
         const size_t i = r0 + r;
         float* row = s.row(r);
-        adjust_row(row, i, bc, in, opt, ws.logq, ws.row_tmp[ch]);
+        const double copies = adjust_row(row, i, bc, in, opt, ws.bias, ws.row_tmp[ch]);
         const float w = in.sample_weight.empty() ? 1.0f : in.sample_weight[i];
-        loss += softmax_row(row, i, bc, w, opt.temperature);
+        loss += softmax_row(row, positive_of(in, i), bc, w, opt.temperature) + w * copies;
       }
       if (dq) {
         // dQ[block] = G · C ; dC += Gᵀ · Q[block]
@@ -158,8 +203,8 @@ double retrieval_loss_reference(const RetrievalLossInputs& in, const RetrievalLo
   const Matrix& q = *in.queries;
   const Matrix& c = *in.candidates;
   const size_t bq = q.rows(), bc = c.rows(), d = q.cols();
-  std::vector<float> logq;
-  for (float p : in.sampling_probability) logq.push_back(std::log(std::clamp(p, 1e-6f, 1.0f)));
+  std::vector<float> bias;
+  column_bias(in, bias);
   if (dq) { dq->resize(bq, d); dq->zero(); dc->resize(bc, d); dc->zero(); }
   double total = 0.0;
   std::vector<float> row(bc), tmp;
@@ -170,16 +215,17 @@ double retrieval_loss_reference(const RetrievalLossInputs& in, const RetrievalLo
       for (size_t k = 0; k < d; ++k) acc += static_cast<double>(q.at(i, k)) * c.at(j, k);
       row[j] = static_cast<float>(acc);
     }
-    adjust_row(row.data(), i, bc, in, opt, logq, tmp);
+    const double copies = adjust_row(row.data(), i, bc, in, opt, bias, tmp);
+    const size_t p = positive_of(in, i);
     double m = -INFINITY;
     for (float v : row) m = std::max(m, static_cast<double>(v));
     double sum = 0.0;
     for (size_t j = 0; j < bc; ++j) sum += std::exp(static_cast<double>(row[j]) - m);
     const double w = in.sample_weight.empty() ? 1.0 : in.sample_weight[i];
-    total += w * (m + std::log(sum) - row[i]);
+    total += w * (m + std::log(sum) - row[p] + copies);
     if (!dq) continue;
     for (size_t j = 0; j < bc; ++j)
-      g[j] = w * (std::exp(static_cast<double>(row[j]) - m) / sum - (j == i ? 1.0 : 0.0)) / opt.temperature;
+      g[j] = w * (std::exp(static_cast<double>(row[j]) - m) / sum - (j == p ? 1.0 : 0.0)) / opt.temperature;
     for (size_t j = 0; j < bc; ++j) {
       if (g[j] == 0.0) continue;
       for (size_t k = 0; k < d; ++k) {

@@ -3,6 +3,13 @@
 // TFRS's, applied in TFRS's order: temperature, logQ correction, removal of accidental hits,
 // hard-negative mining; per-row weights multiply each row's loss; the batch loss is the SUM.
 //
+// Repeated candidates: a batch often holds the same candidate many times (a MovieLens batch of
+// 2048 has about 770 distinct movies). Their columns of S are identical, so the caller may pass
+// each distinct candidate once with its multiplicity m and, per query row, the column of its
+// positive. Row i's softmax then runs over distinct columns with logits s + log m, which is the
+// same function of the embeddings as the full B x B form (tested against it), for a fraction
+// of the work. Not combinable with hard-negative mining, whose top-k counts repeated columns.
+//
 // The B x B scores never exist whole: rows are processed in blocks small enough to stay in
 // cache, and each block goes score GEMM -> softmax and gradient -> the two gradient GEMMs before
 // the next block starts.
@@ -26,10 +33,14 @@ struct RetrievalLossOptions {
 
 struct RetrievalLossInputs {
   const Matrix* queries = nullptr;     // Bq x d
-  const Matrix* candidates = nullptr;  // Bc x d, Bc >= Bq; row i of the queries pairs with row i here
+  const Matrix* candidates = nullptr;  // Bc x d; row i of the queries pairs with row i here (Bc >= Bq),
+                                       // or with row positive_column[i] when that is given
   std::span<const int32_t> candidate_ids;          // Bc, for accidental hits (else empty)
   std::span<const float> sampling_probability;     // Bc, for the logQ correction (else empty)
   std::span<const float> sample_weight;            // Bq, per-row weights (else empty = 1)
+  // Distinct candidates (see above): both empty, or both given.
+  std::span<const int32_t> positive_column;        // Bq: the candidate row that is query i's positive
+  std::span<const float> multiplicity;             // Bc: how many batch entries each candidate row stands for
 };
 
 // Scratch buffers reused across steps, so a training loop allocates nothing per step.
@@ -38,7 +49,7 @@ struct RetrievalLossWorkspace {
   std::vector<Matrix> scores;   // per chunk: block rows x Bc
   std::vector<Matrix> dc_part;  // per chunk: d x Bc (dC transposed)
   std::vector<double> chunk_loss;
-  std::vector<float> logq;      // Bc
+  std::vector<float> bias;      // Bc: log multiplicity - log sampling probability
   std::vector<std::vector<float>> row_tmp;  // per chunk: hard-negative selection
 };
 

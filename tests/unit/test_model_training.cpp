@@ -266,6 +266,41 @@ TEST_CASE("training: every task option runs and changes the result") {
   CHECK(all.result.final_metrics->at(5) > 3 * chance(5));
 }
 
+TEST_CASE("training: scoring each distinct candidate once trains the same model as one column per example") {
+  // 40 items in batches of 64: every batch repeats candidates, so grouping changes the work
+  // but, up to float rounding, neither the loss nor the updates.
+  for (const char* option : {"", "temperature", "remove_accidental_hits", "sample_weight_column",
+                             "sampling_probability_column"}) {
+    const std::string name = option;
+    CAPTURE(name);
+    nlohmann::json j = base_spec();
+    if (name == "temperature") j["task"] = {{"temperature", 0.5}};
+    if (name == "remove_accidental_hits") j["task"] = {{"remove_accidental_hits", true}};
+    if (name == "sample_weight_column") j["task"] = {{"sample_weight_column", "weight"}};
+    if (name == "sampling_probability_column") j["task"] = {{"sampling_probability_column", "prob"}};
+    const Run grouped = train(j, 2, [](TrainOptions& o) { o.epochs = 2; });
+    const Run full = train(j, 2, [](TrainOptions& o) {
+      o.epochs = 2;
+      o.group_repeated_candidates = false;
+    });
+    for (size_t e = 0; e < full.result.history.size(); ++e)
+      CHECK(grouped.result.history[e].mean_loss == doctest::Approx(full.result.history[e].mean_loss).epsilon(1e-5));
+    double worst = 0.0, largest = 0.0;
+    for (size_t i = 0; i < full.params.size(); ++i) {
+      std::vector<float> a(full.params[i].size() / 4), b(a.size());
+      std::memcpy(a.data(), full.params[i].data(), full.params[i].size());
+      std::memcpy(b.data(), grouped.params[i].data(), grouped.params[i].size());
+      for (size_t k = 0; k < a.size(); ++k) {
+        worst = std::max(worst, static_cast<double>(std::fabs(a[k] - b[k])));
+        largest = std::max(largest, static_cast<double>(std::fabs(a[k])));
+      }
+    }
+    INFO("largest parameter " << largest << ", largest difference " << worst);
+    CHECK(worst < 1e-4 * largest);
+    CHECK(grouped.params != full.params);  // the work really differs (else this test is void)
+  }
+}
+
 TEST_CASE("training: a task column missing from the training data is an error") {
   nlohmann::json j = base_spec();
   j["task"] = {{"sample_weight_column", "nope"}};
@@ -446,7 +481,8 @@ TEST_CASE("evaluation: the FactorizedTopK counting rule") {
   bool strictly_higher_somewhere = false;
   for (size_t i = 0; i < ks.size(); ++i) {
     CAPTURE(ks[i]);
-    CHECK(without.accuracy[i] >= with_dups.accuracy[i]);
+    // Up to the few rows that 52-row and 40-row GEMMs round differently (see above).
+    CHECK(without.accuracy[i] >= with_dups.accuracy[i] - 0.02);
     CHECK(without.accuracy[i] == doctest::Approx(a.accuracy[i]));  // the same 40 rows as the plain catalogue
     strictly_higher_somewhere |= without.accuracy[i] > with_dups.accuracy[i];
   }

@@ -28,9 +28,13 @@ struct LossCase {
   Matrix q, c;
   std::vector<int32_t> ids;
   std::vector<float> prob, weight;
+  std::vector<int32_t> positive;  // distinct-candidate form (else empty)
+  std::vector<float> multiplicity;
   RetrievalLossOptions opt;
   RetrievalLossInputs inputs() const {
     RetrievalLossInputs in;
+    in.positive_column = positive;
+    in.multiplicity = multiplicity;
     in.queries = &q;
     in.candidates = &c;
     in.candidate_ids = ids;
@@ -563,4 +567,142 @@ TEST_CASE("nn retrieval loss: bad inputs throw invalid_argument") {
     in.candidates = nullptr;
     CHECK(thrown_kind([&] { retrieval_loss(in, good.opt, nullptr, nullptr, pool, ws); }) == kInvalid);
   }
+}
+
+namespace {
+
+// A batch in both forms: `full` has one candidate column per query (with repeats), `grouped`
+// one per distinct candidate with its count. Candidate ids repeat across distinct candidates
+// too (accidental hits between different embeddings), probabilities are per candidate.
+struct TwoForms {
+  LossCase full, grouped;
+  std::vector<int32_t> group;  // full column -> grouped column
+};
+
+TwoForms two_forms(size_t b, size_t distinct, size_t d, uint64_t seed, const Flags& f) {
+  Rng rng(seed);
+  TwoForms t;
+  Matrix cu = random_matrix(distinct, d, rng);
+  std::vector<int32_t> id(distinct);
+  std::vector<float> prob(distinct);
+  for (size_t u = 0; u < distinct; ++u) {
+    id[u] = static_cast<int32_t>(rng.below(std::max<uint64_t>(3, distinct * 2 / 3)));
+    prob[u] = rng.uniform(0.01f, 0.9f);
+  }
+  // Skewed counts: candidate 0 is very popular.
+  std::vector<int32_t> of(b);
+  for (size_t i = 0; i < b; ++i) of[i] = rng.below(3) == 0 ? 0 : static_cast<int32_t>(rng.below(distinct));
+  LossCase& full = t.full;
+  full.q = random_matrix(b, d, rng);
+  full.c = Matrix(b, d);
+  full.opt.temperature = f.temperature;
+  full.opt.remove_accidental_hits = f.hits;
+  for (size_t i = 0; i < b; ++i) {
+    std::copy(cu.row(of[i]), cu.row(of[i]) + d, full.c.row(i));
+    if (f.hits) full.ids.push_back(id[of[i]]);
+    if (f.logq) full.prob.push_back(prob[of[i]]);
+    if (f.weights) full.weight.push_back(rng.uniform(0.0f, 2.0f));
+  }
+  // The grouped form, columns in first-occurrence order as the trainer builds them.
+  LossCase& g = t.grouped;
+  g.q = full.q;
+  g.opt = full.opt;
+  g.weight = full.weight;
+  std::vector<int32_t> column(distinct, -1);
+  std::vector<size_t> firsts;
+  for (size_t i = 0; i < b; ++i) {
+    int32_t& col = column[of[i]];
+    if (col < 0) {
+      col = static_cast<int32_t>(firsts.size());
+      firsts.push_back(static_cast<size_t>(of[i]));
+      g.multiplicity.push_back(0.0f);
+    }
+    g.multiplicity[col] += 1.0f;
+    g.positive.push_back(col);
+    t.group.push_back(col);
+  }
+  g.c = Matrix(firsts.size(), d);
+  for (size_t u = 0; u < firsts.size(); ++u) {
+    std::copy(cu.row(firsts[u]), cu.row(firsts[u]) + d, g.c.row(u));
+    if (f.hits) g.ids.push_back(id[firsts[u]]);
+    if (f.logq) g.prob.push_back(prob[firsts[u]]);
+  }
+  return t;
+}
+
+void check_grouped_equals_full(const Flags& f, size_t b, int threads) {
+  const TwoForms t = two_forms(b, b / 4 + 2, 5, 900 + b, f);
+  REQUIRE(t.grouped.c.rows() < b);
+  Matrix dq_full, dc_full, dq, dc, rdq, rdc;
+  const double full = fused(t.full, &dq_full, &dc_full, threads);
+  const double grouped = fused(t.grouped, &dq, &dc, threads);
+  const double ref = reference(t.grouped, &rdq, &rdc);
+  CHECK(grouped == doctest::Approx(full).epsilon(1e-5));
+  CHECK(ref == doctest::Approx(full).epsilon(1e-5));
+  // dC of a distinct candidate = the sum of its copies' dC.
+  Matrix want_dc(t.grouped.c.rows(), 5);
+  want_dc.zero();
+  for (size_t i = 0; i < b; ++i)
+    for (size_t k = 0; k < 5; ++k) want_dc.at(t.group[i], k) += dc_full.at(i, k);
+  std::vector<double> want_dq(dq_full.span().begin(), dq_full.span().end());
+  std::vector<double> want_dcv(want_dc.span().begin(), want_dc.span().end());
+  check_gradient(dq, want_dq, 1e-4, "grouped dq");
+  check_gradient(dc, want_dcv, 1e-4, "grouped dc");
+  check_gradient(rdq, want_dq, 1e-4, "grouped reference dq");
+  check_gradient(rdc, want_dcv, 1e-4, "grouped reference dc");
+}
+
+}  // namespace
+
+TEST_CASE("nn retrieval loss: distinct candidates with counts equal one column per example, every option") {
+  for (int threads : {1, 2})
+    for (size_t b : {7, 300}) {  // 300 rows cross the 128-row blocks
+      CAPTURE(threads);
+      CAPTURE(b);
+      SUBCASE("plain") { check_grouped_equals_full(Flags{}, b, threads); }
+      SUBCASE("temperature") { check_grouped_equals_full(Flags{.temperature = 0.3f}, b, threads); }
+      SUBCASE("logQ") { check_grouped_equals_full(Flags{.logq = true}, b, threads); }
+      SUBCASE("accidental hits") { check_grouped_equals_full(Flags{.hits = true}, b, threads); }
+      SUBCASE("weights") { check_grouped_equals_full(Flags{.weights = true}, b, threads); }
+      SUBCASE("all") {
+        check_grouped_equals_full(Flags{.temperature = 2.0f, .logq = true, .hits = true, .weights = true}, b, threads);
+      }
+    }
+}
+
+TEST_CASE("nn retrieval loss: distinct-candidate gradient matches finite differences") {
+  for (const Flags& f : {Flags{}, Flags{.temperature = 0.5f, .logq = true, .hits = true, .weights = true}}) {
+    TwoForms t = two_forms(12, 6, 3, 41, f);
+    LossCase& lc = t.grouped;
+    Matrix dq, dc;
+    fused(lc, &dq, &dc);
+    ThreadPool pool(1);
+    RetrievalLossWorkspace ws;
+    auto objective = [&] { return retrieval_loss(lc.inputs(), lc.opt, nullptr, nullptr, pool, ws); };
+    REQUIRE(lc.c.rows() >= 4);
+    REQUIRE(objective() > 1.0);
+    check_gradient(dq, numeric_gradient(lc.q.span(), 1e-2f, objective), 1e-2, "grouped dq");
+    check_gradient(dc, numeric_gradient(lc.c.span(), 1e-2f, objective), 1e-2, "grouped dc");
+  }
+}
+
+TEST_CASE("nn retrieval loss: bad distinct-candidate inputs throw invalid_argument") {
+  const TwoForms t = two_forms(8, 3, 3, 5, Flags{});
+  auto kind = [](const LossCase& lc) { return thrown_kind([&] { fused(lc, nullptr, nullptr); }); };
+  CHECK(kind(t.grouped) == 0);
+  LossCase lc = t.grouped;
+  lc.positive.pop_back();
+  CHECK(kind(lc) == kInvalid);
+  lc = t.grouped;
+  lc.positive[0] = static_cast<int32_t>(lc.c.rows());
+  CHECK(kind(lc) == kInvalid);
+  lc = t.grouped;
+  lc.multiplicity[0] = 0.5f;
+  CHECK(kind(lc) == kInvalid);
+  lc = t.grouped;
+  lc.multiplicity.clear();
+  CHECK(kind(lc) == kInvalid);
+  lc = t.grouped;
+  lc.opt.num_hard_negatives = 1;
+  CHECK(kind(lc) == kInvalid);
 }
