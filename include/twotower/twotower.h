@@ -242,6 +242,86 @@ TT_API tt_status tt_model_embed_candidates(const tt_model* model, const tt_table
  * tower: new items are served without retraining. Exclusive access. */
 TT_API tt_status tt_model_rebuild_index(tt_model* model, const tt_table* catalogue);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Conversion: quantize, strip, upgrade, export, import (docs/convert.md).                     */
+
+/* Storage precisions of the index embeddings and of the weights (embedding tables and dense
+ * kernels; biases always stay float32) in a model file. In memory a model always computes in
+ * float32 with the values rounded to these precisions, so its answers are those of the file. */
+typedef enum tt_precision {
+  TT_PRECISION_FLOAT32 = 0,
+  TT_PRECISION_BF16 = 1,  /* bfloat16, round to nearest even */
+  TT_PRECISION_FP16 = 2,  /* IEEE binary16; values beyond 65504 are refused */
+  TT_PRECISION_INT8 = 3   /* symmetric, one float32 scale per row: max|x| / 127 */
+} tt_precision;
+#define TT_PRECISION_KEEP (-1)
+
+typedef struct tt_convert_options {
+  size_t struct_size;
+  int32_t index_precision;   /* a tt_precision, or TT_PRECISION_KEEP (default) */
+  int32_t weights_precision; /* a tt_precision, or TT_PRECISION_KEEP (default) */
+  int32_t strip;             /* drop optimizer state and training metadata; default 0 */
+  int32_t compression_level; /* zstd level of the output, 0 (uncompressed) .. 19; default 3 */
+} tt_convert_options;
+TT_API void tt_convert_options_init(tt_convert_options* options);
+
+/* Reads a model file of any format version this library reads, applies `options` (NULL:
+ * defaults) and writes the current format version to `output_path`, atomically: on any failure
+ * no output file appears. With default options it is an upgrade. output_path must not be the
+ * input file. */
+TT_API tt_status tt_model_convert(const char* input_path, const char* output_path, const tt_convert_options* options);
+
+/* The same operations on a model in memory (exclusive access). tt_model_quantize rounds the
+ * index and/or the weights to a precision (TT_PRECISION_KEEP leaves a part as it is); the next
+ * save stores them at that precision. tt_model_strip drops optimizer state and training
+ * metadata. */
+TT_API tt_status tt_model_quantize(tt_model* model, int32_t index_precision, int32_t weights_precision);
+TT_API tt_status tt_model_strip(tt_model* model);
+/* The precisions a save would store (tt_precision values). Either pointer may be NULL. */
+TT_API tt_status tt_model_precision(const tt_model* model, int32_t* index_precision, int32_t* weights_precision);
+
+/* The mean, over the rows of `queries`, of the share of the top-k candidates that both models
+ * return (1.0: the same top-k sets). Both models must index the same candidates in the same
+ * order, e.g. a model and its quantized copy. Thread-safe (both models are read only). */
+TT_API tt_status tt_model_topk_overlap(const tt_model* a, const tt_model* b, const tt_table* queries, size_t k,
+                                       double* out);
+
+typedef struct tt_export_options {
+  size_t struct_size;
+  const tt_table* queries; /* also export the query embeddings of these rows; default NULL */
+  int32_t npy;             /* embeddings as NumPy .npy; default 1 */
+  int32_t fvecs;           /* embeddings as .fvecs; default 1 */
+  int32_t candidates;      /* candidate_embeddings.* and candidate_keys.txt; default 1 */
+  int32_t weights;         /* weights.safetensors (float32, names as in the model file); default 1 */
+  int32_t preprocessing;   /* spec.json, preprocessing.json and vocab/ text files; default 1 */
+} tt_export_options;
+TT_API void tt_export_options_init(tt_export_options* options);
+
+/* Writes the files into `directory` (created if needed; each file written atomically; nothing
+ * is written if the model cannot be exported). Thread-safe (the model is read only). */
+TT_API tt_status tt_model_export(const tt_model* model, const char* directory, const tt_export_options* options);
+
+typedef struct tt_import_options {
+  size_t struct_size;
+  const char* spec_path;          /* NULL: <directory>/spec.json */
+  const char* preprocessing_path; /* NULL: <directory>/preprocessing.json when it exists */
+  const char* weights_path;       /* .safetensors or .npz; NULL: <directory>/weights.safetensors, else weights.npz */
+  /* The index: built from these rows by the imported candidate tower; NULL: read from
+   * <directory>/candidate_embeddings.npy (or .fvecs) and candidate_keys.txt. */
+  const tt_table* candidates;
+  /* With candidates: features that have no state in preprocessing.json are fitted on these
+   * tables, as training would. NULL: every feature needs a stored state. */
+  const tt_table* interactions;
+  int32_t threads;                /* for building the index; 0: all cores */
+} tt_import_options;
+TT_API void tt_import_options_init(tt_import_options* options);
+
+/* A model from a spec, preprocessing state and weights (the layout tt_model_export writes, or
+ * files written by other tools: docs/convert.md). Every tensor the spec implies must be present
+ * with its shape; errors name the file and the tensor. `directory` may be NULL when every path
+ * is given. */
+TT_API tt_status tt_model_import(const char* directory, const tt_import_options* options, tt_model** out);
+
 #ifdef __cplusplus
 }
 #endif

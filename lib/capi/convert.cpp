@@ -1,0 +1,183 @@
+// The conversion functions of the C API: quantize, strip, upgrade (tt_model_convert), export,
+// import and the top-k overlap of two models. The engine side is model/convert.h.
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include "capi/api_guard.h"
+#include "capi/model_handle.h"
+#include "capi/table_handle.h"
+#include "io/model_serialization.h"
+#include "model/convert.h"
+
+using namespace tt;
+using capi::require;
+
+namespace {
+
+// An option struct from the caller (shorter when compiled against an older header), or the
+// defaults when NULL.
+template <class T>
+T options_or_defaults(const T* given, void (*init)(T*), const char* name) {
+  T o;
+  init(&o);
+  if (!given) return o;
+  if (given->struct_size < sizeof(size_t) || given->struct_size > sizeof(T))
+    fail(ErrorKind::invalid_argument, std::string(name) + ".struct_size is " + std::to_string(given->struct_size) +
+                                          "; initialise the struct with its _init function");
+  std::memcpy(static_cast<void*>(&o), given, given->struct_size);
+  return o;
+}
+
+std::optional<Precision> precision_arg(int32_t v, const char* name) {
+  if (v == TT_PRECISION_KEEP) return std::nullopt;
+  if (v < 0 || !precision_from_code(static_cast<uint32_t>(v)))
+    fail(ErrorKind::invalid_argument, std::string(name) + " is " + std::to_string(v) +
+                                          "; expected a tt_precision (0..3) or TT_PRECISION_KEEP (-1)");
+  return static_cast<Precision>(v);
+}
+
+RetrievalModel& trained_mut(tt_model* h) {
+  if (!h->model) fail(ErrorKind::invalid_argument, "needs a trained or loaded model");
+  return *h->model;
+}
+
+}  // namespace
+
+extern "C" {
+
+TT_API void tt_convert_options_init(tt_convert_options* o) {
+  if (!o) return;
+  std::memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+  o->index_precision = TT_PRECISION_KEEP;
+  o->weights_precision = TT_PRECISION_KEEP;
+  o->compression_level = 3;
+}
+
+TT_API tt_status tt_model_convert(const char* input_path, const char* output_path, const tt_convert_options* options) {
+  return TT_GUARD({
+    require(input_path, "input_path");
+    require(output_path, "output_path");
+    const tt_convert_options o = options_or_defaults(options, tt_convert_options_init, "tt_convert_options");
+    if (o.compression_level < 0 || o.compression_level > 19)
+      fail(ErrorKind::invalid_argument, "tt_convert_options.compression_level must be in 0..19, got " +
+                                            std::to_string(o.compression_level));
+    const auto index = precision_arg(o.index_precision, "tt_convert_options.index_precision");
+    const auto weights = precision_arg(o.weights_precision, "tt_convert_options.weights_precision");
+    std::error_code ec;
+    if (std::filesystem::equivalent(input_path, output_path, ec))
+      fail(ErrorKind::invalid_argument, std::string(output_path) + ": the output is the input file; write a new file");
+    RetrievalModel m = load_model(input_path);
+    if (index || weights) quantize_model(m, index, weights);
+    if (o.strip) strip_model(m);
+    SaveOptions so;
+    so.compression_level = o.compression_level;
+    so.include_optimizer = !m.optimizer_state().empty();
+    save_model(output_path, m, so);
+  });
+}
+
+TT_API tt_status tt_model_quantize(tt_model* model, int32_t index_precision, int32_t weights_precision) {
+  return TT_GUARD({
+    require(model, "model");
+    RetrievalModel& m = trained_mut(model);
+    quantize_model(m, precision_arg(index_precision, "index_precision"),
+                   precision_arg(weights_precision, "weights_precision"));
+    model->refresh_texts();
+  });
+}
+
+TT_API tt_status tt_model_strip(tt_model* model) {
+  return TT_GUARD({
+    require(model, "model");
+    strip_model(trained_mut(model));
+    model->refresh_texts();
+  });
+}
+
+TT_API tt_status tt_model_precision(const tt_model* model, int32_t* index_precision, int32_t* weights_precision) {
+  return TT_GUARD({
+    require(model, "model");
+    const RetrievalModel& m = model->trained();
+    if (index_precision) *index_precision = static_cast<int32_t>(m.candidate_precision());
+    if (weights_precision) *weights_precision = static_cast<int32_t>(m.weights_precision());
+  });
+}
+
+TT_API tt_status tt_model_topk_overlap(const tt_model* a, const tt_model* b, const tt_table* queries, size_t k,
+                                       double* out) {
+  return TT_GUARD({
+    require(a, "a");
+    require(b, "b");
+    require(queries, "queries");
+    require(out, "out");
+    const Table q = queries->to_table();
+    *out = topk_overlap(a->trained(), b->trained(), q, k, *a->pool);
+  });
+}
+
+TT_API void tt_export_options_init(tt_export_options* o) {
+  if (!o) return;
+  std::memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+  o->npy = o->fvecs = o->candidates = o->weights = o->preprocessing = 1;
+}
+
+TT_API tt_status tt_model_export(const tt_model* model, const char* directory, const tt_export_options* options) {
+  return TT_GUARD({
+    require(model, "model");
+    require(directory, "directory");
+    const tt_export_options o = options_or_defaults(options, tt_export_options_init, "tt_export_options");
+    ExportOptions eo;
+    std::optional<Table> queries;
+    if (o.queries) {
+      queries = o.queries->to_table();
+      eo.queries = &*queries;
+    }
+    eo.npy = o.npy != 0;
+    eo.fvecs = o.fvecs != 0;
+    eo.candidates = o.candidates != 0;
+    eo.weights = o.weights != 0;
+    eo.preprocessing = o.preprocessing != 0;
+    export_model(model->trained(), directory, eo);
+  });
+}
+
+TT_API void tt_import_options_init(tt_import_options* o) {
+  if (!o) return;
+  std::memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+}
+
+TT_API tt_status tt_model_import(const char* directory, const tt_import_options* options, tt_model** out) {
+  return TT_GUARD({
+    require(out, "out");
+    const tt_import_options o = options_or_defaults(options, tt_import_options_init, "tt_import_options");
+    if (!directory && (!o.spec_path || !o.weights_path))
+      fail(ErrorKind::invalid_argument, "directory is NULL and spec_path or weights_path is not given");
+    ImportOptions io;
+    if (directory) io.dir = directory;
+    if (o.spec_path) io.spec_path = o.spec_path;
+    if (o.preprocessing_path) io.preprocessing_path = o.preprocessing_path;
+    if (o.weights_path) io.weights_path = o.weights_path;
+    io.threads = o.threads;
+    std::optional<Table> candidates, interactions;
+    if (o.candidates) {
+      candidates = o.candidates->to_table();
+      io.candidates = &*candidates;
+    }
+    if (o.interactions) {
+      interactions = o.interactions->to_table();
+      io.interactions = &*interactions;
+    }
+    auto h = std::make_unique<tt_model>();
+    h->model = std::make_unique<RetrievalModel>(import_model(io));
+    h->spec = h->model->model().spec();
+    h->pool = std::make_unique<ThreadPool>(0);
+    h->refresh_texts();
+    *out = h.release();
+  });
+}
+
+}  // extern "C"
