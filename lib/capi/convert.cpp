@@ -5,29 +5,17 @@
 #include <optional>
 
 #include "capi/api_guard.h"
+#include "capi/read_options.h"
 #include "capi/model_handle.h"
 #include "capi/table_handle.h"
 #include "io/model_serialization.h"
 #include "model/convert.h"
 
 using namespace tt;
+using capi::read_options;
 using capi::require;
 
 namespace {
-
-// An option struct from the caller (shorter when compiled against an older header), or the
-// defaults when NULL.
-template <class T>
-T options_or_defaults(const T* given, void (*init)(T*), const char* name) {
-  T o;
-  init(&o);
-  if (!given) return o;
-  if (given->struct_size < sizeof(size_t) || given->struct_size > sizeof(T))
-    fail(ErrorKind::invalid_argument, std::string(name) + ".struct_size is " + std::to_string(given->struct_size) +
-                                          "; initialise the struct with its _init function");
-  std::memcpy(static_cast<void*>(&o), given, given->struct_size);
-  return o;
-}
 
 std::optional<Precision> precision_arg(int32_t v, const char* name) {
   if (v == TT_PRECISION_KEEP) return std::nullopt;
@@ -59,7 +47,7 @@ TT_API tt_status tt_model_convert(const char* input_path, const char* output_pat
   return TT_GUARD({
     require(input_path, "input_path");
     require(output_path, "output_path");
-    const tt_convert_options o = options_or_defaults(options, tt_convert_options_init, "tt_convert_options");
+    const tt_convert_options o = read_options(options, tt_convert_options_init, "tt_convert_options");
     if (o.compression_level < 0 || o.compression_level > 19)
       fail(ErrorKind::invalid_argument, "tt_convert_options.compression_level must be in 0..19, got " +
                                             std::to_string(o.compression_level));
@@ -128,7 +116,7 @@ TT_API tt_status tt_model_export(const tt_model* model, const char* directory, c
   return TT_GUARD({
     require(model, "model");
     require(directory, "directory");
-    const tt_export_options o = options_or_defaults(options, tt_export_options_init, "tt_export_options");
+    const tt_export_options o = read_options(options, tt_export_options_init, "tt_export_options");
     ExportOptions eo;
     std::optional<Table> queries;
     if (o.queries) {
@@ -153,7 +141,7 @@ TT_API void tt_import_options_init(tt_import_options* o) {
 TT_API tt_status tt_model_import(const char* directory, const tt_import_options* options, tt_model** out) {
   return TT_GUARD({
     require(out, "out");
-    const tt_import_options o = options_or_defaults(options, tt_import_options_init, "tt_import_options");
+    const tt_import_options o = read_options(options, tt_import_options_init, "tt_import_options");
     if (!directory && (!o.spec_path || !o.weights_path))
       fail(ErrorKind::invalid_argument, "directory is NULL and spec_path or weights_path is not given");
     ImportOptions io;

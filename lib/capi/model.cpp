@@ -3,12 +3,14 @@
 #include <nlohmann/json.hpp>
 
 #include "capi/api_guard.h"
+#include "capi/read_options.h"
 #include "capi/model_handle.h"
 #include "capi/table_handle.h"
 #include "model/evaluation.h"
 #include "model/fit.h"
 
 using namespace tt;
+using capi::read_options;
 using capi::require;
 
 const RetrievalModel& tt_model::trained() const {
@@ -55,18 +57,6 @@ static void fill_metrics(const TopKMetrics& m, tt_metrics* out) {
   out->examples = m.examples;
 }
 
-// Option structs from an older header are shorter: read only the fields they have.
-template <class T>
-static T read_options(const T* given, void (*init)(T*), const char* name) {
-  T o;
-  init(&o);
-  if (!given) return o;
-  if (given->struct_size < sizeof(size_t) || given->struct_size > sizeof(T))
-    fail(ErrorKind::invalid_argument, std::string(name) + ".struct_size is " + std::to_string(given->struct_size) +
-                                          "; initialise the struct with its _init function");
-  std::memcpy(static_cast<void*>(&o), given, given->struct_size);
-  return o;
-}
 
 extern "C" {
 
