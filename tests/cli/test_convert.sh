@@ -1,0 +1,43 @@
+#!/bin/sh
+# `twotower convert` from the command line on tests/data/model-v1.tt and its synthetic tables:
+# upgrade, quantize (with the before/after report), strip, export then import (same answers),
+# and bad input (an error, no output file). Usage: test_convert.sh TWOTOWER SOURCE_DIR
+set -eu
+tt=$1
+src=$2
+data=$src/tests/data
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+q() { "$tt" query "$1" --set user_id=u7 --set timestamp=880050000 -k 5; }
+
+"$tt" convert "$data/model-v1.tt" -o up.tt --upgrade > out.txt
+grep -q "format version 1" out.txt || fail "upgrade report"
+[ "$(q up.tt)" = "$(q "$data/model-v1.tt")" ] || fail "upgrade changed the answers"
+
+"$tt" convert "$data/model-v1.tt" -o q8.tt --quantize int8 --strip \
+  --interactions "$data/model-v1/interactions.csv" --candidates "$data/model-v1/candidates.csv" > out.txt
+grep -q "index embeddings: f32 -> int8" out.txt || fail "quantize report"
+grep -q "top-100 list overlap" out.txt || fail "no overlap in the report"
+grep -q "training metadata dropped" out.txt || fail "strip report"
+[ "$(wc -c < q8.tt)" -lt "$(wc -c < "$data/model-v1.tt")" ] || fail "int8 file not smaller"
+q q8.tt > /dev/null
+
+"$tt" convert "$data/model-v1.tt" --export exp > out.txt
+for f in candidate_embeddings.npy candidate_embeddings.fvecs candidate_keys.txt weights.safetensors \
+         spec.json preprocessing.json vocab/query.user_id.txt vocab/candidate.title_text.txt; do
+  [ -f "exp/$f" ] || fail "export lacks $f"
+done
+"$tt" convert --import exp -o imported.tt > out.txt
+[ "$(q imported.tt)" = "$(q "$data/model-v1.tt")" ] || fail "export + import changed the answers"
+
+# Bad input: an error naming the file, and no output file.
+printf 'xyz' > exp/weights.safetensors
+if "$tt" convert --import exp -o bad.tt 2> err.txt; then fail "a truncated safetensors file was accepted"; fi
+grep -q "exp/weights.safetensors: truncated safetensors file: 3 bytes" err.txt || fail "message: $(cat err.txt)"
+[ ! -e bad.tt ] || fail "an output file was left behind"
+if "$tt" convert "$data/model-v1.tt" -o bad.tt --quantize int4 2> err.txt; then fail "int4 accepted"; fi
+grep -q "unknown precision 'int4'" err.txt || fail "message: $(cat err.txt)"
+[ ! -e bad.tt ] || fail "an output file was left behind"
+echo "test_convert.sh: all checks passed"
