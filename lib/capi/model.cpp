@@ -38,6 +38,8 @@ void tt_model::refresh_texts() {
     j["candidates"] = model->index().size();
     j["embedding_dim"] = model->model().embedding_dim();
     j["has_optimizer_state"] = !model->optimizer_state().empty();
+    j["index_precision"] = precision_name(model->candidate_precision());
+    j["weights_precision"] = precision_name(model->weights_precision());
   }
   if (format_version) j["format_version"] = format_version;
   metadata_json = j.dump(2);

@@ -114,6 +114,12 @@ int main(void) {
   m = load("conv_int8.tt");
   CHECK_OK(tt_model_precision(m, &ip, &wp));
   CHECK(ip == TT_PRECISION_INT8 && wp == TT_PRECISION_INT8);
+  {
+    const char* js = NULL;
+    CHECK_OK(tt_model_metadata_json(m, &js));
+    CHECK(js && strstr(js, "\"index_precision\": \"int8\"") && strstr(js, "\"weights_precision\": \"int8\""));
+    CHECK(js && strstr(js, "\"data_source\": \"\""));  /* stripped */
+  }
   CHECK_OK(tt_model_topk_overlap(base, m, q, K, &overlap));
   CHECK(overlap > 0.5 && overlap <= 1.0);
   tt_model_free(m);
