@@ -323,7 +323,7 @@ func (m *Model) embed(op, what string, table *Table, fn func(*C.tt_model, *C.tt_
 	if err := call(op, func() C.tt_status { return C.tt_table_num_rows(tptr, &rows) }); err != nil {
 		return nil, err
 	}
-	flat := make([]float32, int(rows)*int(dim))
+	flat := make([]float32, max(int(rows)*int(dim), 1)) // never NULL, even for no rows
 	err = call(op, func() C.tt_status {
 		return fn(ptr, tptr, (*C.float)(unsafe.Pointer(firstOrNil(flat))), C.size_t(len(flat)))
 	})

@@ -394,6 +394,16 @@ func TestQueryFilters(t *testing.T) {
 	if err != nil || len(none[0].IDs) != 0 || len(none[1].IDs) != 0 {
 		t.Fatalf("empty allow-list: %v, %v", none, err)
 	}
+	// No rows, no results (the columns are still checked).
+	empty := mustTable(t, map[string]any{"user_id": []string{}, "timestamp": []int64{}})
+	if res, err := m.Query(empty, nil); err != nil || len(res) != 0 {
+		t.Fatalf("no rows: %v, %v", res, err)
+	}
+	if emb, err := m.EmbedQueries(empty); err != nil || len(emb) != 0 {
+		t.Fatalf("no rows: %v, %v", emb, err)
+	}
+	_, err = m.Query(mustTable(t, map[string]any{"user_id": []string{}}), nil)
+	wantErr(t, err, StatusInvalidArgument, "timestamp")
 	// Bad options.
 	_, err = m.Query(q, &QueryOptions{K: -1})
 	wantErr(t, err, StatusInvalidArgument, "K is -1")

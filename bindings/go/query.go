@@ -115,8 +115,10 @@ func (m *Model) Query(queries *Table, opts *QueryOptions) ([]Result, error) {
 	}
 
 	n := int(rows)
-	ids := make([]int64, n*k)
-	scores := make([]float32, n*k)
+	// At least one slot, so that a table of no rows is checked by the library rather than
+	// refused for its NULL output.
+	ids := make([]int64, max(n*k, 1))
+	scores := make([]float32, max(n*k, 1))
 	err = call(op, func() C.tt_status {
 		return C.tt_model_query(ptr, qptr, &copts, (*C.int64_t)(unsafe.Pointer(firstOrNil(ids))),
 			(*C.float)(unsafe.Pointer(firstOrNil(scores))))

@@ -75,7 +75,8 @@ type TrainOptions struct {
 	SeedSet   bool
 	Threads   int // 0: all cores
 	// Progress, if set, is called on the training thread after every batch and epoch. To stop
-	// training, cancel Train's context.
+	// training, cancel Train's context. It must not call methods of the model being trained
+	// or append to its tables: those wait for Train to finish, which would never happen.
 	Progress func(Progress)
 }
 
