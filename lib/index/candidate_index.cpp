@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "nn/dnnl_context.h"
+#include "index/compact_scan.h"
 #include "nn/row_kernels.h"
 
 namespace tt {
@@ -37,16 +38,30 @@ std::vector<int64_t> CandidateIndex::key_positions(std::string_view key) const {
 void CandidateIndex::set_scan_precision(Precision p) {
   if (p == Precision::fp16)
     fail(ErrorKind::invalid_argument, "candidate index: fp16 is not a scan precision (use f32, bf16 or int8)");
-  scan_ = QuantizedRows{};
+  scan_precision_ = Precision::f32;
+  packed_bf16_ = {};
+  packed_int8_ = {};
+  packed_scales_ = {};
   max_norm_ = max_scale_ = 0.0f;
   if (p == Precision::f32) return;
-  scan_ = quantize_rows(embeddings_.data(), size(), dim(), p, "candidate index embeddings");
-  for (size_t r = 0; r < size(); ++r) {
+  const size_t n = size(), d = dim(), padded = (n + kScanGroup - 1) / kScanGroup * kScanGroup;
+  const QuantizedRows rows = quantize_rows(embeddings_.data(), n, d, p, "candidate index embeddings");
+  if (p == Precision::bf16) {
+    packed_bf16_.resize(padded * d);
+    pack_groups_u16(reinterpret_cast<const uint16_t*>(rows.data.data()), n, d, packed_bf16_.data());
+  } else {
+    packed_int8_.resize(padded * d);
+    pack_groups_i8(reinterpret_cast<const int8_t*>(rows.data.data()), n, d, packed_int8_.data());
+    packed_scales_.assign(padded, 0.0f);
+    std::copy(rows.scales.begin(), rows.scales.end(), packed_scales_.begin());
+    for (float sc : rows.scales) max_scale_ = std::max(max_scale_, sc);
+  }
+  for (size_t r = 0; r < n; ++r) {
     double sq = 0.0;
-    for (size_t c = 0; c < dim(); ++c) sq += double(embeddings_.at(r, c)) * embeddings_.at(r, c);
+    for (size_t c = 0; c < d; ++c) sq += double(embeddings_.at(r, c)) * embeddings_.at(r, c);
     max_norm_ = std::max(max_norm_, static_cast<float>(std::sqrt(sq)));
   }
-  for (float sc : scan_.scales) max_scale_ = std::max(max_scale_, sc);
+  scan_precision_ = p;
 }
 
 float CandidateIndex::approximation_bound(double norm1, double norm2) const {
@@ -56,18 +71,18 @@ float CandidateIndex::approximation_bound(double norm1, double norm2) const {
   // approximate and the exact one) add at most d 2^-24 |q| max|c| each.
   const double d = static_cast<double>(dim());
   double e = 2.0 * d * 0x1p-24 * norm2 * max_norm_;
-  if (scan_.precision == Precision::bf16) e += 0x1p-8 * norm2 * max_norm_;
-  if (scan_.precision == Precision::int8) e += 0.5 * norm1 * max_scale_;
+  if (scan_precision_ == Precision::bf16) e += 0x1p-8 * norm2 * max_norm_;
+  if (scan_precision_ == Precision::int8) e += 0.5 * norm1 * max_scale_;
   return static_cast<float>(e * 1.01);
 }
 
-void CandidateIndex::decode_scan_rows(size_t c0, size_t n, float* out) const {
-  const size_t d = dim();
-  if (scan_.precision == Precision::bf16)
-    bf16_to_float_n(reinterpret_cast<const uint16_t*>(scan_.data.data()) + c0 * d, n * d, out);
+void CandidateIndex::compact_scores(const float* q, size_t nq, size_t c0, size_t n, float* scores,
+                                    size_t ld) const {
+  const size_t d = dim(), g0 = c0 / kScanGroup, groups = (n + kScanGroup - 1) / kScanGroup;
+  if (scan_precision_ == Precision::bf16)
+    scan_bf16(packed_bf16_.data() + g0 * kScanGroup * d, groups, d, q, nq, scores, ld);
   else
-    int8_to_float_rows(reinterpret_cast<const int8_t*>(scan_.data.data()) + c0 * d, scan_.scales.data() + c0, n, d,
-                       out);
+    scan_int8(packed_int8_.data() + g0 * kScanGroup * d, packed_scales_.data() + c0, groups, d, q, nq, scores, ld);
 }
 
 namespace {
@@ -143,7 +158,9 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
     for (int64_t a : opt.allow)
       if (a >= 0 && static_cast<size_t>(a) < nc) allowed[a] = 1;
   }
-  const bool compact = scan_.precision != Precision::f32;
+  // The compact copy serves few queries, whose scan is bound by memory reads; larger batches
+  // are bound by arithmetic, which a compact copy cannot reduce, and take the float32 GEMM.
+  const bool compact = scan_precision_ != Precision::f32 && n <= kCompactScanMaxQueries;
   // margin[i]: how far below the approximate k-th best a true top-k candidate can score.
   std::vector<float> margin(n, 0.0f);
   if (compact)
@@ -165,7 +182,8 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
   const size_t slice_min = 16384;  // candidates: below this a slice is not worth a task
   size_t slices = 1;
   if (qblocks < threads) slices = std::max<size_t>(1, std::min(threads * 2 / qblocks, nc / slice_min));
-  const size_t slice_len = (nc + slices - 1) / std::max<size_t>(slices, 1);
+  // Slices start on whole groups of the compact copy.
+  const size_t slice_len = ((nc + slices - 1) / slices + kScanGroup - 1) / kScanGroup * kScanGroup;
   // Scores are computed in sub-blocks of candidates so the score tile stays in cache.
   const size_t cblock = 4096;
 
@@ -175,20 +193,19 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
     const size_t q0 = b * qblock, qn = std::min(qblock, n - q0);
     const size_t c_begin = std::min(nc, sl * slice_len), c_end = std::min(nc, c_begin + slice_len);
     std::vector<float> s(qn * cblock);
-    Matrix decoded(compact ? cblock : 0, d);
     std::vector<TopK> top(qn);
     for (size_t r = 0; r < qn; ++r) top[r].reset(k, compact ? margin[q0 + r] : 0.0f);
     std::vector<uint32_t> selected(512);
     for (size_t c0 = c_begin; c0 < c_end; c0 += cblock) {
       const size_t cn = std::min(cblock, c_end - c0);
-      const float* rows = embeddings_.row(c0);
-      if (compact) {
-        decode_scan_rows(c0, cn, decoded.data());
-        rows = decoded.data();
-      }
-      sgemm(false, true, qn, cn, d, 1.0f, queries + q0 * d, d, rows, d, 0.0f, s.data(), cn);
+      // Compact scores are written for whole groups: rows of the score tile are padded to them.
+      const size_t ld = compact ? (cn + kScanGroup - 1) / kScanGroup * kScanGroup : cn;
+      if (compact)
+        compact_scores(queries + q0 * d, qn, c0, cn, s.data(), ld);
+      else
+        sgemm(false, true, qn, cn, d, 1.0f, queries + q0 * d, d, embeddings_.row(c0), d, 0.0f, s.data(), cn);
       for (size_t r = 0; r < qn; ++r) {
-        float* row = s.data() + r * cn;
+        float* row = s.data() + r * ld;
         // NaN scores (excluded candidates, or a diverged model) never pass a comparison.
         if (!opt.exclude.empty())
           for (int64_t e : opt.exclude[q0 + r])

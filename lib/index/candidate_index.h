@@ -29,6 +29,8 @@ struct SearchOptions {
 
 class CandidateIndex {
  public:
+  static constexpr size_t kCompactScanMaxQueries = 8;
+
   CandidateIndex() = default;
   // keys[i] names row i of `embeddings`. Keys need not be unique (MovieLens has 18 titles under
   // two ids); key_position() returns the first row with a key.
@@ -36,7 +38,10 @@ class CandidateIndex {
   // The key map holds views into keys_, so copies rebuild it; moves keep it (a moved vector
   // keeps its strings' storage).
   CandidateIndex(const CandidateIndex& other) : CandidateIndex(other.keys_, other.embeddings_) {
-    scan_ = other.scan_;
+    scan_precision_ = other.scan_precision_;
+    packed_bf16_ = other.packed_bf16_;
+    packed_int8_ = other.packed_int8_;
+    packed_scales_ = other.packed_scales_;
     max_norm_ = other.max_norm_;
     max_scale_ = other.max_scale_;
   }
@@ -67,20 +72,27 @@ class CandidateIndex {
   // (half or a quarter of the memory traffic), then re-score a shortlist exactly in float32.
   // The shortlist holds every candidate whose approximate score is within twice a proven error
   // bound of the approximate k-th best, so the result is the same top-k as the float32 scan
-  // (up to float32 rounding ties). fp16 is not a scan precision (no fast conversion).
+  // (up to float32 rounding ties). fp16 is not a scan precision (no fast conversion). Only
+  // searches of up to kCompactScanMaxQueries queries use the compact copy: they are bound by
+  // memory reads; larger batches are bound by arithmetic and scan float32.
   void set_scan_precision(Precision p);
-  Precision scan_precision() const { return scan_.precision; }
+  Precision scan_precision() const { return scan_precision_; }
 
  private:
   // Largest error of one approximate score for a query with these norms (before the factor 2).
   float approximation_bound(double norm1, double norm2) const;
-  // Candidates [c0, c0 + n) of the compact copy, as float32, into out (n x dim).
-  void decode_scan_rows(size_t c0, size_t n, float* out) const;
+  // Scores of nq queries against candidates [c0, c0 + n) of the compact copy (c0 a multiple of
+  // kScanGroup) into scores (row stride ld >= n rounded up to kScanGroup).
+  void compact_scores(const float* q, size_t nq, size_t c0, size_t n, float* scores, size_t ld) const;
 
   std::vector<std::string> keys_;
   Matrix embeddings_;
   std::unordered_map<std::string_view, int64_t> position_;
-  QuantizedRows scan_;     // compact copy scanned by search(); precision f32 means none
+  // The compact copy scanned by search(), packed in groups of candidates (compact_scan.h).
+  Precision scan_precision_ = Precision::f32;
+  std::vector<uint16_t> packed_bf16_;
+  std::vector<int8_t> packed_int8_;
+  std::vector<float> packed_scales_;  // int8: one per candidate, zero-padded to whole groups
   float max_norm_ = 0.0f;   // largest L2 norm of a float32 row (bound of the bf16 error)
   float max_scale_ = 0.0f;  // largest int8 row scale (bound of the int8 error)
 };

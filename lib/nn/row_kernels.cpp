@@ -5,18 +5,12 @@
 #include <cstring>
 #include <limits>
 
+#include "base/target_clones.h"
+
 // Compiled with -fno-trapping-math (see CMakeLists.txt) so GCC if-converts the clamps and
 // vectorises the loops. Clones may use FMA, so results can differ in the last bit between
 // machines of different ISA levels, as oneDNN's own GEMM kernels do; on one machine they are
 // deterministic.
-
-// Sanitizer runtimes are not up yet when ifunc resolvers run, so sanitized builds use one version.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
-#define TT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define TT_CLONES
-#endif
 
 namespace tt {
 
