@@ -280,6 +280,18 @@ TT_API tt_status tt_model_strip(tt_model* model);
 /* The precisions a save would store (tt_precision values). Either pointer may be NULL. */
 TT_API tt_status tt_model_precision(const tt_model* model, int32_t* index_precision, int32_t* weights_precision);
 
+/* The precision tt_model_query scans the index at. TT_PRECISION_BF16 and TT_PRECISION_INT8 keep a
+ * compact copy of the index (half or a quarter of float32's bytes) that queries of up to 8 rows
+ * scan, then re-score a shortlist in float32: the shortlist holds every candidate within twice
+ * a proven error bound of the approximate k-th best, so answers are the float32 top-k (up to
+ * float32 rounding ties), about 1.5-4x sooner on large indexes (docs/benchmarks.md). Larger
+ * batches always scan float32. TT_SEARCH_PRECISION_AUTO (the default) uses the stored index
+ * precision when it is bf16 or int8, else float32. FP16 is refused. Exclusive access. */
+#define TT_SEARCH_PRECISION_AUTO (-1)
+TT_API tt_status tt_model_set_search_precision(tt_model* model, int32_t precision);
+/* The precision queries scan at now (a tt_precision). */
+TT_API tt_status tt_model_search_precision(const tt_model* model, int32_t* precision);
+
 /* The mean, over the rows of `queries`, of the share of the top-k candidates that both models
  * return (1.0: the same top-k sets). Both models must index the same candidates in the same
  * order, e.g. a model and its quantized copy. Thread-safe (both models are read only). */

@@ -84,6 +84,22 @@ TT_API tt_status tt_model_strip(tt_model* model) {
   });
 }
 
+TT_API tt_status tt_model_set_search_precision(tt_model* model, int32_t precision) {
+  return TT_GUARD({
+    require(model, "model");
+    // TT_SEARCH_PRECISION_AUTO and TT_PRECISION_KEEP are both -1: no explicit choice.
+    trained_mut(model).set_search_precision(precision_arg(precision, "precision"));
+  });
+}
+
+TT_API tt_status tt_model_search_precision(const tt_model* model, int32_t* precision) {
+  return TT_GUARD({
+    require(model, "model");
+    require(precision, "precision");
+    *precision = static_cast<int32_t>(model->trained().search_precision());
+  });
+}
+
 TT_API tt_status tt_model_precision(const tt_model* model, int32_t* index_precision, int32_t* weights_precision) {
   return TT_GUARD({
     require(model, "model");

@@ -28,6 +28,20 @@ void RetrievalModel::build_index(const Table& catalogue, ThreadPool& pool) {
   pool.with_omp([&] { model_.candidate().embed(enc, emb, scratch); });
   round_to_precision(emb.data(), emb.rows(), emb.cols(), candidate_precision_, "candidate embeddings");
   index_ = CandidateIndex(candidate_keys(catalogue, model_.spec().candidate_id_column), std::move(emb));
+  apply_search_precision();
+}
+
+void RetrievalModel::set_search_precision(std::optional<Precision> p) {
+  if (p == Precision::fp16)
+    fail(ErrorKind::invalid_argument, "search precision: fp16 has no fast scan (use f32, bf16 or int8)");
+  search_precision_ = p;
+  apply_search_precision();
+}
+
+void RetrievalModel::apply_search_precision() {
+  Precision p = search_precision_.value_or(candidate_precision_);
+  if (p == Precision::fp16) p = Precision::f32;
+  if (index_.scan_precision() != p) index_.set_scan_precision(p);
 }
 
 void RetrievalModel::embed_queries(const Table& queries, Matrix& out) const {

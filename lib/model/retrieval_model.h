@@ -33,7 +33,10 @@ class RetrievalModel {
   TwoTowerModel& model() { return model_; }
   const TwoTowerModel& model() const { return model_; }
   const CandidateIndex& index() const { return index_; }
-  void set_index(CandidateIndex index) { index_ = std::move(index); }
+  void set_index(CandidateIndex index) {
+    index_ = std::move(index);
+    apply_search_precision();
+  }
   TrainingMetadata& metadata() { return meta_; }
   const TrainingMetadata& metadata() const { return meta_; }
   // Optimizer state as Optimizer::save_state wrote it (empty: none), for resuming training.
@@ -52,7 +55,14 @@ class RetrievalModel {
   void set_precisions(Precision candidates, Precision weights) {
     candidate_precision_ = candidates;
     weights_precision_ = weights;
+    apply_search_precision();
   }
+
+  // The precision top-k search scans the index at (CandidateIndex::set_scan_precision): by
+  // default (nullopt) the stored index precision when that is bf16 or int8, else float32. The
+  // choice holds across index rebuilds and quantization. fp16 is refused (no fast scan).
+  void set_search_precision(std::optional<Precision> p);
+  Precision search_precision() const { return index_.scan_precision(); }
 
   // Embeds every row of `catalogue` with the candidate tower and makes it the index, keyed by
   // the spec's candidate id column, rounded to candidate_precision(). New items need no
@@ -69,6 +79,9 @@ class RetrievalModel {
   std::vector<uint8_t> optimizer_state_;
   Precision candidate_precision_ = Precision::f32;
   Precision weights_precision_ = Precision::f32;
+  std::optional<Precision> search_precision_;
+
+  void apply_search_precision();
 };
 
 // A stable 64-bit fingerprint (xxh64, hex) of a table's column names, types and values.

@@ -124,6 +124,33 @@ int main(void) {
   CHECK(overlap > 0.5 && overlap <= 1.0);
   tt_model_free(m);
 
+  /* Search precision: an int8 index scans int8 by default; every scan answers the float32 top-k. */
+  m = load("conv_int8.tt");
+  CHECK_OK(tt_model_search_precision(m, &ip));
+  CHECK(ip == TT_PRECISION_INT8);
+  CHECK(query(m, q, &a1));
+  {
+    const int32_t choices[3] = {TT_PRECISION_FLOAT32, TT_PRECISION_BF16, TT_PRECISION_INT8};
+    int c;
+    for (c = 0; c < 3; ++c) {
+      answers a2;
+      CHECK_OK(tt_model_set_search_precision(m, choices[c]));
+      CHECK_OK(tt_model_search_precision(m, &ip));
+      CHECK(ip == choices[c]);
+      CHECK(query(m, q, &a2) && memcmp(a1.ids, a2.ids, sizeof a1.ids) == 0);
+    }
+  }
+  CHECK_OK(tt_model_set_search_precision(m, TT_SEARCH_PRECISION_AUTO));
+  CHECK_OK(tt_model_search_precision(m, &ip));
+  CHECK(ip == TT_PRECISION_INT8);
+  CHECK_FAILS(tt_model_set_search_precision(m, TT_PRECISION_FP16), TT_ERR_INVALID_ARGUMENT, "fp16");
+  CHECK_FAILS(tt_model_set_search_precision(m, 9), TT_ERR_INVALID_ARGUMENT, "precision");
+  CHECK_FAILS(tt_model_set_search_precision(NULL, 0), TT_ERR_INVALID_ARGUMENT, "model");
+  CHECK_FAILS(tt_model_search_precision(m, NULL), TT_ERR_INVALID_ARGUMENT, "precision");
+  tt_model_free(m);
+  CHECK_OK(tt_model_search_precision(base, &ip));
+  CHECK(ip == TT_PRECISION_FLOAT32);
+
   /* In memory: quantize, save to a buffer, load. */
   CHECK_OK(tt_model_load("conv_base.tt", &m));
   CHECK_OK(tt_model_quantize(m, TT_PRECISION_BF16, TT_PRECISION_KEEP));
