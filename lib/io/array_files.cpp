@@ -337,6 +337,8 @@ std::vector<uint8_t> npz_bytes(const std::vector<std::pair<std::string, std::vec
     if (data.size() >= 0xffffffffu || out.size() >= 0xffffffffu)
       fail(ErrorKind::invalid_argument, "npz: entry '" + file + "' is too large for this writer (4 GiB)");
     const auto offset = static_cast<uint32_t>(out.size());
+    // A plain copy: clang before 16 cannot capture structured bindings in a lambda.
+    const auto size = static_cast<uint32_t>(data.size());
     auto fixed = [&](std::vector<uint8_t>& o) {
       put16(o, 20);  // version needed
       put16(o, 0);   // flags
@@ -344,8 +346,8 @@ std::vector<uint8_t> npz_bytes(const std::vector<std::pair<std::string, std::vec
       put16(o, 0);   // time
       put16(o, 0x21);  // date: 1980-01-01
       put32(o, crc);
-      put32(o, static_cast<uint32_t>(data.size()));
-      put32(o, static_cast<uint32_t>(data.size()));
+      put32(o, size);
+      put32(o, size);
       put16(o, static_cast<uint16_t>(file.size()));
       put16(o, 0);  // extra
     };
