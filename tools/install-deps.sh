@@ -7,7 +7,8 @@ debs=(build-essential cmake ninja-build pkg-config
       libdnnl-dev libtbb-dev libeigen3-dev doctest-dev libzstd-dev
       nlohmann-json3-dev libcli11-dev libxxhash-dev nettle-dev
       clang-14 libclang-rt-14-dev  # clang: the libFuzzer target (tests/fuzz)
-      libfaiss-dev)                # the peer in bench/bench_faiss (only that benchmark links it)
+      libfaiss-dev                 # the peer in bench/bench_faiss (only that benchmark links it)
+      libopenblas0-openmp)         # Faiss's BLAS: Debian's default reference BLAS would handicap it
 
 missing=()
 for p in "${debs[@]}"; do
