@@ -29,6 +29,8 @@ void run(const std::string& path, bool show_spec) {
   std::printf("\nmodel %s: %zu parameters (%zu bytes as float32), %zu candidates, embedding dimension %zu%s\n",
               spec.name.c_str(), info.parameter_count, info.parameter_count * 4, info.candidates, info.embedding_dim,
               info.has_optimizer_state ? ", with optimizer state" : "");
+  std::printf("  stored precision: index %s, weights %s\n", precision_name(info.index_precision),
+              precision_name(info.weights_precision));
   for (const auto* t : {&spec.query, &spec.candidate}) {
     std::printf("  %s tower: layers [", t == &spec.query ? "query" : "candidate");
     for (size_t i = 0; i < t->layers.size(); ++i) std::printf("%s%zu", i ? ", " : "", t->layers[i]);

@@ -23,6 +23,8 @@ grep -q "top-100 list overlap" out.txt || fail "no overlap in the report"
 grep -q "training metadata dropped" out.txt || fail "strip report"
 [ "$(wc -c < q8.tt)" -lt "$(wc -c < "$data/model-v1.tt")" ] || fail "int8 file not smaller"
 q q8.tt > /dev/null
+"$tt" inspect q8.tt | grep -q "stored precision: index int8, weights int8" || fail "inspect does not show int8"
+"$tt" inspect up.tt | grep -q "stored precision: index f32, weights f32" || fail "inspect does not show f32"
 
 "$tt" convert "$data/model-v1.tt" --export exp > out.txt
 for f in candidate_embeddings.npy candidate_embeddings.fvecs candidate_keys.txt weights.safetensors \

@@ -111,3 +111,21 @@ def test_rebuild_index(trained):
     q = model.embed_queries(user_queries([0]))
     _, scores = model.query(user_queries([0]), k=3)
     np.testing.assert_allclose(np.sort(scores[0])[::-1], np.sort(c @ q[0])[::-1], rtol=1e-4, atol=1e-4)
+
+
+def test_search_precision(trained):
+    model = twotower.Model.from_bytes(trained.to_bytes())
+    assert model.search_precision == "float32"
+    queries = user_queries([0, 1, 2])
+    want, _ = model.query(queries, k=5)
+    for p in ("bf16", "int8", "float32"):
+        model.search_precision = p
+        assert model.search_precision == p
+        ids, _ = model.query(queries, k=5)
+        np.testing.assert_array_equal(ids, want)  # the float32 top-k, whatever the scan
+    model.search_precision = None
+    assert model.search_precision == "float32"
+    with pytest.raises(twotower.InvalidArgumentError, match="fp16"):
+        model.search_precision = "fp16"
+    with pytest.raises(twotower.InvalidArgumentError, match="search_precision"):
+        model.search_precision = "int4"

@@ -153,6 +153,8 @@ _SIGNATURES = {
     "tt_model_embed_queries": (_status, [_handle, _handle, _f32p, c_size_t]),
     "tt_model_embed_candidates": (_status, [_handle, _handle, _f32p, c_size_t]),
     "tt_model_rebuild_index": (_status, [_handle, _handle]),
+    "tt_model_set_search_precision": (_status, [_handle, ctypes.c_int32]),
+    "tt_model_search_precision": (_status, [_handle, POINTER(ctypes.c_int32)]),
 }
 
 # Option and output structs whose size the library must agree on (checked at load).

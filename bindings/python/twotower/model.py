@@ -500,6 +500,29 @@ class Model:
         with _tables(catalogue) as (tab,), self._guard.exclusive("Model.rebuild_index"):
             lib.tt_model_rebuild_index(self._h("Model.rebuild_index"), tab._h)
 
+    _PRECISIONS = {"float32": 0, "bf16": 1, "fp16": 2, "int8": 3}
+
+    @property
+    def search_precision(self) -> str:
+        """The precision queries scan the index at: "float32", "bf16" or "int8". bf16 and int8
+        scan a compact copy for queries of up to 8 rows and re-score a shortlist in float32,
+        so the answers are float32's top-k, sooner (docs/benchmarks.md). By default, the
+        precision the index is stored at if that is bf16 or int8, else float32. Set it to one
+        of those names, or to None for the default; needs the model to itself."""
+        out = ctypes.c_int32(-1)
+        with self._guard.shared("Model.search_precision"):
+            lib.tt_model_search_precision(self._h("Model.search_precision"), ctypes.byref(out))
+        return {v: k for k, v in self._PRECISIONS.items()}[out.value]
+
+    @search_precision.setter
+    def search_precision(self, precision: str | None) -> None:
+        if precision is not None and precision not in self._PRECISIONS:
+            raise errors.InvalidArgumentError(
+                f"search_precision must be 'float32', 'bf16', 'int8' or None, not {precision!r}")
+        code = -1 if precision is None else self._PRECISIONS[precision]
+        with self._guard.exclusive("Model.search_precision"):
+            lib.tt_model_set_search_precision(self._h("Model.search_precision"), code)
+
     def __repr__(self) -> str:
         if self._handle is None:
             return "<twotower.Model closed>"
