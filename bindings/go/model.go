@@ -337,6 +337,47 @@ func (m *Model) embed(op, what string, table *Table, fn func(*C.tt_model, *C.tt_
 	return out, nil
 }
 
+// SearchPrecision is the precision queries scan the index at.
+type SearchPrecision int32
+
+const (
+	// SearchAuto is the default: the stored index precision when it is bf16 or int8, else float32.
+	SearchAuto SearchPrecision = C.TT_SEARCH_PRECISION_AUTO
+	// SearchFloat32 scans the float32 embeddings.
+	SearchFloat32 SearchPrecision = C.TT_PRECISION_FLOAT32
+	// SearchBF16 and SearchInt8 make queries of up to 8 rows scan a compact copy of the index
+	// (half or a quarter of the bytes) and re-score a shortlist in float32: the float32 top-k,
+	// sooner.
+	SearchBF16 SearchPrecision = C.TT_PRECISION_BF16
+	SearchInt8 SearchPrecision = C.TT_PRECISION_INT8
+)
+
+// SetSearchPrecision chooses the precision queries scan the index at (exclusive access).
+func (m *Model) SetSearchPrecision(p SearchPrecision) error {
+	const op = "SetSearchPrecision"
+	ptr, err := m.exclusive(op)
+	if err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	return call(op, func() C.tt_status { return C.tt_model_set_search_precision(ptr, C.int32_t(p)) })
+}
+
+// CurrentSearchPrecision returns the precision queries scan at now (never SearchAuto).
+func (m *Model) CurrentSearchPrecision() (SearchPrecision, error) {
+	const op = "CurrentSearchPrecision"
+	ptr, err := m.shared(op)
+	if err != nil {
+		return 0, err
+	}
+	defer m.mu.RUnlock()
+	var p C.int32_t
+	if err := call(op, func() C.tt_status { return C.tt_model_search_precision(ptr, &p) }); err != nil {
+		return 0, err
+	}
+	return SearchPrecision(p), nil
+}
+
 // RebuildIndex replaces the candidate index with the rows of catalogue, embedded by the
 // trained candidate tower: new items are served without retraining. It waits for the calls
 // in progress and runs alone.

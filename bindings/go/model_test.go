@@ -549,3 +549,46 @@ func TestModelUseAfterClose(t *testing.T) {
 		t.Fatal("Train with a nil table succeeded")
 	}
 }
+
+func TestSearchPrecisionGivesTheFloat32TopK(t *testing.T) {
+	m, _ := trained(t)
+	data, err := m.SaveToBytes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := LoadFromBytes(data) // a copy: the shared model stays as it is
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	q := userQueries(t, 0, 7, 13)
+	want, err := own.Query(q, &QueryOptions{K: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := own.CurrentSearchPrecision(); err != nil || p != SearchFloat32 {
+		t.Fatalf("default search precision %v (%v), want float32", p, err)
+	}
+	for _, p := range []SearchPrecision{SearchBF16, SearchInt8, SearchFloat32} {
+		if err := own.SetSearchPrecision(p); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := own.CurrentSearchPrecision(); err != nil || got != p {
+			t.Fatalf("search precision %v (%v), want %v", got, err, p)
+		}
+		got, err := own.Query(q, &QueryOptions{K: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i].IDs, want[i].IDs) {
+				t.Fatalf("precision %v: ids %v, float32 gives %v", p, got[i].IDs, want[i].IDs)
+			}
+		}
+	}
+	wantErr(t, own.SetSearchPrecision(SearchPrecision(2)), StatusInvalidArgument, "fp16")
+	wantErr(t, own.SetSearchPrecision(SearchPrecision(9)), StatusInvalidArgument, "precision")
+	if err := own.SetSearchPrecision(SearchAuto); err != nil {
+		t.Fatal(err)
+	}
+}
