@@ -47,6 +47,10 @@ pcdir=$(dirname "$(find "$tmp/prefix" -name twotower.pc)")
 export PKG_CONFIG_PATH=$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 echo "   pkg-config --libs twotower: $(pkg-config --libs twotower)"
 export CGO_ENABLED=1
+# Go's build cache keys cgo packages on CGO_* variables but not on pkg-config's output, so a
+# package built against an earlier (deleted) temporary prefix would be linked from the cache
+# with that prefix's path. Naming this run's prefix in CGO_LDFLAGS gives each run its own key.
+export CGO_LDFLAGS="-L$tmp/prefix/lib${CGO_LDFLAGS:+ $CGO_LDFLAGS}"
 race=()
 [ "${GO_RACE:-1}" = 0 ] || race=(-race)
 
