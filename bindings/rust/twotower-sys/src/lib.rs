@@ -219,4 +219,9 @@ extern "C" {
         capacity: usize,
     ) -> tt_status;
     pub fn tt_model_rebuild_index(model: *mut tt_model, catalogue: *const tt_table) -> tt_status;
+    pub fn tt_model_set_search_precision(model: *mut tt_model, precision: i32) -> tt_status;
+    pub fn tt_model_search_precision(model: *const tt_model, precision: *mut i32) -> tt_status;
 }
+
+/// `TT_SEARCH_PRECISION_AUTO`: follow the stored index precision.
+pub const TT_SEARCH_PRECISION_AUTO: i32 = -1;

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use twotower_sys as sys;
 
 pub use error::{Error, Result, Status};
-pub use model::{Embeddings, Hit, Model, QueryOptions, SaveOptions};
+pub use model::{Embeddings, Hit, Model, QueryOptions, SaveOptions, SearchPrecision};
 pub use table::{load_movielens, DType, Table, TableBuilder};
 pub use train::{Metrics, Progress, TrainOptions};
 

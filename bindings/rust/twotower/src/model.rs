@@ -413,4 +413,35 @@ impl Model {
         // SAFETY: valid handles; the model is exclusively borrowed.
         check(unsafe { sys::tt_model_rebuild_index(self.raw.as_ptr(), catalogue.as_ptr()) })
     }
+
+    /// Chooses the precision queries scan the index at. `Some(SearchPrecision::Bf16)` or
+    /// `Some(SearchPrecision::Int8)`: queries of up to 8 rows scan a compact copy of the index
+    /// and re-score a shortlist in float32 (the float32 top-k, sooner). `None` (the default)
+    /// follows the stored index precision. Needs the model exclusively (`&mut self`).
+    pub fn set_search_precision(&mut self, precision: Option<SearchPrecision>) -> Result<()> {
+        let code = precision.map_or(sys::TT_SEARCH_PRECISION_AUTO, |p| p as i32);
+        // SAFETY: a valid handle; the model is exclusively borrowed.
+        check(unsafe { sys::tt_model_set_search_precision(self.raw.as_ptr(), code) })
+    }
+
+    /// The precision queries scan the index at now.
+    pub fn search_precision(&self) -> Result<SearchPrecision> {
+        let mut code = -1i32;
+        // SAFETY: a valid handle and a valid out pointer.
+        check(unsafe { sys::tt_model_search_precision(self.raw.as_ptr(), &mut code) })?;
+        match code {
+            1 => Ok(SearchPrecision::Bf16),
+            3 => Ok(SearchPrecision::Int8),
+            _ => Ok(SearchPrecision::Float32),
+        }
+    }
+}
+
+/// The precision queries scan the index at (the C API's `tt_precision` values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum SearchPrecision {
+    Float32 = 0,
+    Bf16 = 1,
+    Int8 = 3,
 }

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use common::*;
-use twotower::{DType, Hit, Model, QueryOptions, SaveOptions, Status, Table, TrainOptions};
+use twotower::{DType, Hit, Model, QueryOptions, SaveOptions, SearchPrecision, Status, Table, TrainOptions};
 
 fn ids(hits: &[Hit]) -> Vec<i64> {
     hits.iter().map(|h| h.id).collect()
@@ -359,4 +359,21 @@ fn tables_built_in_batches() {
         s.spawn(|| assert_eq!(t.num_rows().unwrap(), 2));
         s.spawn(|| assert_eq!(t.num_rows().unwrap(), 2));
     });
+}
+
+#[test]
+fn compact_search_precisions_give_the_float32_top_k() {
+    let (original, _) = trained();
+    let mut model = Model::from_bytes(&original.to_bytes().unwrap()).unwrap();
+    assert_eq!(model.search_precision().unwrap(), SearchPrecision::Float32);
+    let queries = user_queries(&[0, 7, 13]);
+    let want: Vec<Vec<i64>> = model.query(&queries, 5).unwrap().iter().map(|h| ids(h)).collect();
+    for p in [SearchPrecision::Bf16, SearchPrecision::Int8, SearchPrecision::Float32] {
+        model.set_search_precision(Some(p)).unwrap();
+        assert_eq!(model.search_precision().unwrap(), p);
+        let got: Vec<Vec<i64>> = model.query(&queries, 5).unwrap().iter().map(|h| ids(h)).collect();
+        assert_eq!(got, want, "{p:?}");
+    }
+    model.set_search_precision(None).unwrap();
+    assert_eq!(model.search_precision().unwrap(), SearchPrecision::Float32);
 }
