@@ -21,6 +21,7 @@ struct QueryFlags {
   size_t k = 10;
   bool exclude_rated = false;
   std::string data;
+  std::string search_precision;
 };
 
 // The type a query column is read as: the spec's declared type, else what its feature needs.
@@ -58,6 +59,8 @@ Column one_value(const std::string& name, DType type, const std::string& text) {
 
 void run(const QueryFlags& f, CLI::App* cmd) {
   RetrievalModel rm = load_model(f.model);
+  if (!f.search_precision.empty())
+    rm.set_search_precision(parse_precision(f.search_precision, "--search-precision"));
   const ModelSpec& spec = rm.model().spec();
   std::map<std::string, std::string> values;
   if (cmd->count("--user")) values["user_id"] = f.user;
@@ -119,6 +122,9 @@ void register_query(CLI::App& app) {
   cmd->add_option("-k", f->k, "number of results")->check(CLI::Range(1, 100000));
   cmd->add_flag("--exclude-rated", f->exclude_rated, "leave out what the user rated in MovieLens");
   cmd->add_option("--data", f->data, "MovieLens directory, for --exclude-rated");
+  cmd->add_option("--search-precision", f->search_precision,
+                  "scan the index at f32, bf16 or int8 (re-scored in float32: the same top-k); "
+                  "default: the stored index precision");
   cmd->callback([f, cmd] { run(*f, cmd); });
 }
 

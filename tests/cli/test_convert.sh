@@ -24,6 +24,11 @@ grep -q "training metadata dropped" out.txt || fail "strip report"
 [ "$(wc -c < q8.tt)" -lt "$(wc -c < "$data/model-v1.tt")" ] || fail "int8 file not smaller"
 q q8.tt > /dev/null
 "$tt" inspect q8.tt | grep -q "stored precision: index int8, weights int8" || fail "inspect does not show int8"
+for p in f32 bf16 int8; do
+  [ "$("$tt" query q8.tt --set user_id=u7 --set timestamp=880050000 -k 5 --search-precision $p | cut -c1-4,17-)" = \
+    "$(q q8.tt | cut -c1-4,17-)" ] || fail "--search-precision $p changed the top 5"
+done
+"$tt" query q8.tt --set user_id=u7 --set timestamp=880050000 --search-precision fp16 2>/dev/null && fail "fp16 scan accepted"
 "$tt" inspect up.tt | grep -q "stored precision: index f32, weights f32" || fail "inspect does not show f32"
 
 "$tt" convert "$data/model-v1.tt" --export exp > out.txt
