@@ -1,6 +1,6 @@
 // Writes a seed corpus of real model files for fuzz_model_loader: small synthetic models with
 // every kind of feature, with and without optimizer state, at compression levels 0, 1 and 19,
-// and a MovieLens-shaped one (samples/movielens/deep-32.json with smaller text and bucket tables,
+// with quantized tensors, and a MovieLens-shaped one (samples/movielens/deep-32.json with smaller text and bucket tables,
 // fitted on a slice of ml-100k) if the data set is found.
 //   tt_make_fuzz_corpus <out_dir> [movielens_dir]
 #include <cstdio>
@@ -11,6 +11,7 @@
 #include "../unit/io_test_support.h"
 #include "data/locate.h"
 #include "io/model_serialization.h"
+#include "model/convert.h"
 #include "model/dataset.h"
 
 using namespace tt;
@@ -80,6 +81,13 @@ int main(int argc, char** argv) {
     const RetrievalModel b = iotest::make_model(adam);
     save(out, "small_adam_l1_opt.tt", b, 1, true);
     save(out, "small_adam_l19.tt", b, 19, false, false);
+    // Quantized tensors (weights and index at bf16, fp16 and int8), uncompressed so that the
+    // fuzzer mutates the quantized values and int8 scales directly.
+    for (Precision p : {Precision::bf16, Precision::fp16, Precision::int8}) {
+      RetrievalModel q = iotest::make_model(adagrad);  // the same model as `a` (not copyable)
+      quantize_model(q, p, p);
+      save(out, std::string("small_quantized_") + precision_name(p) + "_l0.tt", q, 0, false);
+    }
     iotest::ModelOptions fresh;
     fresh.train = false;
     fresh.optimizer_state = false;
