@@ -6,8 +6,8 @@
 
 #include "base/error.h"
 #include "base/parallel.h"
-#include "nn/dnnl_context.h"
 #include "index/compact_scan.h"
+#include "nn/dnnl_context.h"
 #include "nn/row_kernels.h"
 
 namespace tt {

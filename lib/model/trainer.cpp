@@ -50,43 +50,42 @@ std::vector<float> float_column(const Table& t, const std::string& name, const c
   fail(ErrorKind::invalid_argument, std::string(role) + " column '" + name + "' must be numeric");
 }
 
-// Training rows whose candidate-tower inputs are identical, and whose candidate id and sampling
-// probability (read by the loss per column) are too, get one group number: their candidate
-// embeddings are equal, so a batch scores each group once.
-std::vector<uint32_t> candidate_groups(const EncodedBatch& all, std::span<const int32_t> ids,
-                                       std::span<const float> probs) {
-  std::unordered_map<std::string, uint32_t> groups;
-  std::vector<uint32_t> out(all.rows);
-  std::string key;
-  auto append = [&](const void* p, size_t bytes) { key.append(static_cast<const char*>(p), bytes); };
-  for (size_t r = 0; r < all.rows; ++r) {
-    key.clear();
-    for (const EncodedFeature& f : all.features) {
-      if (!f.ids.empty()) append(f.ids.data() + r * f.width, f.width * sizeof(int32_t));
-      if (!f.values.empty()) append(&f.values[r], sizeof(float));
-    }
-    if (!ids.empty()) append(&ids[r], sizeof(int32_t));
-    if (!probs.empty()) append(&probs[r], sizeof(float));
-    out[r] = groups.emplace(key, static_cast<uint32_t>(groups.size())).first->second;
-  }
-  return out;
-}
-
-// One batch's distinct candidates: the first row of each group in batch order, how many batch
-// rows each stands for, and each batch row's column.
+// Repeated candidates: training rows whose candidate-tower inputs are identical, and whose
+// candidate id and sampling probability (read by the loss per column) are too, form one group;
+// their candidate embeddings are equal, so a batch scores each group once.
 struct DistinctCandidates {
+  std::vector<uint32_t> group;  // per training row
+  std::vector<int32_t> slot;    // per group: its column in the current batch, or -1
+  // The current batch: the first row of each group in batch order, how many batch rows each
+  // stands for, and each batch row's column.
   std::vector<size_t> rows;
   std::vector<float> multiplicity;
   std::vector<int32_t> positive_column;
-  std::vector<int32_t> slot;  // per group: its column in the current batch, or -1
 
-  void collect(std::span<const size_t> batch, const std::vector<uint32_t>& groups, size_t num_groups) {
-    slot.resize(num_groups, -1);
+  DistinctCandidates(const EncodedBatch& all, std::span<const int32_t> ids, std::span<const float> probs) {
+    std::unordered_map<std::string, uint32_t> groups;
+    group.resize(all.rows);
+    std::string key;
+    auto append = [&](const void* p, size_t bytes) { key.append(static_cast<const char*>(p), bytes); };
+    for (size_t r = 0; r < all.rows; ++r) {
+      key.clear();
+      for (const EncodedFeature& f : all.features) {
+        if (!f.ids.empty()) append(f.ids.data() + r * f.width, f.width * sizeof(int32_t));
+        if (!f.values.empty()) append(&f.values[r], sizeof(float));
+      }
+      if (!ids.empty()) append(&ids[r], sizeof(int32_t));
+      if (!probs.empty()) append(&probs[r], sizeof(float));
+      group[r] = groups.emplace(key, static_cast<uint32_t>(groups.size())).first->second;
+    }
+    slot.assign(groups.size(), -1);
+  }
+
+  void collect(std::span<const size_t> batch) {
     rows.clear();
     multiplicity.clear();
     positive_column.resize(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
-      int32_t& col = slot[groups[batch[i]]];
+      int32_t& col = slot[group[batch[i]]];
       if (col < 0) {
         col = static_cast<int32_t>(rows.size());
         rows.push_back(batch[i]);
@@ -95,7 +94,7 @@ struct DistinctCandidates {
       multiplicity[static_cast<size_t>(col)] += 1.0f;
       positive_column[i] = col;
     }
-    for (size_t r : rows) slot[groups[r]] = -1;
+    for (size_t r : rows) slot[group[r]] = -1;
   }
 };
 
@@ -126,9 +125,8 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   const std::vector<float> probs = float_column(train, spec.task.sampling_probability_column, "sampling probability");
 
   const bool grouping = opt.group_repeated_candidates && spec.task.loss.num_hard_negatives == 0;
-  const std::vector<uint32_t> groups = grouping ? candidate_groups(c_all, id_codes, probs) : std::vector<uint32_t>{};
-  const size_t num_groups = groups.empty() ? 0 : *std::max_element(groups.begin(), groups.end()) + 1;
-  DistinctCandidates distinct;
+  std::optional<DistinctCandidates> distinct;
+  if (grouping) distinct.emplace(c_all, id_codes, probs);
 
   std::optional<EvalSet> eval_set;
   if (test.num_rows() > 0) eval_set = make_eval_set(model, test, catalogue, spec.eval.distinct_candidates);
@@ -157,12 +155,12 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
       RetrievalLossInputs in;
       // The candidate side's rows: one per distinct candidate, or one per example.
       std::span<const size_t> c_rows = rows;
-      if (grouping) {
-        distinct.collect(rows, groups, num_groups);
-        if (distinct.rows.size() < bn) {
-          c_rows = distinct.rows;
-          in.positive_column = distinct.positive_column;
-          in.multiplicity = distinct.multiplicity;
+      if (distinct) {
+        distinct->collect(rows);
+        if (distinct->rows.size() < bn) {
+          c_rows = distinct->rows;
+          in.positive_column = distinct->positive_column;
+          in.multiplicity = distinct->multiplicity;
         }
       }
       cb.gather(c_all, c_rows);
