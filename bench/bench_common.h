@@ -10,7 +10,7 @@
 
 #include "base/parallel.h"
 #include "base/random.h"
-#include "nn/dnnl_context.h"
+#include "nn/gemm.h"
 #include "nn/matrix.h"
 
 namespace tt::bench {

@@ -7,7 +7,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "index/compact_scan.h"
-#include "nn/dnnl_context.h"
+#include "nn/gemm.h"
 #include "nn/row_kernels.h"
 
 namespace tt {

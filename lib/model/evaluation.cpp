@@ -6,7 +6,7 @@
 
 #include "base/error.h"
 #include "base/parallel.h"
-#include "nn/dnnl_context.h"
+#include "nn/gemm.h"
 #include "nn/row_kernels.h"
 
 namespace tt {

@@ -36,25 +36,31 @@ std::vector<double> as_doubles(const Column& c) {
 }  // namespace
 
 void EncodedBatch::gather(const EncodedBatch& all, std::span<const size_t> sel) {
-  rows = sel.size();
+  shape(all, sel.size());
+  gather_rows(all, sel, 0, sel.size());
+}
+
+void EncodedBatch::shape(const EncodedBatch& all, size_t n) {
+  rows = n;
   features.resize(all.features.size());
   for (size_t f = 0; f < all.features.size(); ++f) {
     const EncodedFeature& src = all.features[f];
     EncodedFeature& dst = features[f];
     dst.width = src.width;
-    if (!src.ids.empty()) {
-      dst.ids.resize(rows * src.width);
-      for (size_t i = 0; i < rows; ++i)
-        std::copy_n(src.ids.data() + sel[i] * src.width, src.width, dst.ids.data() + i * src.width);
-    } else {
-      dst.ids.clear();
-    }
-    if (!src.values.empty()) {
-      dst.values.resize(rows);
-      for (size_t i = 0; i < rows; ++i) dst.values[i] = src.values[sel[i]];
-    } else {
-      dst.values.clear();
-    }
+    dst.ids.resize(src.ids.empty() ? 0 : n * src.width);
+    dst.values.resize(src.values.empty() ? 0 : n);
+  }
+}
+
+void EncodedBatch::gather_rows(const EncodedBatch& all, std::span<const size_t> sel, size_t begin, size_t end) {
+  for (size_t f = 0; f < all.features.size(); ++f) {
+    const EncodedFeature& src = all.features[f];
+    EncodedFeature& dst = features[f];
+    const size_t w = src.width;
+    if (!src.ids.empty())
+      for (size_t i = begin; i < end; ++i) std::copy_n(src.ids.data() + sel[i] * w, w, dst.ids.data() + i * w);
+    if (!src.values.empty())
+      for (size_t i = begin; i < end; ++i) dst.values[i] = src.values[sel[i]];
   }
 }
 

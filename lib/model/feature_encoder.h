@@ -29,6 +29,10 @@ struct EncodedBatch {
   std::vector<EncodedFeature> features;
   // Makes this batch hold rows[i] of `all`, reusing its buffers.
   void gather(const EncodedBatch& all, std::span<const size_t> rows);
+  // The same in two steps, so threads can each fill a share of the rows: shape() sizes the
+  // buffers for `rows` rows of `all`, then gather_rows() copies rows[i] for i in [begin, end).
+  void shape(const EncodedBatch& all, size_t rows);
+  void gather_rows(const EncodedBatch& all, std::span<const size_t> rows, size_t begin, size_t end);
 };
 
 class FeatureEncoder {

@@ -1,8 +1,10 @@
 #include "model/tower.h"
 
+#include <algorithm>
+
 #include "base/error.h"
-#include "nn/dnnl_context.h"
 #include "nn/embedding.h"
+#include "nn/gemm.h"
 #include "nn/init.h"
 
 namespace tt {
@@ -80,46 +82,103 @@ EncodedBatch Tower::encode(const Table& t) const {
 }
 
 void Tower::assemble_input(const EncodedBatch& batch, Matrix& input) const {
+  input.resize(batch.rows, input_dim());
+  assemble_rows(batch, input, 0, batch.rows);
+}
+
+void Tower::assemble_rows(const EncodedBatch& batch, Matrix& input, size_t r0, size_t r1) const {
   if (batch.features.size() != encoders_.size())
     fail(ErrorKind::invalid_argument, prefix_ + " tower: batch has " + std::to_string(batch.features.size()) +
                                           " features, expected " + std::to_string(encoders_.size()));
   const size_t in = input_dim();
-  input.resize(batch.rows, in);
   for (size_t f = 0; f < encoders_.size(); ++f) {
     const EncodedFeature& ef = batch.features[f];
-    Slice out{input.data(), in, column_offset_[f]};
+    Slice out{input.row(r0), in, column_offset_[f]};
     const int emb = embedding_of_[f];
     if (emb < 0) {
-      for (size_t i = 0; i < batch.rows; ++i) *out.row(i) = ef.values[i];
-    } else if (encoders_[f].spec().kind == FeatureKind::text) {
-      pooled_embedding_forward(embeddings_[emb], ef.ids, ef.width, out);
+      for (size_t i = r0; i < r1; ++i) *out.row(i - r0) = ef.values[i];
     } else {
-      embedding_forward(embeddings_[emb], ef.ids, out);
+      const std::span<const int32_t> ids(ef.ids.data() + r0 * ef.width, (r1 - r0) * ef.width);
+      if (encoders_[f].spec().kind == FeatureKind::text)
+        pooled_embedding_forward(embeddings_[emb], ids, ef.width, out);
+      else
+        embedding_forward(embeddings_[emb], ids, out);
     }
   }
 }
 
 const Matrix& Tower::forward_train(const EncodedBatch& batch, TowerActivations& act) {
-  if (!built()) fail(ErrorKind::invalid_argument, prefix_ + " tower is not built");
-  assemble_input(batch, act.input);
-  act.outputs.resize(layers_.size());
-  const Matrix* x = &act.input;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    layers_[i].forward(*x, act.outputs[i]);
-    x = &act.outputs[i];
-  }
-  return *x;
+  start_step(batch.rows, 1, act);
+  forward_rows(batch, act, 0, batch.rows);
+  return train_output(act);
 }
 
 void Tower::backward(const EncodedBatch& batch, TowerActivations& act, const Matrix& d_out) {
+  Matrix d = d_out;
+  backward_rows(act, d, 0, 0, batch.rows);
+  finish_backward(batch, act);
+}
+
+void Tower::start_step(size_t rows, size_t shares, TowerActivations& act) const {
+  if (!built()) fail(ErrorKind::invalid_argument, prefix_ + " tower is not built");
   const size_t n = layers_.size();
-  act.grads.resize(n + 1);
-  act.grads[n - 1] = d_out;
-  for (size_t i = n; i-- > 0;) {
-    const Matrix& x = i == 0 ? act.input : act.outputs[i - 1];
-    layers_[i].backward(x, act.outputs[i], act.grads[i], i == 0 ? &act.grads[n] : &act.grads[i - 1]);
+  act.input.resize(rows, input_dim());
+  act.outputs.resize(n);
+  act.grads.resize(n);  // grads[i] for i < n - 1: dL/d(output of layer i); grads[n - 1]: dL/d(input)
+  for (size_t i = 0; i < n; ++i) {
+    act.outputs[i].resize(rows, layers_[i].out());
+    act.grads[i].resize(rows, i + 1 < n ? layers_[i].out() : input_dim());
   }
-  const Matrix& dx = act.grads[n];
+  size_t per_share = 0;
+  for (const Dense& l : layers_) per_share += (l.in() + 1) * l.out();
+  act.partial_grads.resize(shares);
+  for (auto& g : act.partial_grads) g.resize(per_share);
+}
+
+void Tower::forward_rows(const EncodedBatch& batch, TowerActivations& act, size_t r0, size_t r1) const {
+  assemble_rows(batch, act.input, r0, r1);
+  const Matrix* x = &act.input;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    layers_[i].forward_rows(*x, act.outputs[i], r0, r1);
+    x = &act.outputs[i];
+  }
+}
+
+void Tower::backward_rows(TowerActivations& act, Matrix& d_out, size_t share, size_t r0, size_t r1) const {
+  const size_t n = layers_.size();
+  // The share's buffer holds layer 0's kernel and bias gradients, then layer 1's, ...
+  float* partial = act.partial_grads[share].data() + act.partial_grads[share].size();
+  for (size_t i = n; i-- > 0;) {
+    const Dense& l = layers_[i];
+    partial -= (l.in() + 1) * l.out();
+    const Matrix& x = i == 0 ? act.input : act.outputs[i - 1];
+    Matrix& dy = i + 1 == n ? d_out : act.grads[i];
+    Matrix& dx = i == 0 ? act.grads[n - 1] : act.grads[i - 1];
+    l.backward_rows(x, act.outputs[i], dy, &dx, r0, r1, partial, partial + l.in() * l.out());
+  }
+}
+
+void Tower::finish_backward(const EncodedBatch& batch, TowerActivations& act) {
+  // Weight gradients: the shares' partial sums, added in share order.
+  size_t offset = 0;
+  for (Dense& l : layers_) {
+    const size_t count = (l.in() + 1) * l.out();
+    float* kernel = l.kernel.grad.data();
+    float* bias = l.bias.grad.data();
+    const size_t kn = l.in() * l.out();
+    for (size_t s = 0; s < act.partial_grads.size(); ++s) {
+      const float* p = act.partial_grads[s].data() + offset;
+      if (s == 0) {
+        std::copy_n(p, kn, kernel);
+        std::copy_n(p + kn, l.out(), bias);
+      } else {
+        for (size_t k = 0; k < kn; ++k) kernel[k] += p[k];
+        for (size_t k = 0; k < l.out(); ++k) bias[k] += p[kn + k];
+      }
+    }
+    offset += count;
+  }
+  const Matrix& dx = act.grads[layers_.size() - 1];
   const size_t in = input_dim();
   for (size_t f = 0; f < encoders_.size(); ++f) {
     const int emb = embedding_of_[f];

@@ -1,6 +1,6 @@
 // One tower: features -> concatenated input -> dense stack -> embedding. Two paths share the
-// weights: a training path on oneDNN primitives with a backward pass, and a const inference
-// path on sgemm that any number of threads may run at once.
+// weights: a training path that keeps activations for a backward pass (and can split a batch's
+// rows across threads), and a const inference path that any number of threads may run at once.
 #pragma once
 
 #include <memory>
@@ -18,7 +18,9 @@ namespace tt {
 struct TowerActivations {
   Matrix input;
   std::vector<Matrix> outputs;  // one per layer
-  std::vector<Matrix> grads;    // dL/d(output) per layer, then dL/d(input) at the end
+  std::vector<Matrix> grads;    // dL/d(output) per layer but the last, then dL/d(input) at the end
+  // Per share of the rows (see Tower::start_step): each layer's kernel then bias gradient.
+  std::vector<std::vector<float>> partial_grads;
 };
 
 // A weight's name and shape as build() creates it.
@@ -64,6 +66,19 @@ class Tower {
   // d_out: dL/d(tower output) for the same batch; accumulates every parameter's gradient.
   void backward(const EncodedBatch& batch, TowerActivations& act, const Matrix& d_out);
 
+  // The same training step in phases, for a batch whose rows are split into `shares` row
+  // ranges that threads process concurrently (rows are independent until the weight
+  // gradients, which each share writes separately and finish_backward adds in share order, so
+  // the result depends on the number of shares, never on scheduling):
+  //   start_step (one thread), forward_rows per share, the loss, backward_rows per share,
+  //   finish_backward (one thread; it writes every parameter's gradient).
+  void start_step(size_t rows, size_t shares, TowerActivations& act) const;
+  void forward_rows(const EncodedBatch& batch, TowerActivations& act, size_t r0, size_t r1) const;
+  // d_out may be overwritten (rows r0..r1 only).
+  void backward_rows(TowerActivations& act, Matrix& d_out, size_t share, size_t r0, size_t r1) const;
+  void finish_backward(const EncodedBatch& batch, TowerActivations& act);
+  const Matrix& train_output(const TowerActivations& act) const { return act.outputs.back(); }
+
   // Inference (const, thread-safe): out = tower(batch).
   void embed(const EncodedBatch& batch, Matrix& out, TowerScratch& scratch) const;
 
@@ -74,6 +89,7 @@ class Tower {
 
  private:
   void assemble_input(const EncodedBatch& batch, Matrix& input) const;
+  void assemble_rows(const EncodedBatch& batch, Matrix& input, size_t r0, size_t r1) const;
 
   std::string prefix_;
   TowerSpec spec_;

@@ -143,6 +143,12 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   std::vector<float> batch_weights, batch_probs;
   const size_t batches = (n + batch_size - 1) / batch_size;
   Rng shuffle_rng(seed, 0x5348554646ull);  // "SHUFF"
+  optimizer->prepare(params);
+  const std::vector<Parameter*> q_params = model.query().parameters();
+  const std::vector<Parameter*> c_params = model.candidate().parameters();
+  // Each step splits both towers' rows into one share per thread (see Tower::start_step).
+  const size_t shares = static_cast<size_t>(pool.threads());
+  auto share = [shares](size_t rows, size_t s) { return std::pair{rows * s / shares, rows * (s + 1) / shares}; };
 
   for (size_t epoch = 1; epoch <= epochs; ++epoch) {
     const double t0 = now_seconds();
@@ -151,7 +157,6 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
     for (size_t b = 0; b < batches; ++b) {
       const size_t b0 = b * batch_size, bn = std::min(batch_size, n - b0);
       std::span<const size_t> rows(order.data() + b0, bn);
-      qb.gather(q_all, rows);
       RetrievalLossInputs in;
       // The candidate side's rows: one per distinct candidate, or one per example.
       std::span<const size_t> c_rows = rows;
@@ -163,7 +168,6 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
           in.multiplicity = distinct->multiplicity;
         }
       }
-      cb.gather(c_all, c_rows);
       if (!id_codes.empty()) {
         batch_ids.resize(c_rows.size());
         for (size_t i = 0; i < c_rows.size(); ++i) batch_ids[i] = id_codes[c_rows[i]];
@@ -179,19 +183,42 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
         for (size_t i = 0; i < c_rows.size(); ++i) batch_probs[i] = probs[c_rows[i]];
         in.sampling_probability = batch_probs;
       }
-      // The two towers are independent until the loss: each runs on its own thread with
-      // single-threaded oneDNN calls. Their layers are too small (B x ~65 x 32) for a parallel
-      // region per primitive to pay; the B x B loss between them is what needs both cores.
-      pool.for_each_omp(2, [&](size_t t) {
-        if (t == 0) in.queries = &model.query().forward_train(qb, q_act);
-        else in.candidates = &model.candidate().forward_train(cb, c_act);
+      const size_t bc = c_rows.size();
+      qb.shape(q_all, bn);
+      cb.shape(c_all, bc);
+      model.query().start_step(bn, shares, q_act);
+      model.candidate().start_step(bc, shares, c_act);
+      // Both towers' layers are small (B x ~65 x 32): rather than a parallel region per
+      // primitive, each thread runs a share of both towers' rows with single-threaded GEMMs.
+      pool.for_each_omp(shares, [&](size_t s) {
+        const auto [q0, q1] = share(bn, s);
+        const auto [c0, c1] = share(bc, s);
+        qb.gather_rows(q_all, rows, q0, q1);
+        cb.gather_rows(c_all, c_rows, c0, c1);
+        model.query().forward_rows(qb, q_act, q0, q1);
+        model.candidate().forward_rows(cb, c_act, c0, c1);
       });
+      in.queries = &model.query().train_output(q_act);
+      in.candidates = &model.candidate().train_output(c_act);
       loss_sum += retrieval_loss(in, spec.task.loss, &dq, &dc, pool, loss_ws);
-      pool.for_each_omp(2, [&](size_t t) {
-        if (t == 0) model.query().backward(qb, q_act, dq);
-        else model.candidate().backward(cb, c_act, dc);
+      pool.for_each_omp(shares, [&](size_t s) {
+        const auto [q0, q1] = share(bn, s);
+        const auto [c0, c1] = share(bc, s);
+        model.query().backward_rows(q_act, dq, s, q0, q1);
+        model.candidate().backward_rows(c_act, dc, s, c0, c1);
       });
-      optimizer->step(params);
+      // Each tower's embedding gradients and its parameters' update on one thread: the towers
+      // share no parameter, and their sparse gradient rows need a single writer.
+      optimizer->begin_step();
+      pool.for_each_omp(2, [&](size_t t) {
+        if (t == 0) {
+          model.query().finish_backward(qb, q_act);
+          optimizer->update(q_params);
+        } else {
+          model.candidate().finish_backward(cb, c_act);
+          optimizer->update(c_params);
+        }
+      });
       if (opt.on_progress) {
         TrainProgress p{epoch, epochs, b + 1, batches, nullptr};
         if (!opt.on_progress(p)) fail(ErrorKind::cancelled, "training cancelled at epoch " + std::to_string(epoch));

@@ -16,7 +16,14 @@ namespace {
 // reference to its first moment while it fetches the second.
 class Slots {
  public:
+  // Creates the slots a parameter lacks. Not thread-safe; get() on existing slots is.
+  void create(const Parameter& p, size_t count, float init) {
+    for (size_t s = 0; s < count; ++s) get(p, s, init);
+  }
   Matrix& get(const Parameter& p, size_t slot, float init) {
+    auto found = slots_.find(p.name);
+    if (found != slots_.end() && slot < found->second.size() && found->second[slot].size() == p.value.size())
+      return found->second[slot];
     auto& v = slots_[p.name];
     if (v.size() <= slot) v.resize(slot + 1);
     Matrix& m = v[slot];
@@ -83,7 +90,10 @@ void for_each_row(Parameter& p, F&& f) {
 class Adagrad final : public Optimizer {
  public:
   explicit Adagrad(OptimizerConfig c) : Optimizer(std::move(c)) {}
-  void step(std::vector<Parameter*>& params) override {
+  void prepare(const std::vector<Parameter*>& params) override {
+    for (const Parameter* p : params) slots_.create(*p, 1, config_.initial_accumulator);
+  }
+  void update(std::span<Parameter* const> params) override {
     const float lr = config_.learning_rate, eps = config_.epsilon;
     for (Parameter* p : params) {
       Matrix& acc = slots_.get(*p, 0, config_.initial_accumulator);
@@ -111,12 +121,17 @@ class Adagrad final : public Optimizer {
 class Adam final : public Optimizer {
  public:
   explicit Adam(OptimizerConfig c) : Optimizer(std::move(c)) {}
-  void step(std::vector<Parameter*>& params) override {
+  void prepare(const std::vector<Parameter*>& params) override {
+    for (const Parameter* p : params) slots_.create(*p, 2, 0.0f);
+  }
+  void begin_step() override {
     ++t_;
     const double b1 = config_.beta1, b2 = config_.beta2;
     // Keras: lr_t = lr · sqrt(1 - b2^t) / (1 - b1^t); w -= lr_t · m / (sqrt(v) + eps).
-    const float lr_t = static_cast<float>(config_.learning_rate * std::sqrt(1.0 - std::pow(b2, t_)) /
-                                          (1.0 - std::pow(b1, t_)));
+    lr_t_ = static_cast<float>(config_.learning_rate * std::sqrt(1.0 - std::pow(b2, t_)) / (1.0 - std::pow(b1, t_)));
+  }
+  void update(std::span<Parameter* const> params) override {
+    const float lr_t = lr_t_;
     const float fb1 = config_.beta1, fb2 = config_.beta2, eps = config_.epsilon;
     for (Parameter* p : params) {
       Matrix& m = slots_.get(*p, 0, 0.0f);
@@ -144,13 +159,18 @@ class Adam final : public Optimizer {
 
  private:
   uint64_t t_ = 0;
+  float lr_t_ = 0.0f;
   Slots slots_;
 };
 
 class Sgd final : public Optimizer {
  public:
   explicit Sgd(OptimizerConfig c) : Optimizer(std::move(c)) {}
-  void step(std::vector<Parameter*>& params) override {
+  void prepare(const std::vector<Parameter*>& params) override {
+    if (config_.momentum != 0.0f)
+      for (const Parameter* p : params) slots_.create(*p, 1, 0.0f);
+  }
+  void update(std::span<Parameter* const> params) override {
     const float lr = config_.learning_rate, mu = config_.momentum;
     for (Parameter* p : params) {
       const size_t cols = p->value.cols();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,17 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   // Applies one step to every parameter from its gradient, then clears the gradients.
-  virtual void step(std::vector<Parameter*>& params) = 0;
+  void step(std::vector<Parameter*>& params) {
+    prepare(params);
+    begin_step();
+    update(params);
+  }
+  // The same step in parts, so threads can update disjoint sets of parameters at once:
+  // prepare() (once, on one thread: creates the per-parameter state), begin_step() (once per
+  // step, on one thread), then update() on each set.
+  virtual void prepare(const std::vector<Parameter*>& params) = 0;
+  virtual void begin_step() {}
+  virtual void update(std::span<Parameter* const> params) = 0;
   // Optimizer state (accumulators, moments, step count), for checkpoints.
   virtual void save_state(ByteWriter& w) const = 0;
   virtual void load_state(ByteReader& r, std::vector<Parameter*>& params) = 0;

@@ -8,7 +8,7 @@
 
 #include "base/error.h"
 #include "base/parallel.h"
-#include "nn/dnnl_context.h"
+#include "nn/gemm.h"
 #include "nn/row_kernels.h"
 
 namespace tt {
@@ -114,19 +114,22 @@ double adjust_row(float* s, size_t i, size_t bc, const RetrievalLossInputs& in, 
   return positive_copies;
 }
 
-// Turns adjusted scores of row i into the loss and, in place, the gradient w.r.t. raw scores.
-double softmax_row(float* s, size_t i, size_t bc, float weight, float temperature) {
-  const float m = row_max(s, bc);
-  const float pos = s[i];
-  if (!std::isfinite(m)) fail(ErrorKind::invalid_argument, "retrieval loss: non-finite scores (row " +
-                                                               std::to_string(i) + ")");
-  const float sum = row_exp_sum(s, bc, m);
+// Turns row scores (already adjusted, plus `bias` per column if given) into the row's loss and,
+// in place, into E: the exponentials with the row sum taken off the positive's entry. The
+// gradient w.r.t. the raw scores is `scale` times E, a factor the caller folds into the small
+// operands of the two gradient GEMMs instead of a pass over the row.
+double softmax_row(float* s, const float* bias, size_t i, size_t p, size_t bc, float weight, float temperature,
+                   float& scale) {
+  const float m = bias ? row_max_plus(s, bias, bc) : row_max(s, bc);
+  const float pos = bias ? s[p] + bias[p] : s[p];
+  if (!std::isfinite(m))
+    fail(ErrorKind::invalid_argument, "retrieval loss: non-finite scores (row " + std::to_string(i) + ")");
+  const float sum = bias ? row_exp_sum_plus(s, bias, bc, m) : row_exp_sum(s, bc, m);
   const double lse = static_cast<double>(m) + std::log(static_cast<double>(sum));
   const double loss = lse - static_cast<double>(pos);
-  // d loss / d raw score = weight * (softmax - onehot) / temperature.
-  const float a = weight / (sum * temperature);
-  row_scale(s, bc, a);
-  s[i] -= weight / temperature;
+  // d loss / d raw score = weight * (softmax - onehot) / temperature = scale * (e - onehot * sum).
+  scale = weight / (sum * temperature);
+  s[p] -= sum;
   return weight * loss;
 }
 
@@ -152,30 +155,53 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
   ws.row_tmp.resize(chunks);
   if (dq) dq->resize(bq, d);
 
+  // Without these options a row needs only the column bias, which the softmax passes add on
+  // the fly; with them the row is rewritten first (bias included).
+  const bool rewrite_rows = opt.temperature != 1.0f || opt.remove_accidental_hits || opt.num_hard_negatives > 0;
+  const float* pass_bias = !rewrite_rows && !ws.bias.empty() ? ws.bias.data() : nullptr;
+  ws.row_factor.resize(chunks);
+  ws.scaled_queries.resize(chunks);
+
   pool.for_each_omp(chunks, [&](size_t ch) {
     const size_t r_begin = bq * ch / chunks, r_end = bq * (ch + 1) / chunks;
     Matrix& s = ws.scores[ch];
     Matrix& dcp = ws.dc_part[ch];
+    std::vector<float>& factor = ws.row_factor[ch];
+    Matrix& qs = ws.scaled_queries[ch];
     if (dq) { dcp.resize(d, bc); }
     double loss = 0.0;
     bool first = true;
     for (size_t r0 = r_begin; r0 < r_end; r0 += kBlockRows) {
       const size_t rows = std::min(kBlockRows, r_end - r0);
       s.resize(rows, bc);
+      factor.resize(rows);
       sgemm(false, true, rows, bc, d, 1.0f, q.row(r0), d, c.data(), d, 0.0f, s.data(), bc);
       for (size_t r = 0; r < rows; ++r) {
-        const size_t i = r0 + r;
+        const size_t i = r0 + r, p = positive_of(in, i);
         float* row = s.row(r);
-        const double copies = adjust_row(row, i, bc, in, opt, ws.bias, ws.row_tmp[ch]);
+        double copies = 0.0;
+        if (rewrite_rows) copies = adjust_row(row, i, bc, in, opt, ws.bias, ws.row_tmp[ch]);
+        else if (!in.multiplicity.empty() && in.multiplicity[p] != 1.0f)
+          copies = std::log(static_cast<double>(in.multiplicity[p]));
         const float w = in.sample_weight.empty() ? 1.0f : in.sample_weight[i];
-        loss += softmax_row(row, positive_of(in, i), bc, w, opt.temperature) + w * copies;
+        loss += softmax_row(row, pass_bias, i, p, bc, w, opt.temperature, factor[r]) + w * copies;
       }
       if (dq) {
-        // dQ[block] = G · C ; dC += Gᵀ · Q[block]
-        // dC is accumulated transposed (dCᵀ += Q[block]ᵀ · G): oneDNN's sgemm runs this shape
-        // about 1.5x faster than Gᵀ · Q[block] (bench/bench_loss).
+        // G = diag(factor) E:  dQ[block] = diag(factor) (E C) ; dCᵀ += (diag(factor) Q[block])ᵀ E.
+        // dC is accumulated transposed: oneDNN's sgemm runs this shape about 1.5x faster than
+        // Eᵀ · Q[block] (bench/bench_loss).
         sgemm(false, false, rows, d, bc, 1.0f, s.data(), bc, c.data(), d, 0.0f, dq->row(r0), d);
-        sgemm(true, false, d, bc, rows, 1.0f, q.row(r0), d, s.data(), bc, first ? 0.0f : 1.0f, dcp.data(), bc);
+        qs.resize(rows, d);
+        for (size_t r = 0; r < rows; ++r) {
+          float* g = dq->row(r0 + r);
+          const float* qi = q.row(r0 + r);
+          float* o = qs.row(r);
+          for (size_t k = 0; k < d; ++k) {
+            g[k] *= factor[r];
+            o[k] = qi[k] * factor[r];
+          }
+        }
+        sgemm(true, false, d, bc, rows, 1.0f, qs.data(), d, s.data(), bc, first ? 0.0f : 1.0f, dcp.data(), bc);
       }
       first = false;
     }

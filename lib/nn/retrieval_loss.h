@@ -51,6 +51,8 @@ struct RetrievalLossWorkspace {
   std::vector<double> chunk_loss;
   std::vector<float> bias;      // Bc: log multiplicity - log sampling probability
   std::vector<std::vector<float>> row_tmp;  // per chunk: hard-negative selection
+  std::vector<std::vector<float>> row_factor;  // per chunk: each block row's gradient factor
+  std::vector<Matrix> scaled_queries;          // per chunk: block rows x d
 };
 
 // Returns the summed (weighted) loss and writes dq (Bq x d) and dc (Bc x d).

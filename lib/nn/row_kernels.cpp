@@ -28,39 +28,34 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 [[gnu::always_inline]] inline v8f load8(const float* p) { v8f v; std::memcpy(&v, p, sizeof v); return v; }
 [[gnu::always_inline]] inline void store8(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
 
-// Cephes expf: exp(x) = 2^n * exp(r), |r| <= ln2/2, with a degree-6 polynomial; about 1 ulp.
-// Arguments below kExpMin give exactly 0, so masked entries carry no gradient.
+// Cephes expf: exp(x) = 2^n * exp(r), |r| <= ln2/2, with Cephes's degree-6 polynomial; about
+// 1 ulp. The polynomial is evaluated in Estrin's scheme (a shorter dependency chain than
+// Horner's, so more elements are in flight), and 2^n comes from the integer bits of the
+// rounding step itself. Arguments below kExpMin give exactly 0, so masked entries carry no
+// gradient.
 constexpr float kExpMin = -87.3365f;
 
-template <class V>
-[[gnu::always_inline]] inline V exp_poly(V x) {
-  const V t = x * 1.44269504088896341f;
-  const V n = (t + 12582912.0f) - 12582912.0f;  // round to nearest
-  V r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  const V z = r * r;
-  V p = r * 1.9875691500E-4f + 1.3981999507E-3f;
-  p = p * r + 8.3334519073E-3f;
-  p = p * r + 4.1665795894E-2f;
-  p = p * r + 1.6666665459E-1f;
-  p = p * r + 5.0000001201E-1f;
-  p = p * z + r + 1.0f;
-  return p;
-}
-
 [[gnu::always_inline]] inline v8f exp8(v8f x) {
-  const v8f lo = splat(kExpMin), hi = splat(88.0f);
-  const v8i underflow = x < lo;
-  x = x < lo ? lo : x;
-  x = x > hi ? hi : x;
-  const v8f t = x * 1.44269504088896341f;
-  const v8f n = (t + 12582912.0f) - 12582912.0f;
-  const v8f p = exp_poly(x);
-  const v8i e = (__builtin_convertvector(n, v8i) + 127) << 23;
+  const v8i underflow = x < splat(kExpMin);
+  x = x < splat(kExpMin) ? splat(kExpMin) : x;  // written so that NaN passes through
+  x = x > splat(88.0f) ? splat(88.0f) : x;
+  // t's low mantissa bits hold n = round(x / ln2): 1.5 * 2^23 puts the binary point there.
+  const v8f t = x * 1.44269504088896341f + 12582912.0f;
+  const v8f n = t - 12582912.0f;
+  v8f r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  const v8f r2 = r * r;
+  const v8f a = r * 1.6666665459E-1f + 5.0000001201E-1f;
+  const v8f b = r * 8.3334519073E-3f + 4.1665795894E-2f;
+  const v8f c = r * 1.9875691500E-4f + 1.3981999507E-3f;
+  const v8f p = (a + r2 * b) + (r2 * r2) * c;
+  const v8f y = (p * r2 + r) + 1.0f;
+  v8i bits;
+  std::memcpy(&bits, &t, sizeof bits);
+  const v8i e = (bits + 127) << 23;  // n + 127 in the exponent field (t's high bits shift out)
   v8f scale;
   std::memcpy(&scale, &e, sizeof scale);
-  const v8f y = p * scale;
-  return underflow ? splat(0.0f) : y;
+  return underflow ? splat(0.0f) : y * scale;
 }
 
 }  // namespace
@@ -71,28 +66,56 @@ TT_CLONES float fast_exp(float x) {
   return v[0];
 }
 
-TT_CLONES float row_max(const float* x, size_t n) {
+namespace {
+
+// The row passes of the softmax, optionally adding a per-column bias on the fly (so the row
+// itself need not be rewritten first).
+template <bool kBias>
+[[gnu::always_inline]] inline v8f load_plus(const float* x, const float* bias, size_t j) {
+  if constexpr (kBias) return load8(x + j) + load8(bias + j);
+  else return load8(x + j);
+}
+
+template <bool kBias>
+[[gnu::always_inline]] inline float max_pass(const float* x, const float* bias, size_t n) {
   const float ninf = -std::numeric_limits<float>::infinity();
   v8f a = splat(ninf), b = splat(ninf);
   size_t j = 0;
   for (; j + 16 <= n; j += 16) {
-    const v8f u = load8(x + j), w = load8(x + j + 8);
+    const v8f u = load_plus<kBias>(x, bias, j), w = load_plus<kBias>(x, bias, j + 8);
     a = u > a ? u : a;
     b = w > b ? w : b;
   }
   a = b > a ? b : a;
   float m = ninf;
   for (int k = 0; k < 8; ++k) m = a[k] > m ? a[k] : m;
-  for (; j < n; ++j) m = x[j] > m ? x[j] : m;
+  for (; j < n; ++j) {
+    const float v = kBias ? x[j] + bias[j] : x[j];
+    m = v > m ? v : m;
+  }
   return m;
 }
 
-TT_CLONES float row_exp_sum(float* x, size_t n, float shift) {
+template <bool kBias>
+[[gnu::always_inline]] inline float exp_sum_pass(float* x, const float* bias, size_t n, float shift) {
   const v8f sh = splat(shift);
   v8f a = splat(0.0f), b = splat(0.0f);
   size_t j = 0;
+  // Four vectors per iteration, so independent exponentials overlap in the pipeline.
+  for (; j + 32 <= n; j += 32) {
+    const v8f u0 = exp8(load_plus<kBias>(x, bias, j) - sh), w0 = exp8(load_plus<kBias>(x, bias, j + 8) - sh);
+    const v8f u1 = exp8(load_plus<kBias>(x, bias, j + 16) - sh), w1 = exp8(load_plus<kBias>(x, bias, j + 24) - sh);
+    store8(x + j, u0);
+    store8(x + j + 8, w0);
+    store8(x + j + 16, u1);
+    store8(x + j + 24, w1);
+    a += u0;
+    b += w0;
+    a += u1;
+    b += w1;
+  }
   for (; j + 16 <= n; j += 16) {
-    const v8f u = exp8(load8(x + j) - sh), w = exp8(load8(x + j + 8) - sh);
+    const v8f u = exp8(load_plus<kBias>(x, bias, j) - sh), w = exp8(load_plus<kBias>(x, bias, j + 8) - sh);
     store8(x + j, u);
     store8(x + j + 8, w);
     a += u;
@@ -103,7 +126,8 @@ TT_CLONES float row_exp_sum(float* x, size_t n, float shift) {
   float tail = 0.0f;
   for (; j < n; j += 8) {
     float pad[8];
-    for (size_t k = 0; k < 8; ++k) pad[k] = j + k < n ? x[j + k] : -std::numeric_limits<float>::infinity();
+    for (size_t k = 0; k < 8; ++k)
+      pad[k] = j + k < n ? (kBias ? x[j + k] + bias[j + k] : x[j + k]) : -std::numeric_limits<float>::infinity();
     store8(pad, exp8(load8(pad) - sh));
     for (size_t k = 0; k < 8 && j + k < n; ++k) {
       x[j + k] = pad[k];
@@ -117,6 +141,18 @@ TT_CLONES float row_exp_sum(float* x, size_t n, float shift) {
   for (size_t width = 4; width > 0; width /= 2)
     for (size_t k = 0; k < width; ++k) lanes[k] += lanes[k + width];
   return lanes[0] + tail;
+}
+
+}  // namespace
+
+TT_CLONES float row_max(const float* x, size_t n) { return max_pass<false>(x, nullptr, n); }
+
+TT_CLONES float row_max_plus(const float* x, const float* bias, size_t n) { return max_pass<true>(x, bias, n); }
+
+TT_CLONES float row_exp_sum(float* x, size_t n, float shift) { return exp_sum_pass<false>(x, nullptr, n, shift); }
+
+TT_CLONES float row_exp_sum_plus(float* x, const float* bias, size_t n, float shift) {
+  return exp_sum_pass<true>(x, bias, n, shift);
 }
 
 TT_CLONES void row_scale(float* x, size_t n, float a) {

@@ -14,6 +14,9 @@ float row_max(const float* x, size_t n);
 // x[j] = exp(x[j] - shift) for all j; returns the sum of the new values. Arguments below about
 // -87.3 give exactly 0 (so masked entries carry no gradient).
 float row_exp_sum(float* x, size_t n, float shift);
+// The same two passes over x + bias (bias: n per-column values); x receives exp(x + bias - shift).
+float row_max_plus(const float* x, const float* bias, size_t n);
+float row_exp_sum_plus(float* x, const float* bias, size_t n, float shift);
 // x[j] *= a.
 void row_scale(float* x, size_t n, float a);
 // x[j] = x[j] / t.

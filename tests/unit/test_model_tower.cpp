@@ -4,10 +4,12 @@
 // a whole-tower finite-difference gradient check, and encoder state save/load.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -516,4 +518,56 @@ TEST_CASE("tower: whole-tower gradients match finite differences") {
   check_entries(layers[1].kernel, {{0, 0}, {4, 3}, {7, 1}}, "last kernel entries");
   check_entries(layers[0].bias, {{0, 1}, {0, 6}}, "first bias entries");
   check_entries(layers[1].bias, {{0, 0}, {0, 2}}, "last bias entries");
+}
+
+TEST_CASE("tower: a step split into row shares gives the single-share outputs and gradients") {
+  // The trainer splits a batch's rows across threads; the shares' outputs and weight gradients
+  // (partial sums added in share order) must match the whole batch's within float rounding,
+  // for every share count including more shares than rows.
+  Tower tower = built_tower(7);
+  const EncodedBatch batch = tower.encode(interactions());
+  Rng rng(3);
+  Matrix r(batch.rows, tower.output_dim());
+  for (float& v : r.span()) v = rng.uniform(-1.0f, 1.0f);
+
+  for (Parameter* p : tower.parameters()) p->clear_grad();
+  TowerActivations whole;
+  const Matrix out = tower.forward_train(batch, whole);
+  tower.backward(batch, whole, r);
+  std::vector<Matrix> expected;
+  for (Parameter* p : tower.parameters()) expected.push_back(p->grad);
+
+  for (size_t shares : {2u, 3u, 8u}) {
+    CAPTURE(shares);
+    for (Parameter* p : tower.parameters()) p->clear_grad();
+    TowerActivations act;
+    tower.start_step(batch.rows, shares, act);
+    auto range = [&](size_t s) { return std::pair{batch.rows * s / shares, batch.rows * (s + 1) / shares}; };
+    for (size_t s = shares; s-- > 0;) {  // any order: shares are independent
+      const auto [r0, r1] = range(s);
+      tower.forward_rows(batch, act, r0, r1);
+    }
+    // Equal up to rounding only: oneDNN's sgemm may pick other kernels (another summation
+    // order) for another number of rows, which is why results depend on the thread count.
+    const Matrix& got = tower.train_output(act);
+    REQUIRE(got.size() == out.size());
+    for (size_t k = 0; k < out.size(); ++k) CHECK(got.data()[k] == doctest::Approx(out.data()[k]).epsilon(1e-5));
+    Matrix d = r;
+    for (size_t s = 0; s < shares; ++s) {
+      const auto [r0, r1] = range(s);
+      tower.backward_rows(act, d, s, r0, r1);
+    }
+    tower.finish_backward(batch, act);
+    const std::vector<Parameter*> params = tower.parameters();
+    for (size_t i = 0; i < params.size(); ++i) {
+      CAPTURE(params[i]->name);
+      double diff = 0.0, ref = 0.0;
+      for (size_t k = 0; k < expected[i].size(); ++k) {
+        diff = std::max(diff, std::abs(static_cast<double>(params[i]->grad.data()[k]) - expected[i].data()[k]));
+        ref = std::max(ref, std::abs(static_cast<double>(expected[i].data()[k])));
+      }
+      CHECK(ref > 0.0);
+      CHECK(diff <= 1e-5 * ref);
+    }
+  }
 }

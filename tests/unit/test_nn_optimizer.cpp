@@ -358,3 +358,40 @@ TEST_CASE("nn optimizer: make_optimizer rejects unknown kinds and bad learning r
     CHECK(o->config().learning_rate == 0.1f);
   }
 }
+
+TEST_CASE("nn optimizer: a step in parts (prepare, begin_step, update per set) equals step()") {
+  // The trainer updates each tower's parameters on its own thread; the split must change
+  // nothing, for every optimizer (Adam's step count must advance once per step, not per set).
+  for (const char* kind : {"adagrad", "adam", "sgd"}) {
+    CAPTURE(kind);
+    OptimizerConfig c = config(kind, 0.05f);
+    if (std::string(kind) == "sgd") c.momentum = 0.9f;
+    Rng rng(8);
+    Parameter a1 = dense_param("a", 4, 3, rng), b1("b", 5, 3, true);
+    for (float& v : b1.value.span()) v = rng.uniform(-1, 1);
+    Parameter a2 = a1, b2 = b1;
+    auto whole = make_optimizer(c), parts = make_optimizer(c);
+    std::vector<Parameter*> all1 = {&a1, &b1}, all2 = {&a2, &b2};
+    parts->prepare(all2);
+    for (int step = 0; step < 3; ++step) {
+      const std::vector<double> g = random_grad(12, rng);
+      set_grad(a1, g);
+      set_grad(a2, g);
+      for (int32_t r : {static_cast<int32_t>(step), 4}) {
+        const std::vector<float> row = random_vector(3, rng, -1.0f, 1.0f);
+        std::copy(row.begin(), row.end(), b1.grad_row(r));
+        std::copy(row.begin(), row.end(), b2.grad_row(r));
+      }
+      whole->step(all1);
+      parts->begin_step();
+      std::vector<Parameter*> first = {&b2}, second = {&a2};  // sets in either order
+      parts->update(first);
+      parts->update(second);
+      CHECK(bit_equal(a1.value, a2.value));
+      CHECK(bit_equal(b1.value, b2.value));
+      CHECK(grad_is_zero(a2));
+      CHECK(grad_is_zero(b2));
+    }
+    CHECK(state_of(*whole) == state_of(*parts));
+  }
+}

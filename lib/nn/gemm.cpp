@@ -1,15 +1,12 @@
-#include "nn/dnnl_context.h"
+#include "nn/gemm.h"
+
+#include <oneapi/dnnl/dnnl.h>
 
 #include <string>
 
 #include "base/error.h"
 
 namespace tt {
-
-dnnl::engine& dnnl_cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 void sgemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
            const float* b, long ldb, float beta, float* c, long ldc) {
