@@ -57,8 +57,16 @@ void EncodedBatch::gather_rows(const EncodedBatch& all, std::span<const size_t> 
     const EncodedFeature& src = all.features[f];
     EncodedFeature& dst = features[f];
     const size_t w = src.width;
-    if (!src.ids.empty())
-      for (size_t i = begin; i < end; ++i) std::copy_n(src.ids.data() + sel[i] * w, w, dst.ids.data() + i * w);
+    // Rows are a few ids wide: plain loops (a memmove call per row costs more than the copy).
+    if (!src.ids.empty() && w == 1) {
+      for (size_t i = begin; i < end; ++i) dst.ids[i] = src.ids[sel[i]];
+    } else if (!src.ids.empty()) {
+      for (size_t i = begin; i < end; ++i) {
+        const int32_t* from = src.ids.data() + sel[i] * w;
+        int32_t* to = dst.ids.data() + i * w;
+        for (size_t k = 0; k < w; ++k) to[k] = from[k];
+      }
+    }
     if (!src.values.empty())
       for (size_t i = begin; i < end; ++i) dst.values[i] = src.values[sel[i]];
   }

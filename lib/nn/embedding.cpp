@@ -1,6 +1,5 @@
 #include "nn/embedding.h"
 
-#include <cstring>
 #include <string>
 
 #include "base/error.h"
@@ -17,7 +16,9 @@ void embedding_forward(const Parameter& table, std::span<const int32_t> ids, Sli
   const size_t dim = table.value.cols();
   for (size_t i = 0; i < ids.size(); ++i) {
     check_id(table, ids[i]);
-    std::memcpy(out.row(i), table.value.row(ids[i]), dim * sizeof(float));
+    const float* from = table.value.row(ids[i]);
+    float* to = out.row(i);
+    for (size_t k = 0; k < dim; ++k) to[k] = from[k];  // inlined: a memcpy call per row costs more
   }
 }
 
