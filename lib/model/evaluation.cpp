@@ -56,36 +56,37 @@ TopKMetrics evaluate_factorized_topk(const TwoTowerModel& model, const EvalSet& 
   if (m.examples == 0) return m;
   const size_t n = set.queries.rows, nc = set.catalogue.rows, d = model.embedding_dim();
 
-  // Embeddings with the current weights: the catalogue once, queries and positives in batches.
-  Matrix cat, q, pos;
-  TowerScratch scratch;
-  model.candidate().embed(set.catalogue, cat, scratch);
-
+  // The catalogue is embedded once; each task then embeds one block of queries and their
+  // positives, scores the block against the whole catalogue and counts, so every phase runs on
+  // all threads. Blocks are fixed, so counts never depend on the thread count.
+  Matrix cat;
+  {
+    TowerScratch scratch;
+    model.candidate().embed(set.catalogue, cat, scratch);
+  }
   std::vector<size_t> higher(n);
   const size_t block = 256;
-  EncodedBatch qb, pb;
-  std::vector<size_t> rows;
   for (size_t b0 = 0; b0 < n; b0 += batch_size) {
     const size_t bn = std::min(batch_size, n - b0);
-    rows.resize(bn);
-    for (size_t i = 0; i < bn; ++i) rows[i] = b0 + i;
-    qb.gather(set.queries, rows);
-    pb.gather(set.positives, rows);
-    model.query().embed(qb, q, scratch);
-    model.candidate().embed(pb, pos, scratch);
-    // Each task scores a block of queries against the whole catalogue and counts.
-    const size_t blocks = (bn + block - 1) / block;
-    pool.for_each(blocks, [&](size_t bi) {
-      const size_t r0 = bi * block, rn = std::min(block, bn - r0);
+    pool.for_each((bn + block - 1) / block, [&](size_t bi) {
+      const size_t r0 = b0 + bi * block, rn = std::min(block, b0 + bn - r0);
+      std::vector<size_t> rows(rn);
+      for (size_t i = 0; i < rn; ++i) rows[i] = r0 + i;
+      EncodedBatch qb, pb;
+      qb.gather(set.queries, rows);
+      pb.gather(set.positives, rows);
+      Matrix q, pos;
+      TowerScratch scratch;
+      model.query().embed(qb, q, scratch);
+      model.candidate().embed(pb, pos, scratch);
       std::vector<float> scores(rn * nc);
-      sgemm(false, true, rn, nc, d, 1.0f, q.row(r0), d, cat.data(), d, 0.0f, scores.data(), nc);
+      sgemm(false, true, rn, nc, d, 1.0f, q.data(), d, cat.data(), d, 0.0f, scores.data(), nc);
       for (size_t r = 0; r < rn; ++r) {
-        const float* qi = q.row(r0 + r);
-        const float* pi = pos.row(r0 + r);
+        const float* qi = q.row(r);
+        const float* pi = pos.row(r);
         float s_pos = 0.0f;
         for (size_t k = 0; k < d; ++k) s_pos += qi[k] * pi[k];
-        const float* row = scores.data() + r * nc;
-        higher[b0 + r0 + r] = std::isfinite(s_pos) ? row_count_greater(row, nc, s_pos) : SIZE_MAX;
+        higher[r0 + r] = std::isfinite(s_pos) ? row_count_greater(scores.data() + r * nc, nc, s_pos) : SIZE_MAX;
       }
     });
   }
