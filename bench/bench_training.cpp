@@ -67,7 +67,10 @@ static double gemm_only_epoch(const TwoTowerModel& m, size_t n, size_t batch, co
   const size_t shares = static_cast<size_t>(pool.threads()), d = m.embedding_dim(), block = 128;
   const long ld = static_cast<long>(d);
   size_t widest = d;
-  for (const Tower* t : {&m.query(), &m.candidate()}) widest = std::max(widest, t->input_dim());
+  for (const Tower* t : {&m.query(), &m.candidate()}) {
+    widest = std::max(widest, t->input_dim());
+    for (size_t out : t->spec().layers) widest = std::max(widest, out);
+  }
   Matrix q(batch, d), c(batch, d), x(batch, widest), w(widest, widest);
   std::vector<Matrix> s(shares, Matrix(block, batch)), dq(shares, Matrix(block, d)), dc(shares, Matrix(d, batch)),
       y(shares, Matrix(batch, widest)), dw(shares, Matrix(widest, widest)), dx(shares, Matrix(batch, widest));
@@ -81,15 +84,18 @@ static double gemm_only_epoch(const TwoTowerModel& m, size_t n, size_t batch, co
       sgemm(true, false, ld, bc, br, 1.0f, q.row(b), ld, s[share].data(), bc, 1.0f, dc[share].data(), bc);
     }
   };
-  auto towers = [&](size_t rows_q, size_t rows_c, size_t share) {
+  auto towers = [&](size_t rows_q, size_t rows_c, size_t share, bool forward) {
     for (auto [t, rows] : {std::pair{&m.query(), rows_q}, std::pair{&m.candidate(), rows_c}}) {
       const long r = static_cast<long>(rows * (share + 1) / shares - rows * share / shares);
       long in = static_cast<long>(t->input_dim());
       for (size_t out_size : t->spec().layers) {
         const long out = static_cast<long>(out_size);
-        sgemm(false, false, r, out, in, 1.0f, x.data(), in, w.data(), out, 1.0f, y[share].data(), out);
-        sgemm(true, false, in, out, r, 1.0f, x.data(), in, y[share].data(), out, 0.0f, dw[share].data(), out);
-        sgemm(false, true, r, in, out, 1.0f, y[share].data(), out, w.data(), out, 0.0f, dx[share].data(), in);
+        if (forward) {
+          sgemm(false, false, r, out, in, 1.0f, x.data(), in, w.data(), out, 1.0f, y[share].data(), out);
+        } else {
+          sgemm(true, false, in, out, r, 1.0f, x.data(), in, y[share].data(), out, 0.0f, dw[share].data(), out);
+          sgemm(false, true, r, in, out, 1.0f, y[share].data(), out, w.data(), out, 0.0f, dx[share].data(), in);
+        }
         in = out;
       }
     }
@@ -97,9 +103,9 @@ static double gemm_only_epoch(const TwoTowerModel& m, size_t n, size_t batch, co
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t b0 = 0, i = 0; b0 < n; b0 += batch, ++i) {
     const size_t rows = std::min(batch, n - b0), cols = std::min(distinct[i], rows);
-    pool.for_each_omp(shares, [&](size_t sh) { towers(rows, cols, sh); });
+    pool.for_each_omp(shares, [&](size_t sh) { towers(rows, cols, sh, true); });
     pool.for_each_omp(shares, [&](size_t sh) { run(rows, cols, sh); });
-    pool.for_each_omp(shares, [&](size_t sh) { towers(rows, cols, sh); });
+    pool.for_each_omp(shares, [&](size_t sh) { towers(rows, cols, sh, false); });
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
