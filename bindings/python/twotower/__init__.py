@@ -20,7 +20,7 @@ from .errors import (
 )
 from ._runtime import lib as _lib
 from .table import FLOAT32, INT64, STRING, Table, load_movielens
-from .model import Metrics, Model, Progress
+from .model import Metrics, Model, Precision, Progress, convert, import_model
 
 #: The C ABI version this package was written for (TT_ABI_VERSION).
 from ._capi import ABI_VERSION  # noqa: E402
@@ -59,6 +59,9 @@ __all__ = [
     "Model",
     "Metrics",
     "Progress",
+    "Precision",
+    "convert",
+    "import_model",
     "Error",
     "InvalidArgumentError",
     "IoError",

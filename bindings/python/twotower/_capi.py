@@ -102,6 +102,45 @@ class QueryOptions(Structure):
     ]
 
 
+class ConvertOptions(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("index_precision", c_int32),
+        ("weights_precision", c_int32),
+        ("strip", c_int32),
+        ("compression_level", c_int32),
+    ]
+
+
+class ExportOptions(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("queries", c_void_p),
+        ("npy", c_int32),
+        ("fvecs", c_int32),
+        ("candidates", c_int32),
+        ("weights", c_int32),
+        ("preprocessing", c_int32),
+    ]
+
+
+class ImportOptions(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("spec_path", c_char_p),
+        ("preprocessing_path", c_char_p),
+        ("weights_path", c_char_p),
+        ("candidates", c_void_p),
+        ("interactions", c_void_p),
+        ("threads", c_int32),
+    ]
+
+
+# tt_precision values and TT_PRECISION_KEEP.
+PRECISION_KEEP = -1
+PRECISIONS = {"float32": 0, "bf16": 1, "fp16": 2, "int8": 3}
+
+
 _status = c_int
 _handle = c_void_p
 _out_handle = POINTER(c_void_p)
@@ -155,6 +194,17 @@ _SIGNATURES = {
     "tt_model_rebuild_index": (_status, [_handle, _handle]),
     "tt_model_set_search_precision": (_status, [_handle, ctypes.c_int32]),
     "tt_model_search_precision": (_status, [_handle, POINTER(ctypes.c_int32)]),
+    # conversion
+    "tt_convert_options_init": (None, [c_void_p]),
+    "tt_model_convert": (_status, [c_char_p, c_char_p, POINTER(ConvertOptions)]),
+    "tt_model_quantize": (_status, [_handle, c_int32, c_int32]),
+    "tt_model_strip": (_status, [_handle]),
+    "tt_model_precision": (_status, [_handle, POINTER(c_int32), POINTER(c_int32)]),
+    "tt_model_topk_overlap": (_status, [_handle, _handle, _handle, c_size_t, POINTER(c_double)]),
+    "tt_export_options_init": (None, [c_void_p]),
+    "tt_model_export": (_status, [_handle, c_char_p, POINTER(ExportOptions)]),
+    "tt_import_options_init": (None, [c_void_p]),
+    "tt_model_import": (_status, [c_char_p, POINTER(ImportOptions), _out_handle]),
 }
 
 # Option and output structs whose size the library must agree on (checked at load).
@@ -163,6 +213,9 @@ _STRUCTS = {
     "tt_train_options_init": TrainOptions,
     "tt_save_options_init": SaveOptions,
     "tt_query_options_init": QueryOptions,
+    "tt_convert_options_init": ConvertOptions,
+    "tt_export_options_init": ExportOptions,
+    "tt_import_options_init": ImportOptions,
 }
 
 

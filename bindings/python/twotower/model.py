@@ -11,7 +11,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from ctypes import POINTER, byref, c_char_p, c_int64, c_size_t, c_void_p
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Optional, Union
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -19,9 +19,10 @@ from . import _capi, errors
 from ._runtime import lib
 from .table import Table, as_table
 
-__all__ = ["Model", "Metrics", "Progress"]
+__all__ = ["Model", "Metrics", "Progress", "Precision", "convert", "import_model"]
 
 TableLike = Union[Table, Mapping[str, Iterable]]
+PrecisionLike = Optional[Union[str, int]]
 
 
 @dataclass(frozen=True)
@@ -500,7 +501,7 @@ class Model:
         with _tables(catalogue) as (tab,), self._guard.exclusive("Model.rebuild_index"):
             lib.tt_model_rebuild_index(self._h("Model.rebuild_index"), tab._h)
 
-    _PRECISIONS = {"float32": 0, "bf16": 1, "fp16": 2, "int8": 3}
+    _PRECISIONS = _capi.PRECISIONS
 
     @property
     def search_precision(self) -> str:
@@ -522,6 +523,109 @@ class Model:
         code = -1 if precision is None else self._PRECISIONS[precision]
         with self._guard.exclusive("Model.search_precision"):
             lib.tt_model_set_search_precision(self._h("Model.search_precision"), code)
+
+    # -- conversion (docs/convert.md) -------------------------------------------------------
+
+    def quantize(self, index: PrecisionLike = None, weights: PrecisionLike = None) -> None:
+        """Rounds the candidate index and/or the weights (embedding tables and dense kernels;
+        biases stay float32) to a precision: "float32", "bf16", "fp16" or "int8" (None leaves
+        that part as it is). The model then answers as a file saved at that precision would,
+        and :meth:`save` stores it so. Needs the model to itself."""
+        i = _precision_code(index, "Model.quantize", "index")
+        w = _precision_code(weights, "Model.quantize", "weights")
+        with self._guard.exclusive("Model.quantize"):
+            lib.tt_model_quantize(self._h("Model.quantize"), i, w)
+
+    def strip(self) -> None:
+        """Drops the optimizer state and the training metadata (data source, seed, epochs,
+        metrics, ...); the answers do not change. Needs the model to itself."""
+        with self._guard.exclusive("Model.strip"):
+            lib.tt_model_strip(self._h("Model.strip"))
+
+    @property
+    def precision(self) -> "Precision":
+        """The precisions a save would store: ``Precision(index=..., weights=...)``, each one of
+        "float32", "bf16", "fp16", "int8"."""
+        i, w = ctypes.c_int32(-1), ctypes.c_int32(-1)
+        with self._guard.shared("Model.precision"):
+            lib.tt_model_precision(self._h("Model.precision"), byref(i), byref(w))
+        return Precision(_precision_name(i.value), _precision_name(w.value))
+
+    def topk_overlap(self, other: "Model", queries: TableLike, k: int = 100) -> float:
+        """The mean, over the rows of ``queries``, of the share of the top-``k`` candidates both
+        models return (1.0: the same sets). Both must index the same candidates in the same
+        order, e.g. a model and its quantized copy."""
+        if not isinstance(other, Model):
+            raise errors.InvalidArgumentError(
+                f"twotower: Model.topk_overlap: other must be a Model, got {type(other).__name__}")
+        if isinstance(k, bool) or int(k) < 1:
+            raise errors.InvalidArgumentError(f"twotower: Model.topk_overlap: k must be a positive integer, got {k!r}")
+        out = ctypes.c_double()
+        with _tables(queries) as (qtab,), self._guard.shared("Model.topk_overlap"), \
+                other._guard.shared("Model.topk_overlap"):
+            lib.tt_model_topk_overlap(self._h("Model.topk_overlap"), other._h("Model.topk_overlap"), qtab._h,
+                                      int(k), byref(out))
+        return float(out.value)
+
+    def export(
+        self,
+        directory: Union[str, os.PathLike],
+        queries: Optional[TableLike] = None,
+        npy: bool = True,
+        fvecs: bool = True,
+        candidates: bool = True,
+        weights: bool = True,
+        preprocessing: bool = True,
+    ) -> None:
+        """Writes the model as files NumPy, Faiss and PyTorch read into ``directory`` (created
+        if needed): candidate_embeddings.npy/.fvecs and candidate_keys.txt (``candidates``),
+        weights.safetensors (``weights``), spec.json, preprocessing.json and vocab/
+        (``preprocessing``); with ``queries``, query_embeddings.* of those rows too.
+        ``npy``/``fvecs`` choose the embedding formats. :func:`import_model` reads it back."""
+        o = _capi.ExportOptions()
+        lib.tt_export_options_init(byref(o))
+        o.npy, o.fvecs = int(bool(npy)), int(bool(fvecs))
+        o.candidates, o.weights, o.preprocessing = int(bool(candidates)), int(bool(weights)), int(bool(preprocessing))
+        with contextlib.ExitStack() as stack:
+            if queries is not None:
+                (qtab,) = stack.enter_context(_tables(queries))
+                o.queries = qtab._h
+            stack.enter_context(self._guard.shared("Model.export"))
+            lib.tt_model_export(self._h("Model.export"), _capi.encode_path(directory), byref(o))
+
+    @classmethod
+    def import_model(
+        cls,
+        directory: Optional[Union[str, os.PathLike]] = None,
+        spec: Optional[Union[str, os.PathLike]] = None,
+        preprocessing: Optional[Union[str, os.PathLike]] = None,
+        weights: Optional[Union[str, os.PathLike]] = None,
+        candidates: Optional[TableLike] = None,
+        interactions: Optional[TableLike] = None,
+        threads: int = 0,
+    ) -> "Model":
+        """A model from a spec, preprocessing state and weights: the files :meth:`export`
+        writes, or those of a model trained elsewhere (docs/convert.md). ``spec``,
+        ``preprocessing``, ``weights``: file paths (default: spec.json, preprocessing.json,
+        weights.safetensors or weights.npz in ``directory``). ``candidates``: build the index
+        from these rows (default: read candidate_embeddings.npy/.fvecs and candidate_keys.txt);
+        ``interactions``: fit the features that have no stored state on them."""
+        o = _capi.ImportOptions()
+        lib.tt_import_options_init(byref(o))
+        o.spec_path = None if spec is None else _capi.encode_path(spec)
+        o.preprocessing_path = None if preprocessing is None else _capi.encode_path(preprocessing)
+        o.weights_path = None if weights is None else _capi.encode_path(weights)
+        o.threads = int(threads)
+        h = c_void_p()
+        with contextlib.ExitStack() as stack:
+            if candidates is not None:
+                (ctab,) = stack.enter_context(_tables(candidates))
+                o.candidates = ctab._h
+            if interactions is not None:
+                (itab,) = stack.enter_context(_tables(interactions))
+                o.interactions = itab._h
+            lib.tt_model_import(None if directory is None else _capi.encode_path(directory), byref(o), byref(h))
+        return cls._adopt(h.value)
 
     def __repr__(self) -> str:
         if self._handle is None:
@@ -548,3 +652,62 @@ def _tables(*data: TableLike) -> Iterator[tuple[Table, ...]]:
     finally:
         for t in made:
             t.close()
+
+
+class Precision(NamedTuple):
+    """The storage precisions of a model's index and weights ("float32", "bf16", "fp16" or
+    "int8"), as :attr:`Model.precision` reports them."""
+
+    index: str
+    weights: str
+
+
+# "f32" as the CLI spells it (twotower convert --quantize f32).
+_PRECISION_ALIASES = {"f32": "float32"}
+
+
+def _precision_code(precision: PrecisionLike, what: str, field: str) -> int:
+    """The tt_precision value of a name; None: TT_PRECISION_KEEP. An int is passed to the C
+    library as it is (which checks it)."""
+    if precision is None:
+        return _capi.PRECISION_KEEP
+    if isinstance(precision, int) and not isinstance(precision, bool):
+        return precision
+    name = _PRECISION_ALIASES.get(precision, precision) if isinstance(precision, str) else precision
+    if name not in _capi.PRECISIONS:
+        raise errors.InvalidArgumentError(
+            f"twotower: {what}: {field} must be 'float32', 'bf16', 'fp16', 'int8' or None, not {precision!r}")
+    return _capi.PRECISIONS[name]
+
+
+def _precision_name(code: int) -> str:
+    for name, value in _capi.PRECISIONS.items():
+        if value == code:
+            return name
+    raise errors.InternalError(f"twotower: the library reported precision {code}, which this package does not know")
+
+
+def convert(
+    input: Union[str, os.PathLike],
+    output: Union[str, os.PathLike],
+    index_precision: PrecisionLike = None,
+    weights_precision: PrecisionLike = None,
+    strip: bool = False,
+    compression_level: int = 3,
+) -> None:
+    """Reads a model file of any format version this library reads and writes it to
+    ``output`` in the current version, atomically (on any error no output file appears):
+    ``index_precision``/``weights_precision`` ("float32", "bf16", "fp16", "int8"; None keeps
+    the file's) quantize, ``strip`` drops optimizer state and training metadata,
+    ``compression_level`` is the zstd level 0 (raw) .. 19. With the defaults it is an upgrade.
+    ``output`` must not be the input file. Same as ``twotower convert``."""
+    o = _capi.ConvertOptions()
+    lib.tt_convert_options_init(byref(o))
+    o.index_precision = _precision_code(index_precision, "convert", "index_precision")
+    o.weights_precision = _precision_code(weights_precision, "convert", "weights_precision")
+    o.strip = int(bool(strip))
+    o.compression_level = int(compression_level)
+    lib.tt_model_convert(_capi.encode_path(input), _capi.encode_path(output), byref(o))
+
+
+import_model = Model.import_model
