@@ -113,6 +113,49 @@ pub struct tt_query_options {
     pub allow_count: usize,
 }
 
+/// `enum tt_precision`: storage precisions of the index and the weights in a model file.
+pub type tt_precision = c_int;
+pub const TT_PRECISION_FLOAT32: tt_precision = 0;
+pub const TT_PRECISION_BF16: tt_precision = 1;
+pub const TT_PRECISION_FP16: tt_precision = 2;
+pub const TT_PRECISION_INT8: tt_precision = 3;
+/// Leaves a part at the precision it has (`tt_convert_options`, `tt_model_quantize`).
+pub const TT_PRECISION_KEEP: i32 = -1;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_convert_options {
+    pub struct_size: usize,
+    pub index_precision: i32,
+    pub weights_precision: i32,
+    pub strip: i32,
+    pub compression_level: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_export_options {
+    pub struct_size: usize,
+    pub queries: *const tt_table,
+    pub npy: i32,
+    pub fvecs: i32,
+    pub candidates: i32,
+    pub weights: i32,
+    pub preprocessing: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_import_options {
+    pub struct_size: usize,
+    pub spec_path: *const c_char,
+    pub preprocessing_path: *const c_char,
+    pub weights_path: *const c_char,
+    pub candidates: *const tt_table,
+    pub interactions: *const tt_table,
+    pub threads: i32,
+}
+
 extern "C" {
     pub fn tt_last_error() -> *const c_char;
     pub fn tt_status_name(status: tt_status) -> *const c_char;
@@ -221,6 +264,39 @@ extern "C" {
     pub fn tt_model_rebuild_index(model: *mut tt_model, catalogue: *const tt_table) -> tt_status;
     pub fn tt_model_set_search_precision(model: *mut tt_model, precision: i32) -> tt_status;
     pub fn tt_model_search_precision(model: *const tt_model, precision: *mut i32) -> tt_status;
+
+    pub fn tt_convert_options_init(options: *mut tt_convert_options);
+    pub fn tt_model_convert(
+        input_path: *const c_char,
+        output_path: *const c_char,
+        options: *const tt_convert_options,
+    ) -> tt_status;
+    pub fn tt_model_quantize(model: *mut tt_model, index_precision: i32, weights_precision: i32) -> tt_status;
+    pub fn tt_model_strip(model: *mut tt_model) -> tt_status;
+    pub fn tt_model_precision(
+        model: *const tt_model,
+        index_precision: *mut i32,
+        weights_precision: *mut i32,
+    ) -> tt_status;
+    pub fn tt_model_topk_overlap(
+        a: *const tt_model,
+        b: *const tt_model,
+        queries: *const tt_table,
+        k: usize,
+        out: *mut f64,
+    ) -> tt_status;
+    pub fn tt_export_options_init(options: *mut tt_export_options);
+    pub fn tt_model_export(
+        model: *const tt_model,
+        directory: *const c_char,
+        options: *const tt_export_options,
+    ) -> tt_status;
+    pub fn tt_import_options_init(options: *mut tt_import_options);
+    pub fn tt_model_import(
+        directory: *const c_char,
+        options: *const tt_import_options,
+        out: *mut *mut tt_model,
+    ) -> tt_status;
 }
 
 /// `TT_SEARCH_PRECISION_AUTO`: follow the stored index precision.

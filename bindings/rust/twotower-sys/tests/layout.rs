@@ -37,6 +37,14 @@ fn expected() -> Vec<(&'static str, usize)> {
         vec![("TT_ERR_OUT_OF_MEMORY", TT_ERR_OUT_OF_MEMORY as usize)],
         vec![("TT_ERR_CANCELLED", TT_ERR_CANCELLED as usize)],
         vec![("TT_DTYPE_FLOAT32", TT_DTYPE_FLOAT32 as usize)],
+        vec![("sizeof(tt_precision)", size_of::<tt_precision>())],
+        vec![("TT_PRECISION_FLOAT32", TT_PRECISION_FLOAT32 as usize)],
+        vec![("TT_PRECISION_BF16", TT_PRECISION_BF16 as usize)],
+        vec![("TT_PRECISION_FP16", TT_PRECISION_FP16 as usize)],
+        vec![("TT_PRECISION_INT8", TT_PRECISION_INT8 as usize)],
+        // Negative constants, compared as their value plus one.
+        vec![("TT_PRECISION_KEEP + 1", (TT_PRECISION_KEEP + 1) as usize)],
+        vec![("TT_SEARCH_PRECISION_AUTO + 1", (TT_SEARCH_PRECISION_AUTO + 1) as usize)],
         size!(tt_metrics),
         field!(tt_metrics, struct_size),
         field!(tt_metrics, count),
@@ -73,6 +81,28 @@ fn expected() -> Vec<(&'static str, usize)> {
         field!(tt_query_options, exclude_counts),
         field!(tt_query_options, allow),
         field!(tt_query_options, allow_count),
+        size!(tt_convert_options),
+        field!(tt_convert_options, struct_size),
+        field!(tt_convert_options, index_precision),
+        field!(tt_convert_options, weights_precision),
+        field!(tt_convert_options, strip),
+        field!(tt_convert_options, compression_level),
+        size!(tt_export_options),
+        field!(tt_export_options, struct_size),
+        field!(tt_export_options, queries),
+        field!(tt_export_options, npy),
+        field!(tt_export_options, fvecs),
+        field!(tt_export_options, candidates),
+        field!(tt_export_options, weights),
+        field!(tt_export_options, preprocessing),
+        size!(tt_import_options),
+        field!(tt_import_options, struct_size),
+        field!(tt_import_options, spec_path),
+        field!(tt_import_options, preprocessing_path),
+        field!(tt_import_options, weights_path),
+        field!(tt_import_options, candidates),
+        field!(tt_import_options, interactions),
+        field!(tt_import_options, threads),
     ]
     .concat()
 }
@@ -139,6 +169,9 @@ fn init_functions_report_the_rust_struct_size() {
     assert_eq!(struct_size_written_by(tt_train_options_init), size_of::<tt_train_options>());
     assert_eq!(struct_size_written_by(tt_save_options_init), size_of::<tt_save_options>());
     assert_eq!(struct_size_written_by(tt_query_options_init), size_of::<tt_query_options>());
+    assert_eq!(struct_size_written_by(tt_convert_options_init), size_of::<tt_convert_options>());
+    assert_eq!(struct_size_written_by(tt_export_options_init), size_of::<tt_export_options>());
+    assert_eq!(struct_size_written_by(tt_import_options_init), size_of::<tt_import_options>());
 }
 
 #[test]

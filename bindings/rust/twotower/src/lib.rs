@@ -2,6 +2,7 @@
 //! (`include/twotower/twotower.h`, linked statically by `twotower-sys`).
 //!
 #![doc = include_str!("../../README.md")]
+mod convert;
 mod error;
 mod json;
 mod model;
@@ -13,6 +14,7 @@ use std::sync::OnceLock;
 
 use twotower_sys as sys;
 
+pub use convert::{convert, ConvertOptions, ExportOptions, ImportOptions, Precision, Precisions};
 pub use error::{Error, Result, Status};
 pub use model::{Embeddings, Hit, Model, QueryOptions, SaveOptions, SearchPrecision};
 pub use table::{load_movielens, DType, Table, TableBuilder};

@@ -126,14 +126,19 @@ impl Drop for LibraryBuffer {
 }
 
 impl Model {
-    fn create(f: impl FnOnce(*mut *mut sys::tt_model) -> sys::tt_status) -> Result<Model> {
+    pub(crate) fn create(f: impl FnOnce(*mut *mut sys::tt_model) -> sys::tt_status) -> Result<Model> {
         crate::ensure_abi()?;
         let mut raw = ptr::null_mut();
         check(f(&mut raw))?;
         Ok(Model { raw: NonNull::new(raw).expect("the library returned TT_OK with a NULL model") })
     }
 
-    fn ptr(&self) -> *const sys::tt_model {
+    pub(crate) fn ptr(&self) -> *const sys::tt_model {
+        self.raw.as_ptr()
+    }
+
+    /// For the C API's exclusive functions; only from `&mut self` methods.
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut sys::tt_model {
         self.raw.as_ptr()
     }
 
