@@ -438,10 +438,21 @@ void ModelFileReader::parse_header() {
   h.checksum = load_u64(head.data() + 32);
 
   if (h.format_version == 0) corrupt("format version 0 is invalid");
-  if (h.format_version > kModelFormatVersion)
+  if (h.format_version > kModelFormatVersion) {
+    // A newer header may be laid out differently, so its checksum cannot be required; but when
+    // it does not verify under this version's layout either, a damaged version field is as
+    // likely as a newer writer, and the message says so.
+    bool verifies = false;
+    const uint64_t end = kModelHeaderSize + uint64_t{kSectionEntrySize} * count;
+    if (count <= kMaxSections && end <= size) {
+      std::vector<uint8_t> table_storage;
+      verifies = header_checksum(source_->fetch(0, static_cast<size_t>(end), table_storage)) == h.checksum;
+    }
     fail(ErrorKind::unsupported, f + ": format version " + std::to_string(h.format_version) +
                                      " is newer than this reader supports (" + std::to_string(kModelFormatVersion) +
-                                     "): a newer twotower wrote this file; upgrade twotower to load it");
+                                     "): a newer twotower wrote this file; upgrade twotower to load it" +
+                                     (verifies ? "" : " (or the file is damaged: its header checksum does not match)"));
+  }
   if (count > kMaxSections)
     corrupt("section count " + std::to_string(count) + " exceeds the limit of " + std::to_string(kMaxSections));
   const uint64_t table_end = kModelHeaderSize + uint64_t{kSectionEntrySize} * count;
