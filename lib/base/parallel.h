@@ -2,9 +2,9 @@
 // on oneTBB. Left alone, a oneDNN call made from a TBB worker would start an OpenMP team per
 // worker (two cores become twenty threads), and OpenMP workers that spin-wait after a region
 // would compete with TBB workers for the same cores. The rules, enforced here:
-//   * training runs on OpenMP only: oneDNN primitives use a team of `threads`, and our own
-//     parallel loops in the training step (for_each_omp) use the same team; oneDNN calls made
-//     inside such a loop run sequentially, because oneDNN does not nest parallel regions;
+//   * training runs on OpenMP only: every phase of a step is a parallel loop (for_each_omp) on
+//     one team of `threads`, and the oneDNN sgemm calls made inside it run sequentially, with
+//     OpenMP pinned to one thread there (oneDNN would otherwise open nested teams);
 //   * serving and evaluation run on a TBB arena of `threads` (for_each); inside a TBB task,
 //     OpenMP is limited to one thread (OmpSingleThreadScope), so oneDNN's sgemm runs
 //     sequentially there;
@@ -44,8 +44,8 @@ class ThreadPool {
   // thread. Returns when all are done; an exception from fn is rethrown here.
   void for_each(size_t n, const std::function<void(size_t)>& fn);
   // Calls fn(i) for i in [0, n) on an OpenMP team of this pool's size, statically scheduled
-  // (index i always runs on thread i * threads / n). For the training step, which also runs
-  // oneDNN primitives on OpenMP: one runtime, no idle spinning of the other.
+  // (index i always runs on thread i * threads / n). For the training step, whose oneDNN calls
+  // also run on OpenMP: one runtime, no idle spinning of the other.
   void for_each_omp(size_t n, const std::function<void(size_t)>& fn);
   // Runs fn on the calling thread with OpenMP (oneDNN) using this pool's thread count.
   void with_omp(const std::function<void()>& fn);
