@@ -106,7 +106,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--threads", f->threads, "threads (default: all cores)");
   cmd->add_option("--history", f->history, "write per-epoch loss and metrics (.csv or .json)");
   cmd->add_option("--save", f->save, "save the trained model (and its candidate index) to this file");
-  cmd->add_option("--compression", f->compression, "zstd level for --save (1..19)")->check(CLI::Range(1, 19));
+  cmd->add_option("--compression", f->compression, "zstd level for --save (0: uncompressed .. 19)")->check(CLI::Range(0, 19));
   cmd->add_flag("--with-optimizer", f->with_optimizer, "also save the optimizer state (a checkpoint)");
   cmd->add_flag("--quiet", f->quiet, "print only the summary");
   cmd->callback([f, cmd] { run(*f, cmd); });

@@ -133,6 +133,7 @@ func (m *Model) exclusive(op string) (*C.tt_model, error) {
 // SaveOptions are the options of Save and SaveToBytes; a nil *SaveOptions means the defaults.
 type SaveOptions struct {
 	CompressionLevel int  // zstd level 1..19; 0 means the default, 3
+	Uncompressed     bool // store every section raw (zstd level 0); overrides CompressionLevel
 	IncludeOptimizer bool // also store the optimizer state (a checkpoint)
 }
 
@@ -142,6 +143,9 @@ func (o *SaveOptions) toC() C.tt_save_options {
 	if o != nil {
 		if o.CompressionLevel != 0 {
 			c.compression_level = C.int32_t(o.CompressionLevel)
+		}
+		if o.Uncompressed {
+			c.compression_level = 0
 		}
 		if o.IncludeOptimizer {
 			c.include_optimizer = 1

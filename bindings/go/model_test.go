@@ -269,7 +269,19 @@ func TestSaveAndLoadFileAndBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fromBytes.Close()
-	for _, loaded := range []*Model{fromFile, fromBytes} {
+	raw, err := m.SaveToBytes(&SaveOptions{Uncompressed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) <= len(data) {
+		t.Fatalf("uncompressed save has %d bytes, the default one %d", len(raw), len(data))
+	}
+	fromRaw, err := LoadFromBytes(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fromRaw.Close()
+	for _, loaded := range []*Model{fromFile, fromBytes, fromRaw} {
 		got, err := loaded.Query(q, &QueryOptions{K: 5})
 		if err != nil {
 			t.Fatal(err)

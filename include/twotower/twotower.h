@@ -175,7 +175,7 @@ TT_API tt_status tt_model_evaluate(const tt_model* model, const tt_table* intera
 
 typedef struct tt_save_options {
   size_t struct_size;
-  int32_t compression_level; /* zstd level 1..19; default 3 */
+  int32_t compression_level; /* zstd level 0 (uncompressed) .. 19; default 3 */
   int32_t include_optimizer; /* also store optimizer state (a checkpoint); default 0 */
 } tt_save_options;
 TT_API void tt_save_options_init(tt_save_options* options);

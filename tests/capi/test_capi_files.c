@@ -128,6 +128,20 @@ int main(void) {
   tt_save_options_init(&so);
   so.compression_level = 42;
   CHECK_FAILS(tt_model_save(m, path, &so), TT_ERR_INVALID_ARGUMENT, "compression_level");
+  so.compression_level = -1;
+  CHECK_FAILS(tt_model_save(m, path, &so), TT_ERR_INVALID_ARGUMENT, "compression_level must be in 0..19, got -1");
+  {
+    /* Level 0 stores every section uncompressed: a bigger buffer that loads all the same. */
+    void* raw = NULL;
+    size_t raw_size = 0;
+    tt_model* from_raw = NULL;
+    so.compression_level = 0;
+    CHECK_OK(tt_model_save_to_buffer(m, &so, &raw, &raw_size));
+    CHECK(raw_size > size);
+    CHECK_OK(tt_model_load_from_buffer(raw, raw_size, &from_raw));
+    tt_model_free(from_raw);
+    tt_buffer_free(raw);
+  }
   tt_save_options_init(&so);
   so.struct_size = 2;
   CHECK_FAILS(tt_model_save(m, path, &so), TT_ERR_INVALID_ARGUMENT, "struct_size");

@@ -47,8 +47,11 @@ def test_save_options(trained, tmp_path):
     m = twotower.Model.from_bytes(with_opt)
     assert m.metadata["has_optimizer_state"] is True
     same_answers(trained, m)
-    with pytest.raises(twotower.InvalidArgumentError, match="compression_level must be in 1..19"):
-        trained.save(tmp_path / "x.tt", compression_level=0)
+    raw = trained.to_bytes(compression_level=0)  # every section stored uncompressed
+    assert len(raw) > len(small)
+    same_answers(trained, twotower.Model.from_bytes(raw))
+    with pytest.raises(twotower.InvalidArgumentError, match="compression_level must be in 0..19"):
+        trained.save(tmp_path / "x.tt", compression_level=20)
     assert not (tmp_path / "x.tt").exists()
 
 

@@ -317,7 +317,7 @@ class Model:
 
     def save(self, path: Union[str, os.PathLike], compression_level: int = 3, include_optimizer: bool = False) -> None:
         """Writes the model file atomically (spec, preprocessing, weights and candidate index;
-        with ``include_optimizer``, the optimizer state too: a checkpoint). zstd level 1..19."""
+        with ``include_optimizer``, the optimizer state too: a checkpoint). zstd level 0 (uncompressed) .. 19."""
         o = self._save_options(compression_level, include_optimizer)
         with self._guard.shared("Model.save"):
             lib.tt_model_save(self._h("Model.save"), _capi.encode_path(path), byref(o))

@@ -87,7 +87,7 @@ impl Embeddings {
     }
 }
 
-/// How to save: zstd level 1..19 (default 3), optionally with the optimizer state.
+/// How to save: zstd level 0 (uncompressed) ..= 19 (default 3), optionally with the optimizer state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SaveOptions {
     pub compression_level: i32,

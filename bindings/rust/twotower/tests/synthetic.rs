@@ -271,6 +271,9 @@ fn save_and_load_a_file_and_bytes() {
 
     let checkpoint = model.to_bytes_with(&SaveOptions { compression_level: 19, include_optimizer: true }).unwrap();
     assert!(checkpoint.len() > bytes.len(), "the optimizer state takes room");
+    let raw = model.to_bytes_with(&SaveOptions { compression_level: 0, ..Default::default() }).unwrap();
+    assert!(raw.len() > bytes.len(), "level 0 stores every section uncompressed");
+    assert_eq!(Model::from_bytes(&raw).unwrap().query(&q, 7).unwrap(), expected);
     assert!(Model::from_bytes(&checkpoint).unwrap().metadata_json().unwrap().contains("\"has_optimizer_state\": true"));
     let err =
         model.save_with(dir.join("x.tt"), &SaveOptions { compression_level: 20, ..Default::default() }).unwrap_err();
