@@ -155,10 +155,6 @@ TT_CLONES float row_exp_sum_plus(float* x, const float* bias, size_t n, float sh
   return exp_sum_pass<true>(x, bias, n, shift);
 }
 
-TT_CLONES void row_scale(float* x, size_t n, float a) {
-  for (size_t j = 0; j < n; ++j) x[j] *= a;
-}
-
 TT_CLONES void row_divide(float* x, size_t n, float t) {
   for (size_t j = 0; j < n; ++j) x[j] /= t;
 }

@@ -17,8 +17,6 @@ float row_exp_sum(float* x, size_t n, float shift);
 // The same two passes over x + bias (bias: n per-column values); x receives exp(x + bias - shift).
 float row_max_plus(const float* x, const float* bias, size_t n);
 float row_exp_sum_plus(float* x, const float* bias, size_t n, float shift);
-// x[j] *= a.
-void row_scale(float* x, size_t n, float a);
 // x[j] = x[j] / t.
 void row_divide(float* x, size_t n, float t);
 // x[j] += y[j].

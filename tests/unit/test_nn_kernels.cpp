@@ -8,6 +8,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -157,18 +158,36 @@ TEST_CASE("nn kernels: row_select_greater lists exactly the positions above the 
   }
 }
 
-TEST_CASE("nn kernels: row_scale row_divide and row_add match plain loops exactly") {
+TEST_CASE("nn kernels: the bias forms equal the plain passes over x + bias, bit for bit") {
+  // row_max_plus and row_exp_sum_plus add the bias on the fly; the loss relies on them giving
+  // exactly what the plain passes give on a row with the bias already added.
+  Rng rng(6);
+  for (size_t n : kLengths) {
+    CAPTURE(n);
+    auto x = random_row(n, rng, -20.0f, 5.0f);
+    const auto bias = random_row(n, rng, -3.0f, 3.0f);
+    for (size_t j = 4; j < n; j += 9) x[j] = -kInf;
+    std::vector<float> added(n);
+    for (size_t j = 0; j < n; ++j) added[j] = x[j] + bias[j];
+    const float m = row_max(added.data(), n);
+    CHECK(row_max_plus(x.data(), bias.data(), n) == m);
+    std::vector<float> got = x;
+    const float sum = row_exp_sum_plus(got.data(), bias.data(), n, n ? m : 0.0f);
+    CHECK(sum == row_exp_sum(added.data(), n, n ? m : 0.0f));
+    CHECK(std::memcmp(got.data(), added.data(), n * sizeof(float)) == 0);
+  }
+}
+
+TEST_CASE("nn kernels: row_divide and row_add match plain loops exactly") {
   Rng rng(4);
   for (size_t n : kLengths) {
     CAPTURE(n);
     const auto x = random_row(n, rng, -10.0f, 10.0f);
     const auto y = random_row(n, rng, -10.0f, 10.0f);
-    std::vector<float> a = x, b = x, c = x;
-    row_scale(a.data(), n, 0.3f);
+    std::vector<float> b = x, c = x;
     row_divide(b.data(), n, 3.0f);  // a true division, not a multiplication by 1/3
     row_add(c.data(), y.data(), n);
     for (size_t j = 0; j < n; ++j) {
-      CHECK(a[j] == x[j] * 0.3f);
       CHECK(b[j] == x[j] / 3.0f);
       CHECK(c[j] == x[j] + y[j]);
     }
