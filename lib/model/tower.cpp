@@ -4,10 +4,12 @@
 
 #include "base/error.h"
 #include "nn/embedding.h"
-#include "nn/gemm.h"
 #include "nn/init.h"
 
 namespace tt {
+
+// Floats a layer's weight gradients take in a share's partial buffer: kernel, then bias.
+static size_t partial_floats(const Dense& l) { return (l.in() + 1) * l.out(); }
 
 Tower::Tower(std::string prefix, TowerSpec spec) : prefix_(std::move(prefix)), spec_(std::move(spec)) {
   for (const auto& f : spec_.features) encoders_.emplace_back(f);
@@ -130,7 +132,7 @@ void Tower::start_step(size_t rows, size_t shares, TowerActivations& act) const 
     act.grads[i].resize(rows, i + 1 < n ? layers_[i].out() : input_dim());
   }
   size_t per_share = 0;
-  for (const Dense& l : layers_) per_share += (l.in() + 1) * l.out();
+  for (const Dense& l : layers_) per_share += partial_floats(l);
   act.partial_grads.resize(shares);
   for (auto& g : act.partial_grads) g.resize(per_share);
 }
@@ -150,7 +152,7 @@ void Tower::backward_rows(TowerActivations& act, Matrix& d_out, size_t share, si
   float* partial = act.partial_grads[share].data() + act.partial_grads[share].size();
   for (size_t i = n; i-- > 0;) {
     const Dense& l = layers_[i];
-    partial -= (l.in() + 1) * l.out();
+    partial -= partial_floats(l);
     const Matrix& x = i == 0 ? act.input : act.outputs[i - 1];
     Matrix& dy = i + 1 == n ? d_out : act.grads[i];
     Matrix& dx = i == 0 ? act.grads[n - 1] : act.grads[i - 1];
@@ -162,7 +164,6 @@ void Tower::finish_backward(const EncodedBatch& batch, TowerActivations& act) {
   // Weight gradients: the shares' partial sums, added in share order.
   size_t offset = 0;
   for (Dense& l : layers_) {
-    const size_t count = (l.in() + 1) * l.out();
     float* kernel = l.kernel.grad.data();
     float* bias = l.bias.grad.data();
     const size_t kn = l.in() * l.out();
@@ -176,7 +177,7 @@ void Tower::finish_backward(const EncodedBatch& batch, TowerActivations& act) {
         for (size_t k = 0; k < l.out(); ++k) bias[k] += p[kn + k];
       }
     }
-    offset += count;
+    offset += partial_floats(l);
   }
   const Matrix& dx = act.grads[layers_.size() - 1];
   const size_t in = input_dim();
@@ -198,16 +199,8 @@ void Tower::embed(const EncodedBatch& batch, Matrix& out, TowerScratch& s) const
   s.outputs.resize(layers_.size());
   const Matrix* x = &s.input;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    const Dense& l = layers_[i];
     Matrix& y = i + 1 == layers_.size() ? out : s.outputs[i];
-    y.resize(x->rows(), l.out());
-    if (x->rows() == 0) { x = &y; continue; }
-    // y = x W + b: the bias is broadcast into y first, then the GEMM accumulates onto it.
-    for (size_t r = 0; r < y.rows(); ++r) std::copy_n(l.bias.value.data(), l.out(), y.row(r));
-    sgemm(false, false, x->rows(), l.out(), l.in(), 1.0f, x->data(), l.in(), l.kernel.value.data(), l.out(), 1.0f,
-          y.data(), l.out());
-    if (l.relu())
-      for (float& v : y.span()) v = v > 0.0f ? v : 0.0f;
+    layers_[i].forward(*x, y);
     x = &y;
   }
 }
