@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# Installs everything twotower needs to build and test on Debian 12. Safe to run again: it only
-# installs what is missing.
+# Installs everything twotower needs to build and test on Debian 12, starting from a minimal
+# system (mmdebstrap --variant=minbase: no Python, no compiler). Safe to run again: it only
+# installs what is missing. Checked in CI by ../shared/tools/fresh-debian-check.sh (.ci/run).
 set -euo pipefail
 
 debs=(build-essential cmake ninja-build pkg-config
       libdnnl-dev libtbb-dev libeigen3-dev doctest-dev libzstd-dev
+      ocl-icd-opencl-dev           # Debian's dnnl-config.cmake finds OpenCL; libdnnl-dev only recommends it
       nlohmann-json3-dev libcli11-dev libxxhash-dev nettle-dev
       clang-14 libclang-rt-14-dev  # clang: the libFuzzer target (tests/fuzz)
       libfaiss-dev                 # the peer in bench/bench_faiss (only that benchmark links it)
       libopenblas0-openmp)         # Faiss's BLAS: Debian's default reference BLAS would handicap it
+
+# Python 3 runs the result plot (tools/plot-results.py) and the Python binding's tests. A minimal
+# Debian has none: take Debian's interpreter and modules (pip into Debian's own Python is refused
+# by PEP 668). A Python found on PATH that is not Debian's gets the modules from PyPI below.
+py=${PYTHON:-python3}
+debian_python=0
+if ! command -v "$py" >/dev/null 2>&1 || [ "$(command -v "$py")" = /usr/bin/python3 ]; then
+  debian_python=1
+  py=/usr/bin/python3
+  debs+=(python3 python3-venv python3-pip python3-numpy python3-matplotlib python3-pytest)
+fi
 
 missing=()
 for p in "${debs[@]}"; do
@@ -21,8 +34,6 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Python tools for the plot script and the Python binding's tests.
-py=${PYTHON:-python3}
-if ! "$py" -c "import numpy, matplotlib, pytest" 2>/dev/null; then
+if [ "$debian_python" = 0 ] && ! "$py" -c "import numpy, matplotlib, pytest" 2>/dev/null; then
   "$py" -m pip install --quiet numpy matplotlib pytest
 fi
