@@ -66,16 +66,23 @@ Args parse_args(int argc, char** argv) {
       a.quick = true;
       continue;
     }
-    const bool known = f == "--n" || f == "--d" || f == "--queries" || f == "--k" || f == "--single" || f == "--threads";
+    const bool known =
+        f == "--n" || f == "--d" || f == "--queries" || f == "--k" || f == "--single" || f == "--threads";
     if (!known) usage_error("unknown argument '" + f + "'");
     if (i + 1 >= argc) usage_error(f + " needs a value");
     const char* v = argv[++i];
-    if (f == "--n") n = parse_count("--n", v, 1);
-    else if (f == "--d") d = parse_count("--d", v, 1);
-    else if (f == "--queries") queries = parse_count("--queries", v, 1);
-    else if (f == "--k") k = parse_count("--k", v, 1);
-    else if (f == "--single") single = parse_count("--single", v, 1);
-    else threads = parse_count("--threads", v, 0);
+    if (f == "--n")
+      n = parse_count("--n", v, 1);
+    else if (f == "--d")
+      d = parse_count("--d", v, 1);
+    else if (f == "--queries")
+      queries = parse_count("--queries", v, 1);
+    else if (f == "--k")
+      k = parse_count("--k", v, 1);
+    else if (f == "--single")
+      single = parse_count("--single", v, 1);
+    else
+      threads = parse_count("--threads", v, 0);
   }
   if (a.quick) {  // a smoke run: the same code paths on a small set
     a.n = 20'000;
@@ -161,7 +168,9 @@ void measure(const Args& a, const Matrix& q, Search&& search, Results& batch, Re
 // Query of single-query slot `slot` (see measure()).
 size_t single_query_index(const Args& a, size_t slot, size_t nq) { return (a.warmup + slot) % nq; }
 
-bool close(double x, double y, double rel) { return std::fabs(x - y) <= rel * std::max({std::fabs(x), std::fabs(y), 1e-30}); }
+bool close(double x, double y, double rel) {
+  return std::fabs(x - y) <= rel * std::max({std::fabs(x), std::fabs(y), 1e-30});
+}
 
 struct Agreement {
   size_t queries = 0;
@@ -217,7 +226,8 @@ void compare(const Matrix& cand, const float* qv, size_t k, const int64_t* ia, c
     for (int64_t id : mine) {
       if (other.count(id)) continue;
       const double e = exact(id);
-      if (close(e, other_kth, rel)) ++ag.differing_ids;
+      if (close(e, other_kth, rel))
+        ++ag.differing_ids;
       else
         problem(std::string(side ? "faiss" : "twotower") + " alone returns id " + std::to_string(id) + " (score " +
                 std::to_string(e) + ", the other's k-th score " + std::to_string(other_kth) + ")");
@@ -248,8 +258,7 @@ bool run(const Args& a, size_t d, ThreadPool& pool, double bw, double gflops) {
   Results tt_batch, tt_single, fa_batch, fa_single;
   settle();
   measure(
-      a, q,
-      [&](const float* x, size_t m, int64_t* ids, float* scores) { idx.search(x, m, so, ids, scores, pool); },
+      a, q, [&](const float* x, size_t m, int64_t* ids, float* scores) { idx.search(x, m, so, ids, scores, pool); },
       tt_batch, tt_single);
   settle();
   pool.with_omp([&] {  // Faiss and its BLAS on an OpenMP team of the same size
@@ -263,8 +272,8 @@ bool run(const Args& a, size_t d, ThreadPool& pool, double bw, double gflops) {
 
   Agreement ag_batch, ag_single;
   for (size_t i = 0; i < nq; ++i)
-    compare(cand, q.row(i), k, tt_batch.ids.data() + i * k, tt_batch.scores.data() + i * k,
-            fa_batch.ids.data() + i * k, fa_batch.scores.data() + i * k, i, ag_batch);
+    compare(cand, q.row(i), k, tt_batch.ids.data() + i * k, tt_batch.scores.data() + i * k, fa_batch.ids.data() + i * k,
+            fa_batch.scores.data() + i * k, i, ag_batch);
   for (size_t s = 0; s < a.single; ++s) {
     const size_t qi = single_query_index(a, s, nq);
     compare(cand, q.row(qi), k, tt_single.ids.data() + s * k, tt_single.scores.data() + s * k,
@@ -284,8 +293,8 @@ bool run(const Args& a, size_t d, ThreadPool& pool, double bw, double gflops) {
   };
   line(("single query p50 (" + std::to_string(a.single) + ")").c_str(), tt50, fa50, read_bound, "ms", 1e3);
   line("single query p99", tt99, fa99, read_bound, "ms", 1e3);
-  line(("batch of " + std::to_string(nq) + " (best of " + std::to_string(a.batch_reps) + ")").c_str(),
-       tt_batch.batch_s, fa_batch.batch_s, gemm_bound, "ms", 1e3);
+  line(("batch of " + std::to_string(nq) + " (best of " + std::to_string(a.batch_reps) + ")").c_str(), tt_batch.batch_s,
+       fa_batch.batch_s, gemm_bound, "ms", 1e3);
   std::printf("  %-30s %12.0f %12.0f   (queries/s)\n", "batch throughput", nq / tt_batch.batch_s,
               nq / fa_batch.batch_s);
   report_agreement("batch,", ag_batch);
@@ -307,8 +316,9 @@ int main(int argc, char** argv) {
                 pool.threads(), a.quick ? " (--quick: small buffers, not meaningful)" : "");
     std::printf("Faiss %d.%d.%d (%s), BLAS: %s\n", FAISS_VERSION_MAJOR, FAISS_VERSION_MINOR, FAISS_VERSION_PATCH,
                 faiss::get_compile_options().c_str(), loaded_blas().c_str());
-    std::printf("speed-up = faiss time / twotower time (> 1: twotower faster); read bound = n*d*4 bytes / read "
-                "bandwidth; GEMM bound = 2*n*d*queries / sgemm rate\n\n");
+    std::printf(
+        "speed-up = faiss time / twotower time (> 1: twotower faster); read bound = n*d*4 bytes / read "
+        "bandwidth; GEMM bound = 2*n*d*queries / sgemm rate\n\n");
     bool agree = true;
     for (size_t d : a.dims) agree = run(a, d, pool, bw, gflops) && agree;
     if (!agree) {

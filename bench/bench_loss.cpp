@@ -15,9 +15,12 @@ using namespace tt;
 int main(int argc, char** argv) {
   size_t b = 2048, d = 32, reps = 40;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--batch")) b = std::stoul(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--dim")) d = std::stoul(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--reps")) reps = std::stoul(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--batch"))
+      b = std::stoul(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--dim"))
+      d = std::stoul(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--reps"))
+      reps = std::stoul(argv[i + 1]);
   }
   Rng rng(1);
   Matrix q(b, d), c(b, d), dq, dc;

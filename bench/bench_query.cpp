@@ -26,7 +26,10 @@ static void movielens_model(const std::string& path, const std::string& data) {
   for (int i = 0; i < 5; ++i) {
     tt_model* mm = nullptr;
     auto t0 = clk::now();
-    if (tt_model_load(path.c_str(), &mm) != TT_OK) { std::fprintf(stderr, "%s\n", tt_last_error()); std::exit(1); }
+    if (tt_model_load(path.c_str(), &mm) != TT_OK) {
+      std::fprintf(stderr, "%s\n", tt_last_error());
+      std::exit(1);
+    }
     load_s = std::min(load_s, since(t0));
     if (m) tt_model_free(m);
     m = mm;
@@ -123,28 +126,35 @@ static void synthetic(size_t d, ThreadPool& pool, double bw, double gflops) {
     // between candidates whose float32 scores tie up to rounding).
     size_t differ = 0;
     for (size_t i = 0; i < nq; ++i) {
-      std::vector<int64_t> a(exact.begin() + i * k, exact.begin() + (i + 1) * k), b(ids.begin() + i * k, ids.begin() + (i + 1) * k);
+      std::vector<int64_t> a(exact.begin() + i * k, exact.begin() + (i + 1) * k),
+          b(ids.begin() + i * k, ids.begin() + (i + 1) * k);
       std::sort(a.begin(), a.end());
       std::sort(b.begin(), b.end());
       differ += a != b;
     }
     std::printf(", %.2fx faster than f32\n", single_f32 / single);
-    std::printf("       1000 queries     %8.1f ms  (%.2fx faster than f32), top-%zu sets differing from f32: %zu of %zu\n",
-                batch_s * 1e3, batch_f32 / batch_s, k, differ, nq);
+    std::printf(
+        "       1000 queries     %8.1f ms  (%.2fx faster than f32), top-%zu sets differing from f32: %zu of %zu\n",
+        batch_s * 1e3, batch_f32 / batch_s, k, differ, nq);
   }
 }
 
 int main(int argc, char** argv) {
   std::string model, data;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--model")) model = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--data")) data = argv[i + 1];
+    if (!std::strcmp(argv[i], "--model"))
+      model = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--data"))
+      data = argv[i + 1];
   }
   ThreadPool pool(0);
   const double bw = read_bandwidth_gbs(pool), gflops = sgemm_gflops(pool);
-  std::printf("machine now: read bandwidth %.1f GB/s, sgemm %.0f GFLOP/s on %d threads\n\n", bw, gflops, pool.threads());
-  if (!model.empty()) movielens_model(model, data);
-  else std::printf("(no --model FILE: MovieLens serving figures skipped)\n");
+  std::printf("machine now: read bandwidth %.1f GB/s, sgemm %.0f GFLOP/s on %d threads\n\n", bw, gflops,
+              pool.threads());
+  if (!model.empty())
+    movielens_model(model, data);
+  else
+    std::printf("(no --model FILE: MovieLens serving figures skipped)\n");
   for (size_t d : {32, 64}) synthetic(d, pool, bw, gflops);
   return 0;
 }

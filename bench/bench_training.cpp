@@ -18,11 +18,11 @@
 #include "base/parallel.h"
 #include "base/random.h"
 #include "data/locate.h"
-#include "nn/gemm.h"
-#include "nn/matrix.h"
 #include "model/dataset.h"
 #include "model/trainer.h"
 #include "model/two_tower_model.h"
+#include "nn/gemm.h"
+#include "nn/matrix.h"
 
 using namespace tt;
 
@@ -118,11 +118,16 @@ int main(int argc, char** argv) {
   bool baseline = true;
   for (int i = 1; i < argc; ++i) {
     auto arg = [&](const char* name) { return std::strcmp(argv[i], name) == 0 && i + 1 < argc; };
-    if (arg("--data")) data = argv[++i];
-    else if (arg("--epochs")) epochs = std::stoul(argv[++i]);
-    else if (arg("--threads")) threads = std::stoi(argv[++i]);
-    else if (arg("--spec")) specs.push_back(argv[++i]);
-    else if (std::strcmp(argv[i], "--no-baseline") == 0) baseline = false;
+    if (arg("--data"))
+      data = argv[++i];
+    else if (arg("--epochs"))
+      epochs = std::stoul(argv[++i]);
+    else if (arg("--threads"))
+      threads = std::stoi(argv[++i]);
+    else if (arg("--spec"))
+      specs.push_back(argv[++i]);
+    else if (std::strcmp(argv[i], "--no-baseline") == 0)
+      baseline = false;
     else {
       std::fprintf(stderr, "usage: %s [--data DIR] [--epochs N] [--threads T] [--no-baseline] [--spec FILE]...\n",
                    argv[0]);
@@ -134,8 +139,8 @@ int main(int argc, char** argv) {
       specs.push_back(std::string(TT_SOURCE_DIR) + "/samples/movielens/" + s + ".json");
 
   Dataset d = load_movielens_dataset(locate_movielens(data, TT_SOURCE_DIR));
-  std::printf("%-22s %-9s %6s %9s %8s %8s %11s %8s %8s %11s %6s\n", "config", "columns", "epochs", "s/epoch",
-              "eval s", "GFLOP/s", "300 ep. est", "top-100", "speed-up", "GEMM floor", "share");
+  std::printf("%-22s %-9s %6s %9s %8s %8s %11s %8s %8s %11s %6s\n", "config", "columns", "epochs", "s/epoch", "eval s",
+              "GFLOP/s", "300 ep. est", "top-100", "speed-up", "GEMM floor", "share");
   for (const auto& path : specs) {
     ModelSpec spec = ModelSpec::from_file(path);
     Split split = split_for_spec(d.interactions, spec.data);

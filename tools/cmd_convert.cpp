@@ -41,9 +41,12 @@ uint64_t file_size(const std::string& path) { return static_cast<uint64_t>(std::
 
 std::string size_text(uint64_t bytes) {
   char buf[64];
-  if (bytes >= 10 * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  else if (bytes >= 10 * 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
-  else std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
+  if (bytes >= 10 * 1024 * 1024)
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  else if (bytes >= 10 * 1024)
+    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
+  else
+    std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
   return buf;
 }
 
@@ -91,7 +94,8 @@ void run_import(const ConvertFlags& f) {
   o.threads = f.threads;
   std::optional<Dataset> d;
   if (has_data(f)) {
-    const std::string spec_path = f.spec.empty() ? (std::filesystem::path(f.import_dir) / "spec.json").string() : f.spec;
+    const std::string spec_path =
+        f.spec.empty() ? (std::filesystem::path(f.import_dir) / "spec.json").string() : f.spec;
     const ModelSpec spec = ModelSpec::from_file(spec_path);
     d = f.data.load(&spec);
     o.candidates = &d->candidates;
@@ -140,12 +144,14 @@ void run_convert(const ConvertFlags& f) {
 }
 
 void run(const ConvertFlags& f) {
-  const bool transform = !f.quantize.empty() || !f.quantize_index.empty() || !f.quantize_weights.empty() || f.strip || f.upgrade;
+  const bool transform =
+      !f.quantize.empty() || !f.quantize_index.empty() || !f.quantize_weights.empty() || f.strip || f.upgrade;
   if (!f.import_dir.empty() || !f.weights.empty()) {
     if (!f.input.empty()) fail(ErrorKind::invalid_argument, "convert --import takes no input model file");
     if (f.output.empty()) fail(ErrorKind::invalid_argument, "convert --import needs --output FILE");
     if (transform || !f.export_dir.empty())
-      fail(ErrorKind::invalid_argument, "convert --import writes a new model: quantize, strip or export it in a second step");
+      fail(ErrorKind::invalid_argument,
+           "convert --import writes a new model: quantize, strip or export it in a second step");
     return run_import(f);
   }
   if (f.input.empty()) fail(ErrorKind::invalid_argument, "convert needs an input model file (or --import DIR)");
@@ -155,7 +161,8 @@ void run(const ConvertFlags& f) {
     return run_export(f);
   }
   if (f.output.empty())
-    fail(ErrorKind::invalid_argument, "convert needs --output FILE (and --quantize, --strip or --upgrade), or --export DIR");
+    fail(ErrorKind::invalid_argument,
+         "convert needs --output FILE (and --quantize, --strip or --upgrade), or --export DIR");
   if (std::filesystem::exists(f.output) && std::filesystem::equivalent(f.input, f.output))
     fail(ErrorKind::invalid_argument, "convert: --output is the input file; write a new file");
   run_convert(f);
@@ -165,7 +172,8 @@ void run(const ConvertFlags& f) {
 
 void register_convert(CLI::App& app) {
   auto f = std::make_shared<ConvertFlags>();
-  auto* cmd = app.add_subcommand("convert", "quantize, strip, upgrade, export or import a model file (docs/convert.md)");
+  auto* cmd =
+      app.add_subcommand("convert", "quantize, strip, upgrade, export or import a model file (docs/convert.md)");
   cmd->add_option("model", f->input, "input model file (any format version this build reads)");
   cmd->add_option("-o,--output", f->output, "model file to write (current format version, atomically)");
   cmd->add_option("--quantize", f->quantize, "store the index embeddings and the weights as bf16, fp16, int8 (or f32)");
@@ -175,7 +183,8 @@ void register_convert(CLI::App& app) {
   cmd->add_flag("--upgrade", f->upgrade, "rewrite in the current format version (also what every conversion writes)");
   cmd->add_option("--compression", f->compression, "zstd level of the output (0 stores it uncompressed; default 3)")
       ->check(CLI::Range(0, 19));
-  cmd->add_flag("--evaluate", f->evaluate, "compare accuracy and top-100 lists before and after (MovieLens by default)");
+  cmd->add_flag("--evaluate", f->evaluate,
+                "compare accuracy and top-100 lists before and after (MovieLens by default)");
   cmd->add_option("--export", f->export_dir, "write embeddings, weights and preprocessing files into this directory");
   cmd->add_flag("--no-npy", f->no_npy, "export: no .npy embeddings");
   cmd->add_flag("--no-fvecs", f->no_fvecs, "export: no .fvecs embeddings");

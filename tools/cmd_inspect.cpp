@@ -35,7 +35,8 @@ void run(const std::string& path, bool show_spec) {
     std::printf("  %s tower: layers [", t == &spec.query ? "query" : "candidate");
     for (size_t i = 0; i < t->layers.size(); ++i) std::printf("%s%zu", i ? ", " : "", t->layers[i]);
     std::printf("]; features:");
-    for (const auto& f : t->features) std::printf(" %s(%s of %s)", f.name.c_str(), feature_kind_name(f.kind), f.column.c_str());
+    for (const auto& f : t->features)
+      std::printf(" %s(%s of %s)", f.name.c_str(), feature_kind_name(f.kind), f.column.c_str());
     std::printf("\n");
   }
   const TrainingMetadata& m = info.metadata;

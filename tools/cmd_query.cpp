@@ -30,17 +30,22 @@ DType column_type(const ModelSpec& spec, const std::string& column) {
   for (const auto& f : spec.query.features)
     if (f.column == column)
       return (f.kind == FeatureKind::discretization || f.kind == FeatureKind::normalization) ? DType::int64
-                                                                                            : DType::string;
+                                                                                             : DType::string;
   fail(ErrorKind::invalid_argument, "the query tower reads no column '" + column + "'");
 }
 
 Column one_value(const std::string& name, DType type, const std::string& text) {
   switch (type) {
-    case DType::string: return Column(name, Column::Strings{text});
+    case DType::string:
+      return Column(name, Column::Strings{text});
     case DType::int64: {
       size_t used = 0;
       int64_t v = 0;
-      try { v = std::stoll(text, &used); } catch (...) { used = 0; }
+      try {
+        v = std::stoll(text, &used);
+      } catch (...) {
+        used = 0;
+      }
       if (used != text.size() || text.empty())
         fail(ErrorKind::invalid_argument, "'" + name + "' needs an integer, got '" + text + "'");
       return Column(name, Column::Ints{v});
@@ -48,7 +53,11 @@ Column one_value(const std::string& name, DType type, const std::string& text) {
     case DType::float32: {
       size_t used = 0;
       float v = 0;
-      try { v = std::stof(text, &used); } catch (...) { used = 0; }
+      try {
+        v = std::stof(text, &used);
+      } catch (...) {
+        used = 0;
+      }
       if (used != text.size() || text.empty())
         fail(ErrorKind::invalid_argument, "'" + name + "' needs a number, got '" + text + "'");
       return Column(name, Column::Floats{v});
@@ -59,8 +68,7 @@ Column one_value(const std::string& name, DType type, const std::string& text) {
 
 void run(const QueryFlags& f, CLI::App* cmd) {
   RetrievalModel rm = load_model(f.model);
-  if (!f.search_precision.empty())
-    rm.set_search_precision(parse_precision(f.search_precision, "--search-precision"));
+  if (!f.search_precision.empty()) rm.set_search_precision(parse_precision(f.search_precision, "--search-precision"));
   const ModelSpec& spec = rm.model().spec();
   std::map<std::string, std::string> values;
   if (cmd->count("--user")) values["user_id"] = f.user;

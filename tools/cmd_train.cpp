@@ -49,12 +49,15 @@ void run(const TrainFlags& f, CLI::App* cmd) {
   TrainOptions opt;
   opt.epochs = f.epochs;
   opt.threads = f.threads;
-  if (cmd->count("--seed")) { opt.seed = f.seed; opt.seed_set = true; }
+  if (cmd->count("--seed")) {
+    opt.seed = f.seed;
+    opt.seed_set = true;
+  }
   const size_t epochs = f.epochs ? f.epochs : spec.training.epochs;
   const bool tty = stdout_is_terminal() && !f.quiet;
-  std::cout << "training " << spec.name << " on " << train_rows << " interactions ("
-            << test_rows << " held out, " << d.candidates.num_rows() << " candidates), " << epochs
-            << " epochs\n" << std::flush;
+  std::cout << "training " << spec.name << " on " << train_rows << " interactions (" << test_rows << " held out, "
+            << d.candidates.num_rows() << " candidates), " << epochs << " epochs\n"
+            << std::flush;
   opt.on_progress = [&](const TrainProgress& p) {
     if (tty && !p.record) {
       const int width = 30;
@@ -74,9 +77,8 @@ void run(const TrainFlags& f, CLI::App* cmd) {
   FitResult fit = fit_retrieval_model(spec, d, opt);
   const TrainResult& r = fit.training;
   if (tty) std::printf("\r%60s\r", "");
-  std::cout << "done in " << std::fixed << std::setprecision(1) << r.seconds << " s ("
-            << std::setprecision(3) << r.seconds / static_cast<double>(std::max<size_t>(1, r.history.size()))
-            << " s/epoch incl. evaluation)\n";
+  std::cout << "done in " << std::fixed << std::setprecision(1) << r.seconds << " s (" << std::setprecision(3)
+            << r.seconds / static_cast<double>(std::max<size_t>(1, r.history.size())) << " s/epoch incl. evaluation)\n";
   if (r.final_metrics) std::cout << "final: " << metrics_line(*r.final_metrics) << "\n";
   std::cout << "mean per-example training loss of the last epoch: " << std::setprecision(4)
             << r.history.back().mean_loss << "\n";
@@ -106,7 +108,8 @@ void register_train(CLI::App& app) {
   cmd->add_option("--threads", f->threads, "threads (default: all cores)");
   cmd->add_option("--history", f->history, "write per-epoch loss and metrics (.csv or .json)");
   cmd->add_option("--save", f->save, "save the trained model (and its candidate index) to this file");
-  cmd->add_option("--compression", f->compression, "zstd level for --save (0: uncompressed .. 19)")->check(CLI::Range(0, 19));
+  cmd->add_option("--compression", f->compression, "zstd level for --save (0: uncompressed .. 19)")
+      ->check(CLI::Range(0, 19));
   cmd->add_flag("--with-optimizer", f->with_optimizer, "also save the optimizer state (a checkpoint)");
   cmd->add_flag("--quiet", f->quiet, "print only the summary");
   cmd->callback([f, cmd] { run(*f, cmd); });

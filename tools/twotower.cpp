@@ -1,6 +1,6 @@
 // The twotower command-line tool: a thin client of the engine in lib/.
-#include <iostream>
 #include <unistd.h>
+#include <iostream>
 
 #include "base/error.h"
 #include "cli.h"

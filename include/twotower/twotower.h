@@ -125,7 +125,7 @@ TT_API void tt_model_free(tt_model* model);
 #define TT_MAX_K 16
 typedef struct tt_metrics {
   size_t struct_size;
-  size_t count;              /* number of k values evaluated */
+  size_t count; /* number of k values evaluated */
   uint32_t k[TT_MAX_K];
   double accuracy[TT_MAX_K]; /* accuracy[i] is top-k[i] accuracy */
   uint64_t examples;         /* held-out (query, candidate) pairs evaluated */
@@ -134,11 +134,11 @@ TT_API void tt_metrics_init(tt_metrics* metrics);
 
 typedef struct tt_progress {
   size_t struct_size;
-  uint32_t epoch, epochs;   /* 1-based epoch */
-  uint32_t batch, batches;  /* batch == batches once the epoch is done */
-  int32_t epoch_done;       /* 1 when this report closes an epoch */
-  double loss;              /* mean per-example loss of the finished epoch (epoch_done only) */
-  int32_t has_metrics;      /* 1 if the finished epoch was evaluated */
+  uint32_t epoch, epochs;  /* 1-based epoch */
+  uint32_t batch, batches; /* batch == batches once the epoch is done */
+  int32_t epoch_done;      /* 1 when this report closes an epoch */
+  double loss;             /* mean per-example loss of the finished epoch (epoch_done only) */
+  int32_t has_metrics;     /* 1 if the finished epoch was evaluated */
   tt_metrics metrics;
 } tt_progress;
 
@@ -148,11 +148,11 @@ typedef int (*tt_progress_fn)(const tt_progress* progress, void* user_data);
 
 typedef struct tt_train_options {
   size_t struct_size;
-  uint32_t epochs;      /* 0: the spec's */
-  int32_t eval_every;   /* -1: the spec's; 0: only after the last epoch */
-  uint64_t seed;        /* shuffling seed, used if seed_set */
+  uint32_t epochs;    /* 0: the spec's */
+  int32_t eval_every; /* -1: the spec's; 0: only after the last epoch */
+  uint64_t seed;      /* shuffling seed, used if seed_set */
   int32_t seed_set;
-  int32_t threads;      /* 0: all cores */
+  int32_t threads; /* 0: all cores */
   tt_progress_fn progress;
   void* user_data;
 } tt_train_options;
@@ -213,7 +213,7 @@ TT_API tt_status tt_model_candidate_id(const tt_model* model, const char* key, i
 
 typedef struct tt_query_options {
   size_t struct_size;
-  size_t k;                           /* results per query; default 10 */
+  size_t k; /* results per query; default 10 */
   /* Optional per-query exclusion lists (e.g. items already rated): for query i, the
    * exclude_counts[i] candidate ids at exclude[i]. Both NULL: no exclusions. Ids outside
    * 0 .. num_candidates-1 are ignored, in exclusion and allow lists alike. */
@@ -250,9 +250,9 @@ TT_API tt_status tt_model_rebuild_index(tt_model* model, const tt_table* catalog
  * float32 with the values rounded to these precisions, so its answers are those of the file. */
 typedef enum tt_precision {
   TT_PRECISION_FLOAT32 = 0,
-  TT_PRECISION_BF16 = 1,  /* bfloat16, round to nearest even */
-  TT_PRECISION_FP16 = 2,  /* IEEE binary16; values beyond 65504 are refused */
-  TT_PRECISION_INT8 = 3   /* symmetric, one float32 scale per row: max|x| / 127 */
+  TT_PRECISION_BF16 = 1, /* bfloat16, round to nearest even */
+  TT_PRECISION_FP16 = 2, /* IEEE binary16; values beyond 65504 are refused */
+  TT_PRECISION_INT8 = 3  /* symmetric, one float32 scale per row: max|x| / 127 */
 } tt_precision;
 #define TT_PRECISION_KEEP (-1)
 
@@ -324,7 +324,7 @@ typedef struct tt_import_options {
   /* With candidates: features that have no state in preprocessing.json are fitted on these
    * tables, as training would. NULL: every feature needs a stored state. */
   const tt_table* interactions;
-  int32_t threads;                /* for building the index; 0: all cores */
+  int32_t threads; /* for building the index; 0: all cores */
 } tt_import_options;
 TT_API void tt_import_options_init(tt_import_options* options);
 

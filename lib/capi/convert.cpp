@@ -5,8 +5,8 @@
 #include <optional>
 
 #include "capi/api_guard.h"
-#include "capi/read_options.h"
 #include "capi/model_handle.h"
+#include "capi/read_options.h"
 #include "capi/table_handle.h"
 #include "io/model_serialization.h"
 #include "model/convert.h"
@@ -20,8 +20,8 @@ namespace {
 std::optional<Precision> precision_arg(int32_t v, const char* name) {
   if (v == TT_PRECISION_KEEP) return std::nullopt;
   if (v < 0 || !precision_from_code(static_cast<uint32_t>(v)))
-    fail(ErrorKind::invalid_argument, std::string(name) + " is " + std::to_string(v) +
-                                          "; expected a tt_precision (0..3) or TT_PRECISION_KEEP (-1)");
+    fail(ErrorKind::invalid_argument,
+         std::string(name) + " is " + std::to_string(v) + "; expected a tt_precision (0..3) or TT_PRECISION_KEEP (-1)");
   return static_cast<Precision>(v);
 }
 
@@ -49,8 +49,8 @@ TT_API tt_status tt_model_convert(const char* input_path, const char* output_pat
     require(output_path, "output_path");
     const tt_convert_options o = read_options(options, tt_convert_options_init, "tt_convert_options");
     if (o.compression_level < 0 || o.compression_level > 19)
-      fail(ErrorKind::invalid_argument, "tt_convert_options.compression_level must be in 0..19, got " +
-                                            std::to_string(o.compression_level));
+      fail(ErrorKind::invalid_argument,
+           "tt_convert_options.compression_level must be in 0..19, got " + std::to_string(o.compression_level));
     const auto index = precision_arg(o.index_precision, "tt_convert_options.index_precision");
     const auto weights = precision_arg(o.weights_precision, "tt_convert_options.weights_precision");
     std::error_code ec;

@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "capi/api_guard.h"
-#include "capi/read_options.h"
 #include "capi/model_handle.h"
+#include "capi/read_options.h"
 #include "capi/table_handle.h"
 #include "model/evaluation.h"
 #include "model/fit.h"
@@ -47,8 +47,8 @@ void tt_model::refresh_texts() {
 
 static void fill_metrics(const TopKMetrics& m, tt_metrics* out) {
   if (out->struct_size < sizeof(tt_metrics))
-    fail(ErrorKind::invalid_argument, "tt_metrics.struct_size is " + std::to_string(out->struct_size) +
-                                          "; initialise it with tt_metrics_init");
+    fail(ErrorKind::invalid_argument,
+         "tt_metrics.struct_size is " + std::to_string(out->struct_size) + "; initialise it with tt_metrics_init");
   if (m.k.size() > TT_MAX_K)
     fail(ErrorKind::invalid_argument, "more than TT_MAX_K (" + std::to_string(TT_MAX_K) + ") k values");
   out->count = m.k.size();
@@ -58,7 +58,6 @@ static void fill_metrics(const TopKMetrics& m, tt_metrics* out) {
   }
   out->examples = m.examples;
 }
-
 
 extern "C" {
 
@@ -137,8 +136,11 @@ TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, c
     }
     FitResult fit = fit_retrieval_model(model->spec, data, t);
     if (final_metrics) {
-      if (fit.training.final_metrics) fill_metrics(*fit.training.final_metrics, final_metrics);
-      else { tt_metrics_init(final_metrics); }
+      if (fit.training.final_metrics)
+        fill_metrics(*fit.training.final_metrics, final_metrics);
+      else {
+        tt_metrics_init(final_metrics);
+      }
     }
     // Only now, with everything done, does the handle change.
     model->model = std::move(fit.model);

@@ -20,8 +20,8 @@ static SaveOptions save_options(const tt_save_options* given) {
     std::memcpy(static_cast<void*>(&o), given, given->struct_size);
   }
   if (o.compression_level < 0 || o.compression_level > 19)
-    fail(ErrorKind::invalid_argument, "tt_save_options.compression_level must be in 0..19, got " +
-                                          std::to_string(o.compression_level));
+    fail(ErrorKind::invalid_argument,
+         "tt_save_options.compression_level must be in 0..19, got " + std::to_string(o.compression_level));
   SaveOptions s;
   s.compression_level = o.compression_level;
   s.include_optimizer = o.include_optimizer != 0;

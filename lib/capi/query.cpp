@@ -81,8 +81,8 @@ TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, 
     if ((options->exclude == nullptr) != (options->exclude_counts == nullptr))
       fail(ErrorKind::invalid_argument, "tt_query_options: exclude and exclude_counts go together");
     if (options->allow_count && !options->allow)
-      fail(ErrorKind::invalid_argument, "tt_query_options.allow is NULL but allow_count is " +
-                                            std::to_string(options->allow_count));
+      fail(ErrorKind::invalid_argument,
+           "tt_query_options.allow is NULL but allow_count is " + std::to_string(options->allow_count));
     const Table t = queries->to_table();
     const size_t n = t.num_rows();
     Matrix q;

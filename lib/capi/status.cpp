@@ -18,13 +18,20 @@ void clear_last_error() { last_error.clear(); }
 
 tt_status to_status(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::invalid_argument: return TT_ERR_INVALID_ARGUMENT;
-    case ErrorKind::io: return TT_ERR_IO;
-    case ErrorKind::parse: return TT_ERR_PARSE;
-    case ErrorKind::corrupt: return TT_ERR_CORRUPT;
-    case ErrorKind::unsupported: return TT_ERR_UNSUPPORTED;
-    case ErrorKind::cancelled: return TT_ERR_CANCELLED;
-    case ErrorKind::internal: return TT_ERR_INTERNAL;
+    case ErrorKind::invalid_argument:
+      return TT_ERR_INVALID_ARGUMENT;
+    case ErrorKind::io:
+      return TT_ERR_IO;
+    case ErrorKind::parse:
+      return TT_ERR_PARSE;
+    case ErrorKind::corrupt:
+      return TT_ERR_CORRUPT;
+    case ErrorKind::unsupported:
+      return TT_ERR_UNSUPPORTED;
+    case ErrorKind::cancelled:
+      return TT_ERR_CANCELLED;
+    case ErrorKind::internal:
+      return TT_ERR_INTERNAL;
   }
   return TT_ERR_INTERNAL;
 }
@@ -39,15 +46,24 @@ TT_API const char* tt_last_error(void) { return tt::capi::last_error_cstr(); }
 
 TT_API const char* tt_status_name(tt_status status) {
   switch (status) {
-    case TT_OK: return "TT_OK";
-    case TT_ERR_INVALID_ARGUMENT: return "TT_ERR_INVALID_ARGUMENT";
-    case TT_ERR_IO: return "TT_ERR_IO";
-    case TT_ERR_PARSE: return "TT_ERR_PARSE";
-    case TT_ERR_CORRUPT: return "TT_ERR_CORRUPT";
-    case TT_ERR_UNSUPPORTED: return "TT_ERR_UNSUPPORTED";
-    case TT_ERR_CANCELLED: return "TT_ERR_CANCELLED";
-    case TT_ERR_INTERNAL: return "TT_ERR_INTERNAL";
-    case TT_ERR_OUT_OF_MEMORY: return "TT_ERR_OUT_OF_MEMORY";
+    case TT_OK:
+      return "TT_OK";
+    case TT_ERR_INVALID_ARGUMENT:
+      return "TT_ERR_INVALID_ARGUMENT";
+    case TT_ERR_IO:
+      return "TT_ERR_IO";
+    case TT_ERR_PARSE:
+      return "TT_ERR_PARSE";
+    case TT_ERR_CORRUPT:
+      return "TT_ERR_CORRUPT";
+    case TT_ERR_UNSUPPORTED:
+      return "TT_ERR_UNSUPPORTED";
+    case TT_ERR_CANCELLED:
+      return "TT_ERR_CANCELLED";
+    case TT_ERR_INTERNAL:
+      return "TT_ERR_INTERNAL";
+    case TT_ERR_OUT_OF_MEMORY:
+      return "TT_ERR_OUT_OF_MEMORY";
   }
   return "TT_ERR_UNKNOWN";
 }

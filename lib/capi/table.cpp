@@ -38,9 +38,12 @@ static tt_table* wrap(Table t) {
 
 static DType to_dtype(tt_dtype t) {
   switch (t) {
-    case TT_DTYPE_STRING: return DType::string;
-    case TT_DTYPE_INT64: return DType::int64;
-    case TT_DTYPE_FLOAT32: return DType::float32;
+    case TT_DTYPE_STRING:
+      return DType::string;
+    case TT_DTYPE_INT64:
+      return DType::int64;
+    case TT_DTYPE_FLOAT32:
+      return DType::float32;
   }
   fail(ErrorKind::invalid_argument, "unknown tt_dtype " + std::to_string(static_cast<int>(t)));
 }
@@ -115,7 +118,10 @@ TT_API tt_status tt_table_read_file(const char* path, const char* const* columns
   return TT_GUARD({
     require(path, "path");
     require(out, "out");
-    if (num_columns) { require(columns, "columns"); require(types, "types"); }
+    if (num_columns) {
+      require(columns, "columns");
+      require(types, "types");
+    }
     std::vector<ColumnSpec> specs;
     for (size_t i = 0; i < num_columns; ++i) {
       if (!columns[i]) fail(ErrorKind::invalid_argument, "columns[" + std::to_string(i) + "] is NULL");

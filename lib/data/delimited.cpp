@@ -81,8 +81,8 @@ void check_field_count(const RecordReader& records, const std::vector<std::strin
                                          : "extra fields after the last column '" + header.back() +
                                                "' (an unquoted delimiter inside a value?)";
   fail(ErrorKind::parse, source_name + ":" + std::to_string(records.line()) + ": expected " +
-                             std::to_string(header.size()) + " fields as in the header, found " +
-                             std::to_string(n) + ": " + detail);
+                             std::to_string(header.size()) + " fields as in the header, found " + std::to_string(n) +
+                             ": " + detail);
 }
 
 void append_value(Target& target, const RecordReader& records, const std::string& source_name) {
@@ -119,8 +119,7 @@ DelimitedOptions delimited_options_for_path(const std::string& path) {
   return DelimitedOptions{};
 }
 
-Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& columns,
-                     const DelimitedOptions& options) {
+Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& columns, const DelimitedOptions& options) {
   check_specs(columns);  // before touching the file: a bad call is the caller's error first
   return read_delimited_text(read_file(path), path, columns, options);
 }
@@ -129,8 +128,8 @@ Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& col
   return read_delimited(path, columns, delimited_options_for_path(path));
 }
 
-Table read_delimited_text(std::string_view text, const std::string& source_name,
-                          const std::vector<ColumnSpec>& columns, const DelimitedOptions& options) {
+Table read_delimited_text(std::string_view text, const std::string& source_name, const std::vector<ColumnSpec>& columns,
+                          const DelimitedOptions& options) {
   check_specs(columns);
   constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
   if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());

@@ -32,13 +32,12 @@ DelimitedOptions delimited_options_for_path(const std::string& path);
 // missing values. Errors are tt::Error (ErrorKind::io for an unreadable file, parse for bad
 // content, invalid_argument for bad specs or options) naming source:line and the column.
 // The columns of the result follow the order of `columns`.
-Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& columns,
-                     const DelimitedOptions& options);
+Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& columns, const DelimitedOptions& options);
 // As above with options chosen from the file name by delimited_options_for_path.
 Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& columns);
 
 // Parses text already in memory; `source_name` stands for the file in messages.
-Table read_delimited_text(std::string_view text, const std::string& source_name,
-                          const std::vector<ColumnSpec>& columns, const DelimitedOptions& options = {});
+Table read_delimited_text(std::string_view text, const std::string& source_name, const std::vector<ColumnSpec>& columns,
+                          const DelimitedOptions& options = {});
 
 }  // namespace tt

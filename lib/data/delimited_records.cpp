@@ -11,8 +11,8 @@ RecordReader::RecordReader(std::string_view text, std::string source_name, Delim
     : text_(text), source_name_(std::move(source_name)), options_(options) {
   const char d = options_.delimiter;
   if (d == '\n' || d == '\r' || (options_.quoting && d == '"'))
-    fail(ErrorKind::invalid_argument, "delimiter cannot be a line break" +
-                                          std::string(options_.quoting ? " or '\"' when quoting is on" : ""));
+    fail(ErrorKind::invalid_argument,
+         "delimiter cannot be a line break" + std::string(options_.quoting ? " or '\"' when quoting is on" : ""));
 }
 
 std::string RecordReader::describe_field(size_t i) const {
@@ -38,8 +38,16 @@ std::string& RecordReader::start_field() {
 bool RecordReader::next() {
   // Skip empty lines (LF or CRLF) between records.
   for (;;) {
-    if (pos_ < text_.size() && text_[pos_] == '\n') { ++pos_; ++line_; continue; }
-    if (pos_ + 1 < text_.size() && text_[pos_] == '\r' && text_[pos_ + 1] == '\n') { pos_ += 2; ++line_; continue; }
+    if (pos_ < text_.size() && text_[pos_] == '\n') {
+      ++pos_;
+      ++line_;
+      continue;
+    }
+    if (pos_ + 1 < text_.size() && text_[pos_] == '\r' && text_[pos_ + 1] == '\n') {
+      pos_ += 2;
+      ++line_;
+      continue;
+    }
     break;
   }
   num_fields_ = 0;
@@ -96,15 +104,23 @@ bool RecordReader::read_quoted(std::string& out) {
   }
   if (pos_ == text_.size()) return true;
   const char c = text_[pos_];
-  if (c == options_.delimiter) { ++pos_; return false; }
-  if (c == '\n') { ++pos_; ++line_; return true; }
+  if (c == options_.delimiter) {
+    ++pos_;
+    return false;
+  }
+  if (c == '\n') {
+    ++pos_;
+    ++line_;
+    return true;
+  }
   if (c == '\r' && (pos_ + 1 == text_.size() || text_[pos_ + 1] == '\n')) {
     pos_ += pos_ + 1 == text_.size() ? 1 : 2;
     ++line_;
     return true;
   }
-  fail_at(line_, field, "unexpected " + quote_for_message(std::string_view(&c, 1)) +
-                            " after a closing quote (a quote inside a quoted field must be doubled)");
+  fail_at(line_, field,
+          "unexpected " + quote_for_message(std::string_view(&c, 1)) +
+              " after a closing quote (a quote inside a quoted field must be doubled)");
 }
 
 }  // namespace tt

@@ -11,8 +11,7 @@ namespace tt {
 std::string locate_movielens(const std::string& explicit_dir, const std::string& project_root) {
   namespace fs = std::filesystem;
   if (!explicit_dir.empty()) {
-    if (!fs::is_directory(explicit_dir))
-      fail(ErrorKind::io, "data directory '" + explicit_dir + "' does not exist");
+    if (!fs::is_directory(explicit_dir)) fail(ErrorKind::io, "data directory '" + explicit_dir + "' does not exist");
     return explicit_dir;
   }
   std::vector<std::string> tried;
@@ -30,9 +29,8 @@ std::string locate_movielens(const std::string& explicit_dir, const std::string&
   }
   std::string list;
   for (const auto& t : tried) list += "\n  " + t;
-  fail(ErrorKind::io,
-       "MovieLens 100k not found; pass --data DIR or set TWOTOWER_DATA. Tried:" + list +
-           "\nDownload it with tools/fetch-movielens.sh (checks SHA-256).");
+  fail(ErrorKind::io, "MovieLens 100k not found; pass --data DIR or set TWOTOWER_DATA. Tried:" + list +
+                          "\nDownload it with tools/fetch-movielens.sh (checks SHA-256).");
 }
 
 }  // namespace tt

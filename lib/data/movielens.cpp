@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kItemFields = 24;  // id, title, 2 dates, URL, 19 genre flags (see the README)
+constexpr size_t kItemFields = 24;   // id, title, 2 dates, URL, 19 genre flags (see the README)
 constexpr size_t kRatingFields = 4;  // user id, item id, rating, timestamp
 
 // Positions in a file for messages: "DIR/u.data:17: field 3 (rating): ...".
@@ -64,13 +64,14 @@ std::string decode_title(const Where& where, std::string_view raw) {
   for (size_t i = 0; i < raw.size(); ++i) {
     const auto c = static_cast<unsigned char>(raw[i]);
     if (c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F))
-      where.fail_field(2, "movie title", "byte " + quote_for_message(raw.substr(i, 1)) + " at offset " +
-                                             std::to_string(i) + " is not ISO-8859-1 text");
+      where.fail_field(2, "movie title",
+                       "byte " + quote_for_message(raw.substr(i, 1)) + " at offset " + std::to_string(i) +
+                           " is not ISO-8859-1 text");
     non_ascii |= c >= 0x80;
   }
   if (non_ascii && find_invalid_utf8(raw) == std::string_view::npos)
-    where.fail_field(2, "movie title", quote_for_message(raw) +
-                                           " looks UTF-8 encoded; MovieLens 100k's u.item is ISO-8859-1");
+    where.fail_field(2, "movie title",
+                     quote_for_message(raw) + " looks UTF-8 encoded; MovieLens 100k's u.item is ISO-8859-1");
   return latin1_to_utf8(raw);
 }
 
@@ -93,8 +94,9 @@ Catalogue load_items(const std::string& path) {
     const int64_t id = parse_id(where, 1, "movie id", fields[0]);
     auto [it, inserted] = row_of_id.emplace(id, ids.size());
     if (!inserted)
-      where.fail_field(1, "movie id", "movie id " + std::to_string(id) + " already appeared on line " +
-                                          std::to_string(it->second + 1));
+      where.fail_field(
+          1, "movie id",
+          "movie id " + std::to_string(id) + " already appeared on line " + std::to_string(it->second + 1));
     ids.emplace_back(fields[0]);
     titles.push_back(decode_title(where, fields[1]));
   }
@@ -167,8 +169,8 @@ MovieLens load_movielens(const std::string& dir) {
     const auto verified = verify_sha256sums(dir);
     for (const char* required : {"u.data", "u.item"})
       if (std::find(verified.begin(), verified.end(), required) == verified.end())
-        fail(ErrorKind::corrupt, (fs::path(dir) / "SHA256SUMS").string() + " does not list " + required +
-                                     ", so it cannot be verified");
+        fail(ErrorKind::corrupt,
+             (fs::path(dir) / "SHA256SUMS").string() + " does not list " + required + ", so it cannot be verified");
   }
   Catalogue catalogue = load_items((fs::path(dir) / "u.item").string());
   MovieLens out;

@@ -52,11 +52,16 @@ NumberStatus parse_float32(std::string_view text, float& out) {
 std::string describe_number_error(NumberStatus status, std::string_view text, std::string_view type_name) {
   const std::string type(type_name);
   switch (status) {
-    case NumberStatus::ok: return "ok";
-    case NumberStatus::empty: return "empty value, expected " + type;
-    case NumberStatus::not_a_number: return quote_for_message(text) + " is not a valid " + type;
-    case NumberStatus::out_of_range: return quote_for_message(text) + " is out of range for " + type;
-    case NumberStatus::not_finite: return quote_for_message(text) + " is not a finite " + type;
+    case NumberStatus::ok:
+      return "ok";
+    case NumberStatus::empty:
+      return "empty value, expected " + type;
+    case NumberStatus::not_a_number:
+      return quote_for_message(text) + " is not a valid " + type;
+    case NumberStatus::out_of_range:
+      return quote_for_message(text) + " is out of range for " + type;
+    case NumberStatus::not_finite:
+      return quote_for_message(text) + " is not a finite " + type;
   }
   return "invalid " + type;
 }

@@ -12,8 +12,7 @@ namespace tt {
 
 std::string read_file(const std::string& path) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    fail(ErrorKind::io, "cannot read '" + path + "': it is a directory");
+  if (std::filesystem::is_directory(path, ec)) fail(ErrorKind::io, "cannot read '" + path + "': it is a directory");
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!file) fail(ErrorKind::io, "cannot open '" + path + "': " + std::strerror(errno));
   std::string bytes;

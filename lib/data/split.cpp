@@ -15,9 +15,8 @@ std::vector<size_t> shuffled_rows(size_t n, uint64_t seed) {
 Split shuffle_split(const Table& table, size_t n_train, size_t n_test, uint64_t seed) {
   const size_t rows = table.num_rows();
   if (n_train > rows || n_test > rows - n_train)
-    fail(ErrorKind::invalid_argument, "cannot split " + std::to_string(rows) + " rows into " +
-                                          std::to_string(n_train) + " train and " + std::to_string(n_test) +
-                                          " test rows");
+    fail(ErrorKind::invalid_argument, "cannot split " + std::to_string(rows) + " rows into " + std::to_string(n_train) +
+                                          " train and " + std::to_string(n_test) + " test rows");
   const std::vector<size_t> order = shuffled_rows(rows, seed);
   const std::span<const size_t> all(order);
   return Split{table.take(all.subspan(0, n_train)), table.take(all.subspan(n_train, n_test))};

@@ -6,9 +6,12 @@ namespace tt {
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::string: return "string";
-    case DType::int64: return "int64";
-    case DType::float32: return "float32";
+    case DType::string:
+      return "string";
+    case DType::int64:
+      return "int64";
+    case DType::float32:
+      return "float32";
   }
   return "unknown";
 }
@@ -17,15 +20,20 @@ DType parse_dtype(std::string_view name) {
   if (name == "string" || name == "str") return DType::string;
   if (name == "int64" || name == "int") return DType::int64;
   if (name == "float32" || name == "float") return DType::float32;
-  fail(ErrorKind::parse, "unknown column type '" + std::string(name) +
-                             "' (expected string, int64 or float32)");
+  fail(ErrorKind::parse, "unknown column type '" + std::string(name) + "' (expected string, int64 or float32)");
 }
 
 Column::Column(std::string name, DType type) : name_(std::move(name)) {
   switch (type) {
-    case DType::string: data_ = Strings{}; break;
-    case DType::int64: data_ = Ints{}; break;
-    case DType::float32: data_ = Floats{}; break;
+    case DType::string:
+      data_ = Strings{};
+      break;
+    case DType::int64:
+      data_ = Ints{};
+      break;
+    case DType::float32:
+      data_ = Floats{};
+      break;
   }
 }
 
@@ -35,17 +43,35 @@ size_t Column::size() const {
 
 const char* Column::expect(DType want) const {
   if (dtype() != want)
-    fail(ErrorKind::invalid_argument, "column '" + name_ + "' has type " + dtype_name(dtype()) +
-                                          ", expected " + dtype_name(want));
+    fail(ErrorKind::invalid_argument,
+         "column '" + name_ + "' has type " + dtype_name(dtype()) + ", expected " + dtype_name(want));
   return nullptr;
 }
 
-const Column::Strings& Column::strings() const { expect(DType::string); return std::get<Strings>(data_); }
-const Column::Ints& Column::ints() const { expect(DType::int64); return std::get<Ints>(data_); }
-const Column::Floats& Column::floats() const { expect(DType::float32); return std::get<Floats>(data_); }
-Column::Strings& Column::strings() { expect(DType::string); return std::get<Strings>(data_); }
-Column::Ints& Column::ints() { expect(DType::int64); return std::get<Ints>(data_); }
-Column::Floats& Column::floats() { expect(DType::float32); return std::get<Floats>(data_); }
+const Column::Strings& Column::strings() const {
+  expect(DType::string);
+  return std::get<Strings>(data_);
+}
+const Column::Ints& Column::ints() const {
+  expect(DType::int64);
+  return std::get<Ints>(data_);
+}
+const Column::Floats& Column::floats() const {
+  expect(DType::float32);
+  return std::get<Floats>(data_);
+}
+Column::Strings& Column::strings() {
+  expect(DType::string);
+  return std::get<Strings>(data_);
+}
+Column::Ints& Column::ints() {
+  expect(DType::int64);
+  return std::get<Ints>(data_);
+}
+Column::Floats& Column::floats() {
+  expect(DType::float32);
+  return std::get<Floats>(data_);
+}
 
 Column Column::take(std::span<const size_t> rows) const {
   return std::visit(
@@ -54,8 +80,8 @@ Column Column::take(std::span<const size_t> rows) const {
         out.reserve(rows.size());
         for (size_t r : rows) {
           if (r >= v.size())
-            fail(ErrorKind::invalid_argument, "row " + std::to_string(r) + " out of range for column '" +
-                                                  name_ + "' of " + std::to_string(v.size()) + " rows");
+            fail(ErrorKind::invalid_argument, "row " + std::to_string(r) + " out of range for column '" + name_ +
+                                                  "' of " + std::to_string(v.size()) + " rows");
           out.push_back(v[r]);
         }
         return Column(name_, std::move(out));
@@ -74,8 +100,7 @@ void Column::append(const Column& other) {
 }
 
 void Table::add(Column column) {
-  if (has(column.name()))
-    fail(ErrorKind::invalid_argument, "duplicate column '" + column.name() + "'");
+  if (has(column.name())) fail(ErrorKind::invalid_argument, "duplicate column '" + column.name() + "'");
   if (!columns_.empty() && column.size() != num_rows_)
     fail(ErrorKind::invalid_argument, "column '" + column.name() + "' has " + std::to_string(column.size()) +
                                           " rows, the table has " + std::to_string(num_rows_));
@@ -109,7 +134,10 @@ Table Table::take(std::span<const size_t> rows) const {
 }
 
 void Table::append(const Table& other) {
-  if (columns_.empty()) { *this = other; return; }
+  if (columns_.empty()) {
+    *this = other;
+    return;
+  }
   if (other.num_columns() != num_columns())
     fail(ErrorKind::invalid_argument, "cannot append a table of " + std::to_string(other.num_columns()) +
                                           " columns to one of " + std::to_string(num_columns()));

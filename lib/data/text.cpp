@@ -36,17 +36,36 @@ size_t find_invalid_utf8(std::string_view text) {
   size_t i = 0;
   while (i < n) {
     const unsigned char c = s[i];
-    if (c < 0x80) { ++i; continue; }
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
     size_t len;
     unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c == 0xE0) { len = 3; lo = 0xA0; }          // no overlong 3-byte forms
-    else if (c == 0xED) { len = 3; hi = 0x9F; }          // no UTF-16 surrogates
-    else if (c >= 0xE1 && c <= 0xEF) len = 3;
-    else if (c == 0xF0) { len = 4; lo = 0x90; }          // no overlong 4-byte forms
-    else if (c >= 0xF1 && c <= 0xF3) len = 4;
-    else if (c == 0xF4) { len = 4; hi = 0x8F; }          // nothing above U+10FFFF
-    else return i;
+    if (c >= 0xC2 && c <= 0xDF)
+      len = 2;
+    else if (c == 0xE0) {
+      len = 3;
+      lo = 0xA0;
+    }  // no overlong 3-byte forms
+    else if (c == 0xED) {
+      len = 3;
+      hi = 0x9F;
+    }  // no UTF-16 surrogates
+    else if (c >= 0xE1 && c <= 0xEF)
+      len = 3;
+    else if (c == 0xF0) {
+      len = 4;
+      lo = 0x90;
+    }  // no overlong 4-byte forms
+    else if (c >= 0xF1 && c <= 0xF3)
+      len = 4;
+    else if (c == 0xF4) {
+      len = 4;
+      hi = 0x8F;
+    }  // nothing above U+10FFFF
+    else
+      return i;
     if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) return i;
     for (size_t k = 2; k < len; ++k)
       if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;

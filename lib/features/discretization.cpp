@@ -28,8 +28,7 @@ Discretization fit_range(std::span<const T> values, size_t num_boundaries) {
   double lo = static_cast<double>(values[0]), hi = lo;
   for (T v : values) {
     double d = static_cast<double>(v);
-    if (!std::isfinite(d))
-      fail(ErrorKind::invalid_argument, "Discretization::fit_linspace: values must be finite");
+    if (!std::isfinite(d)) fail(ErrorKind::invalid_argument, "Discretization::fit_linspace: values must be finite");
     lo = std::min(lo, d);
     hi = std::max(hi, d);
   }

@@ -25,8 +25,8 @@ inline int32_t hash_bucket(int64_t value, uint64_t num_buckets) {
 template <class T>
 void apply_all(std::span<const T> in, std::span<int32_t> out, uint64_t num_buckets) {
   if (in.size() != out.size())
-    fail(ErrorKind::invalid_argument, "Hashing::apply: " + std::to_string(in.size()) + " inputs but " +
-                                          std::to_string(out.size()) + " outputs");
+    fail(ErrorKind::invalid_argument,
+         "Hashing::apply: " + std::to_string(in.size()) + " inputs but " + std::to_string(out.size()) + " outputs");
   for (size_t i = 0; i < in.size(); ++i) out[i] = hash_bucket(in[i], num_buckets);
 }
 }  // namespace
@@ -40,9 +40,7 @@ Hashing::Hashing(uint64_t num_buckets) : num_buckets_(num_buckets) {
 int32_t Hashing::bucket(std::string_view value) const { return hash_bucket(value, num_buckets_); }
 int32_t Hashing::bucket(int64_t value) const { return hash_bucket(value, num_buckets_); }
 
-void Hashing::apply(std::span<const std::string> in, std::span<int32_t> out) const {
-  apply_all(in, out, num_buckets_);
-}
+void Hashing::apply(std::span<const std::string> in, std::span<int32_t> out) const { apply_all(in, out, num_buckets_); }
 void Hashing::apply(std::span<const int64_t> in, std::span<int32_t> out) const { apply_all(in, out, num_buckets_); }
 
 void Hashing::save(ByteWriter& out) const {

@@ -49,8 +49,7 @@ Normalization fit_values(std::span<const T> values) {
   }
   const double sum_d = deviations.value();
   const double variance = std::max(0.0, (squares.value() - sum_d * sum_d / n) / n);
-  if (!std::isfinite(variance))
-    fail(ErrorKind::invalid_argument, "Normalization::fit: the variance overflows float64");
+  if (!std::isfinite(variance)) fail(ErrorKind::invalid_argument, "Normalization::fit: the variance overflows float64");
   return Normalization::from_moments(mean, variance);
 }
 
@@ -91,8 +90,7 @@ Normalization Normalization::load(ByteReader& in) {
   if (version != kFormatVersion) in.corrupt("Normalization: unknown format version " + std::to_string(version));
   double mean = in.f64();
   double variance = in.f64();
-  if (!valid_moments(mean, variance))
-    in.corrupt("Normalization: mean must be finite and variance finite and >= 0");
+  if (!valid_moments(mean, variance)) in.corrupt("Normalization: mean must be finite and variance finite and >= 0");
   return Normalization(mean, variance);
 }
 

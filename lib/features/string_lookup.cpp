@@ -42,8 +42,7 @@ void StringLookup::save(ByteWriter& out) const {
 StringLookup StringLookup::load(ByteReader& in) {
   const std::string what = in.what() + ": StringLookup";
   uint8_t version = in.u8();
-  if (version != kFormatVersion)
-    in.corrupt("StringLookup: unknown format version " + std::to_string(version));
+  if (version != kFormatVersion) in.corrupt("StringLookup: unknown format version " + std::to_string(version));
   std::vector<std::string> vocabulary = in.strings();
   check_size(vocabulary.size(), ErrorKind::corrupt, what);
   return StringLookup(VocabularyIndex(std::move(vocabulary), ErrorKind::corrupt, what));

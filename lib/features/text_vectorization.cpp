@@ -30,9 +30,14 @@ void for_each_token(std::string_view text, std::string& buf, Emit&& emit) {
   buf.clear();
   for (char c : text) {
     switch (byte_class(c)) {
-      case ByteClass::keep: buf.push_back(c); break;
-      case ByteClass::upper: buf.push_back(static_cast<char>(c - 'A' + 'a')); break;
-      case ByteClass::punctuation: break;
+      case ByteClass::keep:
+        buf.push_back(c);
+        break;
+      case ByteClass::upper:
+        buf.push_back(static_cast<char>(c - 'A' + 'a'));
+        break;
+      case ByteClass::punctuation:
+        break;
       case ByteClass::space:
         if (!buf.empty()) {
           emit(std::string_view(buf));
@@ -78,18 +83,18 @@ struct StringHash {
 
 TextVectorization::TextVectorization() : TextVectorization({}, {}, default_max_tokens, ErrorKind::internal, "") {}
 
-TextVectorization::TextVectorization(std::vector<std::string> learned, std::vector<uint64_t> counts,
-                                     size_t max_tokens, ErrorKind error_kind, const std::string& what)
+TextVectorization::TextVectorization(std::vector<std::string> learned, std::vector<uint64_t> counts, size_t max_tokens,
+                                     ErrorKind error_kind, const std::string& what)
     : max_tokens_(max_tokens) {
   if (max_tokens < 2 || max_tokens > max_max_tokens)
     fail(error_kind, what + ": max_tokens must be in [2, " + std::to_string(max_max_tokens) + "], got " +
                          std::to_string(max_tokens));
   if (learned.size() != counts.size())
-    fail(error_kind, what + ": " + std::to_string(learned.size()) + " tokens but " + std::to_string(counts.size()) +
-                         " counts");
+    fail(error_kind,
+         what + ": " + std::to_string(learned.size()) + " tokens but " + std::to_string(counts.size()) + " counts");
   if (learned.size() > max_tokens - 2)
-    fail(error_kind, what + ": " + std::to_string(learned.size()) + " learned tokens exceed max_tokens - 2 = " +
-                         std::to_string(max_tokens - 2));
+    fail(error_kind, what + ": " + std::to_string(learned.size()) +
+                         " learned tokens exceed max_tokens - 2 = " + std::to_string(max_tokens - 2));
   for (size_t i = 0; i < learned.size(); ++i) {
     if (!is_standardised_token(learned[i]))
       fail(error_kind, what + ": token " + std::to_string(i) + " '" + learned[i] +

@@ -76,8 +76,7 @@ float CandidateIndex::approximation_bound(double norm1, double norm2) const {
   return static_cast<float>(e * 1.01);
 }
 
-void CandidateIndex::compact_scores(const float* q, size_t nq, size_t c0, size_t n, float* scores,
-                                    size_t ld) const {
+void CandidateIndex::compact_scores(const float* q, size_t nq, size_t c0, size_t n, float* scores, size_t ld) const {
   const size_t d = dim(), g0 = c0 / kScanGroup, groups = (n + kScanGroup - 1) / kScanGroup;
   if (scan_precision_ == Precision::bf16)
     scan_bf16(packed_bf16_.data() + g0 * kScanGroup * d, groups, d, q, nq, scores, ld);
@@ -148,8 +147,8 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
                             ThreadPool& pool) const {
   if (opt.k == 0) fail(ErrorKind::invalid_argument, "search: k must be positive");
   if (!opt.exclude.empty() && opt.exclude.size() != n)
-    fail(ErrorKind::invalid_argument, "search: " + std::to_string(opt.exclude.size()) + " exclusion lists for " +
-                                          std::to_string(n) + " queries");
+    fail(ErrorKind::invalid_argument,
+         "search: " + std::to_string(opt.exclude.size()) + " exclusion lists for " + std::to_string(n) + " queries");
   const size_t nc = size(), d = dim(), k = opt.k;
   if (n == 0) return;
   std::vector<uint8_t> allowed;
@@ -274,7 +273,10 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
         out_scores[m] = merged[i].score;
         ++m;
       }
-      for (; m < k; ++m) { out_ids[m] = -1; out_scores[m] = -std::numeric_limits<float>::infinity(); }
+      for (; m < k; ++m) {
+        out_ids[m] = -1;
+        out_scores[m] = -std::numeric_limits<float>::infinity();
+      }
     }
   }
 }

@@ -93,8 +93,8 @@ class CandidateIndex {
   std::vector<uint16_t> packed_bf16_;
   std::vector<int8_t> packed_int8_;
   std::vector<float> packed_scales_;  // int8: one per candidate, zero-padded to whole groups
-  float max_norm_ = 0.0f;   // largest L2 norm of a float32 row (bound of the bf16 error)
-  float max_scale_ = 0.0f;  // largest int8 row scale (bound of the int8 error)
+  float max_norm_ = 0.0f;             // largest L2 norm of a float32 row (bound of the bf16 error)
+  float max_scale_ = 0.0f;            // largest int8 row scale (bound of the int8 error)
 };
 
 }  // namespace tt

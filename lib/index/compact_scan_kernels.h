@@ -18,9 +18,17 @@ typedef uint32_t v8u __attribute__((vector_size(32)));
 typedef int8_t v8b __attribute__((vector_size(8)));
 
 [[gnu::always_inline]] inline v8f splat(float x) { return v8f{x, x, x, x, x, x, x, x}; }
-[[gnu::always_inline]] inline v8f load8(const float* p) { v8f v; std::memcpy(&v, p, sizeof v); return v; }
+[[gnu::always_inline]] inline v8f load8(const float* p) {
+  v8f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
 [[gnu::always_inline]] inline void store8(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
-[[gnu::always_inline]] inline v8f as_float(v8u bits) { v8f f; std::memcpy(&f, &bits, sizeof f); return f; }
+[[gnu::always_inline]] inline v8f as_float(v8u bits) {
+  v8f f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
 
 // One element of a group's 16 candidates, as float32: lo holds candidates 0-7, hi 8-15.
 struct Pair {
@@ -116,10 +124,18 @@ template <class Decode>
     const float* qr = q + r0 * d;
     float* out = scores + r0 * ld;
     switch (nq - r0 < 4 ? nq - r0 : 4) {
-      case 1: scan_rows<1, 2>(groups, d, qr, out, ld, decode); break;
-      case 2: scan_rows<2, 1>(groups, d, qr, out, ld, decode); break;
-      case 3: scan_rows<3, 1>(groups, d, qr, out, ld, decode); break;
-      default: scan_rows<4, 1>(groups, d, qr, out, ld, decode); break;
+      case 1:
+        scan_rows<1, 2>(groups, d, qr, out, ld, decode);
+        break;
+      case 2:
+        scan_rows<2, 1>(groups, d, qr, out, ld, decode);
+        break;
+      case 3:
+        scan_rows<3, 1>(groups, d, qr, out, ld, decode);
+        break;
+      default:
+        scan_rows<4, 1>(groups, d, qr, out, ld, decode);
+        break;
     }
   }
 }

@@ -17,19 +17,39 @@ namespace {
 
 using json = nlohmann::json;
 
-std::span<const uint8_t> as_bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+std::span<const uint8_t> as_bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
 
-[[noreturn]] void corrupt(const std::string& where, const std::string& msg) { fail(ErrorKind::corrupt, where + ": " + msg); }
+[[noreturn]] void corrupt(const std::string& where, const std::string& msg) {
+  fail(ErrorKind::corrupt, where + ": " + msg);
+}
 
 uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t le32(const uint8_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
-uint64_t le64(const uint8_t* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
-void put16(std::vector<uint8_t>& o, uint16_t v) { o.push_back(v & 0xff); o.push_back(v >> 8); }
-void put32(std::vector<uint8_t>& o, uint32_t v) { for (int i = 0; i < 4; ++i) o.push_back((v >> (8 * i)) & 0xff); }
-void put64(std::vector<uint8_t>& o, uint64_t v) { for (int i = 0; i < 8; ++i) o.push_back((v >> (8 * i)) & 0xff); }
+uint32_t le32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+uint64_t le64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+void put16(std::vector<uint8_t>& o, uint16_t v) {
+  o.push_back(v & 0xff);
+  o.push_back(v >> 8);
+}
+void put32(std::vector<uint8_t>& o, uint32_t v) {
+  for (int i = 0; i < 4; ++i) o.push_back((v >> (8 * i)) & 0xff);
+}
+void put64(std::vector<uint8_t>& o, uint64_t v) {
+  for (int i = 0; i < 8; ++i) o.push_back((v >> (8 * i)) & 0xff);
+}
 
 // The element count of a shape, or throws if it overflows `limit_bytes / elem`.
-uint64_t element_count(const std::vector<uint64_t>& shape, size_t elem, uint64_t limit_bytes, const std::string& where) {
+uint64_t element_count(const std::vector<uint64_t>& shape, size_t elem, uint64_t limit_bytes,
+                       const std::string& where) {
   uint64_t n = 1;
   for (uint64_t d : shape) {
     if (d != 0 && n > limit_bytes / elem / d) {
@@ -41,7 +61,8 @@ uint64_t element_count(const std::vector<uint64_t>& shape, size_t elem, uint64_t
   if (n == std::numeric_limits<uint64_t>::max() || n * elem > limit_bytes) {
     std::string s = "(";
     for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    corrupt(where, "shape " + s + ") needs more data than the " + std::to_string(limit_bytes) + " bytes the file holds");
+    corrupt(where,
+            "shape " + s + ") needs more data than the " + std::to_string(limit_bytes) + " bytes the file holds");
   }
   return n;
 }
@@ -55,9 +76,15 @@ std::vector<float> to_floats(const uint8_t* p, uint64_t n, ElemType t) {
   std::vector<float> out(static_cast<size_t>(n));
   for (size_t i = 0; i < out.size(); ++i) {
     switch (t) {
-      case ElemType::f32: std::memcpy(&out[i], p + 4 * i, 4); break;
-      case ElemType::f16: out[i] = fp16_to_float(le16(p + 2 * i)); break;
-      case ElemType::bf16: out[i] = bf16_to_float(le16(p + 2 * i)); break;
+      case ElemType::f32:
+        std::memcpy(&out[i], p + 4 * i, 4);
+        break;
+      case ElemType::f16:
+        out[i] = fp16_to_float(le16(p + 2 * i));
+        break;
+      case ElemType::bf16:
+        out[i] = bf16_to_float(le16(p + 2 * i));
+        break;
       case ElemType::f64: {
         double d;
         std::memcpy(&d, p + 8 * i, 8);
@@ -88,16 +115,29 @@ class DictParser {
     expect('{');
     while (true) {
       skip_ws();
-      if (peek() == '}') { ++pos_; break; }
+      if (peek() == '}') {
+        ++pos_;
+        break;
+      }
       const std::string key = string_literal();
       expect(':');
       skip_ws();
-      if (key == "descr") { h.descr = string_literal(); seen_descr = true; }
-      else if (key == "fortran_order") { h.fortran_order = boolean(); seen_order = true; }
-      else if (key == "shape") { h.shape = tuple(); seen_shape = true; }
-      else bad("unexpected key '" + key + "' (a .npy header has descr, fortran_order and shape)");
+      if (key == "descr") {
+        h.descr = string_literal();
+        seen_descr = true;
+      } else if (key == "fortran_order") {
+        h.fortran_order = boolean();
+        seen_order = true;
+      } else if (key == "shape") {
+        h.shape = tuple();
+        seen_shape = true;
+      } else
+        bad("unexpected key '" + key + "' (a .npy header has descr, fortran_order and shape)");
       skip_ws();
-      if (peek() == ',') { ++pos_; continue; }
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
       expect('}');
       break;
     }
@@ -110,7 +150,9 @@ class DictParser {
  private:
   [[noreturn]] void bad(const std::string& msg) { corrupt(where_, "bad .npy header: " + msg); }
   char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
-  void skip_ws() { while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t')) ++pos_; }
+  void skip_ws() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t')) ++pos_;
+  }
   void expect(char c) {
     skip_ws();
     if (peek() != c) bad(std::string("expected '") + c + "' at character " + std::to_string(pos_));
@@ -127,8 +169,14 @@ class DictParser {
     return out;
   }
   bool boolean() {
-    if (s_.substr(pos_, 4) == "True") { pos_ += 4; return true; }
-    if (s_.substr(pos_, 5) == "False") { pos_ += 5; return false; }
+    if (s_.substr(pos_, 4) == "True") {
+      pos_ += 4;
+      return true;
+    }
+    if (s_.substr(pos_, 5) == "False") {
+      pos_ += 5;
+      return false;
+    }
     bad("fortran_order must be True or False");
   }
   std::vector<uint64_t> tuple() {
@@ -136,7 +184,10 @@ class DictParser {
     expect('(');
     while (true) {
       skip_ws();
-      if (peek() == ')') { ++pos_; return out; }
+      if (peek() == ')') {
+        ++pos_;
+        return out;
+      }
       if (peek() < '0' || peek() > '9') bad("shape entries must be non-negative integers");
       uint64_t v = 0;
       while (peek() >= '0' && peek() <= '9') {
@@ -147,8 +198,10 @@ class DictParser {
       }
       out.push_back(v);
       skip_ws();
-      if (peek() == ',') ++pos_;
-      else if (peek() != ')') bad("expected ',' or ')' in the shape");
+      if (peek() == ',')
+        ++pos_;
+      else if (peek() != ')')
+        bad("expected ',' or ')' in the shape");
     }
   }
 
@@ -163,8 +216,9 @@ ElemType npy_dtype(const std::string& descr, const std::string& where) {
   if (descr == "<f8") return ElemType::f64;
   if (descr == ">f4" || descr == ">f2" || descr == ">f8")
     fail(ErrorKind::unsupported, where + ": big-endian array ('" + descr + "'): convert it with arr.astype('<f4')");
-  fail(ErrorKind::unsupported, where + ": unsupported dtype '" + descr +
-                                   "' (twotower reads float arrays: '<f4', '<f2' or '<f8'); convert with arr.astype(np.float32)");
+  fail(ErrorKind::unsupported,
+       where + ": unsupported dtype '" + descr +
+           "' (twotower reads float arrays: '<f4', '<f2' or '<f8'); convert with arr.astype(np.float32)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,7 +306,10 @@ std::vector<std::pair<std::string, FloatArray>> parse_npz(std::span<const uint8_
   if (size < 22) corrupt(name, "not a zip archive (" + std::to_string(size) + " bytes)");
   size_t eocd = std::string::npos;
   for (size_t p = size - 22 + 1; p-- > 0 && size - p <= 22 + 65535;)
-    if (le32(b.data() + p) == 0x06054b50u) { eocd = p; break; }
+    if (le32(b.data() + p) == 0x06054b50u) {
+      eocd = p;
+      break;
+    }
   if (eocd == std::string::npos) corrupt(name, "not a zip archive (no end-of-central-directory record)");
   uint64_t entries = le16(b.data() + eocd + 10);
   uint64_t cd_size = le32(b.data() + eocd + 12);
@@ -267,7 +324,8 @@ std::vector<std::pair<std::string, FloatArray>> parse_npz(std::span<const uint8_
     cd_offset = le64(b.data() + rec + 48);
   }
   if (cd_offset > size || cd_size > size - cd_offset) corrupt(name, "the central directory lies outside the file");
-  if (entries > cd_size / 46) corrupt(name, "the central directory is too small for " + std::to_string(entries) + " entries");
+  if (entries > cd_size / 46)
+    corrupt(name, "the central directory is too small for " + std::to_string(entries) + " entries");
 
   std::vector<std::pair<std::string, FloatArray>> out;
   size_t p = static_cast<size_t>(cd_offset);
@@ -279,9 +337,11 @@ std::vector<std::pair<std::string, FloatArray>> parse_npz(std::span<const uint8_
     const uint16_t method = le16(b.data() + p + 10);
     const uint32_t crc = le32(b.data() + p + 16);
     uint64_t comp = le32(b.data() + p + 20), raw = le32(b.data() + p + 24);
-    const size_t name_len = le16(b.data() + p + 28), extra_len = le16(b.data() + p + 30), comment_len = le16(b.data() + p + 32);
+    const size_t name_len = le16(b.data() + p + 28), extra_len = le16(b.data() + p + 30),
+                 comment_len = le16(b.data() + p + 32);
     uint64_t local = le32(b.data() + p + 42);
-    if (cd_end - p - 46 < name_len + extra_len + comment_len) corrupt(name, "central directory entry " + std::to_string(i) + " is truncated");
+    if (cd_end - p - 46 < name_len + extra_len + comment_len)
+      corrupt(name, "central directory entry " + std::to_string(i) + " is truncated");
     const std::string entry(reinterpret_cast<const char*>(b.data() + p + 46), name_len);
     const std::string where = name + ": entry '" + entry + "'";
     // zip64 extra field: the 64-bit values of the fields set to 0xffffffff, in this order.
@@ -306,8 +366,9 @@ std::vector<std::pair<std::string, FloatArray>> parse_npz(std::span<const uint8_
 
     if (flags & 1) fail(ErrorKind::unsupported, where + ": encrypted entries are not supported");
     if (method == 8)
-      fail(ErrorKind::unsupported, where + " is deflate-compressed (np.savez_compressed); this build reads only "
-                                           "stored entries: save the arrays with np.savez instead");
+      fail(ErrorKind::unsupported, where +
+                                       " is deflate-compressed (np.savez_compressed); this build reads only "
+                                       "stored entries: save the arrays with np.savez instead");
     if (method != 0)
       fail(ErrorKind::unsupported, where + ": zip compression method " + std::to_string(method) +
                                        " (only stored entries, as np.savez writes them, are read)");
@@ -340,10 +401,10 @@ std::vector<uint8_t> npz_bytes(const std::vector<std::pair<std::string, std::vec
     // A plain copy: clang before 16 cannot capture structured bindings in a lambda.
     const auto size = static_cast<uint32_t>(data.size());
     auto fixed = [&](std::vector<uint8_t>& o) {
-      put16(o, 20);  // version needed
-      put16(o, 0);   // flags
-      put16(o, 0);   // stored
-      put16(o, 0);   // time
+      put16(o, 20);    // version needed
+      put16(o, 0);     // flags
+      put16(o, 0);     // stored
+      put16(o, 0);     // time
       put16(o, 0x21);  // date: 1980-01-01
       put32(o, crc);
       put32(o, size);
@@ -450,7 +511,8 @@ std::vector<uint8_t> safetensors_bytes(const std::vector<NamedTensor>& tensors,
 
 std::vector<std::pair<std::string, FloatArray>> parse_safetensors(std::span<const uint8_t> b, const std::string& name) {
   if (b.size() < 8)
-    corrupt(name, "truncated safetensors file: " + std::to_string(b.size()) + " bytes, shorter than the 8-byte header size");
+    corrupt(name,
+            "truncated safetensors file: " + std::to_string(b.size()) + " bytes, shorter than the 8-byte header size");
   const uint64_t n = le64(b.data());
   if (n > b.size() - 8)
     corrupt(name, "safetensors header size " + std::to_string(n) + " is larger than the file (" +
@@ -483,11 +545,17 @@ std::vector<std::pair<std::string, FloatArray>> parse_safetensors(std::span<cons
     const std::string d = dt.get<std::string>();
     Entry e;
     e.name = key;
-    if (d == "F32") e.type = ElemType::f32;
-    else if (d == "F16") e.type = ElemType::f16;
-    else if (d == "BF16") e.type = ElemType::bf16;
-    else if (d == "F64") e.type = ElemType::f64;
-    else fail(ErrorKind::unsupported, where + ": dtype '" + d + "' is not supported (twotower reads F32, F16, BF16 and F64)");
+    if (d == "F32")
+      e.type = ElemType::f32;
+    else if (d == "F16")
+      e.type = ElemType::f16;
+    else if (d == "BF16")
+      e.type = ElemType::bf16;
+    else if (d == "F64")
+      e.type = ElemType::f64;
+    else
+      fail(ErrorKind::unsupported,
+           where + ": dtype '" + d + "' is not supported (twotower reads F32, F16, BF16 and F64)");
     if (!shape.is_array()) corrupt(where, "shape must be an array of non-negative integers");
     for (const auto& s : shape) {
       if (!s.is_number_unsigned()) corrupt(where, "shape must be an array of non-negative integers");
@@ -541,8 +609,8 @@ std::vector<uint8_t> lines_bytes(const std::vector<std::string>& lines, const st
   std::vector<uint8_t> out;
   for (size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].find('\n') != std::string::npos)
-      fail(ErrorKind::invalid_argument, what + ": entry " + std::to_string(i) +
-                                            " contains a newline and cannot be written one per line");
+      fail(ErrorKind::invalid_argument,
+           what + ": entry " + std::to_string(i) + " contains a newline and cannot be written one per line");
     out.insert(out.end(), lines[i].begin(), lines[i].end());
     out.push_back('\n');
   }

@@ -26,12 +26,23 @@ class ByteWriter {
   void i64(int64_t v) { raw(&v, 8); }
   void f32(float v) { raw(&v, 4); }
   void f64(double v) { raw(&v, 8); }
-  void str(std::string_view s) { u64(s.size()); raw(s.data(), s.size()); }
-  void strings(std::span<const std::string> v) { u64(v.size()); for (const auto& s : v) str(s); }
+  void str(std::string_view s) {
+    u64(s.size());
+    raw(s.data(), s.size());
+  }
+  void strings(std::span<const std::string> v) {
+    u64(v.size());
+    for (const auto& s : v) str(s);
+  }
   template <class T>
-  void array(std::span<const T> v) { u64(v.size()); raw(v.data(), v.size() * sizeof(T)); }
+  void array(std::span<const T> v) {
+    u64(v.size());
+    raw(v.data(), v.size() * sizeof(T));
+  }
   template <class T>
-  void array(const std::vector<T>& v) { array(std::span<const T>(v)); }
+  void array(const std::vector<T>& v) {
+    array(std::span<const T>(v));
+  }
   void raw(const void* p, size_t n) {
     auto b = static_cast<const uint8_t*>(p);
     buf_.insert(buf_.end(), b, b + n);
@@ -49,12 +60,36 @@ class ByteReader {
   // `what` names the thing being read (a section, a transform) in every error message.
   ByteReader(std::span<const uint8_t> data, std::string what) : data_(data), what_(std::move(what)) {}
 
-  uint8_t u8() { uint8_t v; raw(&v, 1, "u8"); return v; }
-  uint32_t u32() { uint32_t v; raw(&v, 4, "u32"); return v; }
-  uint64_t u64() { uint64_t v; raw(&v, 8, "u64"); return v; }
-  int64_t i64() { int64_t v; raw(&v, 8, "i64"); return v; }
-  float f32() { float v; raw(&v, 4, "f32"); return v; }
-  double f64() { double v; raw(&v, 8, "f64"); return v; }
+  uint8_t u8() {
+    uint8_t v;
+    raw(&v, 1, "u8");
+    return v;
+  }
+  uint32_t u32() {
+    uint32_t v;
+    raw(&v, 4, "u32");
+    return v;
+  }
+  uint64_t u64() {
+    uint64_t v;
+    raw(&v, 8, "u64");
+    return v;
+  }
+  int64_t i64() {
+    int64_t v;
+    raw(&v, 8, "i64");
+    return v;
+  }
+  float f32() {
+    float v;
+    raw(&v, 4, "f32");
+    return v;
+  }
+  double f64() {
+    double v;
+    raw(&v, 8, "f64");
+    return v;
+  }
   std::string str() {
     uint64_t n = count(1, "string");
     std::string s(n, '\0');
@@ -78,8 +113,8 @@ class ByteReader {
   }
   void raw(void* out, size_t n, const char* field) {
     if (n > remaining())
-      fail(ErrorKind::corrupt, what_ + ": truncated reading " + field + " at byte " + std::to_string(pos_) +
-                                   " (need " + std::to_string(n) + ", have " + std::to_string(remaining()) + ")");
+      fail(ErrorKind::corrupt, what_ + ": truncated reading " + field + " at byte " + std::to_string(pos_) + " (need " +
+                                   std::to_string(n) + ", have " + std::to_string(remaining()) + ")");
     if (n) std::memcpy(out, data_.data() + pos_, n);
     pos_ += n;
   }
@@ -87,8 +122,8 @@ class ByteReader {
   // The next n bytes, in place (no copy), checked like raw().
   std::span<const uint8_t> view(size_t n, const char* field) {
     if (n > remaining())
-      fail(ErrorKind::corrupt, what_ + ": truncated reading " + field + " at byte " + std::to_string(pos_) +
-                                   " (need " + std::to_string(n) + ", have " + std::to_string(remaining()) + ")");
+      fail(ErrorKind::corrupt, what_ + ": truncated reading " + field + " at byte " + std::to_string(pos_) + " (need " +
+                                   std::to_string(n) + ", have " + std::to_string(remaining()) + ")");
     auto v = data_.subspan(pos_, n);
     pos_ += n;
     return v;

@@ -1,17 +1,17 @@
 #include "io/model_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <xxhash.h>
-#include <zstd.h>
 
 #include "base/error.h"
 #include "io/bytes.h"
@@ -69,19 +69,17 @@ std::string errno_text(int e) { return std::strerror(e); }
 // size costs no more memory than the data it actually holds.
 std::vector<uint8_t> zstd_decompress(std::span<const uint8_t> src, uint64_t raw_size, const std::string& where) {
   const unsigned long long declared = ZSTD_getFrameContentSize(src.data(), src.size());
-  if (declared == ZSTD_CONTENTSIZE_ERROR)
-    fail(ErrorKind::corrupt, where + ": the stored bytes are not a zstd frame");
+  if (declared == ZSTD_CONTENTSIZE_ERROR) fail(ErrorKind::corrupt, where + ": the stored bytes are not a zstd frame");
   if (declared == ZSTD_CONTENTSIZE_UNKNOWN)
     fail(ErrorKind::corrupt, where + ": the zstd frame does not declare its content size");
   if (declared != raw_size)
     fail(ErrorKind::corrupt, where + ": the table declares a raw size of " + std::to_string(raw_size) +
                                  " bytes, the zstd frame header " + std::to_string(declared));
   const size_t frame = ZSTD_findFrameCompressedSize(src.data(), src.size());
-  if (ZSTD_isError(frame))
-    fail(ErrorKind::corrupt, where + ": bad zstd frame: " + ZSTD_getErrorName(frame));
+  if (ZSTD_isError(frame)) fail(ErrorKind::corrupt, where + ": bad zstd frame: " + ZSTD_getErrorName(frame));
   if (frame != src.size())
-    fail(ErrorKind::corrupt, where + ": the zstd frame is " + std::to_string(frame) + " bytes, the section " +
-                                 std::to_string(src.size()));
+    fail(ErrorKind::corrupt,
+         where + ": the zstd frame is " + std::to_string(frame) + " bytes, the section " + std::to_string(src.size()));
 
   std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   if (!dctx) throw std::bad_alloc();
@@ -119,9 +117,10 @@ std::vector<uint8_t> zstd_decompress(std::span<const uint8_t> src, uint64_t raw_
     const size_t ret = ZSTD_decompressStream(dctx.get(), &p, &in);
     if (ZSTD_isError(ret)) fail(ErrorKind::corrupt, where + ": zstd: " + ZSTD_getErrorName(ret));
     if (p.pos != 0)
-      fail(ErrorKind::corrupt, where + ": the zstd frame decompresses to more than the declared " +
-                                   std::to_string(raw_size) + " bytes");
-    if (ret == 0) done = true;
+      fail(ErrorKind::corrupt,
+           where + ": the zstd frame decompresses to more than the declared " + std::to_string(raw_size) + " bytes");
+    if (ret == 0)
+      done = true;
     else if (in.pos == in.size || in.pos == in_before)
       fail(ErrorKind::corrupt, where + ": the zstd frame is truncated");
   }
@@ -137,13 +136,20 @@ std::vector<uint8_t> zstd_decompress(std::span<const uint8_t> src, uint64_t raw_
 
 const char* section_kind_name(uint32_t kind) {
   switch (kind) {
-    case static_cast<uint32_t>(SectionKind::spec): return "spec";
-    case static_cast<uint32_t>(SectionKind::metadata): return "metadata";
-    case static_cast<uint32_t>(SectionKind::preprocessing): return "preprocessing";
-    case static_cast<uint32_t>(SectionKind::weights): return "weights";
-    case static_cast<uint32_t>(SectionKind::index): return "index";
-    case static_cast<uint32_t>(SectionKind::optimizer): return "optimizer";
-    default: return nullptr;
+    case static_cast<uint32_t>(SectionKind::spec):
+      return "spec";
+    case static_cast<uint32_t>(SectionKind::metadata):
+      return "metadata";
+    case static_cast<uint32_t>(SectionKind::preprocessing):
+      return "preprocessing";
+    case static_cast<uint32_t>(SectionKind::weights):
+      return "weights";
+    case static_cast<uint32_t>(SectionKind::index):
+      return "index";
+    case static_cast<uint32_t>(SectionKind::optimizer):
+      return "optimizer";
+    default:
+      return nullptr;
   }
 }
 
@@ -154,9 +160,12 @@ std::string section_label(uint32_t kind) {
 
 const char* section_codec_name(uint32_t codec) {
   switch (codec) {
-    case static_cast<uint32_t>(SectionCodec::raw): return "raw";
-    case static_cast<uint32_t>(SectionCodec::zstd): return "zstd";
-    default: return nullptr;
+    case static_cast<uint32_t>(SectionCodec::raw):
+      return "raw";
+    case static_cast<uint32_t>(SectionCodec::zstd):
+      return "zstd";
+    default:
+      return nullptr;
   }
 }
 
@@ -178,7 +187,8 @@ std::vector<uint8_t> encode_model_file(const std::vector<SectionData>& sections,
     if (sections[i].kind == 0) fail(ErrorKind::invalid_argument, "model file: section kind 0 is reserved");
     if (sections[i].bytes.size() > kMaxSectionRawSize)
       fail(ErrorKind::invalid_argument, "model file: " + section_label(sections[i].kind) + " is " +
-                                            std::to_string(sections[i].bytes.size()) + " bytes, above the 16 GiB limit");
+                                            std::to_string(sections[i].bytes.size()) +
+                                            " bytes, above the 16 GiB limit");
     for (size_t j = 0; j < i; ++j)
       if (sections[j].kind == sections[i].kind)
         fail(ErrorKind::invalid_argument, "model file: " + section_label(sections[i].kind) + " given twice");
@@ -215,14 +225,13 @@ std::vector<uint8_t> encode_model_file(const std::vector<SectionData>& sections,
     entries[i].offset = pos;
     pos = align_up(pos + entries[i].stored_size, kSectionAlignment);
   }
-  const uint64_t file_size = sections.empty() ? kModelHeaderSize
-                                              : entries.back().offset + entries.back().stored_size;
+  const uint64_t file_size = sections.empty() ? kModelHeaderSize : entries.back().offset + entries.back().stored_size;
   std::vector<uint8_t> out(file_size, 0);
 
   for (size_t i = 0; i < sections.size(); ++i) {
     const SectionEntry& e = entries[i];
-    const uint8_t* data = e.codec == static_cast<uint32_t>(SectionCodec::zstd) ? compressed[i].data()
-                                                                                : sections[i].bytes.data();
+    const uint8_t* data =
+        e.codec == static_cast<uint32_t>(SectionCodec::zstd) ? compressed[i].data() : sections[i].bytes.data();
     if (e.stored_size) std::memcpy(out.data() + e.offset, data, e.stored_size);
     const uint64_t checksum = XXH64(out.data() + e.offset, e.stored_size, 0);
     uint8_t* t = out.data() + kModelHeaderSize + kSectionEntrySize * i;
@@ -286,7 +295,8 @@ void write_file_atomically(const std::string& path, std::span<const uint8_t> byt
     const uint64_t stamp = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     char suffix[64];
     std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%llu-%llx", static_cast<long>(::getpid()),
-                  static_cast<unsigned long long>(counter.fetch_add(1)), static_cast<unsigned long long>(stamp & 0xffffff));
+                  static_cast<unsigned long long>(counter.fetch_add(1)),
+                  static_cast<unsigned long long>(stamp & 0xffffff));
     tmp = (dir / (dest.filename().string() + suffix)).string();
     out.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (out.fd < 0 && errno != EEXIST) io_fail(path, "cannot create a temporary file in " + dir.string(), errno);
@@ -312,7 +322,8 @@ void write_file_atomically(const std::string& path, std::span<const uint8_t> byt
   Fd d;
   d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (d.fd < 0) io_fail(dir.string(), "cannot open the directory to fsync it", errno);
-  if (::fsync(d.fd) != 0 && errno != EINVAL && errno != ENOTSUP) io_fail(dir.string(), "fsync of the directory failed", errno);
+  if (::fsync(d.fd) != 0 && errno != EINVAL && errno != ENOTSUP)
+    io_fail(dir.string(), "fsync of the directory failed", errno);
 }
 
 void write_model_file(const std::string& path, const std::vector<SectionData>& sections, int zstd_level,
@@ -423,8 +434,7 @@ void ModelFileReader::parse_header() {
   if (size < 8) corrupt("not a twotower model file (" + std::to_string(size) + " bytes, shorter than the magic)");
   std::vector<uint8_t> storage;
   auto head = source_->fetch(0, static_cast<size_t>(std::min<uint64_t>(size, kModelHeaderSize)), storage);
-  if (std::memcmp(head.data(), kModelFileMagic, 8) != 0)
-    corrupt("not a twotower model file (wrong magic bytes)");
+  if (std::memcmp(head.data(), kModelFileMagic, 8) != 0) corrupt("not a twotower model file (wrong magic bytes)");
   if (size < kModelHeaderSize)
     corrupt("truncated: " + std::to_string(size) + " bytes, shorter than the " + std::to_string(kModelHeaderSize) +
             "-byte header");
@@ -503,8 +513,9 @@ void ModelFileReader::parse_header() {
       if (h.sections[j].kind == e.kind)
         fail(ErrorKind::corrupt, where + ": duplicate, table entry " + std::to_string(j) + " has the same kind");
     if (!known && e.required())
-      fail(ErrorKind::unsupported, where + ": a required section this reader does not know: a newer twotower wrote "
-                                           "this file; upgrade twotower to load it");
+      fail(ErrorKind::unsupported, where +
+                                       ": a required section this reader does not know: a newer twotower wrote "
+                                       "this file; upgrade twotower to load it");
     if (e.offset % kSectionAlignment != 0)
       fail(ErrorKind::corrupt, where + ": offset " + std::to_string(e.offset) + " is not a multiple of " +
                                    std::to_string(kSectionAlignment));
@@ -521,8 +532,8 @@ void ModelFileReader::parse_header() {
                                          " is unknown to this reader (expected 0 raw or 1 zstd): a newer twotower "
                                          "wrote this file; upgrade twotower to load it");
       if (e.raw_size > kMaxSectionRawSize)
-        fail(ErrorKind::corrupt, where + ": raw size " + std::to_string(e.raw_size) +
-                                     " bytes exceeds the 16 GiB limit");
+        fail(ErrorKind::corrupt,
+             where + ": raw size " + std::to_string(e.raw_size) + " bytes exceeds the 16 GiB limit");
       if (e.codec == static_cast<uint32_t>(SectionCodec::raw) && e.raw_size != e.stored_size)
         fail(ErrorKind::corrupt, where + ": a raw section with stored size " + std::to_string(e.stored_size) +
                                      " and raw size " + std::to_string(e.raw_size) + " (they must be equal)");

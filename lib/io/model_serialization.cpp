@@ -5,14 +5,13 @@
 #include <cstring>
 #include <limits>
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "base/error.h"
 #include "io/bytes.h"
 #include "io/precision.h"
 #include "nn/optimizer.h"
-
 
 namespace tt {
 
@@ -49,8 +48,8 @@ size_t data_bytes(uint64_t rows, uint64_t cols, size_t elem, size_t limit, ByteR
     r.corrupt(what + ": shape " + std::to_string(rows) + "x" + std::to_string(cols) + " overflows");
   const uint64_t bytes = rows * cols * elem;
   if (bytes > limit)
-    r.corrupt(what + ": shape " + std::to_string(rows) + "x" + std::to_string(cols) + " needs " + std::to_string(bytes) +
-              " bytes of data, only " + std::to_string(limit) + " are left");
+    r.corrupt(what + ": shape " + std::to_string(rows) + "x" + std::to_string(cols) + " needs " +
+              std::to_string(bytes) + " bytes of data, only " + std::to_string(limit) + " are left");
   return static_cast<size_t>(bytes);
 }
 
@@ -140,7 +139,8 @@ auto as_corrupt(F&& f) {
   try {
     return f();
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::parse || e.kind() == ErrorKind::invalid_argument) throw Error(ErrorKind::corrupt, e.what());
+    if (e.kind() == ErrorKind::parse || e.kind() == ErrorKind::invalid_argument)
+      throw Error(ErrorKind::corrupt, e.what());
     throw;
   }
 }
@@ -285,9 +285,12 @@ MetadataSection parse_metadata(const ModelFileReader& f) {
   };
   auto get_number = [&](const char* key, double& dst) {
     if (!j.contains(key)) return;
-    if (j[key].is_null()) dst = std::numeric_limits<double>::quiet_NaN();  // written for a non-finite value
-    else if (j[key].is_number()) dst = j[key].get<double>();
-    else fail(ErrorKind::corrupt, w + ": '" + key + "' must be a number");
+    if (j[key].is_null())
+      dst = std::numeric_limits<double>::quiet_NaN();  // written for a non-finite value
+    else if (j[key].is_number())
+      dst = j[key].get<double>();
+    else
+      fail(ErrorKind::corrupt, w + ": '" + key + "' must be a number");
   };
   get_string("library_version", out.meta.library_version);
   get_string("data_source", out.meta.data_source);
@@ -304,9 +307,12 @@ MetadataSection parse_metadata(const ModelFileReader& f) {
     const json& m = j["metrics"];
     if (!m.is_object()) fail(ErrorKind::corrupt, w + ": 'metrics' must be an object");
     for (const auto& [k, v] : m.items()) {
-      if (v.is_null()) out.meta.metrics[k] = std::numeric_limits<double>::quiet_NaN();
-      else if (v.is_number()) out.meta.metrics[k] = v.get<double>();
-      else fail(ErrorKind::corrupt, w + ": metric '" + k + "' must be a number");
+      if (v.is_null())
+        out.meta.metrics[k] = std::numeric_limits<double>::quiet_NaN();
+      else if (v.is_number())
+        out.meta.metrics[k] = v.get<double>();
+      else
+        fail(ErrorKind::corrupt, w + ": metric '" + k + "' must be a number");
     }
   }
   out.parameter_count = get_uint("parameter_count");
@@ -386,8 +392,7 @@ Precision load_weights(const ModelFileReader& f, TwoTowerModel& m) {
   std::string precision_from;
   for (const auto& s : shapes) {
     auto it = stored.find(s.name);
-    if (it == stored.end())
-      r.corrupt("tensor '" + s.name + "' (" + shape_text(s.rows, s.cols) + ") is missing");
+    if (it == stored.end()) r.corrupt("tensor '" + s.name + "' (" + shape_text(s.rows, s.cols) + ") is missing");
     const StoredTensor& t = it->second;
     if (t.rows != s.rows || t.cols != s.cols)
       r.corrupt("tensor '" + s.name + "' has shape " + shape_text(t.rows, t.cols) + ", the spec implies " +
@@ -399,8 +404,8 @@ Precision load_weights(const ModelFileReader& f, TwoTowerModel& m) {
       precision = t.dtype;
       precision_from = s.name;
     } else if (*precision != t.dtype) {
-      r.corrupt("tensor '" + s.name + "' has dtype " + precision_name(t.dtype) + ", tensor '" + precision_from +
-                "' " + precision_name(*precision) + "; all weights but the biases share one precision");
+      r.corrupt("tensor '" + s.name + "' has dtype " + precision_name(t.dtype) + ", tensor '" + precision_from + "' " +
+                precision_name(*precision) + "; all weights but the biases share one precision");
     }
   }
 
@@ -454,8 +459,7 @@ std::vector<uint8_t> load_optimizer(const ModelFileReader& f, TwoTowerModel& m) 
   ByteReader r(*bytes, where(f, SectionKind::optimizer));
   const std::string kind = r.str();
   const OptimizerConfig& config = m.spec().training.optimizer;
-  if (kind != config.kind)
-    r.corrupt("state of optimizer '" + kind + "', the spec trains with '" + config.kind + "'");
+  if (kind != config.kind) r.corrupt("state of optimizer '" + kind + "', the spec trains with '" + config.kind + "'");
   const auto state = r.view(r.remaining(), "optimizer state");
   // Check it loads against this model's parameters, so a damaged checkpoint fails here.
   as_corrupt([&] {
@@ -480,8 +484,8 @@ RetrievalModel load(const ModelFileReader& f) {
 
   const std::string w = where(f, SectionKind::metadata);
   if (meta.parameter_count && *meta.parameter_count != m.parameter_count())
-    fail(ErrorKind::corrupt, w + ": parameter_count is " + std::to_string(*meta.parameter_count) + ", the weights hold " +
-                                 std::to_string(m.parameter_count()));
+    fail(ErrorKind::corrupt, w + ": parameter_count is " + std::to_string(*meta.parameter_count) +
+                                 ", the weights hold " + std::to_string(m.parameter_count()));
   if (meta.candidates && *meta.candidates != index.size())
     fail(ErrorKind::corrupt, w + ": candidates is " + std::to_string(*meta.candidates) + ", the index holds " +
                                  std::to_string(index.size()));
@@ -491,8 +495,8 @@ RetrievalModel load(const ModelFileReader& f) {
 
   auto check_precision = [&](const char* key, const std::optional<Precision>& said, Precision stored) {
     if (said && *said != stored)
-      fail(ErrorKind::corrupt, w + ": " + key + " is " + precision_name(*said) + ", the tensors are stored as " +
-                                   precision_name(stored));
+      fail(ErrorKind::corrupt,
+           w + ": " + key + " is " + precision_name(*said) + ", the tensors are stored as " + precision_name(stored));
   };
   check_precision("index_precision", meta.index_precision, candidate_precision);
   check_precision("weights_precision", meta.weights_precision, weights_precision);
@@ -530,7 +534,8 @@ ModelInfo info(const ModelFileReader& f) {
   out.written_by = std::move(meta.written_by);
   out.parameter_count = static_cast<size_t>(meta.parameter_count.value_or(0));
   out.candidates = static_cast<size_t>(meta.candidates.value_or(0));
-  out.embedding_dim = static_cast<size_t>(meta.embedding_dim.value_or(out.spec.query.layers.empty() ? 0 : out.spec.query.layers.back()));
+  out.embedding_dim = static_cast<size_t>(
+      meta.embedding_dim.value_or(out.spec.query.layers.empty() ? 0 : out.spec.query.layers.back()));
   out.has_optimizer_state = f.has(SectionKind::optimizer);
   out.index_precision = meta.index_precision.value_or(Precision::f32);
   out.weights_precision = meta.weights_precision.value_or(Precision::f32);

@@ -11,10 +11,14 @@ namespace tt {
 
 const char* precision_name(Precision p) {
   switch (p) {
-    case Precision::f32: return "f32";
-    case Precision::bf16: return "bf16";
-    case Precision::fp16: return "fp16";
-    case Precision::int8: return "int8";
+    case Precision::f32:
+      return "f32";
+    case Precision::bf16:
+      return "bf16";
+    case Precision::fp16:
+      return "fp16";
+    case Precision::int8:
+      return "int8";
   }
   return nullptr;
 }
@@ -29,15 +33,19 @@ Precision parse_precision(std::string_view t, const std::string& what) {
   if (t == "bf16" || t == "bfloat16") return Precision::bf16;
   if (t == "fp16" || t == "f16" || t == "float16" || t == "half") return Precision::fp16;
   if (t == "int8") return Precision::int8;
-  fail(ErrorKind::invalid_argument, what + ": unknown precision '" + std::string(t) + "' (expected f32, bf16, fp16 or int8)");
+  fail(ErrorKind::invalid_argument,
+       what + ": unknown precision '" + std::string(t) + "' (expected f32, bf16, fp16 or int8)");
 }
 
 size_t precision_element_size(Precision p) {
   switch (p) {
-    case Precision::f32: return 4;
+    case Precision::f32:
+      return 4;
     case Precision::bf16:
-    case Precision::fp16: return 2;
-    case Precision::int8: return 1;
+    case Precision::fp16:
+      return 2;
+    case Precision::int8:
+      return 1;
   }
   return 0;
 }
@@ -133,8 +141,7 @@ QuantizedRows quantize_rows(const float* x, size_t rows, size_t cols, Precision 
         const uint16_t h = bf ? float_to_bf16(x[i]) : float_to_fp16(x[i]);
         if ((h & 0x7fffu) == 0x7c00u && !bf)
           bad_value(what, i / cols, i % cols, x[i], "exceeds fp16's range (largest finite value 65504)");
-        if ((h & 0x7fffu) == 0x7f80u && bf)
-          bad_value(what, i / cols, i % cols, x[i], "rounds to infinity in bf16");
+        if ((h & 0x7fffu) == 0x7f80u && bf) bad_value(what, i / cols, i % cols, x[i], "rounds to infinity in bf16");
         std::memcpy(q.data.data() + 2 * i, &h, 2);
       }
       break;

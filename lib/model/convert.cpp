@@ -112,7 +112,8 @@ std::vector<double> index_topk_accuracy(const RetrievalModel& model, const Table
   return acc;
 }
 
-double topk_overlap(const RetrievalModel& a, const RetrievalModel& b, const Table& queries, size_t k, ThreadPool& pool) {
+double topk_overlap(const RetrievalModel& a, const RetrievalModel& b, const Table& queries, size_t k,
+                    ThreadPool& pool) {
   if (a.index().keys() != b.index().keys())
     fail(ErrorKind::invalid_argument, "top-k overlap: the two models' indexes hold different candidates");
   if (k == 0) fail(ErrorKind::invalid_argument, "top-k overlap: k must be at least 1");
@@ -131,7 +132,8 @@ double topk_overlap(const RetrievalModel& a, const RetrievalModel& b, const Tabl
   if (denom == 0) return 1.0;
   double total = 0.0;
   for (size_t i = 0; i < n; ++i) {
-    std::vector<int64_t> x(ia.begin() + i * k, ia.begin() + (i + 1) * k), y(ib.begin() + i * k, ib.begin() + (i + 1) * k);
+    std::vector<int64_t> x(ia.begin() + i * k, ia.begin() + (i + 1) * k),
+        y(ib.begin() + i * k, ib.begin() + (i + 1) * k);
     std::sort(x.begin(), x.end());
     std::sort(y.begin(), y.end());
     std::vector<int64_t> common;
@@ -166,7 +168,8 @@ std::vector<std::string> export_model(const RetrievalModel& model, const std::st
   }
   if (o.weights) {
     std::vector<NamedTensor> tensors;
-    for (const Parameter* p : m.parameters()) tensors.push_back({p->name, p->value.rows(), p->value.cols(), p->value.data()});
+    for (const Parameter* p : m.parameters())
+      tensors.push_back({p->name, p->value.rows(), p->value.cols(), p->value.data()});
     files.emplace_back("weights.safetensors",
                        safetensors_bytes(tensors, {{"format", "twotower"},
                                                    {"spec_name", m.spec().name},
@@ -237,8 +240,8 @@ json read_json_file(const std::string& path) {
 
 // The fitted state of every feature, as FeatureEncoder::save_state bytes (the model file's
 // preprocessing layout), from preprocessing.json, the spec, or a fit on the given tables.
-void load_feature_state(FeatureEncoder& e, const std::string& full_name, const json* stored, const std::string& pre_path,
-                        const ImportOptions& o) {
+void load_feature_state(FeatureEncoder& e, const std::string& full_name, const json* stored,
+                        const std::string& pre_path, const ImportOptions& o) {
   const FeatureSpec& fs = e.spec();
   const std::string where = (stored ? pre_path : std::string("spec")) + ": feature '" + full_name + "'";
   auto bad = [&](const std::string& msg) -> void { fail(ErrorKind::invalid_argument, where + ": " + msg); };
@@ -260,7 +263,9 @@ void load_feature_state(FeatureEncoder& e, const std::string& full_name, const j
       if (!kind.is_string() || kind.get<std::string>() != feature_kind_name(fs.kind))
         bad("kind is " + kind.dump() + ", the spec says '" + feature_kind_name(fs.kind) + "'");
       switch (fs.kind) {
-        case FeatureKind::string_lookup: StringLookup::from_vocabulary(lines_of(field("vocabulary"))).save(w); break;
+        case FeatureKind::string_lookup:
+          StringLookup::from_vocabulary(lines_of(field("vocabulary"))).save(w);
+          break;
         case FeatureKind::hashing: {
           const json& n = field("num_buckets");
           if (!n.is_number_unsigned() || n.get<uint64_t>() != fs.num_buckets)
@@ -391,9 +396,10 @@ RetrievalModel import_model(const ImportOptions& o) {
     const bool fits = (a.shape.size() == 2 && a.shape[0] == s.rows && a.shape[1] == s.cols) ||
                       (a.shape.size() == 1 && s.rows == 1 && a.shape[0] == s.cols);
     if (!fits)
-      fail(ErrorKind::invalid_argument, where + " has shape " + shape_text(a.shape) + ", the spec implies (" +
-                                            std::to_string(s.rows) + ", " + std::to_string(s.cols) + ")" +
-                                            (s.name.ends_with("/kernel") ? " (in x out: transpose a PyTorch Linear weight)" : ""));
+      fail(ErrorKind::invalid_argument,
+           where + " has shape " + shape_text(a.shape) + ", the spec implies (" + std::to_string(s.rows) + ", " +
+               std::to_string(s.cols) + ")" +
+               (s.name.ends_with("/kernel") ? " (in x out: transpose a PyTorch Linear weight)" : ""));
     for (size_t i = 0; i < a.values.size(); ++i)
       if (!std::isfinite(a.values[i]))
         fail(ErrorKind::invalid_argument, where + " has a non-finite value at element " + std::to_string(i));
@@ -426,8 +432,8 @@ RetrievalModel import_model(const ImportOptions& o) {
     std::vector<std::string> keys = read_lines(keys_path);
     const size_t dim = model.model().embedding_dim();
     if (e.shape.size() != 2 || (e.shape[0] != 0 && e.shape[1] != dim))
-      fail(ErrorKind::invalid_argument, emb_path + ": shape " + shape_text(e.shape) + ", expected (candidates, " +
-                                            std::to_string(dim) + ")");
+      fail(ErrorKind::invalid_argument,
+           emb_path + ": shape " + shape_text(e.shape) + ", expected (candidates, " + std::to_string(dim) + ")");
     if (e.shape[0] != keys.size())
       fail(ErrorKind::invalid_argument, emb_path + ": " + std::to_string(e.shape[0]) + " rows, " + keys_path + " has " +
                                             std::to_string(keys.size()) + " keys");
@@ -441,8 +447,8 @@ RetrievalModel import_model(const ImportOptions& o) {
   TrainingMetadata& meta = model.metadata();
   meta.library_version = TT_VERSION_STRING;
   meta.data_source = "imported from " + weights_path;
-  meta.created_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  meta.created_unix =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   return model;
 }
 

@@ -50,7 +50,8 @@ struct ExportOptions {
 // replaced, each atomically) and returns their paths. Everything is encoded before the first
 // file is written, so a model that cannot be exported (a vocabulary entry with a newline)
 // leaves no file behind.
-std::vector<std::string> export_model(const RetrievalModel& model, const std::string& dir, const ExportOptions& options);
+std::vector<std::string> export_model(const RetrievalModel& model, const std::string& dir,
+                                      const ExportOptions& options);
 
 struct ImportOptions {
   // Directory the defaults below are relative to (an export directory).

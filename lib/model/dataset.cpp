@@ -54,8 +54,8 @@ Dataset load_delimited_dataset(const std::string& interactions_path, const std::
 Split split_for_spec(const Table& interactions, const DataSpec& data) {
   const size_t n = interactions.num_rows();
   if (data.test_rows > n)
-    fail(ErrorKind::invalid_argument, "test_rows " + std::to_string(data.test_rows) + " exceeds the " +
-                                          std::to_string(n) + " interactions");
+    fail(ErrorKind::invalid_argument,
+         "test_rows " + std::to_string(data.test_rows) + " exceeds the " + std::to_string(n) + " interactions");
   const size_t train = data.train_rows ? data.train_rows : n - data.test_rows;
   return shuffle_split(interactions, train, data.test_rows, data.split_seed);
 }

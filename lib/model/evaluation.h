@@ -23,9 +23,9 @@ struct TopKMetrics {
 
 // The evaluation inputs, encoded once and reused at every evaluation of a training run.
 struct EvalSet {
-  EncodedBatch queries;     // test rows through the query tower's features
-  EncodedBatch positives;   // the same rows through the candidate tower's features
-  EncodedBatch catalogue;   // every candidate row (or distinct ones) through the candidate tower
+  EncodedBatch queries;    // test rows through the query tower's features
+  EncodedBatch positives;  // the same rows through the candidate tower's features
+  EncodedBatch catalogue;  // every candidate row (or distinct ones) through the candidate tower
 };
 
 // Builds the evaluation set. With distinct_candidates, catalogue rows repeating an id already

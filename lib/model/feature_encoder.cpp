@@ -78,8 +78,8 @@ void FeatureEncoder::fit(const Table& interactions, const Table& candidates) {
   const Table& t = spec_.fit_on == FitOn::interactions ? interactions : candidates;
   const char* table_name = spec_.fit_on == FitOn::interactions ? "interactions" : "candidates";
   if (!t.has(spec_.column))
-    fail(ErrorKind::invalid_argument, "feature '" + spec_.name + "': the " + table_name + " table has no column '" +
-                                          spec_.column + "'");
+    fail(ErrorKind::invalid_argument,
+         "feature '" + spec_.name + "': the " + table_name + " table has no column '" + spec_.column + "'");
   const Column& c = t.column(spec_.column);
   try {
     switch (spec_.kind) {
@@ -87,7 +87,9 @@ void FeatureEncoder::fit(const Table& interactions, const Table& candidates) {
         transform_ = spec_.vocabulary.empty() ? StringLookup::fit(as_strings(c))
                                               : StringLookup::from_vocabulary(spec_.vocabulary);
         break;
-      case FeatureKind::hashing: transform_ = Hashing(spec_.num_buckets); break;
+      case FeatureKind::hashing:
+        transform_ = Hashing(spec_.num_buckets);
+        break;
       case FeatureKind::discretization:
         transform_ = spec_.boundaries.empty()
                          ? Discretization::fit_linspace(std::span<const double>(as_doubles(c)), spec_.num_boundaries)
@@ -110,8 +112,8 @@ void FeatureEncoder::fit(const Table& interactions, const Table& candidates) {
 void FeatureEncoder::encode(const Table& t, EncodedFeature& out) const {
   if (!fitted()) fail(ErrorKind::invalid_argument, "feature '" + spec_.name + "' is not fitted");
   if (!t.has(spec_.column))
-    fail(ErrorKind::invalid_argument, "feature '" + spec_.name + "' needs column '" + spec_.column +
-                                          "', which the input does not have");
+    fail(ErrorKind::invalid_argument,
+         "feature '" + spec_.name + "' needs column '" + spec_.column + "', which the input does not have");
   const Column& c = t.column(spec_.column);
   const size_t n = c.size();
   out.width = 1;
@@ -123,23 +125,35 @@ void FeatureEncoder::encode(const Table& t, EncodedFeature& out) const {
           using T = std::decay_t<decltype(tr)>;
           if constexpr (std::is_same_v<T, StringLookup>) {
             out.ids.resize(n);
-            if (c.dtype() == DType::string) tr.apply(c.strings(), out.ids);
-            else tr.apply(as_strings(c), out.ids);
+            if (c.dtype() == DType::string)
+              tr.apply(c.strings(), out.ids);
+            else
+              tr.apply(as_strings(c), out.ids);
           } else if constexpr (std::is_same_v<T, Hashing>) {
             out.ids.resize(n);
-            if (c.dtype() == DType::string) tr.apply(std::span<const std::string>(c.strings()), out.ids);
-            else if (c.dtype() == DType::int64) tr.apply(std::span<const int64_t>(c.ints()), out.ids);
-            else fail(ErrorKind::invalid_argument, "column '" + c.name() + "' has type float32; hashing needs string or int64");
+            if (c.dtype() == DType::string)
+              tr.apply(std::span<const std::string>(c.strings()), out.ids);
+            else if (c.dtype() == DType::int64)
+              tr.apply(std::span<const int64_t>(c.ints()), out.ids);
+            else
+              fail(ErrorKind::invalid_argument,
+                   "column '" + c.name() + "' has type float32; hashing needs string or int64");
           } else if constexpr (std::is_same_v<T, Discretization>) {
             out.ids.resize(n);
-            if (c.dtype() == DType::int64) tr.apply(std::span<const int64_t>(c.ints()), out.ids);
-            else if (c.dtype() == DType::float32) tr.apply(std::span<const float>(c.floats()), out.ids);
-            else fail(ErrorKind::invalid_argument, "column '" + c.name() + "' has type string; expected int64 or float32");
+            if (c.dtype() == DType::int64)
+              tr.apply(std::span<const int64_t>(c.ints()), out.ids);
+            else if (c.dtype() == DType::float32)
+              tr.apply(std::span<const float>(c.floats()), out.ids);
+            else
+              fail(ErrorKind::invalid_argument, "column '" + c.name() + "' has type string; expected int64 or float32");
           } else if constexpr (std::is_same_v<T, Normalization>) {
             out.values.resize(n);
-            if (c.dtype() == DType::int64) tr.apply(std::span<const int64_t>(c.ints()), out.values);
-            else if (c.dtype() == DType::float32) tr.apply(std::span<const float>(c.floats()), out.values);
-            else fail(ErrorKind::invalid_argument, "column '" + c.name() + "' has type string; expected int64 or float32");
+            if (c.dtype() == DType::int64)
+              tr.apply(std::span<const int64_t>(c.ints()), out.values);
+            else if (c.dtype() == DType::float32)
+              tr.apply(std::span<const float>(c.floats()), out.values);
+            else
+              fail(ErrorKind::invalid_argument, "column '" + c.name() + "' has type string; expected int64 or float32");
           } else if constexpr (std::is_same_v<T, TextVectorization>) {
             TokenBatch tb = tr.apply(c.strings());
             out.width = tb.width;
@@ -187,8 +201,10 @@ void FeatureEncoder::save_state(ByteWriter& w) const {
   std::visit(
       [&](const auto& tr) {
         using T = std::decay_t<decltype(tr)>;
-        if constexpr (std::is_same_v<T, std::monostate>) fail(ErrorKind::invalid_argument, "feature '" + spec_.name + "' is not fitted");
-        else tr.save(w);
+        if constexpr (std::is_same_v<T, std::monostate>)
+          fail(ErrorKind::invalid_argument, "feature '" + spec_.name + "' is not fitted");
+        else
+          tr.save(w);
       },
       transform_);
 }
@@ -198,11 +214,21 @@ void FeatureEncoder::load_state(ByteReader& r) {
   if (kind != static_cast<uint8_t>(spec_.kind))
     r.corrupt("feature '" + spec_.name + "': stored kind " + std::to_string(kind) + " does not match the spec");
   switch (spec_.kind) {
-    case FeatureKind::string_lookup: transform_ = StringLookup::load(r); break;
-    case FeatureKind::hashing: transform_ = Hashing::load(r); break;
-    case FeatureKind::discretization: transform_ = Discretization::load(r); break;
-    case FeatureKind::normalization: transform_ = Normalization::load(r); break;
-    case FeatureKind::text: transform_ = TextVectorization::load(r); break;
+    case FeatureKind::string_lookup:
+      transform_ = StringLookup::load(r);
+      break;
+    case FeatureKind::hashing:
+      transform_ = Hashing::load(r);
+      break;
+    case FeatureKind::discretization:
+      transform_ = Discretization::load(r);
+      break;
+    case FeatureKind::normalization:
+      transform_ = Normalization::load(r);
+      break;
+    case FeatureKind::text:
+      transform_ = TextVectorization::load(r);
+      break;
   }
 }
 

@@ -30,11 +30,12 @@ FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const 
   meta.seed = options.seed_set ? options.seed : spec.training.seed;
   meta.epochs = out.training.history.size();
   meta.train_seconds = out.training.seconds;
-  meta.created_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  meta.created_unix =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (out.training.final_metrics)
     for (size_t i = 0; i < out.training.final_metrics->k.size(); ++i)
-      meta.metrics[TopKMetrics::metric_name(out.training.final_metrics->k[i])] = out.training.final_metrics->accuracy[i];
+      meta.metrics[TopKMetrics::metric_name(out.training.final_metrics->k[i])] =
+          out.training.final_metrics->accuracy[i];
   return out;
 }
 

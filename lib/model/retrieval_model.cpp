@@ -1,7 +1,7 @@
 #include "model/retrieval_model.h"
 
-#include <cstdio>
 #include <xxhash.h>
+#include <cstdio>
 
 #include "base/error.h"
 #include "base/parallel.h"
@@ -62,10 +62,18 @@ std::string table_fingerprint(const Table& t) {
     add(&n, 8);
     switch (c.dtype()) {
       case DType::string:
-        for (const auto& s : c.strings()) { const uint64_t len = s.size(); add(&len, 8); add(s.data(), s.size()); }
+        for (const auto& s : c.strings()) {
+          const uint64_t len = s.size();
+          add(&len, 8);
+          add(s.data(), s.size());
+        }
         break;
-      case DType::int64: add(c.ints().data(), c.ints().size() * 8); break;
-      case DType::float32: add(c.floats().data(), c.floats().size() * 4); break;
+      case DType::int64:
+        add(c.ints().data(), c.ints().size() * 8);
+        break;
+      case DType::float32:
+        add(c.floats().data(), c.floats().size() * 4);
+        break;
     }
   }
   const uint64_t h = XXH64_digest(st);

@@ -15,11 +15,16 @@ using json = nlohmann::json;
 
 const char* feature_kind_name(FeatureKind k) {
   switch (k) {
-    case FeatureKind::string_lookup: return "string_lookup";
-    case FeatureKind::hashing: return "hashing";
-    case FeatureKind::discretization: return "discretization";
-    case FeatureKind::normalization: return "normalization";
-    case FeatureKind::text: return "text";
+    case FeatureKind::string_lookup:
+      return "string_lookup";
+    case FeatureKind::hashing:
+      return "hashing";
+    case FeatureKind::discretization:
+      return "discretization";
+    case FeatureKind::normalization:
+      return "normalization";
+    case FeatureKind::text:
+      return "text";
   }
   return "unknown";
 }
@@ -83,7 +88,9 @@ class Reader {
     return as<T>(j_.at(key), key);
   }
   template <class T>
-  T require(const std::string& key) { return as<T>(at(key), key); }
+  T require(const std::string& key) {
+    return as<T>(at(key), key);
+  }
   Reader child(const std::string& key) { return Reader(at(key), join(key), source_); }
   std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
   const std::string& source() const { return source_; }
@@ -138,8 +145,7 @@ FeatureKind parse_kind(const std::string& s, Reader& r) {
   if (s == "discretization") return FeatureKind::discretization;
   if (s == "normalization") return FeatureKind::normalization;
   if (s == "text") return FeatureKind::text;
-  r.error("unknown kind '" + s + "' (expected string_lookup, hashing, discretization, normalization or text)",
-          "kind");
+  r.error("unknown kind '" + s + "' (expected string_lookup, hashing, discretization, normalization or text)", "kind");
 }
 
 FeatureSpec parse_feature(Reader r, FitOn default_fit) {
@@ -147,10 +153,14 @@ FeatureSpec parse_feature(Reader r, FitOn default_fit) {
   f.column = r.require<std::string>("column");
   f.name = r.get<std::string>("name", f.column);
   f.kind = parse_kind(r.require<std::string>("kind"), r);
-  const std::string fit = r.get<std::string>("fit_on", default_fit == FitOn::interactions ? "interactions" : "candidates");
-  if (fit == "interactions") f.fit_on = FitOn::interactions;
-  else if (fit == "candidates") f.fit_on = FitOn::candidates;
-  else r.error("expected 'interactions' or 'candidates', got '" + fit + "'", "fit_on");
+  const std::string fit =
+      r.get<std::string>("fit_on", default_fit == FitOn::interactions ? "interactions" : "candidates");
+  if (fit == "interactions")
+    f.fit_on = FitOn::interactions;
+  else if (fit == "candidates")
+    f.fit_on = FitOn::candidates;
+  else
+    r.error("expected 'interactions' or 'candidates', got '" + fit + "'", "fit_on");
 
   if (f.kind == FeatureKind::normalization) {
     if (r.has("embedding_dim"))
@@ -163,8 +173,10 @@ FeatureSpec parse_feature(Reader r, FitOn default_fit) {
   }
   switch (f.kind) {
     case FeatureKind::string_lookup:
-      if (r.has("vocabulary")) f.vocabulary = r.get<std::vector<std::string>>("vocabulary", {});
-      else r.get<int>("vocabulary", 0);
+      if (r.has("vocabulary"))
+        f.vocabulary = r.get<std::vector<std::string>>("vocabulary", {});
+      else
+        r.get<int>("vocabulary", 0);
       break;
     case FeatureKind::hashing:
       f.num_buckets = r.require<uint64_t>("num_buckets");
@@ -172,8 +184,10 @@ FeatureSpec parse_feature(Reader r, FitOn default_fit) {
       break;
     case FeatureKind::discretization:
       f.num_boundaries = r.get<size_t>("num_boundaries", 1000);
-      if (r.has("boundaries")) f.boundaries = r.get<std::vector<double>>("boundaries", {});
-      else r.get<int>("boundaries", 0);
+      if (r.has("boundaries"))
+        f.boundaries = r.get<std::vector<double>>("boundaries", {});
+      else
+        r.get<int>("boundaries", 0);
       if (f.boundaries.empty() && (f.num_boundaries < 1 || f.num_boundaries > 10'000'000))
         r.error("must be in 1..10000000", "num_boundaries");
       break;
@@ -181,7 +195,8 @@ FeatureSpec parse_feature(Reader r, FitOn default_fit) {
       f.max_tokens = r.get<size_t>("max_tokens", 10000);
       if (f.max_tokens < 2 || f.max_tokens > 10'000'000) r.error("must be in 2..10000000", "max_tokens");
       break;
-    case FeatureKind::normalization: break;
+    case FeatureKind::normalization:
+      break;
   }
   r.finish();
   return f;
@@ -193,8 +208,8 @@ TowerSpec parse_tower(Reader r, FitOn default_fit, std::string* id_column) {
   const json& feats = r.at("features");
   if (!feats.is_array() || feats.empty()) r.error("expected a non-empty array", "features");
   for (size_t i = 0; i < feats.size(); ++i)
-    t.features.push_back(parse_feature(Reader(feats[i], r.join("features[" + std::to_string(i) + "]"), r.source()),
-                                       default_fit));
+    t.features.push_back(
+        parse_feature(Reader(feats[i], r.join("features[" + std::to_string(i) + "]"), r.source()), default_fit));
   t.layers = r.require<std::vector<size_t>>("layers");
   if (t.layers.empty()) r.error("needs at least one layer (the output size)", "layers");
   for (size_t l : t.layers)
@@ -204,18 +219,27 @@ TowerSpec parse_tower(Reader r, FitOn default_fit, std::string* id_column) {
 }
 
 json feature_json(const FeatureSpec& f) {
-  json j = {{"name", f.name}, {"column", f.column}, {"kind", feature_kind_name(f.kind)},
+  json j = {{"name", f.name},
+            {"column", f.column},
+            {"kind", feature_kind_name(f.kind)},
             {"fit_on", f.fit_on == FitOn::interactions ? "interactions" : "candidates"}};
   if (f.kind != FeatureKind::normalization) j["embedding_dim"] = f.embedding_dim;
   switch (f.kind) {
-    case FeatureKind::string_lookup: if (!f.vocabulary.empty()) j["vocabulary"] = f.vocabulary; break;
-    case FeatureKind::hashing: j["num_buckets"] = f.num_buckets; break;
+    case FeatureKind::string_lookup:
+      if (!f.vocabulary.empty()) j["vocabulary"] = f.vocabulary;
+      break;
+    case FeatureKind::hashing:
+      j["num_buckets"] = f.num_buckets;
+      break;
     case FeatureKind::discretization:
       j["num_boundaries"] = f.num_boundaries;
       if (!f.boundaries.empty()) j["boundaries"] = f.boundaries;
       break;
-    case FeatureKind::text: j["max_tokens"] = f.max_tokens; break;
-    case FeatureKind::normalization: break;
+    case FeatureKind::text:
+      j["max_tokens"] = f.max_tokens;
+      break;
+    case FeatureKind::normalization:
+      break;
   }
   return j;
 }
@@ -263,7 +287,8 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
   }
   if (s.query.layers.back() != s.candidate.layers.back())
     r.error("the last layers of the two towers must have the same size (query " +
-            std::to_string(s.query.layers.back()) + ", candidate " + std::to_string(s.candidate.layers.back()) + ")",
+                std::to_string(s.query.layers.back()) + ", candidate " + std::to_string(s.candidate.layers.back()) +
+                ")",
             "candidate_tower.layers");
   std::map<std::string, std::string> names;  // feature name -> path of its first use
   for (const auto* t : {&s.query, &s.candidate})
@@ -370,11 +395,18 @@ std::string ModelSpec::to_json() const {
                {"sample_weight_column", task.sample_weight_column},
                {"sampling_probability_column", task.sampling_probability_column}};
   const auto& o = training.optimizer;
-  j["training"] = {{"optimizer", {{"kind", o.kind}, {"learning_rate", o.learning_rate},
-                                  {"initial_accumulator", o.initial_accumulator}, {"epsilon", o.epsilon},
-                                  {"beta1", o.beta1}, {"beta2", o.beta2}, {"momentum", o.momentum}}},
-                   {"batch_size", training.batch_size}, {"epochs", training.epochs},
-                   {"eval_every", training.eval_every}, {"eval_batch_size", training.eval_batch_size},
+  j["training"] = {{"optimizer",
+                    {{"kind", o.kind},
+                     {"learning_rate", o.learning_rate},
+                     {"initial_accumulator", o.initial_accumulator},
+                     {"epsilon", o.epsilon},
+                     {"beta1", o.beta1},
+                     {"beta2", o.beta2},
+                     {"momentum", o.momentum}}},
+                   {"batch_size", training.batch_size},
+                   {"epochs", training.epochs},
+                   {"eval_every", training.eval_every},
+                   {"eval_batch_size", training.eval_batch_size},
                    {"seed", training.seed}};
   j["data"] = {{"train_rows", data.train_rows}, {"test_rows", data.test_rows}, {"split_seed", data.split_seed}};
   j["evaluation"] = {{"k", eval.k}, {"distinct_candidates", eval.distinct_candidates}};

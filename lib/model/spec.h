@@ -40,8 +40,8 @@ struct TowerSpec {
 
 struct TaskSpec {
   RetrievalLossOptions loss;
-  std::string sample_weight_column;          // optional, float32 column of the interactions
-  std::string sampling_probability_column;   // optional, float32 column of the interactions
+  std::string sample_weight_column;         // optional, float32 column of the interactions
+  std::string sampling_probability_column;  // optional, float32 column of the interactions
 };
 
 struct TrainingSpec {

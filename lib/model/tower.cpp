@@ -62,7 +62,8 @@ void Tower::allocate() {
     offset += e.output_dim();
     if (e.has_embedding()) {
       embedding_of_.push_back(static_cast<int>(embeddings_.size()));
-      embeddings_.emplace_back(prefix_ + "/" + e.spec().name + "/embedding", e.table_rows(), e.spec().embedding_dim, true);
+      embeddings_.emplace_back(prefix_ + "/" + e.spec().name + "/embedding", e.table_rows(), e.spec().embedding_dim,
+                               true);
     } else {
       embedding_of_.push_back(-1);
     }
@@ -208,14 +209,20 @@ void Tower::embed(const EncodedBatch& batch, Matrix& out, TowerScratch& s) const
 std::vector<Parameter*> Tower::parameters() {
   std::vector<Parameter*> p;
   for (auto& e : embeddings_) p.push_back(&e);
-  for (auto& l : layers_) { p.push_back(&l.kernel); p.push_back(&l.bias); }
+  for (auto& l : layers_) {
+    p.push_back(&l.kernel);
+    p.push_back(&l.bias);
+  }
   return p;
 }
 
 std::vector<const Parameter*> Tower::parameters() const {
   std::vector<const Parameter*> p;
   for (auto& e : embeddings_) p.push_back(&e);
-  for (auto& l : layers_) { p.push_back(&l.kernel); p.push_back(&l.bias); }
+  for (auto& l : layers_) {
+    p.push_back(&l.kernel);
+    p.push_back(&l.bias);
+  }
   return p;
 }
 

@@ -94,9 +94,9 @@ class Tower {
   std::string prefix_;
   TowerSpec spec_;
   std::vector<FeatureEncoder> encoders_;
-  std::vector<Parameter> embeddings_;   // one per feature with an embedding, in feature order
-  std::vector<int> embedding_of_;       // feature index -> embeddings_ index or -1
-  std::vector<size_t> column_offset_;   // feature index -> first column in the input
+  std::vector<Parameter> embeddings_;  // one per feature with an embedding, in feature order
+  std::vector<int> embedding_of_;      // feature index -> embeddings_ index or -1
+  std::vector<size_t> column_offset_;  // feature index -> first column in the input
   std::vector<Dense> layers_;
 };
 

@@ -256,7 +256,10 @@ std::string history_csv(const TrainResult& r) {
   o.precision(9);
   std::vector<size_t> ks;
   for (const auto& e : r.history)
-    if (e.metrics) { ks = e.metrics->k; break; }
+    if (e.metrics) {
+      ks = e.metrics->k;
+      break;
+    }
   o << "epoch,loss,seconds,eval_seconds";
   for (size_t k : ks) o << ",top_" << k;
   o << "\n";
@@ -274,14 +277,17 @@ std::string history_csv(const TrainResult& r) {
 std::string history_json(const TrainResult& r) {
   nlohmann::json epochs = nlohmann::json::array();
   for (const auto& e : r.history) {
-    nlohmann::json j = {{"epoch", e.epoch}, {"loss", e.mean_loss}, {"seconds", e.seconds},
-                        {"eval_seconds", e.eval_seconds}};
+    nlohmann::json j = {
+        {"epoch", e.epoch}, {"loss", e.mean_loss}, {"seconds", e.seconds}, {"eval_seconds", e.eval_seconds}};
     if (e.metrics)
-      for (size_t i = 0; i < e.metrics->k.size(); ++i) j[TopKMetrics::metric_name(e.metrics->k[i])] = e.metrics->accuracy[i];
+      for (size_t i = 0; i < e.metrics->k.size(); ++i)
+        j[TopKMetrics::metric_name(e.metrics->k[i])] = e.metrics->accuracy[i];
     epochs.push_back(j);
   }
   nlohmann::json out = {{"loss_definition", "mean per-example softmax cross-entropy over the epoch"},
-                        {"seconds", r.seconds}, {"examples", r.examples}, {"history", epochs}};
+                        {"seconds", r.seconds},
+                        {"examples", r.examples},
+                        {"history", epochs}};
   return out.dump(2);
 }
 

@@ -13,25 +13,25 @@
 namespace tt {
 
 struct EpochRecord {
-  size_t epoch = 0;             // 1-based
-  double mean_loss = 0.0;       // mean per-example loss over the epoch (not Keras's last-batch sum)
-  double seconds = 0.0;         // wall time of the epoch's training steps
-  double eval_seconds = 0.0;    // wall time of the evaluation, if any
+  size_t epoch = 0;           // 1-based
+  double mean_loss = 0.0;     // mean per-example loss over the epoch (not Keras's last-batch sum)
+  double seconds = 0.0;       // wall time of the epoch's training steps
+  double eval_seconds = 0.0;  // wall time of the evaluation, if any
   std::optional<TopKMetrics> metrics;
 };
 
 struct TrainProgress {
   size_t epoch = 0, epochs = 0;
-  size_t batch = 0, batches = 0;  // batch == batches at the end of an epoch
+  size_t batch = 0, batches = 0;        // batch == batches at the end of an epoch
   const EpochRecord* record = nullptr;  // set once an epoch (and its evaluation) has finished
 };
 
 struct TrainOptions {
-  size_t epochs = 0;        // 0: the spec's
+  size_t epochs = 0;             // 0: the spec's
   size_t eval_every = SIZE_MAX;  // SIZE_MAX: the spec's; 0: only after the last epoch
-  uint64_t seed = 0;        // shuffling seed for the epochs (the spec's training.seed by default)
+  uint64_t seed = 0;             // shuffling seed for the epochs (the spec's training.seed by default)
   bool seed_set = false;
-  int threads = 0;          // 0: all hardware threads
+  int threads = 0;  // 0: all hardware threads
   // Score each distinct candidate of a batch once, weighted by its count (the same loss and
   // gradients as one column per example, up to rounding; see retrieval_loss.h). Off: one
   // column per example, as TFRS computes it. Hard-negative mining always uses one per example.

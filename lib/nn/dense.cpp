@@ -22,8 +22,8 @@ void Dense::initialize(Rng& rng) {
 
 void Dense::check_input(const Matrix& x) const {
   if (x.cols() != in_)
-    fail(ErrorKind::invalid_argument, kernel.name + ": input has " + std::to_string(x.cols()) + " columns, expected " +
-                                          std::to_string(in_));
+    fail(ErrorKind::invalid_argument,
+         kernel.name + ": input has " + std::to_string(x.cols()) + " columns, expected " + std::to_string(in_));
 }
 
 void Dense::forward(const Matrix& x, Matrix& y) const {

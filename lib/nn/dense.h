@@ -34,8 +34,8 @@ class Dense {
   // Rows [r0, r1) of backward(): dy and dx (if given, already sized) for those rows, and those
   // rows' share of the kernel gradient (in x out, row-major) and bias gradient (out), both
   // overwritten.
-  void backward_rows(const Matrix& x, const Matrix& y, Matrix& dy, Matrix* dx, size_t r0, size_t r1,
-                     float* d_kernel, float* d_bias) const;
+  void backward_rows(const Matrix& x, const Matrix& y, Matrix& dy, Matrix* dx, size_t r0, size_t r1, float* d_kernel,
+                     float* d_bias) const;
 
   Parameter kernel;  // [in x out]
   Parameter bias;    // [1 x out]

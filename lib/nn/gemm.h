@@ -5,7 +5,7 @@ namespace tt {
 
 // y = op(A) * op(B) * alpha + beta * C, row-major. Inside a TBB task it runs on one thread
 // (see base/parallel.h); on the caller's thread it uses OpenMP.
-void sgemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
-           const float* b, long ldb, float beta, float* c, long ldc);
+void sgemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda, const float* b,
+           long ldb, float beta, float* c, long ldc);
 
 }  // namespace tt

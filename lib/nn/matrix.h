@@ -18,7 +18,9 @@ struct AlignedAllocator {
   template <class U>
   AlignedAllocator(const AlignedAllocator<U, Align>&) {}
   template <class U>
-  struct rebind { using other = AlignedAllocator<U, Align>; };
+  struct rebind {
+    using other = AlignedAllocator<U, Align>;
+  };
   T* allocate(size_t n) {
     size_t bytes = (n * sizeof(T) + Align - 1) / Align * Align;
     void* p = std::aligned_alloc(Align, bytes ? bytes : Align);
@@ -39,7 +41,9 @@ class Matrix {
     cols_ = cols;
     data_.resize(rows * cols);
   }
-  void zero() { if (!data_.empty()) std::memset(data_.data(), 0, data_.size() * sizeof(float)); }
+  void zero() {
+    if (!data_.empty()) std::memset(data_.data(), 0, data_.size() * sizeof(float));
+  }
 
   size_t rows() const { return rows_; }
   size_t cols() const { return cols_; }

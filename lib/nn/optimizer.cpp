@@ -151,7 +151,10 @@ class Adam final : public Optimizer {
       p->clear_grad();
     }
   }
-  void save_state(ByteWriter& w) const override { w.u64(t_); slots_.save(w); }
+  void save_state(ByteWriter& w) const override {
+    w.u64(t_);
+    slots_.save(w);
+  }
   void load_state(ByteReader& r, std::vector<Parameter*>& params) override {
     t_ = r.u64();
     slots_.load(r, params);
@@ -206,8 +209,8 @@ class Sgd final : public Optimizer {
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& c) {
   if (!(c.learning_rate > 0.0f) || !std::isfinite(c.learning_rate))
-    fail(ErrorKind::invalid_argument, "optimizer: learning_rate must be positive, got " +
-                                          std::to_string(c.learning_rate));
+    fail(ErrorKind::invalid_argument,
+         "optimizer: learning_rate must be positive, got " + std::to_string(c.learning_rate));
   if (c.kind == "adagrad") {
     if (c.initial_accumulator < 0.0f) fail(ErrorKind::invalid_argument, "adagrad: initial_accumulator < 0");
     return std::make_unique<Adagrad>(c);

@@ -15,10 +15,10 @@ namespace tt {
 struct OptimizerConfig {
   std::string kind = "adagrad";  // adagrad | adam | sgd
   float learning_rate = 0.1f;
-  float initial_accumulator = 0.1f;  // adagrad
-  float epsilon = 1e-7f;             // adagrad, adam
+  float initial_accumulator = 0.1f;    // adagrad
+  float epsilon = 1e-7f;               // adagrad, adam
   float beta1 = 0.9f, beta2 = 0.999f;  // adam
-  float momentum = 0.0f;             // sgd
+  float momentum = 0.0f;               // sgd
 };
 
 class Optimizer {

@@ -36,7 +36,10 @@ struct Parameter {
 
   // Zeroes the gradient for the next step (only the touched rows of a sparse parameter).
   void clear_grad() {
-    if (!sparse) { grad.zero(); return; }
+    if (!sparse) {
+      grad.zero();
+      return;
+    }
     for (int32_t r : touched) {
       std::fill(grad.row(r), grad.row(r) + grad.cols(), 0.0f);
       is_touched[r] = 0;

@@ -23,13 +23,13 @@ void validate(const RetrievalLossInputs& in, const RetrievalLossOptions& opt) {
   const size_t bq = in.queries->rows(), bc = in.candidates->rows();
   if (in.queries->cols() != in.candidates->cols())
     fail(ErrorKind::invalid_argument, "retrieval loss: query dimension " + std::to_string(in.queries->cols()) +
-                                          " differs from candidate dimension " +
-                                          std::to_string(in.candidates->cols()));
+                                          " differs from candidate dimension " + std::to_string(in.candidates->cols()));
   const bool grouped = !in.positive_column.empty() || !in.multiplicity.empty();
   if (grouped) {
     if (in.positive_column.size() != bq || in.multiplicity.size() != bc)
-      fail(ErrorKind::invalid_argument, "retrieval loss: distinct candidates need one positive column per query and "
-                                        "one multiplicity per candidate");
+      fail(ErrorKind::invalid_argument,
+           "retrieval loss: distinct candidates need one positive column per query and "
+           "one multiplicity per candidate");
     for (int32_t col : in.positive_column)
       if (col < 0 || static_cast<size_t>(col) >= bc)
         fail(ErrorKind::invalid_argument, "retrieval loss: positive column " + std::to_string(col) + " out of range");
@@ -141,7 +141,14 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
   const Matrix& q = *in.queries;
   const Matrix& c = *in.candidates;
   const size_t bq = q.rows(), bc = c.rows(), d = q.cols();
-  if (bq == 0) { if (dq) { dq->resize(0, d); dc->resize(bc, d); dc->zero(); } return 0.0; }
+  if (bq == 0) {
+    if (dq) {
+      dq->resize(0, d);
+      dc->resize(bc, d);
+      dc->zero();
+    }
+    return 0.0;
+  }
 
   column_bias(in, ws.bias);
 
@@ -168,7 +175,9 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
     Matrix& dcp = ws.dc_part[ch];
     std::vector<float>& factor = ws.row_factor[ch];
     Matrix& qs = ws.scaled_queries[ch];
-    if (dq) { dcp.resize(d, bc); }
+    if (dq) {
+      dcp.resize(d, bc);
+    }
     double loss = 0.0;
     bool first = true;
     for (size_t r0 = r_begin; r0 < r_end; r0 += kBlockRows) {
@@ -180,7 +189,8 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
         const size_t i = r0 + r, p = positive_of(in, i);
         float* row = s.row(r);
         double copies = 0.0;
-        if (rewrite_rows) copies = adjust_row(row, i, bc, in, opt, ws.bias, ws.row_tmp[ch]);
+        if (rewrite_rows)
+          copies = adjust_row(row, i, bc, in, opt, ws.bias, ws.row_tmp[ch]);
         else if (!in.multiplicity.empty() && in.multiplicity[p] != 1.0f)
           copies = std::log(static_cast<double>(in.multiplicity[p]));
         const float w = in.sample_weight.empty() ? 1.0f : in.sample_weight[i];
@@ -231,7 +241,12 @@ double retrieval_loss_reference(const RetrievalLossInputs& in, const RetrievalLo
   const size_t bq = q.rows(), bc = c.rows(), d = q.cols();
   std::vector<float> bias;
   column_bias(in, bias);
-  if (dq) { dq->resize(bq, d); dq->zero(); dc->resize(bc, d); dc->zero(); }
+  if (dq) {
+    dq->resize(bq, d);
+    dq->zero();
+    dc->resize(bc, d);
+    dc->zero();
+  }
   double total = 0.0;
   std::vector<float> row(bc), tmp;
   std::vector<double> g(bc);

@@ -32,15 +32,15 @@ struct RetrievalLossOptions {
 };
 
 struct RetrievalLossInputs {
-  const Matrix* queries = nullptr;     // Bq x d
-  const Matrix* candidates = nullptr;  // Bc x d; row i of the queries pairs with row i here (Bc >= Bq),
-                                       // or with row positive_column[i] when that is given
-  std::span<const int32_t> candidate_ids;          // Bc, for accidental hits (else empty)
-  std::span<const float> sampling_probability;     // Bc, for the logQ correction (else empty)
-  std::span<const float> sample_weight;            // Bq, per-row weights (else empty = 1)
+  const Matrix* queries = nullptr;              // Bq x d
+  const Matrix* candidates = nullptr;           // Bc x d; row i of the queries pairs with row i here (Bc >= Bq),
+                                                // or with row positive_column[i] when that is given
+  std::span<const int32_t> candidate_ids;       // Bc, for accidental hits (else empty)
+  std::span<const float> sampling_probability;  // Bc, for the logQ correction (else empty)
+  std::span<const float> sample_weight;         // Bq, per-row weights (else empty = 1)
   // Distinct candidates (see above): both empty, or both given.
-  std::span<const int32_t> positive_column;        // Bq: the candidate row that is query i's positive
-  std::span<const float> multiplicity;             // Bc: how many batch entries each candidate row stands for
+  std::span<const int32_t> positive_column;  // Bq: the candidate row that is query i's positive
+  std::span<const float> multiplicity;       // Bc: how many batch entries each candidate row stands for
 };
 
 // Scratch buffers reused across steps, so a training loop allocates nothing per step.
@@ -49,8 +49,8 @@ struct RetrievalLossWorkspace {
   std::vector<Matrix> scores;   // per chunk: block rows x Bc
   std::vector<Matrix> dc_part;  // per chunk: d x Bc (dC transposed)
   std::vector<double> chunk_loss;
-  std::vector<float> bias;      // Bc: log multiplicity - log sampling probability
-  std::vector<std::vector<float>> row_tmp;  // per chunk: hard-negative selection
+  std::vector<float> bias;                     // Bc: log multiplicity - log sampling probability
+  std::vector<std::vector<float>> row_tmp;     // per chunk: hard-negative selection
   std::vector<std::vector<float>> row_factor;  // per chunk: each block row's gradient factor
   std::vector<Matrix> scaled_queries;          // per chunk: block rows x d
 };
@@ -62,7 +62,6 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
 
 // The same loss and gradients computed plainly (full score matrix, double accumulation): the
 // reference the fused version is tested against.
-double retrieval_loss_reference(const RetrievalLossInputs& in, const RetrievalLossOptions& opt, Matrix* dq,
-                                Matrix* dc);
+double retrieval_loss_reference(const RetrievalLossInputs& in, const RetrievalLossOptions& opt, Matrix* dq, Matrix* dc);
 
 }  // namespace tt

@@ -25,7 +25,11 @@ typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 
 [[gnu::always_inline]] inline v8f splat(float x) { return v8f{x, x, x, x, x, x, x, x}; }
-[[gnu::always_inline]] inline v8f load8(const float* p) { v8f v; std::memcpy(&v, p, sizeof v); return v; }
+[[gnu::always_inline]] inline v8f load8(const float* p) {
+  v8f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
 [[gnu::always_inline]] inline void store8(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
 
 // Cephes expf: exp(x) = 2^n * exp(r), |r| <= ln2/2, with Cephes's degree-6 polynomial; about
@@ -72,8 +76,10 @@ namespace {
 // itself need not be rewritten first).
 template <bool kBias>
 [[gnu::always_inline]] inline v8f load_plus(const float* x, const float* bias, size_t j) {
-  if constexpr (kBias) return load8(x + j) + load8(bias + j);
-  else return load8(x + j);
+  if constexpr (kBias)
+    return load8(x + j) + load8(bias + j);
+  else
+    return load8(x + j);
 }
 
 template <bool kBias>

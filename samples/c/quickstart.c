@@ -41,11 +41,16 @@ int main(int argc, char** argv) {
   unsigned epochs = 0; /* 0: the spec's 300 */
   int i;
   for (i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--data")) data = argv[i + 1];
-    else if (!strcmp(argv[i], "--spec")) spec = argv[i + 1];
-    else if (!strcmp(argv[i], "--epochs")) epochs = (unsigned)strtoul(argv[i + 1], NULL, 10);
-    else if (!strcmp(argv[i], "--out")) out = argv[i + 1];
-    else if (!strcmp(argv[i], "--user")) user = argv[i + 1];
+    if (!strcmp(argv[i], "--data"))
+      data = argv[i + 1];
+    else if (!strcmp(argv[i], "--spec"))
+      spec = argv[i + 1];
+    else if (!strcmp(argv[i], "--epochs"))
+      epochs = (unsigned)strtoul(argv[i + 1], NULL, 10);
+    else if (!strcmp(argv[i], "--out"))
+      out = argv[i + 1];
+    else if (!strcmp(argv[i], "--user"))
+      user = argv[i + 1];
   }
   if (tt_abi_version() != TT_ABI_VERSION) {
     fprintf(stderr, "built against twotower ABI %d, running with %u\n", TT_ABI_VERSION, tt_abi_version());

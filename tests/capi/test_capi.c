@@ -82,7 +82,10 @@ static void test_read_file(void) {
   tt_table_free(t);
 
   f = fopen(path, "w");
-  if (f) { fputs("user,ts\na,12x\n", f); fclose(f); }
+  if (f) {
+    fputs("user,ts\na,12x\n", f);
+    fclose(f);
+  }
   t = NULL;
   CHECK_FAILS(tt_table_read_file(path, cols, types, 2, &t), TT_ERR_PARSE, "tt_capi_test_table.csv:2");
   CHECK(t == NULL);

@@ -118,7 +118,7 @@ int main(void) {
     const char* js = NULL;
     CHECK_OK(tt_model_metadata_json(m, &js));
     CHECK(js && strstr(js, "\"index_precision\": \"int8\"") && strstr(js, "\"weights_precision\": \"int8\""));
-    CHECK(js && strstr(js, "\"data_source\": \"\""));  /* stripped */
+    CHECK(js && strstr(js, "\"data_source\": \"\"")); /* stripped */
   }
   CHECK_OK(tt_model_topk_overlap(base, m, q, K, &overlap));
   CHECK(overlap > 0.5 && overlap <= 1.0);

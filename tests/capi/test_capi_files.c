@@ -87,8 +87,10 @@ int main(void) {
       st = tt_model_load_from_buffer(bytes, size, &bad);
       bytes[pos] ^= 0x5a;
       ++tried;
-      if (st == TT_ERR_CORRUPT || st == TT_ERR_UNSUPPORTED) ++refused;
-      else fprintf(stderr, "byte %zu of %zu flipped: %s\n", pos, size, tt_status_name(st));
+      if (st == TT_ERR_CORRUPT || st == TT_ERR_UNSUPPORTED)
+        ++refused;
+      else
+        fprintf(stderr, "byte %zu of %zu flipped: %s\n", pos, size, tt_status_name(st));
       CHECK(bad == NULL);
       tt_model_free(bad);
     }

@@ -14,7 +14,10 @@ using namespace tt;
 
 TEST_CASE("MovieLens model file: same scores and same metrics after save and load") {
   const std::string dir = test::movielens_dir();
-  if (dir.empty()) { MESSAGE("MovieLens not found; skipped outside CI"); return; }
+  if (dir.empty()) {
+    MESSAGE("MovieLens not found; skipped outside CI");
+    return;
+  }
   ModelSpec spec = ModelSpec::from_file(std::string(TT_SOURCE_DIR) + "/samples/movielens/deep-64-32.json");
   Dataset d = load_movielens_dataset(dir);
   TrainOptions opt;

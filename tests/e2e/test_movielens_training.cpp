@@ -12,7 +12,10 @@ using namespace tt;
 
 TEST_CASE("MovieLens deep retrieval [32]: 10 epochs learn well above chance") {
   const std::string dir = test::movielens_dir();
-  if (dir.empty()) { MESSAGE("MovieLens not found; skipped outside CI"); return; }
+  if (dir.empty()) {
+    MESSAGE("MovieLens not found; skipped outside CI");
+    return;
+  }
   ModelSpec spec = ModelSpec::from_file(std::string(TT_SOURCE_DIR) + "/samples/movielens/deep-32.json");
   Dataset d = load_movielens_dataset(dir);
   Split split = split_for_spec(d.interactions, spec.data);

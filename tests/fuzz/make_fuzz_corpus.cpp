@@ -1,7 +1,7 @@
 // Writes a seed corpus of real model files for fuzz_model_loader: small synthetic models with
 // every kind of feature, with and without optimizer state, at compression levels 0, 1 and 19,
-// with quantized tensors, and a MovieLens-shaped one (samples/movielens/deep-32.json with smaller text and bucket tables,
-// fitted on a slice of ml-100k) if the data set is found.
+// with quantized tensors, and a MovieLens-shaped one (samples/movielens/deep-32.json with smaller text and bucket
+// tables, fitted on a slice of ml-100k) if the data set is found.
 //   tt_make_fuzz_corpus <out_dir> [movielens_dir]
 #include <cstdio>
 #include <filesystem>
@@ -35,7 +35,8 @@ RetrievalModel movielens_slice(const std::string& dir, size_t rows) {
   std::vector<size_t> first(std::min(rows, d.interactions.num_rows()));
   for (size_t i = 0; i < first.size(); ++i) first[i] = i;
   Table inter = d.interactions.take(first);
-  std::set<std::string> seen(inter.column("movie_title").strings().begin(), inter.column("movie_title").strings().end());
+  std::set<std::string> seen(inter.column("movie_title").strings().begin(),
+                             inter.column("movie_title").strings().end());
   std::vector<size_t> keep;
   const auto& titles = d.candidates.column("movie_title").strings();
   for (size_t i = 0; i < titles.size(); ++i)

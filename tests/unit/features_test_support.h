@@ -14,7 +14,6 @@
 
 namespace tt::test {
 
-
 template <class T>
 std::vector<uint8_t> save_blob(const T& transform) {
   ByteWriter w;

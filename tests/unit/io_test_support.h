@@ -30,7 +30,8 @@ inline std::string spec_json(const std::string& optimizer = "adagrad", size_t to
          "embedding_dim": 4},
         {"name": "timestamp_normalized", "column": "timestamp", "kind": "normalization"}
       ],
-      "layers": [16, )" + std::to_string(top_layer) + R"(]
+      "layers": [16, )" +
+         std::to_string(top_layer) + R"(]
     },
     "candidate_tower": {
       "id_column": "movie_title",
@@ -38,10 +39,12 @@ inline std::string spec_json(const std::string& optimizer = "adagrad", size_t to
         {"name": "title_id", "column": "movie_title", "kind": "string_lookup", "embedding_dim": 8},
         {"name": "title_text", "column": "movie_title", "kind": "text", "max_tokens": 50, "embedding_dim": 4}
       ],
-      "layers": [)" + std::to_string(top_layer) + R"(]
+      "layers": [)" +
+         std::to_string(top_layer) + R"(]
     },
     "task": {"temperature": 1.0},
-    "training": {"optimizer": {"kind": ")" + optimizer + R"(", "learning_rate": 0.05}, "batch_size": 32,
+    "training": {"optimizer": {"kind": ")" +
+         optimizer + R"(", "learning_rate": 0.05}, "batch_size": 32,
                  "epochs": 1, "seed": 7},
     "evaluation": {"k": [1, 5]}
   })";
@@ -157,8 +160,8 @@ Thrown thrown(F&& f) {
 }
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 using test::kCorrupt;
-using test::kUnsupported;
-using test::kIo;
 using test::kInvalid;
+using test::kIo;
+using test::kUnsupported;
 
 }  // namespace tt::iotest

@@ -17,9 +17,9 @@
 
 namespace tt::nntest {
 
-using test::thrown_kind;
-using test::kInvalid;
 using test::kCorrupt;
+using test::kInvalid;
+using test::thrown_kind;
 
 inline Matrix random_matrix(size_t rows, size_t cols, Rng& rng, float lo = -1.0f, float hi = 1.0f) {
   Matrix m(rows, cols);
@@ -60,8 +60,7 @@ double central_difference(float& v, float eps, F&& f) {
 template <class F, class Skip>
 std::vector<double> numeric_gradient(std::span<float> values, float eps, F&& f, Skip&& skip) {
   std::vector<double> g(values.size());
-  for (size_t k = 0; k < values.size(); ++k)
-    g[k] = skip(k) ? std::nan("") : central_difference(values[k], eps, f);
+  for (size_t k = 0; k < values.size(); ++k) g[k] = skip(k) ? std::nan("") : central_difference(values[k], eps, f);
   return g;
 }
 template <class F>

@@ -49,8 +49,8 @@ TEST_CASE("delimited: RFC 4180 quoting, escapes, embedded newlines and CRLF") {
       "\"a,b\",1,2,\"He said \"\"hi\"\"\"\r\n"
       "\"multi\nline\",2,3,\"x\r\ny\"\r\n"
       "\"\",3,4,plain\r\n";
-  const std::vector<ColumnSpec> specs{{"user_id", DType::string}, {"title", DType::string},
-                                      {"timestamp", DType::int64}};
+  const std::vector<ColumnSpec> specs{
+      {"user_id", DType::string}, {"title", DType::string}, {"timestamp", DType::int64}};
   const Table t = read_csv(csv, specs);
   CHECK(t.column("user_id").strings() == Column::Strings{"a,b", "multi\nline", ""});
   CHECK(t.column("title").strings() == Column::Strings{"He said \"hi\"", "x\r\ny", "plain"});
@@ -59,7 +59,10 @@ TEST_CASE("delimited: RFC 4180 quoting, escapes, embedded newlines and CRLF") {
 
 TEST_CASE("delimited: empty lines, a missing final newline, a BOM and empty trailing fields") {
   const std::vector<ColumnSpec> specs{{"a", DType::string}, {"b", DType::string}};
-  const Table t = read_csv("\xEF\xBB\xBF" "a,b\n\nx,\n\r\n,y", specs);
+  const Table t = read_csv(
+      "\xEF\xBB\xBF"
+      "a,b\n\nx,\n\r\n,y",
+      specs);
   CHECK(t.column("a").strings() == Column::Strings{"x", ""});
   CHECK(t.column("b").strings() == Column::Strings{"", "y"});
   CHECK(read_csv("user_id,timestamp,rating\n").num_rows() == 0);
@@ -75,8 +78,8 @@ TEST_CASE("delimited: numbers allow spaces, signs and exponents but nothing else
 
 TEST_CASE("delimited: TSV splits on tabs and treats quotes as text") {
   const DelimitedOptions tsv{'\t', false};
-  const Table t = read_delimited_text("user_id\ttimestamp\trating\n\"q\"\t5\t2\nx,y\t6\t3\r\n", "r.tsv",
-                                      kRatingSpecs, tsv);
+  const Table t =
+      read_delimited_text("user_id\ttimestamp\trating\n\"q\"\t5\t2\nx,y\t6\t3\r\n", "r.tsv", kRatingSpecs, tsv);
   CHECK(t.column("user_id").strings() == Column::Strings{"\"q\"", "x,y"});
   CHECK(t.column("timestamp").ints() == Column::Ints{5, 6});
 }
@@ -101,46 +104,57 @@ TEST_CASE("delimited: reading files picks CSV or TSV by extension") {
   const Error missing = expect_error([&] { read_delimited(dir.path() + "/absent.csv", kRatingSpecs); });
   CHECK(missing.kind() == ErrorKind::io);
   check_message_has(missing, {"absent.csv"});
-  const Error bad = expect_error([&] { read_delimited(dir.write("bad.csv", "user_id,timestamp,rating\nu,x,1\n"), kRatingSpecs); });
+  const Error bad =
+      expect_error([&] { read_delimited(dir.write("bad.csv", "user_id,timestamp,rating\nu,x,1\n"), kRatingSpecs); });
   check_message_has(bad, {"bad.csv:2:", "column 'timestamp'"});
 }
 
 TEST_CASE("delimited: a declared column missing from the header is named with the header") {
-  check_bad_csv("user_id,time,rating\nu,1,2\n", {"ratings.csv:1:", "'timestamp' not found", "'user_id', 'time', 'rating'"});
+  check_bad_csv("user_id,time,rating\nu,1,2\n",
+                {"ratings.csv:1:", "'timestamp' not found", "'user_id', 'time', 'rating'"});
   // A TSV read as CSV shows up the same way.
   check_bad_csv("user_id\ttimestamp\trating\n", {"'user_id\ttimestamp\trating'"});
   check_bad_csv("user_id,timestamp,rating,timestamp\n", {"'timestamp' appears more than once"});
 }
 
 TEST_CASE("delimited: wrong field counts name the line and the column") {
-  check_bad_csv("user_id,timestamp,rating\nu,1,2\nv,3\n", {"ratings.csv:3:", "expected 3 fields", "found 2", "'rating'"});
+  check_bad_csv("user_id,timestamp,rating\nu,1,2\nv,3\n",
+                {"ratings.csv:3:", "expected 3 fields", "found 2", "'rating'"});
   check_bad_csv("user_id,timestamp,rating\nu,1,2,9\n", {"ratings.csv:2:", "found 4", "'rating'"});
   // Line numbers count the physical lines of an earlier multi-line field.
   check_bad_csv("user_id,timestamp,rating\n\"a\nb\nc\",1,2\nv,3\n", {"ratings.csv:5:", "found 2"});
 }
 
 TEST_CASE("delimited: unparsable and overflowing numbers are errors") {
-  check_bad_csv("user_id,timestamp,rating\nu,12abc,1\n", {"ratings.csv:2:", "column 'timestamp'", "'12abc' is not a valid int64"});
-  check_bad_csv("user_id,timestamp,rating\nu,9223372036854775808,1\n", {"ratings.csv:2:", "column 'timestamp'", "out of range for int64"});
+  check_bad_csv("user_id,timestamp,rating\nu,12abc,1\n",
+                {"ratings.csv:2:", "column 'timestamp'", "'12abc' is not a valid int64"});
+  check_bad_csv("user_id,timestamp,rating\nu,9223372036854775808,1\n",
+                {"ratings.csv:2:", "column 'timestamp'", "out of range for int64"});
   check_bad_csv("user_id,timestamp,rating\nu,1.0,1\n", {"column 'timestamp'", "not a valid int64"});
-  check_bad_csv("user_id,timestamp,rating\nu,1,1e39\n", {"ratings.csv:2:", "column 'rating'", "out of range for float32"});
+  check_bad_csv("user_id,timestamp,rating\nu,1,1e39\n",
+                {"ratings.csv:2:", "column 'rating'", "out of range for float32"});
   check_bad_csv("user_id,timestamp,rating\nu,1,nan\n", {"column 'rating'", "not a finite float32"});
   check_bad_csv("user_id,timestamp,rating\nu,1,-inf\n", {"column 'rating'", "not a finite float32"});
   check_bad_csv("user_id,timestamp,rating\nu,1,0x10\n", {"column 'rating'", "not a valid float32"});
   check_bad_csv("user_id,timestamp,rating\nu,1,\n", {"ratings.csv:2:", "column 'rating'", "empty value"});
-  check_bad_csv("user_id,timestamp,rating\nu,1,2\nu,2,3\nu,,4\n", {"ratings.csv:4:", "column 'timestamp'", "empty value"});
+  check_bad_csv("user_id,timestamp,rating\nu,1,2\nu,2,3\nu,,4\n",
+                {"ratings.csv:4:", "column 'timestamp'", "empty value"});
 }
 
 TEST_CASE("delimited: an unterminated quote names the line where it opened") {
-  check_bad_csv("user_id,timestamp,rating\nu,1,2\n\"v,1,2\nw,3,4\n", {"ratings.csv:3:", "column 'user_id'", "unterminated"});
+  check_bad_csv("user_id,timestamp,rating\nu,1,2\n\"v,1,2\nw,3,4\n",
+                {"ratings.csv:3:", "column 'user_id'", "unterminated"});
   check_bad_csv("user_id,timestamp,rating\nu,1,\"2", {"ratings.csv:2:", "column 'rating'", "unterminated"});
-  check_bad_csv("user_id,timestamp,rating\n\"u\"x,1,2\n", {"ratings.csv:2:", "column 'user_id'", "after a closing quote"});
+  check_bad_csv("user_id,timestamp,rating\n\"u\"x,1,2\n",
+                {"ratings.csv:2:", "column 'user_id'", "after a closing quote"});
 }
 
 TEST_CASE("delimited: invalid UTF-8 names the line and column") {
-  check_bad_csv("user_id,timestamp,rating\nok,1,2\nMis\xE9rables,1,2\n", {"ratings.csv:3:", "column 'user_id'", "invalid UTF-8", "\\xE9"});
+  check_bad_csv("user_id,timestamp,rating\nok,1,2\nMis\xE9rables,1,2\n",
+                {"ratings.csv:3:", "column 'user_id'", "invalid UTF-8", "\\xE9"});
   // Also in columns that are not read, and in the header.
-  check_bad_csv("user_id,timestamp,rating,note\nu,1,2,\xC3\x28\n", {"ratings.csv:2:", "column 'note'", "invalid UTF-8"});
+  check_bad_csv("user_id,timestamp,rating,note\nu,1,2,\xC3\x28\n",
+                {"ratings.csv:2:", "column 'note'", "invalid UTF-8"});
   check_bad_csv("user_id,timestamp,rating,n\xFFte\nu,1,2,3\n", {"ratings.csv:1:", "invalid UTF-8"});
   // Valid multi-byte text is kept as is.
   const Table t = read_csv("user_id,timestamp,rating\nMis\xC3\xA9rables \xF0\x9F\x8E\xAC,1,2\n");

@@ -36,7 +36,9 @@ struct FakeMovieLens {
     dir.write("u.item", items);
     dir.write("u.data", ratings);
   }
-  Error load_error() const { return expect_error([&] { load_movielens(dir.path()); }); }
+  Error load_error() const {
+    return expect_error([&] { load_movielens(dir.path()); });
+  }
 };
 
 // Loads a fake directory whose u.data is `ratings` and returns the error, which must be a parse
@@ -61,7 +63,10 @@ void check_bad_items(const std::string& items, const std::string& line, const st
 
 TEST_CASE("movielens: real data has the published counts") {
   const std::string dir = tt::test::movielens_dir();
-  if (dir.empty()) { MESSAGE("MovieLens 100k not found; skipping"); return; }
+  if (dir.empty()) {
+    MESSAGE("MovieLens 100k not found; skipping");
+    return;
+  }
   const auto start = std::chrono::steady_clock::now();
   const MovieLens ml = load_movielens(dir);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -119,7 +124,10 @@ TEST_CASE("movielens: real data has the published counts") {
 
 TEST_CASE("movielens: ISO-8859-1 titles come out as UTF-8") {
   const std::string dir = tt::test::movielens_dir();
-  if (dir.empty()) { MESSAGE("MovieLens 100k not found; skipping"); return; }
+  if (dir.empty()) {
+    MESSAGE("MovieLens 100k not found; skipping");
+    return;
+  }
   const MovieLens ml = load_movielens(dir);
   const auto& ids = ml.catalogue.column("movie_id").strings();
   const auto& titles = ml.catalogue.column("movie_title").strings();
@@ -136,7 +144,10 @@ TEST_CASE("movielens: ISO-8859-1 titles come out as UTF-8") {
 
 TEST_CASE("movielens: the real directory's SHA256SUMS verifies") {
   const std::string dir = tt::test::movielens_dir();
-  if (dir.empty()) { MESSAGE("MovieLens 100k not found; skipping"); return; }
+  if (dir.empty()) {
+    MESSAGE("MovieLens 100k not found; skipping");
+    return;
+  }
   const auto verified = verify_sha256sums(dir);
   CHECK(std::find(verified.begin(), verified.end(), "u.data") != verified.end());
   CHECK(std::find(verified.begin(), verified.end(), "u.item") != verified.end());
@@ -156,8 +167,7 @@ TEST_CASE("movielens: synthetic files load in file order with titles decoded") {
   CHECK(ml.catalogue.column("movie_title").strings() ==
         Column::Strings{"Mis\xC3\xA9rables (1995)", "Trailing (1990) "});
   CHECK(ml.ratings.column("user_id").strings() == Column::Strings{"5", "6"});
-  CHECK(ml.ratings.column("movie_title").strings() ==
-        Column::Strings{"Trailing (1990) ", "Mis\xC3\xA9rables (1995)"});
+  CHECK(ml.ratings.column("movie_title").strings() == Column::Strings{"Trailing (1990) ", "Mis\xC3\xA9rables (1995)"});
   CHECK(ml.ratings.column("timestamp").ints() == Column::Ints{100, 200});
   CHECK(ml.ratings.column("rating").floats() == Column::Floats{4.0f, 1.0f});
 }
@@ -199,7 +209,8 @@ TEST_CASE("movielens: wrong field count names the line") {
 
 TEST_CASE("movielens: non-numeric and out-of-range numbers name the field") {
   check_bad_ratings("7\t1\t3\t881250949\n9\t2\t5\t12abc\n", "2", "field 4 (timestamp): '12abc' is not a valid");
-  check_bad_ratings("9\t2\t5\t99999999999999999999\n", "1", "field 4 (timestamp): '99999999999999999999' is out of range");
+  check_bad_ratings("9\t2\t5\t99999999999999999999\n", "1",
+                    "field 4 (timestamp): '99999999999999999999' is out of range");
   check_bad_ratings("9\t2\t5\t-5\n", "1", "field 4 (timestamp)");
   check_bad_ratings("9\t2\t5\t\n", "1", "field 4 (timestamp): empty value");
   check_bad_ratings("x9\t2\t5\t874724710\n", "1", "field 1 (user id)");
@@ -210,7 +221,10 @@ TEST_CASE("movielens: non-numeric and out-of-range numbers name the field") {
   check_bad_ratings("9\t2\t6\t874724710\n", "1", "field 3 (rating): rating '6' is outside 1 to 5");
   check_bad_ratings("9\t2\t0\t874724710\n", "1", "field 3 (rating)");
   check_bad_ratings("9\t2\tnan\t874724710\n", "1", "field 3 (rating)");
-  check_bad_ratings(std::string("9\t2\t5\t8747\0" "24710\n", 17), "1", "field 4 (timestamp): '8747\\x0024710'");
+  check_bad_ratings(std::string("9\t2\t5\t8747\0"
+                                "24710\n",
+                                17),
+                    "1", "field 4 (timestamp): '8747\\x0024710'");
   check_bad_items(item_line("1", "Alpha") + item_line("one", "Beta"), "2", "field 1 (movie id)");
   check_bad_items(item_line("1", "Alpha") + item_line("-2", "Beta"), "2", "field 1 (movie id)");
 }

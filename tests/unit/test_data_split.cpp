@@ -92,14 +92,17 @@ TEST_CASE("split: asking for more rows than the table has is an error") {
   CHECK(e.kind() == ErrorKind::invalid_argument);
   tt::test::check_message_has(e, {"10 rows", "8 train", "3 test"});
   CHECK_THROWS_AS(shuffle_split(t, SIZE_MAX, 2, 1), Error);  // no overflow in n_train + n_test
-  const Split partial = shuffle_split(t, 3, 2, 1);  // leftover rows are simply not used
+  const Split partial = shuffle_split(t, 3, 2, 1);           // leftover rows are simply not used
   CHECK(partial.train.num_rows() + partial.test.num_rows() == 5);
   CHECK(shuffle_split(t, 10, 0, 1).test.num_rows() == 0);
 }
 
 TEST_CASE("split: MovieLens default split is 80,000 / 20,000") {
   const std::string dir = tt::test::movielens_dir();
-  if (dir.empty()) { MESSAGE("MovieLens 100k not found; skipping"); return; }
+  if (dir.empty()) {
+    MESSAGE("MovieLens 100k not found; skipping");
+    return;
+  }
   const MovieLens ml = load_movielens(dir);
   const Split s = shuffle_split(ml.ratings, kDefaultTrainRows, kDefaultTestRows, kDefaultSplitSeed);
   CHECK(s.train.num_rows() == 80'000);

@@ -62,11 +62,10 @@ TEST_CASE("Discretization::from_boundaries rejects unsorted and non-finite bound
 
 TEST_CASE("Discretization::linspace matches numpy bit for bit") {
   // numpy.linspace(-3.3, 12.9, 13), printed with float.hex().
-  std::vector<double> numpy = {-0x1.a666666666666p+1, -0x1.f333333333333p+0, -0x1.3333333333334p-1,
-                               0x1.8000000000000p-1,  0x1.0ccccccccccccp+1,  0x1.b999999999998p+1,
-                               0x1.3333333333333p+2,  0x1.8999999999999p+2,  0x1.dffffffffffffp+2,
-                               0x1.1b33333333332p+3,  0x1.4666666666666p+3,  0x1.7199999999998p+3,
-                               0x1.9cccccccccccdp+3};
+  std::vector<double> numpy = {
+      -0x1.a666666666666p+1, -0x1.f333333333333p+0, -0x1.3333333333334p-1, 0x1.8000000000000p-1, 0x1.0ccccccccccccp+1,
+      0x1.b999999999998p+1,  0x1.3333333333333p+2,  0x1.8999999999999p+2,  0x1.dffffffffffffp+2, 0x1.1b33333333332p+3,
+      0x1.4666666666666p+3,  0x1.7199999999998p+3,  0x1.9cccccccccccdp+3};
   CHECK(Discretization::linspace(-3.3, 12.9, 13) == numpy);
   CHECK(Discretization::linspace(0.0, 1.0, 5) == std::vector<double>{0.0, 0.25, 0.5, 0.75, 1.0});
   CHECK(Discretization::linspace(5.0, 9.0, 1) == std::vector<double>{5.0});

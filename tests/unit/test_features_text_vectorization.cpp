@@ -60,10 +60,10 @@ TEST_CASE("TextVectorization::apply pads rows to the longest and empty texts are
   auto batch = tv.apply(in);
   CHECK(batch.rows == 5);
   CHECK(batch.width == 4);
-  CHECK(batch.ids == std::vector<int32_t>{2, 5, 0, 0,   //
-                                          0, 0, 0, 0,   //
-                                          0, 0, 0, 0,   //
-                                          2, 1, 4, 3,   //
+  CHECK(batch.ids == std::vector<int32_t>{2, 5, 0, 0,  //
+                                          0, 0, 0, 0,  //
+                                          0, 0, 0, 0,  //
+                                          2, 1, 4, 3,  //
                                           5, 0, 0, 0});
   CHECK(batch.row(3)[1] == 1);
 
@@ -86,8 +86,7 @@ TEST_CASE("TextVectorization::apply reuses a batch and agrees with tokenize") {
     auto tokens = TextVectorization::tokenize(in[r]);
     auto row = batch.row(r);
     CAPTURE(r);
-    for (size_t j = 0; j < batch.width; ++j)
-      CHECK(row[j] == (j < tokens.size() ? tv.token_id(tokens[j]) : 0));
+    for (size_t j = 0; j < batch.width; ++j) CHECK(row[j] == (j < tokens.size() ? tv.token_id(tokens[j]) : 0));
   }
 }
 
@@ -118,16 +117,16 @@ TEST_CASE("TextVectorization load rejects truncated, damaged and inconsistent st
   };
   auto kind = [](const std::vector<uint8_t>& b) { return thrown_kind([&] { (void)load_blob<TextVectorization>(b); }); };
   CHECK(kind(state(10, {"bb", "aa"}, {2, 1})) == 0);
-  CHECK(kind(state(10, {"aa", "bb"}, {1, 2})) == kCorrupt);       // count order
-  CHECK(kind(state(10, {"aa", "bb"}, {1, 1})) == kCorrupt);       // tie order
-  CHECK(kind(state(10, {"bb", "bb"}, {1, 1})) == kCorrupt);       // duplicate
-  CHECK(kind(state(10, {"Bb"}, {1})) == kCorrupt);                // upper case
-  CHECK(kind(state(10, {"b b"}, {1})) == kCorrupt);               // whitespace
-  CHECK(kind(state(10, {"[unk]"}, {1})) == kCorrupt);             // punctuation
-  CHECK(kind(state(10, {""}, {1})) == kCorrupt);                  // empty
-  CHECK(kind(state(10, {"bb"}, {0})) == kCorrupt);                // zero count
-  CHECK(kind(state(10, {"bb"}, {1, 1})) == kCorrupt);             // length mismatch
-  CHECK(kind(state(3, {"bb", "aa"}, {2, 1})) == kCorrupt);        // more than max_tokens - 2
-  CHECK(kind(state(1, {}, {})) == kCorrupt);                      // max_tokens < 2
-  CHECK(kind(state(uint64_t{1} << 40, {}, {})) == kCorrupt);      // max_tokens beyond int32
+  CHECK(kind(state(10, {"aa", "bb"}, {1, 2})) == kCorrupt);   // count order
+  CHECK(kind(state(10, {"aa", "bb"}, {1, 1})) == kCorrupt);   // tie order
+  CHECK(kind(state(10, {"bb", "bb"}, {1, 1})) == kCorrupt);   // duplicate
+  CHECK(kind(state(10, {"Bb"}, {1})) == kCorrupt);            // upper case
+  CHECK(kind(state(10, {"b b"}, {1})) == kCorrupt);           // whitespace
+  CHECK(kind(state(10, {"[unk]"}, {1})) == kCorrupt);         // punctuation
+  CHECK(kind(state(10, {""}, {1})) == kCorrupt);              // empty
+  CHECK(kind(state(10, {"bb"}, {0})) == kCorrupt);            // zero count
+  CHECK(kind(state(10, {"bb"}, {1, 1})) == kCorrupt);         // length mismatch
+  CHECK(kind(state(3, {"bb", "aa"}, {2, 1})) == kCorrupt);    // more than max_tokens - 2
+  CHECK(kind(state(1, {}, {})) == kCorrupt);                  // max_tokens < 2
+  CHECK(kind(state(uint64_t{1} << 40, {}, {})) == kCorrupt);  // max_tokens beyond int32
 }

@@ -37,7 +37,8 @@ std::vector<int64_t> brute_force(const CandidateIndex& idx, const float* q, size
     for (size_t c = 0; c < d; ++c) s += q[c] * idx.embeddings().at(j, c);
     all.push_back({s, static_cast<int64_t>(j)});
   }
-  std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  std::sort(all.begin(), all.end(),
+            [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
   std::vector<int64_t> out;
   for (size_t i = 0; i < k; ++i) out.push_back(i < all.size() ? all[i].second : -1);
   return out;

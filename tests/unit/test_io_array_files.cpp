@@ -203,16 +203,18 @@ TEST_CASE("array files: safetensors") {
 TEST_CASE("array files: text lines") {
   const auto b = lines_bytes({"a", "", "b c"}, "vocab");
   CHECK(std::string(b.begin(), b.end()) == "a\n\nb c\n");
-  CHECK(contains(thrown([] { lines_bytes({"ok", "two\nlines"}, "feature 'x' vocabulary"); }).message,
+  CHECK(contains(thrown([] {
+                   lines_bytes({"ok", "two\nlines"}, "feature 'x' vocabulary");
+                 }).message,
                  "feature 'x' vocabulary: entry 1 contains a newline"));
 }
 
 TEST_CASE("array files: random damage is an error, never a crash") {
   const auto v = expected_values(12);
   const std::vector<std::vector<uint8_t>> files = {
-      file_bytes("f32_2x3.npy"), file_bytes("v2_2x2.npy"), file_bytes("weights.npz"),
-      file_bytes("sample.safetensors"), fvecs_bytes(v.data(), 3, 4),
-      npz_bytes({{"a", npy_bytes(v.data(), 3, 4)}, {"b", npy_bytes(v.data(), 4, 3)}})};
+      file_bytes("f32_2x3.npy"),   file_bytes("v2_2x2.npy"),
+      file_bytes("weights.npz"),   file_bytes("sample.safetensors"),
+      fvecs_bytes(v.data(), 3, 4), npz_bytes({{"a", npy_bytes(v.data(), 3, 4)}, {"b", npy_bytes(v.data(), 4, 3)}})};
   Rng rng(2024);
   size_t refused = 0, runs = 0;
   for (int round = 0; round < 3000; ++round) {
@@ -222,19 +224,35 @@ TEST_CASE("array files: random damage is an error, never a crash") {
       for (int e = 0; e < edits; ++e) {
         const size_t at = rng.below(b.size());
         switch (rng.below(3)) {
-          case 0: b[at] = static_cast<uint8_t>(rng.below(256)); break;
-          case 1: b[at] ^= static_cast<uint8_t>(1u << rng.below(8)); break;
-          default: b.resize(at); break;
+          case 0:
+            b[at] = static_cast<uint8_t>(rng.below(256));
+            break;
+          case 1:
+            b[at] ^= static_cast<uint8_t>(1u << rng.below(8));
+            break;
+          default:
+            b.resize(at);
+            break;
         }
         if (b.empty()) break;
       }
       ++runs;
       try {
         switch (f) {
-          case 0: case 1: parse_npy(b, "x.npy"); break;
-          case 2: case 5: parse_npz(b, "x.npz"); break;
-          case 3: parse_safetensors(b, "x.safetensors"); break;
-          default: parse_fvecs(b, "x.fvecs"); break;
+          case 0:
+          case 1:
+            parse_npy(b, "x.npy");
+            break;
+          case 2:
+          case 5:
+            parse_npz(b, "x.npz");
+            break;
+          case 3:
+            parse_safetensors(b, "x.safetensors");
+            break;
+          default:
+            parse_fvecs(b, "x.fvecs");
+            break;
         }
       } catch (const Error& e) {
         ++refused;

@@ -3,12 +3,12 @@
 // the section and the field; atomic writes that never leave a half-written file.
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sys/resource.h>
 
 #include "io/model_file.h"
 #include "io_test_support.h"

@@ -81,11 +81,11 @@ TEST_CASE("precision: fp16 is IEEE binary16 with correct rounding, subnormals an
   CHECK(float_to_fp16(65519.99f) == 0x7bff);
   CHECK(float_to_fp16(65520.0f) == 0x7c00);  // the midpoint to 65536 rounds to even: infinity
   CHECK(float_to_fp16(-1e6f) == 0xfc00);
-  CHECK(float_to_fp16(std::ldexp(1.0f, -24)) == 0x0001);        // smallest subnormal
-  CHECK(float_to_fp16(std::ldexp(1.0f, -25)) == 0x0000);        // tie with zero: even
+  CHECK(float_to_fp16(std::ldexp(1.0f, -24)) == 0x0001);  // smallest subnormal
+  CHECK(float_to_fp16(std::ldexp(1.0f, -25)) == 0x0000);  // tie with zero: even
   CHECK(float_to_fp16(std::ldexp(1.5f, -25)) == 0x0001);
-  CHECK(float_to_fp16(std::ldexp(3.0f, -25)) == 0x0002);        // tie between 1 and 2: even
-  CHECK(float_to_fp16(std::ldexp(1.0f, -14)) == 0x0400);        // smallest normal
+  CHECK(float_to_fp16(std::ldexp(3.0f, -25)) == 0x0002);  // tie between 1 and 2: even
+  CHECK(float_to_fp16(std::ldexp(1.0f, -14)) == 0x0400);  // smallest normal
   CHECK(float_to_fp16(-0.0f) == 0x8000);
   CHECK(fp16_to_float(0x0001) == std::ldexp(1.0f, -24));
   CHECK(fp16_to_float(0x7bff) == 65504.0f);

@@ -4,12 +4,12 @@
 // with the right ErrorKind and a message naming the section and the field.
 #include <doctest/doctest.h>
 
-#include <csignal>
+#include <sys/resource.h>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sys/resource.h>
 
 #include "io/bytes.h"
 #include "io/model_serialization.h"
@@ -76,8 +76,10 @@ void check_same(const RetrievalModel& a, const RetrievalModel& b, bool with_opti
   CHECK(x.metrics == y.metrics);
   CHECK(x.train_seconds == y.train_seconds);
   CHECK(x.created_unix == y.created_unix);
-  if (with_optimizer) CHECK(a.optimizer_state() == b.optimizer_state());
-  else CHECK(b.optimizer_state().empty());
+  if (with_optimizer)
+    CHECK(a.optimizer_state() == b.optimizer_state());
+  else
+    CHECK(b.optimizer_state().empty());
 }
 
 // The weights payload, decoded and re-encoded, for crafting damaged files.
@@ -360,7 +362,8 @@ TEST_CASE("model serialization: weights are checked against the shapes the spec 
   });
   CHECK(t.kind == kCorrupt);
   // Input: user_id 8 + user_hash 4 + timestamp_bucket 4 + normalization 1 = 17.
-  CHECK(contains(t.message, "m.tt: section 'weights': tensor 'query/dense_0/kernel' has shape 16x16, the spec implies 17x16"));
+  CHECK(contains(t.message,
+                 "m.tt: section 'weights': tensor 'query/dense_0/kernel' has shape 16x16, the spec implies 17x16"));
 
   t = with_weights([&](auto& ts) {
     Tensor& k = find(ts, "candidate/title_id/embedding");
@@ -388,7 +391,8 @@ TEST_CASE("model serialization: weights are checked against the shapes the spec 
   // A known quantized dtype without the header's required feature bit: damaged.
   t = with_weights([](auto& ts) { ts[1].dtype = 1; });
   CHECK(t.kind == kCorrupt);
-  CHECK(contains(t.message, "tensor 'query/user_hash/embedding': dtype bf16 in a file whose header lacks required feature bit 0"));
+  CHECK(contains(t.message,
+                 "tensor 'query/user_hash/embedding': dtype bf16 in a file whose header lacks required feature bit 0"));
 
   // A shape whose data would not fit: refused before allocating.
   t = with_weights([](auto& ts) {

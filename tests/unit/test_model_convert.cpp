@@ -3,10 +3,10 @@
 // every score bit for bit, and bad import input is refused naming the file and tensor.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "data/read_file.h"
 #include "io/array_files.h"
@@ -71,7 +71,8 @@ const Parameter& param(const RetrievalModel& m, const std::string& name) {
 
 struct TempDir {
   fs::path path;
-  explicit TempDir(const std::string& tag) : path(fs::temp_directory_path() / ("tt_convert_" + tag + "_" + std::to_string(::getpid()))) {
+  explicit TempDir(const std::string& tag)
+      : path(fs::temp_directory_path() / ("tt_convert_" + tag + "_" + std::to_string(::getpid()))) {
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -208,10 +209,10 @@ TEST_CASE("convert: export then import reproduces every score bit for bit") {
   eo.queries = &inter;
   const auto files = export_model(base, dir.path.string(), eo);
   CHECK(files.size() == 11);  // 2 x 2 embeddings, keys, weights, spec, preprocessing, 3 vocabularies
-  for (const char* f : {"candidate_embeddings.npy", "candidate_embeddings.fvecs", "candidate_keys.txt",
-                        "query_embeddings.npy", "query_embeddings.fvecs", "weights.safetensors", "spec.json",
-                        "preprocessing.json", "vocab/query.user_id.txt", "vocab/candidate.title_id.txt",
-                        "vocab/candidate.title_text.txt"})
+  for (const char* f :
+       {"candidate_embeddings.npy", "candidate_embeddings.fvecs", "candidate_keys.txt", "query_embeddings.npy",
+        "query_embeddings.fvecs", "weights.safetensors", "spec.json", "preprocessing.json", "vocab/query.user_id.txt",
+        "vocab/candidate.title_id.txt", "vocab/candidate.title_text.txt"})
     CHECK_MESSAGE(fs::exists(dir / f), f);
 
   // The exported arrays are the model's values.
@@ -394,5 +395,7 @@ TEST_CASE("convert: bad import input is refused naming the file and the tensor")
   std::ofstream(dir / "preprocessing.json") << pre;
   t = thrown([&] { import_model(io); });
   CHECK(t.kind == kInvalid);
-  CHECK(contains(t.message, "preprocessing.json: feature 'query/timestamp_normalized': kind is \"hashing\", the spec says 'normalization'"));
+  CHECK(contains(
+      t.message,
+      "preprocessing.json: feature 'query/timestamp_normalized': kind is \"hashing\", the spec says 'normalization'"));
 }

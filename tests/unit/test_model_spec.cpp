@@ -190,16 +190,24 @@ TEST_CASE("model spec: defaults of omitted sections and fields") {
 
 TEST_CASE("model spec: every field round-trips through to_json") {
   nlohmann::json j = base_spec();
-  j["query_tower"]["features"].push_back(
-      {{"name", "ts_bucket"}, {"column", "ts"}, {"kind", "discretization"}, {"embedding_dim", 4},
-       {"boundaries", {1.5, 2.25, 1e9}}});
-  j["query_tower"]["features"].push_back(
-      {{"name", "ts_fitted"}, {"column", "ts"}, {"kind", "discretization"}, {"embedding_dim", 4},
-       {"num_boundaries", 17}, {"fit_on", "candidates"}});
+  j["query_tower"]["features"].push_back({{"name", "ts_bucket"},
+                                          {"column", "ts"},
+                                          {"kind", "discretization"},
+                                          {"embedding_dim", 4},
+                                          {"boundaries", {1.5, 2.25, 1e9}}});
+  j["query_tower"]["features"].push_back({{"name", "ts_fitted"},
+                                          {"column", "ts"},
+                                          {"kind", "discretization"},
+                                          {"embedding_dim", 4},
+                                          {"num_boundaries", 17},
+                                          {"fit_on", "candidates"}});
   j["query_tower"]["features"].push_back(
       {{"name", "user_hash"}, {"column", "user_id"}, {"kind", "hashing"}, {"embedding_dim", 4}, {"num_buckets", 97}});
-  j["candidate_tower"]["features"].push_back({{"name", "item_given"}, {"column", "item"}, {"kind", "string_lookup"},
-                                              {"embedding_dim", 4}, {"vocabulary", {"b", "a", "c"}},
+  j["candidate_tower"]["features"].push_back({{"name", "item_given"},
+                                              {"column", "item"},
+                                              {"kind", "string_lookup"},
+                                              {"embedding_dim", 4},
+                                              {"vocabulary", {"b", "a", "c"}},
                                               {"fit_on", "interactions"}});
   j["task"] = {{"temperature", 0.05},
                {"remove_accidental_hits", true},

@@ -249,7 +249,8 @@ TEST_CASE("feature encoder: text tokens, padding and mean pooling inputs") {
   REQUIRE(out.ids.size() == 6 * 3);
   const int32_t red = direct.token_id("red"), fish = direct.token_id("fish"), blue = direct.token_id("blue");
   CHECK(red > 1);
-  CHECK(std::vector<int32_t>(out.ids.begin(), out.ids.begin() + 3) == std::vector<int32_t>{red, fish, 1});  // "1995" is OOV
+  CHECK(std::vector<int32_t>(out.ids.begin(), out.ids.begin() + 3) ==
+        std::vector<int32_t>{red, fish, 1});  // "1995" is OOV
   CHECK(std::vector<int32_t>(out.ids.begin() + 3, out.ids.begin() + 6) == std::vector<int32_t>{blue, fish, 0});
   CHECK(std::vector<int32_t>(out.ids.begin() + 6, out.ids.begin() + 9) == std::vector<int32_t>{red, red, fish});
   const TokenBatch tb = direct.apply(interactions().column("title").strings());
@@ -273,13 +274,19 @@ TEST_CASE("feature encoder: missing or mistyped columns name the feature and the
   CHECK(contains(t.message, "candidates table has no column 'user_id'"));
 
   // Encoding before fitting.
-  t = thrown([&] { EncodedFeature o; q.encode(interactions(), o); });
+  t = thrown([&] {
+    EncodedFeature o;
+    q.encode(interactions(), o);
+  });
   CHECK(t.kind == kInvalidArg);
   CHECK(contains(t.message, "feature 'user' is not fitted"));
 
   // Missing in the table being encoded.
   q.fit(interactions(), candidates());
-  t = thrown([&] { EncodedFeature o; q.encode(candidates(), o); });
+  t = thrown([&] {
+    EncodedFeature o;
+    q.encode(candidates(), o);
+  });
   CHECK(t.kind == kInvalidArg);
   CHECK(contains(t.message, "feature 'user'"));
   CHECK(contains(t.message, "column 'user_id'"));
@@ -315,7 +322,10 @@ TEST_CASE("feature encoder: missing or mistyped columns name the feature and the
                                feature("norm", "timestamp", FeatureKind::normalization, 0), hs, ts}) {
     CAPTURE(f.name);
     const FeatureEncoder e = fitted(f);
-    t = thrown([&] { EncodedFeature o; e.encode(wrong, o); });
+    t = thrown([&] {
+      EncodedFeature o;
+      e.encode(wrong, o);
+    });
     CHECK(t.kind == kInvalidArg);
     CHECK(contains(t.message, "feature '" + f.name + "'"));
     CHECK(contains(t.message, "'" + f.column + "'"));
@@ -343,8 +353,7 @@ TEST_CASE("feature encoder: save_state and load_state round trip") {
     CHECK(a.ids == b.ids);
     CHECK(a.width == b.width);
     REQUIRE(a.values.size() == b.values.size());
-    if (!a.values.empty())
-      CHECK(std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0);
+    if (!a.values.empty()) CHECK(std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0);
     CHECK(back.table_rows() == e.table_rows());
     CHECK(back.describe() == e.describe());
 

@@ -251,7 +251,7 @@ TEST_CASE("training: every task option runs and changes the result") {
     CHECK(r.params != base.params);
     CHECK(r.result.history.back().mean_loss != base.result.history.back().mean_loss);
     INFO(name << ": loss " << r.result.history.front().mean_loss << " -> " << r.result.history.back().mean_loss
-                   << ", top-5 " << r.result.final_metrics->at(5));
+              << ", top-5 " << r.result.final_metrics->at(5));
     CHECK(r.result.final_metrics->at(5) > 3 * chance(5));
   }
   // All of them at once.
@@ -269,8 +269,8 @@ TEST_CASE("training: every task option runs and changes the result") {
 TEST_CASE("training: scoring each distinct candidate once trains the same model as one column per example") {
   // 40 items in batches of 64: every batch repeats candidates, so grouping changes the work
   // but, up to float rounding, neither the loss nor the updates.
-  for (const char* option : {"", "temperature", "remove_accidental_hits", "sample_weight_column",
-                             "sampling_probability_column"}) {
+  for (const char* option :
+       {"", "temperature", "remove_accidental_hits", "sample_weight_column", "sampling_probability_column"}) {
     const std::string name = option;
     CAPTURE(name);
     nlohmann::json j = base_spec();
@@ -397,7 +397,7 @@ TEST_CASE("training: history as CSV and JSON") {
     CHECK(std::count(lines[e].begin(), lines[e].end(), ',') == 7);
   }
   CHECK(lines[1].substr(lines[1].size() - 4) == ",,,,");  // not evaluated: empty metric fields
-  CHECK(lines[3].substr(lines[3].size() - 2) == ",1");     // top-40 of 40 candidates
+  CHECK(lines[3].substr(lines[3].size() - 2) == ",1");    // top-40 of 40 candidates
 
   const nlohmann::json h = nlohmann::json::parse(history_json(r.result));
   CHECK(h.at("examples") == kTrain);
@@ -427,7 +427,8 @@ TEST_CASE("training: errors before training starts") {
   TrainOptions opt;
   opt.epochs = 1;
   opt.threads = 1;
-  const TrainResult r = train_model(m, problem().train, problem().test.take(std::vector<size_t>{}), problem().catalogue, opt);
+  const TrainResult r =
+      train_model(m, problem().train, problem().test.take(std::vector<size_t>{}), problem().catalogue, opt);
   CHECK(r.history.size() == 1);
   CHECK_FALSE(r.final_metrics);
 }

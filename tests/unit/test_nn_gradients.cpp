@@ -79,9 +79,7 @@ void dense_gradient_check(size_t batch, bool relu, uint64_t seed) {
   // ReLU has a kink at 0: skip an entry whose ± eps step could move any pre-activation it
   // feeds across 0 (a shift of eps·|coefficient|).
   const float eps = 2e-3f;
-  auto near_kink = [&](size_t n, size_t o, double shift) {
-    return relu && std::abs(pre(n, o)) <= 2.0 * shift + 1e-4;
-  };
+  auto near_kink = [&](size_t n, size_t o, double shift) { return relu && std::abs(pre(n, o)) <= 2.0 * shift + 1e-4; };
   size_t skipped = 0;
   auto skip_kernel = [&](size_t k) {
     const size_t i = k / out, o = k % out;
@@ -285,11 +283,11 @@ TEST_CASE("nn embedding: pooled masked mean forward and backward match finite di
   const size_t rows = 12, dim = 3, width = 5, col = 1, wide = col + dim + 2;
   Parameter table = random_table("tokens", rows, dim, rng);  // row 0 (padding) holds values too
   const std::vector<int32_t> tokens = {
-      2, 5, 0, 0, 0,   // mean of two
-      0, 0, 0, 0, 0,   // all padding: zeros, no gradient
-      1, 1, 4, 0, 7,   // a repeated token counts twice; padding in the middle is skipped
-      3, 0, 3, 0, 0,   // padding between repeats
-      9, 0, 0, 0, 0,   // one token: the embedding itself
+      2, 5, 0, 0, 0,  // mean of two
+      0, 0, 0, 0, 0,  // all padding: zeros, no gradient
+      1, 1, 4, 0, 7,  // a repeated token counts twice; padding in the middle is skipped
+      3, 0, 3, 0, 0,  // padding between repeats
+      9, 0, 0, 0, 0,  // one token: the embedding itself
   };
   const size_t n = tokens.size() / width;
   const Matrix r = random_matrix(n, dim, rng);

@@ -132,7 +132,7 @@ TEST_CASE("nn optimizer: adagrad one and two steps follow the Keras formula") {
       set_grad(*params[p], g);
       for (size_t k = 0; k < g.size(); ++k) {
         const double gk = static_cast<float>(g[k]);
-        acc[p][k] += gk * gk;                             // acc starts at 0.1; acc += g²
+        acc[p][k] += gk * gk;                               // acc starts at 0.1; acc += g²
         w[p][k] -= 0.1 * gk / std::sqrt(acc[p][k] + 1e-7);  // w -= lr · g / sqrt(acc + eps)
       }
     }
@@ -346,7 +346,8 @@ TEST_CASE("nn optimizer: make_optimizer rejects unknown kinds and bad learning r
   CHECK(thrown_kind([] { make_optimizer(config("Adagrad", 0.1f)); }) == kInvalid);
   for (float lr : {0.0f, -0.1f, std::nanf(""), std::numeric_limits<float>::infinity()}) {
     CAPTURE(lr);
-    for (const char* kind : {"adagrad", "adam", "sgd"}) CHECK(thrown_kind([&] { make_optimizer(config(kind, lr)); }) == kInvalid);
+    for (const char* kind : {"adagrad", "adam", "sgd"})
+      CHECK(thrown_kind([&] { make_optimizer(config(kind, lr)); }) == kInvalid);
   }
   OptimizerConfig neg = config("adagrad", 0.1f);
   neg.initial_accumulator = -0.1f;

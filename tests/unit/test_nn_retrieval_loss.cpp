@@ -397,11 +397,9 @@ TEST_CASE("nn retrieval loss: hard negatives keep the positive and the top negat
     std::vector<size_t> kept;  // columns with gradient, positive included
   };
   const Expect cases[] = {
-      {0, 1, {0, 1}},        // columns 1 and 2 tie at 2: the lower one wins
-      {0, 2, {0, 1, 2}},
-      {0, 3, {0, 1, 2, 3}},
-      {3, 1, {1, 3}},
-      {1, 1, {1, 2}},        // a negative equal to the positive is kept as the top negative
+      {0, 1, {0, 1}},  // columns 1 and 2 tie at 2: the lower one wins
+      {0, 2, {0, 1, 2}}, {0, 3, {0, 1, 2, 3}},
+      {3, 1, {1, 3}},    {1, 1, {1, 2}},  // a negative equal to the positive is kept as the top negative
       {4, 2, {1, 2, 4}},
   };
   for (const Expect& e : cases) {
