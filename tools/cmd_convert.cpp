@@ -10,8 +10,8 @@
 #include "base/parallel.h"
 #include "cli.h"
 #include "io/model_file.h"
-#include "io/model_serialization.h"
-#include "model/convert.h"
+#include "persist/convert.h"
+#include "persist/model_serialization.h"
 
 namespace tt::cli {
 

@@ -3,8 +3,8 @@
 
 #include "base/parallel.h"
 #include "cli.h"
-#include "io/model_serialization.h"
 #include "model/evaluation.h"
+#include "persist/model_serialization.h"
 
 namespace tt::cli {
 

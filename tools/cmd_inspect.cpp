@@ -3,7 +3,7 @@
 #include <ctime>
 
 #include "cli.h"
-#include "io/model_serialization.h"
+#include "persist/model_serialization.h"
 
 namespace tt::cli {
 

@@ -7,7 +7,7 @@
 #include "base/parallel.h"
 #include "cli.h"
 #include "data/locate.h"
-#include "io/model_serialization.h"
+#include "persist/model_serialization.h"
 
 namespace tt::cli {
 

@@ -6,8 +6,8 @@
 
 #include "base/error.h"
 #include "cli.h"
-#include "io/model_serialization.h"
 #include "model/fit.h"
+#include "persist/model_serialization.h"
 
 namespace tt::cli {
 

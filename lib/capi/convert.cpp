@@ -1,5 +1,5 @@
 // The conversion functions of the C API: quantize, strip, upgrade (tt_model_convert), export,
-// import and the top-k overlap of two models. The engine side is model/convert.h.
+// import and the top-k overlap of two models. The engine side is persist/convert.h.
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -8,8 +8,8 @@
 #include "capi/model_handle.h"
 #include "capi/read_options.h"
 #include "capi/table_handle.h"
-#include "io/model_serialization.h"
-#include "model/convert.h"
+#include "persist/convert.h"
+#include "persist/model_serialization.h"
 
 using namespace tt;
 using capi::read_options;

@@ -5,7 +5,7 @@
 #include "capi/model_handle.h"
 #include "data/read_file.h"
 #include "io/model_file.h"
-#include "io/model_serialization.h"
+#include "persist/model_serialization.h"
 
 using namespace tt;
 using capi::require;

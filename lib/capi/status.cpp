@@ -1,5 +1,9 @@
 #include "capi/api_guard.h"
 
+#include <string_view>
+
+#include "base/version.h"
+
 namespace tt::capi {
 
 namespace {
@@ -67,6 +71,11 @@ TT_API const char* tt_status_name(tt_status status) {
   }
   return "TT_ERR_UNKNOWN";
 }
+
+// The engine's copy of the version (base/version.h, written by CMake from this header's macros).
+static_assert(std::string_view(TT_VERSION_STRING) == tt::kVersionString && TT_VERSION_MAJOR == tt::kVersionMajor &&
+                  TT_VERSION_MINOR == tt::kVersionMinor && TT_VERSION_PATCH == tt::kVersionPatch,
+              "base/version.h disagrees with include/twotower/twotower.h: re-run cmake");
 
 TT_API uint32_t tt_version(void) { return TT_VERSION_NUMBER; }
 TT_API const char* tt_version_string(void) { return TT_VERSION_STRING; }

@@ -19,7 +19,7 @@
 #include <span>
 #include <vector>
 
-#include "io/bytes.h"
+#include "base/bytes.h"
 
 namespace tt {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "io/bytes.h"
+#include "base/bytes.h"
 
 namespace tt {
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <span>
 
-#include "io/bytes.h"
+#include "base/bytes.h"
 
 namespace tt {
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/bytes.h"
 #include "features/vocabulary_index.h"
-#include "io/bytes.h"
 
 namespace tt {
 

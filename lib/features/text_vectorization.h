@@ -19,8 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/bytes.h"
 #include "features/vocabulary_index.h"
-#include "io/bytes.h"
 
 namespace tt {
 

@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "io/precision.h"
+#include "base/precision.h"
 #include "nn/matrix.h"
 
 namespace tt {

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "base/precision.h"
 #include "data/read_file.h"
-#include "io/precision.h"
 
 namespace tt {
 

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/bytes.h"
 #include "base/error.h"
-#include "io/bytes.h"
 
 namespace tt {
 

@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "base/parallel.h"
-#include "twotower/twotower.h"
+#include "base/version.h"
 
 namespace tt {
 
@@ -24,7 +24,7 @@ FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const 
   out.model->optimizer_state() = out.training.optimizer_state;
 
   TrainingMetadata& meta = out.model->metadata();
-  meta.library_version = TT_VERSION_STRING;
+  meta.library_version = kVersionString;
   meta.data_source = data.source;
   meta.data_fingerprint = table_fingerprint(data.interactions) + "-" + table_fingerprint(data.candidates);
   meta.seed = options.seed_set ? options.seed : spec.training.seed;

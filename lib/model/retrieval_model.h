@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "base/precision.h"
 #include "index/candidate_index.h"
-#include "io/precision.h"
 #include "model/two_tower_model.h"
 
 namespace tt {
@@ -48,7 +48,7 @@ class RetrievalModel {
   // float32, already rounded to these precisions (a loaded quantized file is dequantized), so
   // scores reflect the quantization, and quantize_rows(index().embeddings(),
   // candidate_precision()) gives back exactly the stored bytes (and int8 scales).
-  // Set them with tt::quantize_model (model/convert.h), which rounds the values.
+  // Set them with tt::quantize_model (persist/convert.h), which rounds the values.
   Precision candidate_precision() const { return candidate_precision_; }
   Precision weights_precision() const { return weights_precision_; }
   // Records the precisions without touching the values (the loader, whose values are on the grid).

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "io/bytes.h"
+#include "base/bytes.h"
 #include "nn/parameter.h"
 
 namespace tt {

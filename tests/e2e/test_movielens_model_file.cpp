@@ -6,9 +6,9 @@
 
 #include "../unit/test_support.h"
 #include "base/parallel.h"
-#include "io/model_serialization.h"
 #include "model/evaluation.h"
 #include "model/fit.h"
+#include "persist/model_serialization.h"
 
 using namespace tt;
 

@@ -11,7 +11,7 @@
 
 #include "base/error.h"
 #include "io/model_file.h"
-#include "io/model_serialization.h"
+#include "persist/model_serialization.h"
 
 namespace {
 

@@ -10,9 +10,9 @@
 
 #include "../unit/io_test_support.h"
 #include "data/locate.h"
-#include "io/model_serialization.h"
-#include "model/convert.h"
 #include "model/dataset.h"
+#include "persist/convert.h"
+#include "persist/model_serialization.h"
 
 using namespace tt;
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "base/bytes.h"
 #include "base/error.h"
-#include "io/bytes.h"
 #include "test_support.h"
 
 namespace tt::test {

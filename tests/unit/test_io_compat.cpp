@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "base/parallel.h"
-#include "io/model_serialization.h"
 #include "io_test_support.h"
+#include "persist/model_serialization.h"
 
 using namespace tt;
 using namespace tt::iotest;

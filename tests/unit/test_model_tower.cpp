@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/bytes.h"
 #include "base/error.h"
 #include "base/random.h"
-#include "io/bytes.h"
 #include "model/feature_encoder.h"
 #include "model/spec.h"
 #include "model/tower.h"

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "base/bytes.h"
 #include "base/error.h"
 #include "base/random.h"
-#include "io/bytes.h"
 #include "nn/matrix.h"
 #include "nn/optimizer.h"
 #include "nn/parameter.h"

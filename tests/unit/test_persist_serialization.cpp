@@ -11,9 +11,9 @@
 #include <fstream>
 #include <random>
 
-#include "io/bytes.h"
-#include "io/model_serialization.h"
+#include "base/bytes.h"
 #include "io_test_support.h"
+#include "persist/model_serialization.h"
 
 using namespace tt;
 using namespace tt::iotest;

@@ -1,5 +1,4 @@
-#include "io/model_serialization.h"
-#include "twotower/twotower.h"  // TT_VERSION_STRING
+#include "persist/model_serialization.h"
 
 #include <cmath>
 #include <cstring>
@@ -8,9 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/bytes.h"
 #include "base/error.h"
-#include "io/bytes.h"
-#include "io/precision.h"
+#include "base/precision.h"
+#include "base/version.h"
 #include "nn/optimizer.h"
 
 namespace tt {
@@ -214,7 +214,7 @@ std::vector<uint8_t> metadata_section(const RetrievalModel& model) {
     j["train_seconds"] = std::isfinite(m.train_seconds) ? json(m.train_seconds) : json(nullptr);
     j["created_unix"] = m.created_unix;
   }
-  j["written_by"] = std::string("twotower ") + TT_VERSION_STRING;
+  j["written_by"] = std::string("twotower ") + kVersionString;
   j["parameter_count"] = model.model().parameter_count();
   j["candidates"] = model.index().size();
   j["embedding_dim"] = model.model().embedding_dim();

@@ -1,4 +1,4 @@
-// Model conversion (model/convert.h): quantized files load with the precision recorded and
+// Model conversion (persist/convert.h): quantized files load with the precision recorded and
 // re-save identically, strip drops only training content, export then import reproduces
 // every score bit for bit, and bad import input is refused naming the file and tensor.
 #include <doctest/doctest.h>
@@ -10,9 +10,9 @@
 
 #include "data/read_file.h"
 #include "io/array_files.h"
-#include "io/model_serialization.h"
 #include "io_test_support.h"
-#include "model/convert.h"
+#include "persist/convert.h"
+#include "persist/model_serialization.h"
 
 using namespace tt;
 using namespace tt::iotest;

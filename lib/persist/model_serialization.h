@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "base/precision.h"
 #include "io/model_file.h"
-#include "io/precision.h"
 #include "model/retrieval_model.h"
 
 namespace tt {
@@ -30,7 +30,7 @@ struct SaveOptions {
   bool compress_index = true;
 };
 
-// Weight and index element types (stored in files, frozen): the precisions of io/precision.h,
+// Weight and index element types (stored in files, frozen): the precisions of base/precision.h,
 // 0 f32, 1 bf16, 2 fp16, 3 int8.
 using TensorDType = Precision;
 

@@ -1,4 +1,4 @@
-#include "io/precision.h"
+#include "base/precision.h"
 
 #include <algorithm>
 #include <bit>

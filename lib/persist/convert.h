@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "io/precision.h"
+#include "base/precision.h"
 #include "model/retrieval_model.h"
 
 namespace tt {

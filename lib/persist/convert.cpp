@@ -1,4 +1,4 @@
-#include "model/convert.h"
+#include "persist/convert.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,13 +7,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/bytes.h"
 #include "base/error.h"
 #include "base/parallel.h"
+#include "base/version.h"
 #include "data/read_file.h"
 #include "io/array_files.h"
-#include "io/bytes.h"
 #include "io/model_file.h"
-#include "twotower/twotower.h"  // TT_VERSION_STRING
 
 namespace tt {
 
@@ -445,7 +445,7 @@ RetrievalModel import_model(const ImportOptions& o) {
     model.set_index(CandidateIndex(std::move(keys), std::move(emb)));
   }
   TrainingMetadata& meta = model.metadata();
-  meta.library_version = TT_VERSION_STRING;
+  meta.library_version = kVersionString;
   meta.data_source = "imported from " + weights_path;
   meta.created_unix =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -1,4 +1,4 @@
-// Quantization (io/precision.h): bf16 and fp16 round to nearest even exactly as the reference
+// Quantization (base/precision.h): bf16 and fp16 round to nearest even exactly as the reference
 // conversions do, fp16 keeps subnormals and refuses overflow, int8 uses one scale per row, and
 // every precision is idempotent (quantizing dequantized values gives the same bytes).
 #include <doctest/doctest.h>
@@ -10,8 +10,8 @@
 #include <cstring>
 #include <ios>
 
+#include "base/precision.h"
 #include "base/random.h"
-#include "io/precision.h"
 #include "test_support.h"
 
 using namespace tt;
