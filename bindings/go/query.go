@@ -119,6 +119,7 @@ func (m *Model) Query(queries *Table, opts *QueryOptions) ([]Result, error) {
 	// refused for its NULL output.
 	ids := make([]int64, max(n*k, 1))
 	scores := make([]float32, max(n*k, 1))
+	copts.capacity = C.size_t(len(ids))
 	err = call(op, func() C.tt_status {
 		return C.tt_model_query(ptr, qptr, &copts, (*C.int64_t)(unsafe.Pointer(firstOrNil(ids))),
 			(*C.float)(unsafe.Pointer(firstOrNil(scores))))

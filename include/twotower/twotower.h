@@ -213,7 +213,7 @@ TT_API tt_status tt_model_candidate_id(const tt_model* model, const char* key, i
 
 typedef struct tt_query_options {
   size_t struct_size;
-  size_t k; /* results per query; default 10 */
+  size_t k; /* results per query: 1 .. 2^31-1; default 10 */
   /* Optional per-query exclusion lists (e.g. items already rated): for query i, the
    * exclude_counts[i] candidate ids at exclude[i]. Both NULL: no exclusions. Ids outside
    * 0 .. num_candidates-1 are ignored, in exclusion and allow lists alike. */
@@ -223,13 +223,21 @@ typedef struct tt_query_options {
    * allow_count 0 means no allow-list; to allow nothing, pass one out-of-range id such as -1. */
   const int64_t* allow;
   size_t allow_count;
+  /* Slots in each of the caller's `ids` and `scores` arrays. A call whose rows * k exceeds it is
+   * refused (TT_ERR_INVALID_ARGUMENT) before anything is written. 0 (the default): not given,
+   * the arrays are trusted to hold rows * k, as for callers built before this field existed.
+   * It is a field rather than a new parameter of tt_model_query because that would break the
+   * ABI; set it as you would tt_model_embed_*'s capacity. */
+  size_t capacity;
 } tt_query_options;
 TT_API void tt_query_options_init(tt_query_options* options);
 
 /* Top-k candidates for each row of `queries` (which holds the query tower's columns; an unknown
  * id maps to the out-of-vocabulary embedding, as in training). Writes ids[n*k] and scores[n*k]
  * (caller-owned, n = rows of `queries`), best first, ties to the lower id; slots beyond the
- * available candidates hold id -1 and score -INFINITY. Thread-safe. */
+ * available candidates hold id -1 and score -INFINITY. `options` NULL: the defaults (k = 10).
+ * TT_ERR_INVALID_ARGUMENT, before anything is written, for k outside 1 .. 2^31-1, n * k
+ * beyond options->capacity (when given) or beyond what memory can address. Thread-safe. */
 TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, const tt_query_options* options,
                                 int64_t* ids, float* scores);
 

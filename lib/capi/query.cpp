@@ -1,13 +1,19 @@
 #include <cstring>
 #include <limits>
 
+#include "base/checked_math.h"
 #include "capi/api_guard.h"
 #include "capi/model_handle.h"
+#include "capi/read_options.h"
 #include "capi/table_handle.h"
 #include "index/candidate_index.h"
 
 using namespace tt;
+using capi::read_options;
 using capi::require;
+
+// tt_query_options.k's bound: far beyond any catalogue, and n x k stays addressable.
+static constexpr size_t kMaxQueryK = (size_t{1} << 31) - 1;
 
 static size_t checked_capacity(size_t rows, size_t dim, size_t capacity, const char* what) {
   if (rows != 0 && dim > SIZE_MAX / rows) fail(ErrorKind::invalid_argument, std::string(what) + ": size overflow");
@@ -69,35 +75,44 @@ TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, 
   return TT_GUARD({
     require(model, "model");
     require(queries, "queries");
-    require(options, "options");
     require(ids, "ids");
     require(scores, "scores");
-    if (options->struct_size < offsetof(tt_query_options, allow_count) + sizeof(size_t) ||
-        options->struct_size > sizeof(tt_query_options))
+    // The fields every caller has (k .. allow_count) are required; later ones are optional.
+    constexpr size_t kFirstSize = offsetof(tt_query_options, allow_count) + sizeof(size_t);
+    if (options && options->struct_size < kFirstSize)
       fail(ErrorKind::invalid_argument, "tt_query_options.struct_size is " + std::to_string(options->struct_size) +
                                             "; initialise it with tt_query_options_init");
+    const tt_query_options o = read_options(options, tt_query_options_init, "tt_query_options");
     const RetrievalModel& rm = model->trained();
-    if (options->k == 0) fail(ErrorKind::invalid_argument, "tt_query_options.k must be positive");
-    if ((options->exclude == nullptr) != (options->exclude_counts == nullptr))
+    if (o.k == 0 || o.k > kMaxQueryK)
+      fail(ErrorKind::invalid_argument, "tt_query_options.k is " + std::to_string(o.k) +
+                                            "; k must be positive and at most " + std::to_string(kMaxQueryK));
+    if ((o.exclude == nullptr) != (o.exclude_counts == nullptr))
       fail(ErrorKind::invalid_argument, "tt_query_options: exclude and exclude_counts go together");
-    if (options->allow_count && !options->allow)
+    if (o.allow_count && !o.allow)
       fail(ErrorKind::invalid_argument,
-           "tt_query_options.allow is NULL but allow_count is " + std::to_string(options->allow_count));
+           "tt_query_options.allow is NULL but allow_count is " + std::to_string(o.allow_count));
     const Table t = queries->to_table();
     const size_t n = t.num_rows();
+    const size_t slots = checked_mul(n, o.k, "tt_query_options.k: rows x k");
+    (void)checked_mul(slots, sizeof(int64_t), "tt_query_options.k: rows x k x 8 bytes");
+    if (o.capacity && slots > o.capacity)
+      fail(ErrorKind::invalid_argument, "tt_query_options.capacity is " + std::to_string(o.capacity) + " slots; " +
+                                            std::to_string(n) + " rows x k " + std::to_string(o.k) + " need " +
+                                            std::to_string(slots));
     Matrix q;
     rm.embed_queries(t, q);
     SearchOptions so;
-    so.k = options->k;
-    if (options->exclude) {
+    so.k = o.k;
+    if (o.exclude) {
       so.exclude.resize(n);
       for (size_t i = 0; i < n; ++i) {
-        if (options->exclude_counts[i] && !options->exclude[i])
+        if (o.exclude_counts[i] && !o.exclude[i])
           fail(ErrorKind::invalid_argument, "tt_query_options.exclude[" + std::to_string(i) + "] is NULL");
-        so.exclude[i] = std::span<const int64_t>(options->exclude[i], options->exclude_counts[i]);
+        so.exclude[i] = std::span<const int64_t>(o.exclude[i], o.exclude_counts[i]);
       }
     }
-    if (options->allow_count) so.allow = std::span<const int64_t>(options->allow, options->allow_count);
+    if (o.allow_count) so.allow = std::span<const int64_t>(o.allow, o.allow_count);
     rm.index().search(q.data(), n, so, ids, scores, *model->pool);
   });
 }

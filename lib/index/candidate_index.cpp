@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "base/checked_math.h"
 #include "base/error.h"
 #include "base/parallel.h"
 #include "index/compact_scan.h"
@@ -150,6 +151,8 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
     fail(ErrorKind::invalid_argument,
          "search: " + std::to_string(opt.exclude.size()) + " exclusion lists for " + std::to_string(n) + " queries");
   const size_t nc = size(), d = dim(), k = opt.k;
+  // Every output offset is below n x k; it must be addressable (and so must its bytes).
+  (void)checked_mul(checked_mul(n, k, "search: queries x k"), sizeof(int64_t), "search: queries x k x 8 bytes");
   if (n == 0) return;
   std::vector<uint8_t> allowed;
   if (!opt.allow.empty()) {

@@ -9,6 +9,8 @@
 #include <span>
 #include <vector>
 
+#include "base/checked_math.h"
+
 namespace tt {
 
 template <class T, size_t Align = 64>
@@ -22,6 +24,7 @@ struct AlignedAllocator {
     using other = AlignedAllocator<U, Align>;
   };
   T* allocate(size_t n) {
+    if (n > (SIZE_MAX - Align) / sizeof(T)) throw std::bad_alloc();
     size_t bytes = (n * sizeof(T) + Align - 1) / Align * Align;
     void* p = std::aligned_alloc(Align, bytes ? bytes : Align);
     if (!p) throw std::bad_alloc();
@@ -37,9 +40,9 @@ class Matrix {
   Matrix(size_t rows, size_t cols) { resize(rows, cols); }
 
   void resize(size_t rows, size_t cols) {
+    data_.resize(checked_mul(rows, cols, "matrix rows x columns"));
     rows_ = rows;
     cols_ = cols;
-    data_.resize(rows * cols);
   }
   void zero() {
     if (!data_.empty()) std::memset(data_.data(), 0, data_.size() * sizeof(float));

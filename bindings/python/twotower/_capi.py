@@ -99,6 +99,7 @@ class QueryOptions(Structure):
         ("exclude_counts", POINTER(c_size_t)),
         ("allow", POINTER(c_int64)),
         ("allow_count", c_size_t),
+        ("capacity", c_size_t),
     ]
 
 

@@ -466,6 +466,7 @@ class Model:
                 opts.allow_count = allowed.size
             ids = np.empty((n, k), np.int64)
             scores = np.empty((n, k), np.float32)
+            opts.capacity = ids.size
             with self._guard.shared("Model.query"):
                 lib.tt_model_query(
                     self._h("Model.query"),

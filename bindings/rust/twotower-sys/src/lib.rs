@@ -111,6 +111,7 @@ pub struct tt_query_options {
     pub exclude_counts: *const usize,
     pub allow: *const i64,
     pub allow_count: usize,
+    pub capacity: usize,
 }
 
 /// `enum tt_precision`: storage precisions of the index and the weights in a model file.

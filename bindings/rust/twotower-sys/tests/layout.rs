@@ -81,6 +81,7 @@ fn expected() -> Vec<(&'static str, usize)> {
         field!(tt_query_options, exclude_counts),
         field!(tt_query_options, allow),
         field!(tt_query_options, allow_count),
+        field!(tt_query_options, capacity),
         size!(tt_convert_options),
         field!(tt_convert_options, struct_size),
         field!(tt_convert_options, index_precision),

@@ -369,6 +369,7 @@ impl Model {
             .ok_or_else(|| Error::new(Status::InvalidArgument, format!("{rows} queries x k = {} overflow", raw.k)))?;
         let mut ids = vec![-1i64; slots];
         let mut scores = vec![f32::NEG_INFINITY; slots];
+        raw.capacity = slots;
         // SAFETY: valid handles; every pointer in `raw` points into live vectors of the counts
         // given; `ids` and `scores` hold rows * k entries.
         check(unsafe {
