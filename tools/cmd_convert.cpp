@@ -37,7 +37,11 @@ bool has_data(const ConvertFlags& f) {
   return f.evaluate || !f.data.data_dir.empty() || !f.data.interactions.empty() || !f.data.candidates.empty();
 }
 
-uint64_t file_size(const std::string& path) { return static_cast<uint64_t>(std::filesystem::file_size(path)); }
+uint64_t file_size(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
 
 std::string size_text(uint64_t bytes) {
   char buf[64];
@@ -163,7 +167,8 @@ void run(const ConvertFlags& f) {
   if (f.output.empty())
     fail(ErrorKind::invalid_argument,
          "convert needs --output FILE (and --quantize, --strip or --upgrade), or --export DIR");
-  if (std::filesystem::exists(f.output) && std::filesystem::equivalent(f.input, f.output))
+  std::error_code ec;
+  if (std::filesystem::equivalent(f.input, f.output, ec))
     fail(ErrorKind::invalid_argument, "convert: --output is the input file; write a new file");
   run_convert(f);
 }

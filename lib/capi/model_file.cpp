@@ -78,7 +78,7 @@ TT_API tt_status tt_model_load(const char* path, tt_model** out) {
     require(path, "path");
     require(out, "out");
     // One read of the file; the header (for its format version) and the model come from it.
-    const std::string file = read_file(path);
+    const std::string file = read_file(path, "model file");
     std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(file.data()), file.size());
     auto h = std::make_unique<tt_model>();
     const uint32_t version = read_model_info_from_buffer(bytes, path).format_version;

@@ -1,6 +1,7 @@
 #include "data/checksum.h"
 
 #include <nettle/sha2.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "base/regular_file.h"
 #include "data/read_file.h"
 #include "data/text.h"
 
@@ -51,16 +53,19 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 std::string sha256_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail(ErrorKind::io, "cannot read '" + path + "': it is a directory");
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) fail(ErrorKind::io, "cannot open '" + path + "': " + std::strerror(errno));
+  const InputFile file = InputFile::open(path, "checksummed file");
   sha256_ctx ctx;
   sha256_init(&ctx);
   uint8_t chunk[1 << 16];
-  size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) sha256_update(&ctx, n, chunk);
-  if (std::ferror(file.get())) fail(ErrorKind::io, "error reading '" + path + "': " + std::strerror(errno));
+  uint64_t left = file.size();  // what the file held when opened: a growing file cannot run on
+  while (left > 0) {
+    const ssize_t n = ::read(file.fd(), chunk, static_cast<size_t>(std::min<uint64_t>(left, sizeof chunk)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(ErrorKind::io, "error reading '" + path + "': " + std::strerror(errno));
+    if (n == 0) break;
+    sha256_update(&ctx, static_cast<size_t>(n), chunk);
+    left -= static_cast<uint64_t>(n);
+  }
   return finish(ctx);
 }
 
@@ -95,7 +100,7 @@ std::vector<ChecksumEntry> parse_sha256sums(std::string_view text, const std::st
 std::vector<std::string> verify_sha256sums(const std::string& dir) {
   namespace fs = std::filesystem;
   const std::string sums_path = (fs::path(dir) / "SHA256SUMS").string();
-  const auto entries = parse_sha256sums(read_file(sums_path), sums_path);
+  const auto entries = parse_sha256sums(read_file(sums_path, "checksum file"), sums_path);
   std::vector<std::string> verified;
   for (const auto& entry : entries) {
     const std::string path = (fs::path(dir) / entry.file_name).string();

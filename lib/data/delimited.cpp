@@ -121,7 +121,7 @@ DelimitedOptions delimited_options_for_path(const std::string& path) {
 
 Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& columns, const DelimitedOptions& options) {
   check_specs(columns);  // before touching the file: a bad call is the caller's error first
-  return read_delimited_text(read_file(path), path, columns, options);
+  return read_delimited_text(read_file(path, "data file"), path, columns, options);
 }
 
 Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& columns) {

@@ -10,13 +10,19 @@ namespace tt {
 
 std::string locate_movielens(const std::string& explicit_dir, const std::string& project_root) {
   namespace fs = std::filesystem;
+  auto require_directory = [](const std::string& dir, const std::string& name) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(dir, ec);
+    if (!fs::exists(st)) fail(ErrorKind::io, name + " '" + dir + "' does not exist");
+    if (!fs::is_directory(st)) fail(ErrorKind::io, name + " '" + dir + "' is not a directory");
+  };
   if (!explicit_dir.empty()) {
-    if (!fs::is_directory(explicit_dir)) fail(ErrorKind::io, "data directory '" + explicit_dir + "' does not exist");
+    require_directory(explicit_dir, "data directory");
     return explicit_dir;
   }
   std::vector<std::string> tried;
   if (const char* env = std::getenv("TWOTOWER_DATA"); env && *env) {
-    if (!fs::is_directory(env)) fail(ErrorKind::io, "TWOTOWER_DATA='" + std::string(env) + "' is not a directory");
+    require_directory(env, "TWOTOWER_DATA");
     return env;
   }
   std::vector<fs::path> candidates;

@@ -32,7 +32,7 @@ struct Where {
 std::string read_nonempty(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) fail(ErrorKind::io, "MovieLens file '" + path + "' does not exist");
-  std::string bytes = read_file(path);
+  std::string bytes = read_file(path, "MovieLens file");
   if (bytes.empty()) fail(ErrorKind::parse, path + ":1: file is empty");
   return bytes;
 }

@@ -6,7 +6,9 @@
 
 namespace tt {
 
-// The bytes of `path`, unchanged. Throws ErrorKind::io naming the path and the reason.
-std::string read_file(const std::string& path);
+// The bytes of the regular file `path`, unchanged (base/regular_file.h: devices, FIFOs and
+// directories are refused, never read). Throws ErrorKind::io naming `what` ("spec file"), the
+// path and the reason.
+std::string read_file(const std::string& path, const char* what = "file");
 
 }  // namespace tt

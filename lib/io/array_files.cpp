@@ -295,7 +295,7 @@ FloatArray parse_npy(std::span<const uint8_t> bytes, const std::string& name) {
   return a;
 }
 
-FloatArray read_npy(const std::string& path) { return parse_npy(as_bytes(read_file(path)), path); }
+FloatArray read_npy(const std::string& path) { return parse_npy(as_bytes(read_file(path, ".npy file")), path); }
 
 // ---------------------------------------------------------------------------------------------
 // .npz
@@ -387,7 +387,7 @@ std::vector<std::pair<std::string, FloatArray>> parse_npz(std::span<const uint8_
 }
 
 std::vector<std::pair<std::string, FloatArray>> read_npz(const std::string& path) {
-  return parse_npz(as_bytes(read_file(path)), path);
+  return parse_npz(as_bytes(read_file(path, ".npz file")), path);
 }
 
 std::vector<uint8_t> npz_bytes(const std::vector<std::pair<std::string, std::vector<uint8_t>>>& entries) {
@@ -479,7 +479,7 @@ FloatArray parse_fvecs(std::span<const uint8_t> b, const std::string& name) {
   return a;
 }
 
-FloatArray read_fvecs(const std::string& path) { return parse_fvecs(as_bytes(read_file(path)), path); }
+FloatArray read_fvecs(const std::string& path) { return parse_fvecs(as_bytes(read_file(path, ".fvecs file")), path); }
 
 // ---------------------------------------------------------------------------------------------
 // safetensors
@@ -599,7 +599,7 @@ std::vector<std::pair<std::string, FloatArray>> parse_safetensors(std::span<cons
 }
 
 std::vector<std::pair<std::string, FloatArray>> read_safetensors(const std::string& path) {
-  return parse_safetensors(as_bytes(read_file(path)), path);
+  return parse_safetensors(as_bytes(read_file(path, ".safetensors file")), path);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -618,7 +618,7 @@ std::vector<uint8_t> lines_bytes(const std::vector<std::string>& lines, const st
 }
 
 std::vector<std::string> read_lines(const std::string& path) {
-  const std::string text = read_file(path);
+  const std::string text = read_file(path, "text file");
   std::vector<std::string> out;
   size_t start = 0;
   while (start < text.size()) {

@@ -15,6 +15,7 @@
 
 #include "base/bytes.h"
 #include "base/error.h"
+#include "base/regular_file.h"
 
 namespace tt {
 
@@ -397,19 +398,9 @@ ModelFileReader& ModelFileReader::operator=(ModelFileReader&&) noexcept = defaul
 ModelFileReader::~ModelFileReader() = default;
 
 ModelFileReader ModelFileReader::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) io_fail(path, "cannot open", errno);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int e = errno;
-    ::close(fd);
-    io_fail(path, "cannot stat", e);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail(ErrorKind::io, path + ": not a regular file");
-  }
-  ModelFileReader r(std::make_unique<FileSource>(fd, static_cast<uint64_t>(st.st_size), path), path);
+  InputFile file = InputFile::open(path, "model file");
+  const uint64_t size = file.size();
+  ModelFileReader r(std::make_unique<FileSource>(file.release(), size, path), path);
   r.parse_header();
   return r;
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "data/read_file.h"
 
 namespace tt {
 
@@ -370,13 +371,7 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
   return s;
 }
 
-ModelSpec ModelSpec::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorKind::io, "cannot open spec file '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return from_json(ss.str(), path);
-}
+ModelSpec ModelSpec::from_file(const std::string& path) { return from_json(read_file(path, "spec file"), path); }
 
 std::string ModelSpec::to_json() const {
   json j;

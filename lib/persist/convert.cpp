@@ -230,7 +230,7 @@ std::vector<std::string> export_model(const RetrievalModel& model, const std::st
 namespace {
 
 json read_json_file(const std::string& path) {
-  const std::string text = read_file(path);
+  const std::string text = read_file(path, "JSON file");
   try {
     return json::parse(text);
   } catch (const json::exception& e) {
@@ -336,8 +336,10 @@ void load_feature_state(FeatureEncoder& e, const std::string& full_name, const j
 }
 
 std::string existing(const fs::path& dir, std::initializer_list<const char*> names) {
-  for (const char* n : names)
-    if (fs::exists(dir / n)) return (dir / n).string();
+  for (const char* n : names) {
+    std::error_code ec;
+    if (fs::exists(dir / n, ec)) return (dir / n).string();
+  }
   return "";
 }
 

@@ -1,6 +1,7 @@
 /* Hostile input through the C API (issue 13): every case must be refused with a status and a
  * message naming the field, file or argument at fault, never crash, hang or write out of
  * bounds, and a NULL options pointer always means the defaults. */
+#define _POSIX_C_SOURCE 200809L /* mkfifo, alarm */
 #include <errno.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -93,12 +94,72 @@ static void test_null_options(tt_table* inter, tt_table* cand) {
   remove("bad_input_null2.tt");
 }
 
+/* Unbounded reads: devices, FIFOs (no writer: opening one must not block) and directories are
+ * refused wherever a path is accepted, with a message naming the path and what it is. */
+static void test_non_regular_paths(const tt_model* m) {
+  const char* fifo = "bad_input_fifo";
+  const char* dir = "bad_input_dir";
+  const char* col = "user_id";
+  const tt_dtype type = TT_DTYPE_STRING;
+  tt_model* out = NULL;
+  tt_table *t = NULL, *t2 = NULL;
+  tt_import_options io;
+  remove(fifo);
+  CHECK(mkfifo(fifo, 0600) == 0);
+  mkdir(dir, 0700);
+
+  CHECK_FAILS(tt_model_load("/dev/zero", &out), TT_ERR_IO, "'/dev/zero' is a character device, not a regular file");
+  CHECK_FAILS(tt_model_load("/dev/urandom", &out), TT_ERR_IO, "/dev/urandom");
+  CHECK_FAILS(tt_model_load(fifo, &out), TT_ERR_IO, "is a FIFO (named pipe), not a regular file");
+  CHECK_FAILS(tt_model_load(dir, &out), TT_ERR_IO, "is a directory");
+  CHECK_FAILS(tt_model_create_from_file("/dev/zero", &out), TT_ERR_IO, "spec file '/dev/zero' is a character device");
+  CHECK_FAILS(tt_model_create_from_file(fifo, &out), TT_ERR_IO, "FIFO");
+  CHECK_FAILS(tt_model_create_from_file(dir, &out), TT_ERR_IO, "spec file 'bad_input_dir' is a directory");
+  CHECK_FAILS(tt_table_read_file("/dev/zero", &col, &type, 1, &t), TT_ERR_IO, "character device");
+  CHECK_FAILS(tt_table_read_file(fifo, &col, &type, 1, &t), TT_ERR_IO, "FIFO");
+  CHECK_FAILS(tt_table_read_file(dir, &col, &type, 1, &t), TT_ERR_IO, "directory");
+  CHECK_FAILS(tt_model_convert("/dev/urandom", "bad_input_out.tt", NULL), TT_ERR_IO, "character device");
+  CHECK_FAILS(tt_model_convert(fifo, "bad_input_out.tt", NULL), TT_ERR_IO, "FIFO");
+  /* Import reads a spec, preprocessing state and weights. */
+  CHECK_OK(tt_model_export(m, "bad_input_export", NULL));
+  tt_import_options_init(&io);
+  io.weights_path = "/dev/zero";
+  CHECK_FAILS(tt_model_import("bad_input_export", &io, &out), TT_ERR_IO, "'/dev/zero' is a character device");
+  io.weights_path = fifo;
+  CHECK_FAILS(tt_model_import("bad_input_export", &io, &out), TT_ERR_IO, "FIFO");
+  io.weights_path = NULL;
+  io.spec_path = fifo;
+  CHECK_FAILS(tt_model_import("bad_input_export", &io, &out), TT_ERR_IO, "FIFO");
+  io.spec_path = NULL;
+  io.preprocessing_path = "/dev/zero";
+  CHECK_FAILS(tt_model_import("bad_input_export", &io, &out), TT_ERR_IO, "character device");
+  /* MovieLens: the directory itself, and its files. */
+  CHECK_FAILS(tt_load_movielens("/dev/zero", &t, &t2), TT_ERR_IO, "'/dev/zero' is not a directory");
+  {
+    FILE* f;
+    mkdir("bad_input_ml", 0700);
+    remove("bad_input_ml/u.item");
+    CHECK(mkfifo("bad_input_ml/u.item", 0600) == 0);
+    f = fopen("bad_input_ml/u.data", "w");
+    if (f) fclose(f);
+    CHECK_FAILS(tt_load_movielens("bad_input_ml", &t, &t2), TT_ERR_IO, "u.item' is a FIFO");
+    remove("bad_input_ml/u.item");
+    remove("bad_input_ml/u.data");
+    rmdir("bad_input_ml");
+  }
+  CHECK(out == NULL && t == NULL && t2 == NULL);
+  remove(fifo);
+  rmdir(dir);
+}
+
 int main(void) {
   tt_table *inter = NULL, *cand = NULL;
   tt_model* m = NULL;
   CHECK(syn_tables(&inter, &cand));
   m = trained(inter, cand);
+  alarm(300); /* a read that blocks or never ends fails the test instead of hanging it */
   test_query_bounds(m);
+  test_non_regular_paths(m);
   test_null_options(inter, cand);
   tt_model_free(m);
   tt_table_free(inter);
