@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "base/atomic_file.h"
 #include "base/error.h"
 #include "base/parallel.h"
 #include "cli.h"
@@ -148,6 +149,7 @@ void run_convert(const ConvertFlags& f) {
 }
 
 void run(const ConvertFlags& f) {
+  if (!f.output.empty()) check_writable_path(f.output, "--output");
   const bool transform =
       !f.quantize.empty() || !f.quantize_index.empty() || !f.quantize_weights.empty() || f.strip || f.upgrade;
   if (!f.import_dir.empty() || !f.weights.empty()) {

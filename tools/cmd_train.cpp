@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "base/atomic_file.h"
 #include "base/error.h"
 #include "cli.h"
 #include "model/fit.h"
@@ -26,13 +27,6 @@ struct TrainFlags {
   bool quiet = false;
 };
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) fail(ErrorKind::io, "cannot write '" + path + "'");
-  out << text;
-  if (!out.flush()) fail(ErrorKind::io, "failed writing '" + path + "'");
-}
-
 std::string metrics_line(const TopKMetrics& m) {
   std::ostringstream o;
   o << std::fixed << std::setprecision(4);
@@ -41,6 +35,9 @@ std::string metrics_line(const TopKMetrics& m) {
 }
 
 void run(const TrainFlags& f, CLI::App* cmd) {
+  // Where the results go is checked before training, not found wanting after it.
+  if (!f.save.empty()) check_writable_path(f.save, "--save");
+  if (!f.history.empty()) check_writable_path(f.history, "--history");
   ModelSpec spec = ModelSpec::from_file(f.spec);
   Dataset d = f.data.load(&spec);
   const size_t test_rows = spec.data.test_rows;
@@ -82,17 +79,18 @@ void run(const TrainFlags& f, CLI::App* cmd) {
   if (r.final_metrics) std::cout << "final: " << metrics_line(*r.final_metrics) << "\n";
   std::cout << "mean per-example training loss of the last epoch: " << std::setprecision(4)
             << r.history.back().mean_loss << "\n";
-  if (!f.history.empty()) {
-    const bool json = f.history.size() > 5 && f.history.substr(f.history.size() - 5) == ".json";
-    write_file(f.history, json ? history_json(r) : history_csv(r));
-    std::cout << "history written to " << f.history << "\n";
-  }
+  // The model first: it is what a failure afterwards must not cost.
   if (!f.save.empty()) {
     SaveOptions so;
     so.compression_level = f.compression;
     so.include_optimizer = f.with_optimizer;
     save_model(f.save, *fit.model, so);
     std::cout << "model saved to " << f.save << "\n";
+  }
+  if (!f.history.empty()) {
+    const bool json = f.history.size() > 5 && f.history.substr(f.history.size() - 5) == ".json";
+    write_file_atomically(f.history, json ? history_json(r) : history_csv(r));
+    std::cout << "history written to " << f.history << "\n";
   }
 }
 

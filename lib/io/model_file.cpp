@@ -6,9 +6,7 @@
 #include <xxhash.h>
 #include <zstd.h>
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -255,76 +253,6 @@ std::vector<uint8_t> encode_model_file(const std::vector<SectionData>& sections,
   const size_t table_end = kModelHeaderSize + kSectionEntrySize * sections.size();
   store_u64(out.data() + kChecksumFieldOffset, header_checksum({out.data(), table_end}));
   return out;
-}
-
-namespace {
-
-// Closes a descriptor on scope exit unless released.
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-void write_all(int fd, const uint8_t* p, size_t n, const std::string& path) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t{1} << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      io_fail(path, "write failed", errno);
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-}  // namespace
-
-void write_file_atomically(const std::string& path, std::span<const uint8_t> bytes) {
-  namespace fs = std::filesystem;
-  if (path.empty()) fail(ErrorKind::invalid_argument, "model file: empty path");
-  const fs::path dest(path);
-  const fs::path dir = dest.has_parent_path() ? dest.parent_path() : fs::path(".");
-  if (!dest.has_filename()) fail(ErrorKind::invalid_argument, path + ": not a file name");
-
-  // A unique name next to the destination, so that the rename stays inside one file system.
-  static std::atomic<uint64_t> counter{0};
-  std::string tmp;
-  Fd out;
-  for (int attempt = 0; attempt < 100 && out.fd < 0; ++attempt) {
-    const uint64_t stamp = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    char suffix[64];
-    std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%llu-%llx", static_cast<long>(::getpid()),
-                  static_cast<unsigned long long>(counter.fetch_add(1)),
-                  static_cast<unsigned long long>(stamp & 0xffffff));
-    tmp = (dir / (dest.filename().string() + suffix)).string();
-    out.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (out.fd < 0 && errno != EEXIST) io_fail(path, "cannot create a temporary file in " + dir.string(), errno);
-  }
-  if (out.fd < 0) fail(ErrorKind::io, path + ": cannot create a unique temporary file in " + dir.string());
-
-  try {
-    write_all(out.fd, bytes.data(), bytes.size(), tmp);
-    if (::fsync(out.fd) != 0) io_fail(tmp, "fsync failed", errno);
-    const int fd = out.fd;
-    out.fd = -1;
-    if (::close(fd) != 0) io_fail(tmp, "close failed", errno);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) io_fail(path, "cannot rename " + tmp + " over it", errno);
-  } catch (...) {
-    if (out.fd >= 0) {
-      ::close(out.fd);
-      out.fd = -1;
-    }
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  // Make the rename itself durable. Some file systems cannot fsync a directory (EINVAL).
-  Fd d;
-  d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (d.fd < 0) io_fail(dir.string(), "cannot open the directory to fsync it", errno);
-  if (::fsync(d.fd) != 0 && errno != EINVAL && errno != ENOTSUP)
-    io_fail(dir.string(), "fsync of the directory failed", errno);
 }
 
 void write_model_file(const std::string& path, const std::vector<SectionData>& sections, int zstd_level,

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "base/atomic_file.h"
+
 namespace tt {
 
 // The bytes every model file starts with.
@@ -91,13 +93,12 @@ struct ModelFileHeader {
 std::vector<uint8_t> encode_model_file(const std::vector<SectionData>& sections, int zstd_level,
                                        uint32_t required_features = 0);
 
-// Writes atomically: a temporary file in the destination's directory, fsync, rename over
-// `path`, fsync of the directory. On any failure the temporary is removed and an existing
-// file at `path` is left untouched (ErrorKind::io naming the path and the failing step).
+// Writes atomically (base/atomic_file.h: a temporary file in the destination's directory,
+// fsync, rename over `path`, fsync of the directory; permissions and symbolic links kept). On
+// any failure the temporary is removed and an existing file at `path` is left untouched
+// (ErrorKind::io naming the path and the failing step).
 void write_model_file(const std::string& path, const std::vector<SectionData>& sections, int zstd_level,
                       uint32_t required_features = 0);
-// The same for bytes already encoded.
-void write_file_atomically(const std::string& path, std::span<const uint8_t> bytes);
 
 // Reads a model file's header and section table and verifies them (magic, version, required
 // features, header checksum, the table's offsets and sizes against the file length, overlaps,

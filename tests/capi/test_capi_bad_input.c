@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -152,6 +153,89 @@ static void test_non_regular_paths(const tt_model* m) {
   rmdir(dir);
 }
 
+static int file_exists(const char* path) {
+  struct stat st;
+  return lstat(path, &st) == 0;
+}
+
+/* The host part of temporary names (docs/c-api.md): the host name up to its first '.', letters,
+ * digits and '_' only, at most 32 characters. */
+static void host_tag(char* out, size_t cap) {
+  char host[256] = {0};
+  size_t n = 0, i;
+  gethostname(host, sizeof host - 1);
+  for (i = 0; host[i] && host[i] != '.' && n < 32 && n + 1 < cap; ++i)
+    if ((host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z') ||
+        (host[i] >= '0' && host[i] <= '9') || host[i] == '_')
+      out[n++] = host[i];
+  out[n] = 0;
+}
+
+static void touch(const char* path) {
+  FILE* f = fopen(path, "w");
+  if (f) fclose(f);
+}
+
+/* Files: saving keeps the replaced file's permission bits, writes through a symbolic link to
+ * its target, and removes temporaries that killed saves left behind. */
+static void test_saving(const tt_model* m) {
+  struct stat st;
+  tt_model* loaded = NULL;
+  char host[64], stale[256], other_host[256], alive[256];
+  pid_t child;
+
+  remove("perm.tt");
+  CHECK_OK(tt_model_save(m, "perm.tt", NULL));
+  CHECK(chmod("perm.tt", 0600) == 0);
+  CHECK_OK(tt_model_save(m, "perm.tt", NULL));
+  CHECK(stat("perm.tt", &st) == 0 && (st.st_mode & 07777) == 0600);
+  CHECK(chmod("perm.tt", 0640) == 0);
+  CHECK_OK(tt_model_convert("perm.tt", "perm2.tt", NULL));
+  CHECK(chmod("perm2.tt", 0604) == 0);
+  CHECK_OK(tt_model_convert("perm.tt", "perm2.tt", NULL));
+  CHECK(stat("perm2.tt", &st) == 0 && (st.st_mode & 07777) == 0604);
+
+  /* A dangling link is followed too: the target appears, the link stays a link. */
+  remove("link.tt");
+  remove("target.tt");
+  CHECK(symlink("target.tt", "link.tt") == 0);
+  CHECK_OK(tt_model_save(m, "link.tt", NULL));
+  CHECK(lstat("link.tt", &st) == 0 && S_ISLNK(st.st_mode));
+  CHECK(lstat("target.tt", &st) == 0 && S_ISREG(st.st_mode));
+  CHECK(chmod("target.tt", 0600) == 0);
+  CHECK_OK(tt_model_save(m, "link.tt", NULL));
+  CHECK(lstat("link.tt", &st) == 0 && S_ISLNK(st.st_mode));
+  CHECK(stat("target.tt", &st) == 0 && (st.st_mode & 07777) == 0600);
+  CHECK_OK(tt_model_load("target.tt", &loaded));
+  tt_model_free(loaded);
+
+  /* Temporaries of killed saves: <name>.tmp-<pid>-<host>-<n>. Only a dead pid's on this host go. */
+  host_tag(host, sizeof host);
+  child = fork();
+  if (child == 0) _exit(0);
+  CHECK(child > 0 && waitpid(child, NULL, 0) == child);
+  snprintf(stale, sizeof stale, "perm.tt.tmp-%ld-%s-0", (long)child, host);
+  snprintf(other_host, sizeof other_host, "perm.tt.tmp-%ld-%sX-0", (long)child, host);
+  snprintf(alive, sizeof alive, "perm.tt.tmp-%ld-%s-0", (long)getppid(), host);
+  touch(stale);
+  touch(other_host);
+  touch(alive);
+  CHECK_OK(tt_model_save(m, "perm.tt", NULL));
+  CHECK(!file_exists(stale));
+  CHECK(file_exists(other_host));
+  CHECK(file_exists(alive));
+  remove(other_host);
+  remove(alive);
+
+  /* Where no file can go: an error naming the path, before anything is written. */
+  CHECK_FAILS(tt_model_save(m, "no-such-dir/m.tt", NULL), TT_ERR_IO, "no-such-dir/m.tt");
+  CHECK_FAILS(tt_model_save(m, ".", NULL), TT_ERR_IO, "is a directory");
+  remove("perm.tt");
+  remove("perm2.tt");
+  remove("link.tt");
+  remove("target.tt");
+}
+
 int main(void) {
   tt_table *inter = NULL, *cand = NULL;
   tt_model* m = NULL;
@@ -160,6 +244,7 @@ int main(void) {
   alarm(300); /* a read that blocks or never ends fails the test instead of hanging it */
   test_query_bounds(m);
   test_non_regular_paths(m);
+  test_saving(m);
   test_null_options(inter, cand);
   tt_model_free(m);
   tt_table_free(inter);

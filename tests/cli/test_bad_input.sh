@@ -20,22 +20,30 @@ fail() {
   failures=$((failures + 1))
 }
 
-# refused NEEDLE CMD...: CMD exits with status 1 (an error, not a crash or a signal) within 60
-# seconds and its stderr contains NEEDLE.
+# run CMD...: CMD with a time limit (a hang fails), output in out.txt and err.txt. "train ..."
+# stands for a training run on the fixture's tables.
+run() {
+  if [ "$1" = train ]; then
+    shift
+    set -- "$tt" train --spec "$spec" --interactions "$inter" --candidates "$cand" --threads 1 "$@"
+  fi
+  timeout 120 "$@" > out.txt 2> err.txt < /dev/null
+}
+# refused NEEDLE CMD...: CMD exits with status 1 or 2 (an error, not a crash or a signal) and its
+# stderr contains NEEDLE.
 refused() {
   needle=$1
   shift
   status=0
-  timeout 60 "$@" > out.txt 2> err.txt < /dev/null || status=$?
+  run "$@" || status=$?
   if [ "$status" -ne 1 ] && [ "$status" -ne 2 ] || ! grep -qF -- "$needle" err.txt; then
     fail "$* exited $status; expected an error mentioning '$needle'; stderr: $(head -c 600 err.txt)"
   fi
 }
-# accepted CMD...: CMD succeeds within 120 seconds.
+# accepted CMD...: CMD succeeds.
 accepted() {
-  timeout 120 "$@" > out.txt 2> err.txt < /dev/null || fail "$* exited $?: $(head -c 600 err.txt)"
+  run "$@" || fail "$* exited $?: $(head -c 600 err.txt)"
 }
-train() { "$tt" train --spec "$spec" --interactions "$inter" --candidates "$cand" --threads 1 --quiet "$@"; }
 
 # --- Unbounded reads: devices, FIFOs and directories are refused wherever a path is accepted.
 mkfifo fifo
@@ -63,6 +71,38 @@ refused "'/dev/zero' is a character device" "$tt" convert --import exp --weights
 refused "is a FIFO" "$tt" convert --import exp --spec fifo -o imported.tt
 refused "is a FIFO" "$tt" convert --import exp --preprocessing fifo -o imported.tt
 [ ! -e imported.tt ] || fail "a refused import left imported.tt"
+
+# --- Output paths are checked before training; the model is saved before the history.
+refused "--save 'missing/m.tt': directory 'missing' does not exist" train --save missing/m.tt
+grep -q "training" out.txt && fail "--save into a missing directory was found out only after training"
+refused "--history 'missing/h.csv': directory 'missing' does not exist" train --history missing/h.csv
+grep -q "training" out.txt && fail "--history into a missing directory was found out only after training"
+refused "--history 'dir' is a directory" train --save m.tt --history dir
+[ ! -e m.tt ] || fail "a refused run saved a model"
+accepted train --save m.tt --history h.csv
+grep -A1 "model saved" out.txt | grep -q "history written" || fail "the history was written before the model: $(cat out.txt)"
+
+# --- Files: saving keeps the permission bits, follows symbolic links, and cleans up after
+# saves that were killed.
+chmod 600 m.tt
+accepted train --save m.tt
+[ "$(stat -c %a m.tt)" = 600 ] || fail "saving over a 0600 model made it $(stat -c %a m.tt)"
+ln -s target.tt link.tt
+accepted train --save link.tt
+[ -L link.tt ] || fail "saving through a symbolic link replaced the link"
+[ -f target.tt ] || fail "saving through a symbolic link did not write its target"
+chmod 640 target.tt
+accepted "$tt" convert m.tt -o link.tt --upgrade
+[ -L link.tt ] && [ "$(stat -c %a target.tt)" = 640 ] || fail "convert -o through a link: link or mode lost"
+host=$(hostname | cut -d. -f1 | tr -cd 'A-Za-z0-9_' | cut -c1-32)
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+: > "m.tt.tmp-$dead-$host-3"
+: > "m.tt.tmp-$$-$host-3"
+accepted train --save m.tt
+[ ! -e "m.tt.tmp-$dead-$host-3" ] || fail "the temporary file of a dead save was left behind"
+[ -e "m.tt.tmp-$$-$host-3" ] || fail "the temporary file of a running process was removed"
 
 if [ "$failures" -ne 0 ]; then
   echo "test_bad_input.sh: $failures checks failed" >&2
