@@ -28,7 +28,7 @@ std::string_view trim_spaces(std::string_view s) {
 
 std::string join(const std::vector<std::string>& names) {
   std::string out;
-  for (const auto& n : names) out += (out.empty() ? "'" : ", '") + n + "'";
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + quote_for_message(n);
   return out;
 }
 
@@ -43,7 +43,7 @@ void check_specs(const std::vector<ColumnSpec>& columns) {
   for (size_t i = 0; i < columns.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (columns[i].name == columns[j].name)
-        fail(ErrorKind::invalid_argument, "column '" + columns[i].name + "' requested twice");
+        fail(ErrorKind::invalid_argument, "column " + quote_for_message(columns[i].name) + " requested twice");
 }
 
 void check_utf8(const RecordReader& records, const std::string& source_name) {
@@ -65,9 +65,11 @@ std::vector<Target> match_header(const std::vector<std::string>& header, const s
   for (const auto& spec : columns) {
     const auto found = std::find(header.begin(), header.end(), spec.name);
     if (found == header.end())
-      fail(ErrorKind::parse, where + "column '" + spec.name + "' not found in the header (" + join(header) + ")");
+      fail(ErrorKind::parse,
+           where + "column " + quote_for_message(spec.name) + " not found in the header (" + join(header) + ")");
     if (std::find(found + 1, header.end(), spec.name) != header.end())
-      fail(ErrorKind::parse, where + "column '" + spec.name + "' appears more than once in the header");
+      fail(ErrorKind::parse,
+           where + "column " + quote_for_message(spec.name) + " appears more than once in the header");
     targets.push_back({static_cast<size_t>(found - header.begin()), Column(spec.name, spec.type)});
   }
   return targets;
@@ -77,9 +79,9 @@ void check_field_count(const RecordReader& records, const std::vector<std::strin
                        const std::string& source_name) {
   const size_t n = records.num_fields();
   if (n == header.size()) return;
-  std::string detail = n < header.size() ? "column '" + header[n] + "' and any after it are missing"
-                                         : "extra fields after the last column '" + header.back() +
-                                               "' (an unquoted delimiter inside a value?)";
+  std::string detail = n < header.size() ? "column " + quote_for_message(header[n]) + " and any after it are missing"
+                                         : "extra fields after the last column " + quote_for_message(header.back()) +
+                                               " (an unquoted delimiter inside a value?)";
   fail(ErrorKind::parse, source_name + ":" + std::to_string(records.line()) + ": expected " +
                              std::to_string(header.size()) + " fields as in the header, found " + std::to_string(n) +
                              ": " + detail);

@@ -16,7 +16,7 @@ RecordReader::RecordReader(std::string_view text, std::string source_name, Delim
 }
 
 std::string RecordReader::describe_field(size_t i) const {
-  if (i < column_names_.size()) return "column '" + column_names_[i] + "'";
+  if (i < column_names_.size()) return "column " + quote_for_message(column_names_[i]);
   return "field " + std::to_string(i + 1);
 }
 
@@ -54,7 +54,9 @@ bool RecordReader::next() {
   if (pos_ >= text_.size()) return false;
   for (;;) {
     std::string& field = start_field();
-    const bool record_ends = options_.quoting && text_[pos_] == '"' ? read_quoted(field) : read_unquoted(field);
+    // A delimiter as the input's last byte leaves pos_ at the end: an empty last field.
+    const bool quoted = options_.quoting && pos_ < text_.size() && text_[pos_] == '"';
+    const bool record_ends = quoted ? read_quoted(field) : read_unquoted(field);
     if (record_ends) return true;
   }
 }

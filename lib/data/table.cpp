@@ -1,6 +1,7 @@
 #include "data/table.h"
 
 #include "base/error.h"
+#include "data/text.h"
 
 namespace tt {
 
@@ -20,7 +21,7 @@ DType parse_dtype(std::string_view name) {
   if (name == "string" || name == "str") return DType::string;
   if (name == "int64" || name == "int") return DType::int64;
   if (name == "float32" || name == "float") return DType::float32;
-  fail(ErrorKind::parse, "unknown column type '" + std::string(name) + "' (expected string, int64 or float32)");
+  fail(ErrorKind::parse, "unknown column type " + quote_for_message(name) + " (expected string, int64 or float32)");
 }
 
 Column::Column(std::string name, DType type) : name_(std::move(name)) {

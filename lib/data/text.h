@@ -33,8 +33,13 @@ size_t find_invalid_utf8(std::string_view text);
 // ISO-8859-1 maps byte b to code point U+00b, so every byte string decodes.
 std::string latin1_to_utf8(std::string_view text);
 
-// `text` in single quotes for an error message, with control and non-ASCII bytes as \xNN
-// and long values cut short, so a message stays one readable line whatever the input was.
+// `text` for an error message, so that it stays one readable line whatever the input was:
+// control characters (C0, DEL, C1, U+2028, U+2029) and bytes that are not well-formed UTF-8
+// as \xNN, backslash and every other character as they are.
+std::string escape_for_message(std::string_view text);
+
+// `text` escaped as above, in single quotes, and cut short after 60 bytes (at a character
+// boundary) with its length: "'a long val'... (1234 bytes)".
 std::string quote_for_message(std::string_view text);
 
 }  // namespace tt

@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "base/precision.h"
 #include "data/read_file.h"
+#include "data/text.h"
 
 namespace tt {
 
@@ -132,7 +133,7 @@ class DictParser {
         h.shape = tuple();
         seen_shape = true;
       } else
-        bad("unexpected key '" + key + "' (a .npy header has descr, fortran_order and shape)");
+        bad("unexpected key " + quote_for_message(key) + " (a .npy header has descr, fortran_order and shape)");
       skip_ws();
       if (peek() == ',') {
         ++pos_;
@@ -215,10 +216,11 @@ ElemType npy_dtype(const std::string& descr, const std::string& where) {
   if (descr == "<f2") return ElemType::f16;
   if (descr == "<f8") return ElemType::f64;
   if (descr == ">f4" || descr == ">f2" || descr == ">f8")
-    fail(ErrorKind::unsupported, where + ": big-endian array ('" + descr + "'): convert it with arr.astype('<f4')");
+    fail(ErrorKind::unsupported,
+         where + ": big-endian array (" + quote_for_message(descr) + "): convert it with arr.astype('<f4')");
   fail(ErrorKind::unsupported,
-       where + ": unsupported dtype '" + descr +
-           "' (twotower reads float arrays: '<f4', '<f2' or '<f8'); convert with arr.astype(np.float32)");
+       where + ": unsupported dtype " + quote_for_message(descr) +
+           " (twotower reads float arrays: '<f4', '<f2' or '<f8'); convert with arr.astype(np.float32)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -343,7 +345,7 @@ std::vector<std::pair<std::string, FloatArray>> parse_npz(std::span<const uint8_
     if (cd_end - p - 46 < name_len + extra_len + comment_len)
       corrupt(name, "central directory entry " + std::to_string(i) + " is truncated");
     const std::string entry(reinterpret_cast<const char*>(b.data() + p + 46), name_len);
-    const std::string where = name + ": entry '" + entry + "'";
+    const std::string where = name + ": entry " + quote_for_message(entry);
     // zip64 extra field: the 64-bit values of the fields set to 0xffffffff, in this order.
     for (size_t e = p + 46 + name_len, end = e + extra_len; e + 4 <= end;) {
       const uint16_t id = le16(b.data() + e), len = le16(b.data() + e + 2);
@@ -521,7 +523,7 @@ std::vector<std::pair<std::string, FloatArray>> parse_safetensors(std::span<cons
   try {
     header = json::parse(b.begin() + 8, b.begin() + 8 + static_cast<std::ptrdiff_t>(n));
   } catch (const json::exception& e) {
-    corrupt(name, std::string("the safetensors header is not valid JSON: ") + e.what());
+    corrupt(name, "the safetensors header is not valid JSON: " + escape_for_message(e.what()));
   }
   if (!header.is_object()) corrupt(name, "the safetensors header is not a JSON object");
   const std::span<const uint8_t> data = b.subspan(8 + static_cast<size_t>(n));
@@ -535,7 +537,7 @@ std::vector<std::pair<std::string, FloatArray>> parse_safetensors(std::span<cons
   std::vector<Entry> entries;
   for (const auto& [key, v] : header.items()) {
     if (key == "__metadata__") continue;
-    const std::string where = name + ": tensor '" + key + "'";
+    const std::string where = name + ": tensor " + quote_for_message(key);
     if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
       corrupt(where, "needs an object with dtype, shape and data_offsets");
     const json& dt = v["dtype"];
@@ -555,7 +557,7 @@ std::vector<std::pair<std::string, FloatArray>> parse_safetensors(std::span<cons
       e.type = ElemType::f64;
     else
       fail(ErrorKind::unsupported,
-           where + ": dtype '" + d + "' is not supported (twotower reads F32, F16, BF16 and F64)");
+           where + ": dtype " + quote_for_message(d) + " is not supported (twotower reads F32, F16, BF16 and F64)");
     if (!shape.is_array()) corrupt(where, "shape must be an array of non-negative integers");
     for (const auto& s : shape) {
       if (!s.is_number_unsigned()) corrupt(where, "shape must be an array of non-negative integers");
@@ -581,8 +583,8 @@ std::vector<std::pair<std::string, FloatArray>> parse_safetensors(std::span<cons
   uint64_t covered = 0;
   for (const Entry* e : by_offset) {
     if (e->begin != covered)
-      corrupt(name, "tensor '" + e->name + "' starts at data byte " + std::to_string(e->begin) + ", expected " +
-                        std::to_string(covered) + " (tensors overlap or leave a hole)");
+      corrupt(name, "tensor " + quote_for_message(e->name) + " starts at data byte " + std::to_string(e->begin) +
+                        ", expected " + std::to_string(covered) + " (tensors overlap or leave a hole)");
     covered = e->end;
   }
   if (covered != data.size())

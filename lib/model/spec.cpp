@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "data/read_file.h"
+#include "data/text.h"
 
 namespace tt {
 
@@ -69,7 +70,8 @@ class Reader {
 
   [[noreturn]] void error(const std::string& msg, const std::string& key = "") const {
     std::string where = path_.empty() ? key : (key.empty() ? path_ : path_ + "." + key);
-    fail(ErrorKind::parse, source_ + ": " + (where.empty() ? "" : where + ": ") + msg);
+    // Keys and values come from the file: escaped, a message stays one line of UTF-8.
+    fail(ErrorKind::parse, source_ + ": " + escape_for_message((where.empty() ? "" : where + ": ") + msg));
   }
   bool has(const std::string& key) { return j_.contains(key) && !j_.at(key).is_null(); }
   const json& at(const std::string& key) {
@@ -258,10 +260,11 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
   try {
     root = json::parse(text);
   } catch (const json::parse_error& e) {
-    fail(ErrorKind::parse, source + ": invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+    fail(ErrorKind::parse,
+         source + ": invalid JSON at byte " + std::to_string(e.byte) + ": " + escape_for_message(e.what()));
   } catch (const json::exception& e) {
     // e.g. out_of_range for a number too large for a double ("1e400").
-    fail(ErrorKind::parse, source + ": invalid JSON: " + e.what());
+    fail(ErrorKind::parse, source + ": invalid JSON: " + escape_for_message(e.what()));
   }
   ModelSpec s;
   Reader r(root, "", source);

@@ -1,114 +1,85 @@
-// Writes a seed corpus of real model files for fuzz_model_loader: small synthetic models with
-// every kind of feature, with and without optimizer state, at compression levels 0, 1 and 19,
-// with quantized tensors, and a MovieLens-shaped one (samples/movielens/deep-32.json with smaller text and bucket
-// tables, fitted on a slice of ml-100k) if the data set is found.
-//   tt_make_fuzz_corpus <out_dir> [movielens_dir]
+// Writes the seed corpus of every fuzz target, one directory per target:
+//   tt_make_fuzz_corpus <out_dir> [target...]
+// Every target in tests/fuzz/CMakeLists.txt needs a line in kWriters (run-fuzzer.sh refuses a
+// target without seeds).
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <set>
+#include <fstream>
 #include <string>
 
-#include "../unit/io_test_support.h"
-#include "data/locate.h"
-#include "model/dataset.h"
-#include "persist/convert.h"
-#include "persist/model_serialization.h"
+#include "base/error.h"
+#include "seeds.h"
 
 using namespace tt;
+using namespace tt::fuzz;
 
 namespace {
 
-void save(const std::filesystem::path& dir, const std::string& name, const RetrievalModel& m, int level, bool opt,
-          bool compress_index = true) {
-  SaveOptions o;
-  o.compression_level = level;
-  o.include_optimizer = opt;
-  o.compress_index = compress_index;
-  const auto path = dir / name;
-  save_model(path.string(), m, o);
-  std::printf("%-40s %8zu bytes\n", name.c_str(), static_cast<size_t>(std::filesystem::file_size(path)));
-}
+struct Writer {
+  const char* target;
+  void (*write)(SeedDir&);
+};
 
-// deep-32 fitted on the first `rows` ml-100k ratings and the titles they mention.
-RetrievalModel movielens_slice(const std::string& dir, size_t rows) {
-  Dataset d = load_movielens_dataset(dir);
-  std::vector<size_t> first(std::min(rows, d.interactions.num_rows()));
-  for (size_t i = 0; i < first.size(); ++i) first[i] = i;
-  Table inter = d.interactions.take(first);
-  std::set<std::string> seen(inter.column("movie_title").strings().begin(),
-                             inter.column("movie_title").strings().end());
-  std::vector<size_t> keep;
-  const auto& titles = d.candidates.column("movie_title").strings();
-  for (size_t i = 0; i < titles.size(); ++i)
-    if (seen.count(titles[i])) keep.push_back(i);
-  Table cat = d.candidates.take(keep);
-  ModelSpec spec = ModelSpec::from_file(std::string(TT_SOURCE_DIR) + "/samples/movielens/deep-32.json");
-  // Smaller tables than the real thing (the text embedding alone has max_tokens = 10000 rows),
-  // so that the seed stays small enough to fuzz quickly.
-  for (auto& f : spec.query.features) f.num_boundaries = 50;
-  for (auto& f : spec.candidate.features) f.max_tokens = 300;
-  RetrievalModel m{TwoTowerModel(spec)};
-  m.model().fit_preprocessing(inter, cat);
-  m.model().initialize(spec.training.seed);
-  TrainOptions t;
-  t.epochs = 1;
-  t.threads = 1;
-  train_model(m.model(), inter, Table(), cat, t);
-  ThreadPool pool(1);
-  m.build_index(cat, pool);
-  m.metadata().data_source = "movielens-100k slice";
-  m.metadata().data_fingerprint = table_fingerprint(inter);
-  return m;
-}
+const Writer kWriters[] = {
+    {"model_loader", write_model_loader_seeds},
+    {"delimited", write_delimited_seeds},
+    {"spec", write_spec_seeds},
+    {"npy", write_npy_seeds},
+    {"npz", write_npz_seeds},
+    {"safetensors", write_safetensors_seeds},
+    {"fvecs", write_fvecs_seeds},
+};
 
 }  // namespace
 
+namespace tt::fuzz {
+
+SeedDir::SeedDir(std::filesystem::path dir) : dir_(std::move(dir)) { std::filesystem::create_directories(dir_); }
+
+void SeedDir::write(const std::string& name, std::string_view bytes) {
+  std::ofstream f(dir_ / name, std::ios::binary);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!f) fail(ErrorKind::io, "cannot write " + (dir_ / name).string());
+  f.close();
+  written(name);
+}
+
+void SeedDir::write(const std::string& name, std::span<const uint8_t> bytes) {
+  write(name, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+void SeedDir::copy_from_source(const std::string& relative_path) {
+  const std::filesystem::path from = std::filesystem::path(TT_SOURCE_DIR) / relative_path;
+  std::filesystem::copy_file(from, dir_ / from.filename(), std::filesystem::copy_options::overwrite_existing);
+  written(from.filename().string());
+}
+
+void SeedDir::written(const std::string& name) const {
+  std::printf("  %-44s %8zu bytes\n", name.c_str(), static_cast<size_t>(std::filesystem::file_size(dir_ / name)));
+}
+
+}  // namespace tt::fuzz
+
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <out_dir> [movielens_dir]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <out_dir> [target...]\n", argv[0]);
     return 2;
   }
   try {
     const std::filesystem::path out(argv[1]);
-    std::filesystem::create_directories(out);
-    iotest::ModelOptions adagrad;
-    const RetrievalModel a = iotest::make_model(adagrad);
-    save(out, "small_adagrad_l1.tt", a, 1, false);
-    save(out, "small_adagrad_l19_opt.tt", a, 19, true);
-    save(out, "small_adagrad_l0_opt.tt", a, 0, true);
-    iotest::ModelOptions adam;
-    adam.optimizer = "adam";
-    adam.top_layer = 4;
-    const RetrievalModel b = iotest::make_model(adam);
-    save(out, "small_adam_l1_opt.tt", b, 1, true);
-    save(out, "small_adam_l19.tt", b, 19, false, false);
-    // Quantized tensors (weights and index at bf16, fp16 and int8), uncompressed so that the
-    // fuzzer mutates the quantized values and int8 scales directly.
-    for (Precision p : {Precision::bf16, Precision::fp16, Precision::int8}) {
-      RetrievalModel q = iotest::make_model(adagrad);  // the same model as `a` (not copyable)
-      quantize_model(q, p, p);
-      save(out, std::string("small_quantized_") + precision_name(p) + "_l0.tt", q, 0, false);
+    for (int i = 2; i < argc; ++i) {
+      bool known = false;
+      for (const Writer& w : kWriters) known = known || std::strcmp(w.target, argv[i]) == 0;
+      if (!known) fail(ErrorKind::invalid_argument, std::string("no seed writer for target '") + argv[i] + "'");
     }
-    iotest::ModelOptions fresh;
-    fresh.train = false;
-    fresh.optimizer_state = false;
-    RetrievalModel c = iotest::make_model(fresh);
-    c.set_index(CandidateIndex());
-    save(out, "small_untrained_empty_index_l0.tt", c, 0, false);
-
-    std::string ml = argc > 2 ? argv[2] : "";
-    if (ml.empty()) {
-      try {
-        ml = locate_movielens("", TT_SOURCE_DIR);
-      } catch (const Error&) {
-      }
-    }
-    if (!ml.empty()) {
-      const RetrievalModel m = movielens_slice(ml, 200);
-      save(out, "movielens_deep32_slice_l1.tt", m, 1, true);
-      save(out, "movielens_deep32_slice_l0.tt", m, 0, false);
-    } else {
-      std::printf("MovieLens not found: no MovieLens-shaped seed\n");
+    for (const Writer& w : kWriters) {
+      bool wanted = argc == 2;
+      for (int i = 2; i < argc; ++i) wanted = wanted || std::strcmp(w.target, argv[i]) == 0;
+      if (!wanted) continue;
+      std::printf("%s:\n", w.target);
+      SeedDir dir(out / w.target);
+      w.write(dir);
     }
   } catch (const Error& e) {
     std::fprintf(stderr, "tt_make_fuzz_corpus: %s\n", e.what());

@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# Builds fuzz_model_loader with clang (ASan + UBSan + libFuzzer, the library instrumented too),
-# writes a seed corpus of real model files and fuzzes the loader for N seconds (default 60).
-# Fails on any finding (crash, leak, sanitizer report, timeout, out-of-memory).
-#   tests/fuzz/run-fuzzer.sh [seconds]
-# Environment: FUZZ_BUILD_DIR (default build/fuzz), FUZZ_JOBS (parallel fuzzing jobs, default 1),
-# CC/CXX (default clang-14/clang++-14).
+# Builds the libFuzzer targets with clang (ASan + UBSan + libFuzzer, the library instrumented
+# too), writes their seed corpora and fuzzes each target for its share of a total budget.
+# Fails on any finding (crash, sanitizer report, leak, timeout, out-of-memory, a broken check
+# in the target) and prints how to reproduce it.
+#   tests/fuzz/run-fuzzer.sh [SECONDS] [TARGET...]   SECONDS in total (default 60), shared
+#                                                    equally by the targets (default: all)
+#   tests/fuzz/run-fuzzer.sh --list                  the targets (tests/fuzz/CMakeLists.txt)
+# Environment: FUZZ_BUILD_DIR (default build/fuzz), FUZZ_JOBS (parallel fuzzing jobs per
+# target, default 1), FUZZ_BUILD_JOBS (compile jobs, default 2), CC/CXX (default clang-14).
+# Each target keeps what it learns in $FUZZ_BUILD_DIR/fuzz-corpus/TARGET (reused by the next run)
+# and writes findings to $FUZZ_BUILD_DIR/fuzz-artifacts/TARGET/.
 set -euo pipefail
 
-seconds="${1:-60}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build/fuzz}"
 export CC="${CC:-clang-14}" CXX="${CXX:-clang++-14}"
+
+if [[ "${1:-}" == "--list" ]]; then
+  sed -n 's/^set(TT_FUZZ_TARGETS \(.*\))$/\1/p' "$root/tests/fuzz/CMakeLists.txt" | tr ' ' '\n'
+  exit 0
+fi
+seconds="${1:-60}"
+[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "run-fuzzer.sh: SECONDS must be a whole number, got '$seconds'" >&2; exit 2; }
+shift || true
 
 # clang links GCC's OpenMP runtime (libgomp), which the rest of the stack (oneDNN) uses; only
 # omp.h is borrowed from GCC's headers, through a directory holding nothing else, minus the
@@ -34,23 +46,61 @@ cmake -S "$root" -B "$build" -G Ninja \
   -DOpenMP_C_LIB_NAMES=gomp -DOpenMP_CXX_LIB_NAMES=gomp -DOpenMP_gomp_LIBRARY="$gomp" \
   -DTWOTOWER_FUZZ=ON -DTWOTOWER_WERROR=OFF -DTWOTOWER_BUILD_TESTS=ON \
   -DTWOTOWER_BUILD_TOOLS=OFF -DTWOTOWER_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" --target fuzz_model_loader tt_make_fuzz_corpus
+
+mapfile -t all < "$build/fuzz-targets.txt"
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=("${all[@]}")
+for t in "${targets[@]}"; do
+  [[ " ${all[*]} " == *" $t "* ]] || { echo "run-fuzzer.sh: no fuzz target '$t' (targets: ${all[*]})" >&2; exit 2; }
+done
+share=$(( seconds / ${#targets[@]} ))
+(( share >= 1 )) || { echo "run-fuzzer.sh: $seconds s is less than a second per target" >&2; exit 2; }
+cmake --build "$build" -j "${FUZZ_BUILD_JOBS:-2}" --target tt_make_fuzz_corpus "${targets[@]/#/fuzz_}"
 
 seeds="$build/fuzz-seeds"
-corpus="$build/fuzz-corpus"
-artifacts="$build/fuzz-artifacts"
-rm -rf "$seeds"
-mkdir -p "$corpus" "$artifacts"
-# The corpus tool is instrumented too; leaks in it are not the loader's, so do not fail on them.
-ASAN_OPTIONS=detect_leaks=0 "$build/tests/tt_make_fuzz_corpus" "$seeds"
+for t in "${targets[@]}"; do rm -rf "${seeds:?}/$t"; done
+# The corpus tool is instrumented too; leaks in it are not the parsers', so do not fail on them.
+ASAN_OPTIONS=detect_leaks=0 "$build/tests/fuzz/tt_make_fuzz_corpus" "$seeds" "${targets[@]}"
 
-max_len=$(( $(find "$seeds" -type f -printf '%s\n' | sort -n | tail -1) + 4096 ))
-echo "fuzzing for ${seconds}s, max_len $max_len"
-# -rss_limit_mb / -malloc_limit_mb make any single allocation above 1 GiB a finding.
-cd "$artifacts"
-"$build/tests/fuzz_model_loader" "$corpus" "$seeds" \
-  -max_total_time="$seconds" -max_len="$max_len" -timeout=20 \
-  -rss_limit_mb=3072 -malloc_limit_mb=1024 \
-  -artifact_prefix="$artifacts/" -print_final_stats=1 \
-  ${FUZZ_JOBS:+-jobs=$FUZZ_JOBS -workers=$FUZZ_JOBS}
-echo "fuzz_model_loader: no findings in ${seconds}s"
+failed=()
+for t in "${targets[@]}"; do
+  [[ -n "$(ls -A "$seeds/$t" 2>/dev/null)" ]] || { echo "run-fuzzer.sh: no seeds for '$t'" >&2; exit 1; }
+  corpus="$build/fuzz-corpus/$t"
+  artifacts="$build/fuzz-artifacts/$t"
+  mkdir -p "$corpus" "$artifacts"
+  max_len=$(( $(find "$seeds/$t" -type f -printf '%s\n' | sort -n | tail -1) + 4096 ))
+  dict=()
+  [[ -f "$root/tests/fuzz/$t.dict" ]] && dict=(-dict="$root/tests/fuzz/$t.dict")
+  echo "== fuzz_$t for ${share}s (of ${seconds}s for ${#targets[@]} targets), max_len $max_len"
+  find "$artifacts" -type f | sort >"$artifacts.before"
+  # -timeout makes a hang a finding; -rss_limit_mb / -malloc_limit_mb make runaway memory and any
+  # single allocation above 1 GiB findings (a size field must be checked before allocating).
+  status=0
+  (cd "$artifacts" && "$build/tests/fuzz/fuzz_$t" "$corpus" "$seeds/$t" "${dict[@]}" \
+    -max_total_time="$share" -max_len="$max_len" -timeout=10 \
+    -rss_limit_mb=3072 -malloc_limit_mb=1024 \
+    -artifact_prefix="$artifacts/" -print_final_stats=1 \
+    ${FUZZ_JOBS:+-jobs=$FUZZ_JOBS -workers=$FUZZ_JOBS}) || status=$?
+  new_artifacts=$(find "$artifacts" -type f | sort | comm -13 "$artifacts.before" -)
+  if (( status == 0 )) && [[ -z "$new_artifacts" ]]; then
+    echo "fuzz_$t: no findings in ${share}s"
+    continue
+  fi
+  failed+=("$t")
+  echo "fuzz_$t: FINDING (exit status $status)"
+  for a in $new_artifacts; do
+    echo "  input: $a ($(stat -c %s "$a") bytes)"
+    echo "  reproduce: $build/tests/fuzz/fuzz_$t $a"
+    echo "  the input in base64 (from a CI log: base64 -d > input), first 64 KiB:"
+    base64 "$a" | head -c 65536 | sed 's/^/    /'
+    echo
+  done
+done
+
+if (( ${#failed[@]} > 0 )); then
+  echo "run-fuzzer.sh: findings in: ${failed[*]}" >&2
+  echo "Fix the parser (a tt::Error naming the file and field, never a crash) and add the input as a" >&2
+  echo "regression test in tests/unit/ (docs/fuzzing.md)." >&2
+  exit 1
+fi
+echo "run-fuzzer.sh: no findings (${#targets[@]} targets, ${share}s each)"

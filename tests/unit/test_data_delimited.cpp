@@ -112,8 +112,8 @@ TEST_CASE("delimited: reading files picks CSV or TSV by extension") {
 TEST_CASE("delimited: a declared column missing from the header is named with the header") {
   check_bad_csv("user_id,time,rating\nu,1,2\n",
                 {"ratings.csv:1:", "'timestamp' not found", "'user_id', 'time', 'rating'"});
-  // A TSV read as CSV shows up the same way.
-  check_bad_csv("user_id\ttimestamp\trating\n", {"'user_id\ttimestamp\trating'"});
+  // A TSV read as CSV shows up the same way, its tabs escaped (as every control byte in a message).
+  check_bad_csv("user_id\ttimestamp\trating\n", {"'user_id\\x09timestamp\\x09rating'"});
   check_bad_csv("user_id,timestamp,rating,timestamp\n", {"'timestamp' appears more than once"});
 }
 
