@@ -7,7 +7,9 @@
 #include "base/checked_math.h"
 #include "base/error.h"
 #include "base/parallel.h"
+#include "base/random.h"
 #include "index/compact_scan.h"
+#include "index/partition_index.h"
 #include "nn/gemm.h"
 #include "nn/row_kernels.h"
 
@@ -63,6 +65,50 @@ void CandidateIndex::set_scan_precision(Precision p) {
     max_norm_ = std::max(max_norm_, static_cast<float>(std::sqrt(sq)));
   }
   scan_precision_ = p;
+}
+
+void CandidateIndex::set_partitions(std::shared_ptr<const PartitionIndex> partitions) {
+  if (partitions && (partitions->size() != size() || partitions->dim() != dim()))
+    fail(ErrorKind::invalid_argument, "candidate index: an approximate index of " + std::to_string(partitions->size()) +
+                                          " x " + std::to_string(partitions->dim()) + " for " + std::to_string(size()) +
+                                          " x " + std::to_string(dim()) + " embeddings");
+  partitions_ = std::move(partitions);
+}
+
+void CandidateIndex::build_partitions(const PartitionBuildOptions& options, ThreadPool& pool) {
+  auto built = std::make_shared<PartitionIndex>(PartitionIndex::build(embeddings_, options, pool));
+  // Calibration: recall@k of a grid of breadths against exact search, on the caller's queries
+  // or on a seeded sample of the candidates.
+  const size_t k = std::min(options.calibration_k, size());
+  Matrix sample;
+  const Matrix* queries = options.calibration_queries;
+  if (!queries || queries->rows() == 0 || queries->cols() != dim()) {
+    Rng rng(options.seed, 0x63616c6962ull);  // "calib"
+    std::vector<size_t> pick = permutation(size(), rng);
+    pick.resize(std::min(size(), options.calibration_sample));
+    sample.resize(pick.size(), dim());
+    for (size_t i = 0; i < pick.size(); ++i)
+      std::copy(embeddings_.row(pick[i]), embeddings_.row(pick[i]) + dim(), sample.row(i));
+    queries = &sample;
+  } else if (queries->rows() > options.calibration_sample) {
+    sample.resize(options.calibration_sample, dim());
+    std::copy(queries->data(), queries->data() + sample.size(), sample.data());
+    queries = &sample;
+  }
+  if (k > 0 && queries->rows() > 0) {
+    std::vector<int64_t> exact(queries->rows() * k);
+    std::vector<float> scores(exact.size());
+    SearchOptions so;
+    so.k = k;
+    partitions_.reset();
+    search(queries->data(), queries->rows(), so, exact.data(), scores.data(), pool);
+    built->calibrate(embeddings_, *queries, exact, k, pool);
+  }
+  partitions_ = std::move(built);
+}
+
+bool CandidateIndex::approximate(const SearchOptions& o) const {
+  return partitions_ && (o.probe > 0 || (o.recall > 0.0 && o.recall < 1.0));
 }
 
 float CandidateIndex::approximation_bound(double norm1, double norm2) const {
@@ -154,6 +200,7 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
   // Every output offset is below n x k; it must be addressable (and so must its bytes).
   (void)checked_mul(checked_mul(n, k, "search: queries x k"), sizeof(int64_t), "search: queries x k x 8 bytes");
   if (n == 0) return;
+  if (approximate(opt)) return partitions_->search(embeddings_, queries, n, opt, ids, scores, pool);
   std::vector<uint8_t> allowed;
   if (!opt.allow.empty()) {
     allowed.assign(nc, 0);
@@ -183,7 +230,11 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
   const size_t threads = static_cast<size_t>(pool.threads());
   const size_t slice_min = 16384;  // candidates: below this a slice is not worth a task
   size_t slices = 1;
-  if (qblocks < threads) slices = std::max<size_t>(1, std::min(threads * 2 / qblocks, nc / slice_min));
+  // A small catalogue is scanned on the calling thread: entering the pool costs more than a
+  // second thread saves (measured in bench/bench_serving), and the host may be busy.
+  const size_t elem = compact ? (scan_precision_ == Precision::bf16 ? 2 : 1) : sizeof(float);
+  const bool small = nc * d * elem * n < serial_scan_bytes_;
+  if (qblocks < threads && !small) slices = std::max<size_t>(1, std::min(threads * 2 / qblocks, nc / slice_min));
   // Slices start on whole groups of the compact copy.
   const size_t slice_len = ((nc + slices - 1) / slices + kScanGroup - 1) / kScanGroup * kScanGroup;
   // Scores are computed in sub-blocks of candidates so the score tile stays in cache.

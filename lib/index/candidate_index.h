@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +16,8 @@
 namespace tt {
 
 class ThreadPool;
+class PartitionIndex;
+struct PartitionBuildOptions;
 
 // Per-call search options; never stored on the shared index, so concurrent searches with
 // different options are safe.
@@ -25,11 +28,21 @@ struct SearchOptions {
   std::vector<std::span<const int64_t>> exclude;
   // If non-empty, only these candidate positions may be returned (for every query).
   std::span<const int64_t> allow;
+  // Approximate search, when the index has an approximate index (set_partitions,
+  // build_partitions); without one these are ignored and the search is exact. Approximate when
+  // probe > 0, or when 0 < recall < 1: then probe is the breadth calibrated to reach that
+  // recall@k. rescore: shortlist re-scored in float32 (0: PartitionIndex::default_rescore).
+  double recall = 0.0;
+  size_t probe = 0;
+  size_t rescore = 0;
 };
 
 class CandidateIndex {
  public:
   static constexpr size_t kCompactScanMaxQueries = 8;
+  // Searches that read fewer bytes of embeddings than this run on the calling thread (the
+  // default; set_serial_scan_bytes changes it, e.g. to measure where threads start to pay).
+  static constexpr size_t kSerialScanBytes = size_t{16} << 20;
 
   CandidateIndex() = default;
   // keys[i] names row i of `embeddings`. Keys need not be unique (MovieLens has 18 titles under
@@ -44,6 +57,8 @@ class CandidateIndex {
     packed_scales_ = other.packed_scales_;
     max_norm_ = other.max_norm_;
     max_scale_ = other.max_scale_;
+    partitions_ = other.partitions_;
+    serial_scan_bytes_ = other.serial_scan_bytes_;
   }
   CandidateIndex& operator=(const CandidateIndex& other) {
     if (this != &other) *this = CandidateIndex(other);
@@ -78,6 +93,20 @@ class CandidateIndex {
   void set_scan_precision(Precision p);
   Precision scan_precision() const { return scan_precision_; }
 
+  // The approximate index (index/partition_index.h), shared between copies (it never changes
+  // once built); nullptr when there is none. set_partitions checks that it indexes these
+  // embeddings (same count and dimension).
+  const PartitionIndex* partitions() const { return partitions_.get(); }
+  std::shared_ptr<const PartitionIndex> shared_partitions() const { return partitions_; }
+  void set_partitions(std::shared_ptr<const PartitionIndex> partitions);
+  // Builds the approximate index from the embeddings and calibrates its recall curve against
+  // exact search on options.calibration_queries (or a sample of the candidates).
+  void build_partitions(const PartitionBuildOptions& options, ThreadPool& pool);
+  void set_serial_scan_bytes(size_t bytes) { serial_scan_bytes_ = bytes; }
+  size_t serial_scan_bytes() const { return serial_scan_bytes_; }
+  // Whether a search with these options goes through the approximate index.
+  bool approximate(const SearchOptions& options) const;
+
  private:
   // Largest error of one approximate score for a query with these norms (before the factor 2).
   float approximation_bound(double norm1, double norm2) const;
@@ -95,6 +124,8 @@ class CandidateIndex {
   std::vector<float> packed_scales_;  // int8: one per candidate, zero-padded to whole groups
   float max_norm_ = 0.0f;             // largest L2 norm of a float32 row (bound of the bf16 error)
   float max_scale_ = 0.0f;            // largest int8 row scale (bound of the int8 error)
+  std::shared_ptr<const PartitionIndex> partitions_;
+  size_t serial_scan_bytes_ = kSerialScanBytes;
 };
 
 }  // namespace tt

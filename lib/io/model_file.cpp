@@ -147,6 +147,8 @@ const char* section_kind_name(uint32_t kind) {
       return "index";
     case static_cast<uint32_t>(SectionKind::optimizer):
       return "optimizer";
+    case static_cast<uint32_t>(SectionKind::ann):
+      return "ann";
     default:
       return nullptr;
   }

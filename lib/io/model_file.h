@@ -43,6 +43,7 @@ enum class SectionKind : uint32_t {
   weights = 4,        // every trainable tensor
   index = 5,          // candidate keys and embeddings
   optimizer = 6,      // optimizer state for resuming training (no compatibility promise)
+  ann = 7,            // the approximate index: partitions, assignments, recall calibration (optional)
 };
 // "spec", "weights", ... for a known kind, nullptr otherwise.
 const char* section_kind_name(uint32_t kind);

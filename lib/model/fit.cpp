@@ -20,7 +20,7 @@ FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const 
 
   out.model = std::make_unique<RetrievalModel>(std::move(model));
   ThreadPool pool(options.threads);
-  out.model->build_index(data.candidates, pool);
+  out.model->build_index(data.candidates, pool, &split.test);
   out.model->optimizer_state() = out.training.optimizer_state;
 
   TrainingMetadata& meta = out.model->metadata();

@@ -20,7 +20,8 @@ std::vector<std::string> candidate_keys(const Table& catalogue, const std::strin
   fail(ErrorKind::invalid_argument, "candidate id column '" + id_column + "' must be string or int64");
 }
 
-void RetrievalModel::build_index(const Table& catalogue, ThreadPool& pool) {
+void RetrievalModel::build_index(const Table& catalogue, ThreadPool& pool, const Table* queries) {
+  const bool had_ann = index_.partitions() != nullptr;
   EncodedBatch enc = model_.candidate().encode(catalogue);
   Matrix emb;
   TowerScratch scratch;
@@ -29,6 +30,33 @@ void RetrievalModel::build_index(const Table& catalogue, ThreadPool& pool) {
   round_to_precision(emb.data(), emb.rows(), emb.cols(), candidate_precision_, "candidate embeddings");
   index_ = CandidateIndex(candidate_keys(catalogue, model_.spec().candidate_id_column), std::move(emb));
   apply_search_precision();
+  const bool want = ann_policy_ == AnnPolicy::keep ||
+                    (ann_policy_ == AnnPolicy::automatic && (had_ann || index_.size() >= kAutoAnnCandidates));
+  if (want && index_.size() > 0) build_ann(ann_options_, pool, queries);
+}
+
+void RetrievalModel::build_ann(const PartitionBuildOptions& options, ThreadPool& pool, const Table* queries) {
+  if (index_.size() == 0) fail(ErrorKind::invalid_argument, "approximate index: the model has no candidate index");
+  PartitionBuildOptions o = options;
+  o.calibration_queries = nullptr;
+  Matrix q;
+  if (queries && queries->num_rows() > 0) {
+    // Up to calibration_sample rows spread evenly over the table.
+    const size_t rows = queries->num_rows(), m = std::min(rows, o.calibration_sample);
+    std::vector<size_t> pick(m);
+    for (size_t i = 0; i < m; ++i) pick[i] = i * rows / m;
+    embed_queries(queries->take(pick), q);
+    o.calibration_queries = &q;
+  }
+  index_.build_partitions(o, pool);
+  ann_options_ = options;
+  ann_options_.calibration_queries = nullptr;
+  ann_policy_ = AnnPolicy::keep;
+}
+
+void RetrievalModel::drop_ann() {
+  index_.set_partitions(nullptr);
+  ann_policy_ = AnnPolicy::none;
 }
 
 void RetrievalModel::set_search_precision(std::optional<Precision> p) {

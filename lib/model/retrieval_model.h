@@ -11,6 +11,7 @@
 
 #include "base/precision.h"
 #include "index/candidate_index.h"
+#include "index/partition_index.h"
 #include "model/two_tower_model.h"
 
 namespace tt {
@@ -66,8 +67,20 @@ class RetrievalModel {
 
   // Embeds every row of `catalogue` with the candidate tower and makes it the index, keyed by
   // the spec's candidate id column, rounded to candidate_precision(). New items need no
-  // retraining.
-  void build_index(const Table& catalogue, ThreadPool& pool);
+  // retraining. The approximate index is built with it when the catalogue has at least
+  // kAutoAnnCandidates rows or the model had one (build_ann), unless drop_ann turned it off;
+  // its recall is calibrated on up to 256 rows of `queries` (held-out queries) if given, else
+  // on a sample of the candidates.
+  void build_index(const Table& catalogue, ThreadPool& pool, const Table* queries = nullptr);
+
+  // Catalogues this large get an approximate index without being asked.
+  static constexpr size_t kAutoAnnCandidates = 100000;
+  // Builds (or rebuilds) the approximate index over the current index, calibrated on `queries`
+  // (up to 256 rows) or on a sample of the candidates; later index rebuilds keep one with the
+  // same options. Throws invalid_argument for an empty index or more partitions than candidates.
+  void build_ann(const PartitionBuildOptions& options, ThreadPool& pool, const Table* queries = nullptr);
+  // Removes the approximate index; index rebuilds no longer make one.
+  void drop_ann();
 
   // Query embeddings for the rows of `queries` (which needs the query tower's columns).
   void embed_queries(const Table& queries, Matrix& out) const;
@@ -80,6 +93,10 @@ class RetrievalModel {
   Precision candidate_precision_ = Precision::f32;
   Precision weights_precision_ = Precision::f32;
   std::optional<Precision> search_precision_;
+  // How build_index treats the approximate index: automatic (by catalogue size), or as
+  // build_ann / drop_ann last said.
+  enum class AnnPolicy { automatic, keep, none } ann_policy_ = AnnPolicy::automatic;
+  PartitionBuildOptions ann_options_;
 
   void apply_search_precision();
 };

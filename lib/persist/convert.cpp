@@ -60,7 +60,12 @@ void quantize_model(RetrievalModel& model, std::optional<Precision> index, std::
     const CandidateIndex& old = model.index();
     Matrix emb = old.embeddings();
     round_to_precision(emb.data(), emb.rows(), emb.cols(), *index, "candidate embeddings");
-    model.set_index(CandidateIndex(old.keys(), std::move(emb)));
+    CandidateIndex rounded(old.keys(), std::move(emb));
+    // The partitions still fit the rounded embeddings; only the int8 copy is made again.
+    if (const auto ann = old.shared_partitions())
+      rounded.set_partitions(std::make_shared<PartitionIndex>(PartitionIndex::from_parts(
+          rounded.embeddings(), ann->centroids(), ann->assignment(), ann->calibration(), ann->calibration_k())));
+    model.set_index(std::move(rounded));
   }
   model.set_precisions(index.value_or(model.candidate_precision()), weights.value_or(model.weights_precision()));
 }

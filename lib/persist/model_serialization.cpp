@@ -12,6 +12,7 @@
 #include "base/precision.h"
 #include "base/version.h"
 #include "nn/optimizer.h"
+#include "persist/ann_section.h"
 
 namespace tt {
 
@@ -501,6 +502,8 @@ RetrievalModel load(const ModelFileReader& f) {
   check_precision("index_precision", meta.index_precision, candidate_precision);
   check_precision("weights_precision", meta.weights_precision, weights_precision);
 
+  if (const auto ann = f.read_if_present(SectionKind::ann))
+    index.set_partitions(read_ann_section(*ann, where(f, SectionKind::ann), index));
   RetrievalModel model(std::move(m));
   model.set_index(std::move(index));
   model.metadata() = std::move(meta.meta);
@@ -567,6 +570,8 @@ std::vector<SectionData> model_sections(const RetrievalModel& model, const SaveO
   add(SectionKind::index, true, index_section(model, m.embedding_dim()), options.compress_index);
   if (options.include_optimizer && !model.optimizer_state().empty())
     add(SectionKind::optimizer, false, optimizer_section(model));
+  // Optional: readers that predate it skip it and search exactly.
+  if (model.index().partitions()) add(SectionKind::ann, false, ann_section(model.index()));
   return s;
 }
 

@@ -49,8 +49,10 @@ std::vector<int64_t> brute_force(const CandidateIndex& idx, const float* q, size
 TEST_CASE("index: exact top-k equals brute force for one query and for batches, 1 and 2 threads") {
   Rng rng(3);
   for (bool coarse : {false, true}) {
-    // 40000 candidates: enough for the single-query path to split candidates into slices.
+    // 40000 candidates: enough for the single-query path to split candidates into slices (with
+    // the calling-thread rule for small catalogues off).
     CandidateIndex idx = random_index(40000, 8, rng, coarse);
+    idx.set_serial_scan_bytes(0);
     for (size_t nq : {1, 3, 70}) {
       Matrix q(nq, 8);
       for (float& v : q.span()) v = coarse ? std::floor(rng.uniform(-2.0f, 2.0f)) / 2.0f : rng.uniform(-1.0f, 1.0f);
@@ -177,6 +179,7 @@ TEST_CASE("index: bf16 and int8 scans return the float32 top-k, for one query an
     // 40003 candidates: the last packed group of 8 is partial. 1, 3 and 8 queries (two passes
     // of 4) scan the compact copy; 67 queries are a batch, which scans float32.
     CandidateIndex idx = random_index(40003, 16, rng, coarse);
+    idx.set_serial_scan_bytes(0);
     for (size_t nq : {1, 3, 8, 67}) {
       Matrix q(nq, 16);
       for (float& v : q.span()) v = rng.uniform(-1.0f, 1.0f);

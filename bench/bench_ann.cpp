@@ -1,0 +1,124 @@
+// The approximate index on bench_query's synthetic set (uniform values, the worst case for
+// partitions) and on a seeded Gaussian mixture: build time, the calibrated recall curve, and for
+// a few breadths the recall@k against exact search, single-query latency (p50) and the time of
+// a batch, beside exact search (float32 and int8 scans) in the same run.
+// Usage: bench_ann [--n N] [--d D] [--queries Q] [--k K] [--threads T] [--set uniform|mixture]
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <string>
+
+#include "bench_common.h"
+#include "index/candidate_index.h"
+#include "index/partition_index.h"
+
+using namespace tt;
+using namespace tt::bench;
+
+namespace {
+
+Matrix mixture(size_t n, size_t d, size_t clusters, Rng& rng, const Matrix* centres_in, Matrix* centres_out) {
+  Matrix centres = centres_in ? *centres_in : Matrix(clusters, d);
+  if (!centres_in)
+    for (float& v : centres.span()) v = rng.uniform(-1.0f, 1.0f);
+  Matrix x(n, d);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t c = static_cast<size_t>(rng.below(centres.rows()));
+    for (size_t j = 0; j < d; ++j) x.at(i, j) = centres.at(c, j) + 0.5f * rng.uniform(-1.0f, 1.0f);
+  }
+  if (centres_out) *centres_out = centres;
+  return x;
+}
+
+double recall_of(const std::vector<int64_t>& exact, const std::vector<int64_t>& got, size_t nq, size_t k) {
+  size_t found = 0;
+  for (size_t i = 0; i < nq; ++i) {
+    std::set<int64_t> truth(exact.begin() + i * k, exact.begin() + (i + 1) * k);
+    for (size_t j = 0; j < k; ++j) found += truth.count(got[i * k + j]);
+  }
+  return double(found) / double(nq * k);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t n = 1'000'000, d = 64, nq = 1000, k = 100;
+  int threads = 0;
+  std::string set = "uniform";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string f = argv[i];
+    const char* v = argv[i + 1];
+    if (f == "--n")
+      n = std::stoul(v);
+    else if (f == "--d")
+      d = std::stoul(v);
+    else if (f == "--queries")
+      nq = std::stoul(v);
+    else if (f == "--k")
+      k = std::stoul(v);
+    else if (f == "--threads")
+      threads = std::stoi(v);
+    else if (f == "--set")
+      set = v;
+    else {
+      std::fprintf(stderr, "unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  ThreadPool pool(threads);
+  Matrix cand, queries;
+  if (set == "uniform") {
+    SyntheticSet s = make_synthetic(n, d, nq);
+    cand = std::move(s.candidates);
+    queries = std::move(s.queries);
+  } else {
+    Rng rng(d + 1000);
+    Matrix centres;
+    cand = mixture(n, d, 1000, rng, nullptr, &centres);
+    queries = mixture(nq, d, 1000, rng, &centres, nullptr);
+  }
+  std::vector<std::string> keys(n);
+  CandidateIndex idx(std::move(keys), std::move(cand));
+  std::printf("%s set: %zu candidates x %zu, %zu queries, top-%zu, %d threads\n", set.c_str(), n, d, nq, k,
+              pool.threads());
+  auto t0 = clk::now();
+  PartitionBuildOptions bo;
+  idx.build_partitions(bo, pool);
+  const PartitionIndex& parts = *idx.partitions();
+  std::printf("build: %zu partitions in %.1f s; calibration (recall@%zu on %zu sampled candidates):\n",
+              parts.partitions(), since(t0), parts.calibration_k(), bo.calibration_sample);
+  for (const auto& c : parts.calibration()) std::printf("  probe %5u  recall %.4f\n", c.probe, c.recall);
+
+  std::vector<int64_t> exact(nq * k), ids(nq * k);
+  std::vector<float> scores(nq * k);
+  SearchOptions so;
+  so.k = k;
+  auto measure = [&](const char* label, const SearchOptions& o, bool check) {
+    std::vector<double> lat;
+    for (size_t i = 0; i < std::min<size_t>(nq, 200); ++i) {
+      auto t = clk::now();
+      idx.search(queries.row(i), 1, o, ids.data() + i * k, scores.data() + i * k, pool);
+      lat.push_back(since(t));
+    }
+    auto t = clk::now();
+    idx.search(queries.data(), nq, o, ids.data(), scores.data(), pool);
+    const double batch = since(t);
+    std::printf("  %-34s single p50 %8.3f ms  p99 %8.3f ms  %zu queries %8.1f ms", label, percentile(lat, 0.5) * 1e3,
+                percentile(lat, 0.99) * 1e3, nq, batch * 1e3);
+    if (check) std::printf("  recall@%zu %.4f", k, recall_of(exact, ids, nq, k));
+    std::printf("\n");
+  };
+  idx.search(queries.data(), nq, so, exact.data(), scores.data(), pool);
+  measure("exact f32", so, false);
+  idx.set_scan_precision(Precision::int8);
+  measure("exact int8 scan + f32 re-score", so, true);
+  idx.set_scan_precision(Precision::f32);
+  for (double r : {0.9, 0.95, 0.99}) {
+    SearchOptions o = so;
+    o.recall = r;
+    char label[80];
+    std::snprintf(label, sizeof label, "approximate, recall %.2f (probe %zu)", r, parts.probe_for_recall(r));
+    measure(label, o, true);
+  }
+  return 0;
+}
