@@ -32,6 +32,9 @@ struct ConvertFlags {
   std::string spec, preprocessing, weights;
   DataFlags data;
   int threads = 0;
+  bool ann = false, no_ann = false;
+  size_t ann_partitions = 0;
+  uint64_t ann_seed = 0;
 };
 
 bool has_data(const ConvertFlags& f) {
@@ -126,6 +129,16 @@ void run_convert(const ConvertFlags& f) {
   const Precision index_before = rm.candidate_precision(), weights_before = rm.weights_precision();
   if (index || weights) quantize_model(rm, index, weights);
   if (f.strip) strip_model(rm);
+  const PartitionIndex* ann_before = rm.index().partitions();
+  const size_t partitions_before = ann_before ? ann_before->partitions() : 0;
+  if (f.no_ann) rm.drop_ann();
+  if (f.ann) {
+    PartitionBuildOptions o;
+    o.partitions = f.ann_partitions;
+    o.seed = f.ann_seed;
+    ThreadPool pool(f.threads);
+    rm.build_ann(o, pool);
+  }
 
   SaveOptions so;
   so.compression_level = f.compression;
@@ -139,6 +152,18 @@ void run_convert(const ConvertFlags& f) {
   std::printf("  index embeddings: %s -> %s\n", precision_name(index_before), precision_name(rm.candidate_precision()));
   std::printf("  weights (embedding tables, kernels): %s -> %s\n", precision_name(weights_before),
               precision_name(rm.weights_precision()));
+  if (f.ann || f.no_ann) {
+    const PartitionIndex* ann = rm.index().partitions();
+    std::printf("  approximate index: %s -> ",
+                partitions_before ? (std::to_string(partitions_before) + " partitions").c_str() : "none");
+    if (ann) {
+      std::printf("%zu partitions; calibrated recall@%zu:", ann->partitions(), ann->calibration_k());
+      for (double r : {0.9, 0.95, 0.99}) std::printf(" %.2f at probe %zu,", r, ann->probe_for_recall(r));
+      std::printf(" of %zu\n", ann->partitions());
+    } else {
+      std::printf("none\n");
+    }
+  }
   if (f.strip)
     std::printf("  stripped: optimizer state %s, training metadata dropped\n",
                 info.has_optimizer_state ? "dropped" : "(none)");
@@ -150,8 +175,11 @@ void run_convert(const ConvertFlags& f) {
 
 void run(const ConvertFlags& f) {
   if (!f.output.empty()) check_writable_path(f.output, "--output");
-  const bool transform =
-      !f.quantize.empty() || !f.quantize_index.empty() || !f.quantize_weights.empty() || f.strip || f.upgrade;
+  const bool transform = !f.quantize.empty() || !f.quantize_index.empty() || !f.quantize_weights.empty() || f.strip ||
+                         f.upgrade || f.ann || f.no_ann;
+  if (f.ann && f.no_ann) fail(ErrorKind::invalid_argument, "convert: --ann and --no-ann contradict each other");
+  if (!f.ann && (f.ann_partitions || f.ann_seed))
+    fail(ErrorKind::invalid_argument, "convert: --ann-partitions and --ann-seed go with --ann");
   if (!f.import_dir.empty() || !f.weights.empty()) {
     if (!f.input.empty()) fail(ErrorKind::invalid_argument, "convert --import takes no input model file");
     if (f.output.empty()) fail(ErrorKind::invalid_argument, "convert --import needs --output FILE");
@@ -168,7 +196,7 @@ void run(const ConvertFlags& f) {
   }
   if (f.output.empty())
     fail(ErrorKind::invalid_argument,
-         "convert needs --output FILE (and --quantize, --strip or --upgrade), or --export DIR");
+         "convert needs --output FILE (and --quantize, --strip, --ann or --upgrade), or --export DIR");
   std::error_code ec;
   if (std::filesystem::equivalent(f.input, f.output, ec))
     fail(ErrorKind::invalid_argument, "convert: --output is the input file; write a new file");
@@ -199,6 +227,14 @@ void register_convert(CLI::App& app) {
   cmd->add_option("--spec", f->spec, "import: the model spec (default DIR/spec.json)");
   cmd->add_option("--preprocessing", f->preprocessing, "import: preprocessing state (default DIR/preprocessing.json)");
   cmd->add_option("--weights", f->weights, "import: weights, .safetensors or .npz (default DIR/weights.safetensors)");
+  cmd->add_flag("--ann", f->ann,
+                "build (or rebuild) the approximate index: k-means partitions of the candidate embeddings, "
+                "stored in an optional section, recall calibrated at build time");
+  cmd->add_option("--ann-partitions", f->ann_partitions,
+                  "partitions of the approximate index (default about 2 sqrt(candidates))")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24));
+  cmd->add_option("--ann-seed", f->ann_seed, "seed of the approximate index's k-means (default 0)");
+  cmd->add_flag("--no-ann", f->no_ann, "drop the approximate index");
   f->data.add_to(*cmd);
   cmd->add_option("--threads", f->threads, "threads (default: all cores)");
   cmd->callback([f] { run(*f); });

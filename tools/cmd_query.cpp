@@ -22,6 +22,8 @@ struct QueryFlags {
   bool exclude_rated = false;
   std::string data;
   std::string search_precision;
+  double recall = 0.0;
+  size_t probe = 0, rescore = 0;
 };
 
 // The type a query column is read as: the spec's declared type, else what its feature needs.
@@ -93,6 +95,11 @@ void run(const QueryFlags& f, CLI::App* cmd) {
 
   SearchOptions so;
   so.k = f.k;
+  so.recall = f.recall;
+  so.probe = f.probe;
+  so.rescore = f.rescore;
+  if ((f.recall > 0 || f.probe) && !rm.index().partitions())
+    std::printf("the model has no approximate index (twotower convert --ann adds one): exact search\n");
   std::vector<int64_t> excluded;
   if (f.exclude_rated) {
     if (!values.count("user_id")) fail(ErrorKind::invalid_argument, "--exclude-rated needs --user");
@@ -133,6 +140,12 @@ void register_query(CLI::App& app) {
   cmd->add_option("--search-precision", f->search_precision,
                   "scan the index at f32, bf16 or int8 (re-scored in float32: the same top-k); "
                   "default: the stored index precision");
+  cmd->add_option("--recall", f->recall,
+                  "approximate search: the breadth whose recall@k was calibrated to reach this target (0 < R < 1; "
+                  "default exact)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--probe", f->probe, "approximate search: partitions to scan (overrides --recall)");
+  cmd->add_option("--rescore", f->rescore, "approximate search: shortlist re-scored in float32 (default max(2k, 32))");
   cmd->callback([f, cmd] { run(*f, cmd); });
 }
 

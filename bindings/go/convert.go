@@ -55,6 +55,10 @@ type ConvertOptions struct {
 	Strip            bool      // drop the optimizer state and the training metadata
 	CompressionLevel int       // zstd level 1..19; 0 means the default, 3
 	Uncompressed     bool      // store every section raw (zstd level 0); overrides CompressionLevel
+	// ANN: 1 builds (or rebuilds) the approximate index with ANNPartitions partitions (0:
+	// about 2 sqrt(candidates)), -1 drops it, 0 keeps what the file has.
+	ANN           int
+	ANNPartitions int
 }
 
 // Convert reads a model file of any format version this library reads, applies opts and
@@ -89,6 +93,11 @@ func Convert(input, output string, opts *ConvertOptions) error {
 		if opts.Uncompressed {
 			c.compression_level = 0
 		}
+		c.ann = C.int32_t(opts.ANN)
+		if opts.ANNPartitions < 0 {
+			return argError(op, "ANNPartitions is %d; it must be >= 0", opts.ANNPartitions)
+		}
+		c.ann_partitions = C.uint32_t(opts.ANNPartitions)
 	}
 	return call(op, func() C.tt_status { return C.tt_model_convert(cin, cout, &c) })
 }

@@ -20,6 +20,14 @@ type QueryOptions struct {
 	// returned. A non-nil empty slice allows nothing. Ids outside 0..NumCandidates-1 are
 	// ignored in Exclude and Allow alike.
 	Allow []int64
+	// Approximate search, for a model with an approximate index (BuildANN; without one the
+	// answer is exact). Recall in (0, 1) scans the partitions calibrated to reach that
+	// recall@100; Probe > 0 sets that breadth directly; Rescore is the shortlist re-scored in
+	// float32 (0: max(2k, 32)). Exclude and Allow filter the search itself: a row gets K
+	// results whenever K candidates pass them.
+	Recall  float64
+	Probe   int
+	Rescore int
 }
 
 // Result is the answer to one query row: candidate ids and their scores, best first (ties
@@ -73,6 +81,12 @@ func (m *Model) Query(queries *Table, opts *QueryOptions) ([]Result, error) {
 		k = n
 	}
 	copts.k = C.size_t(k)
+	if opts.Probe < 0 || opts.Rescore < 0 {
+		return nil, argError(op, "Probe (%d) and Rescore (%d) must be >= 0", opts.Probe, opts.Rescore)
+	}
+	copts.recall = C.double(opts.Recall)
+	copts.probe = C.size_t(opts.Probe)
+	copts.rescore = C.size_t(opts.Rescore)
 
 	// Exclusion and allow lists go to C in C memory (C may not hold Go pointers).
 	if opts.Exclude != nil {

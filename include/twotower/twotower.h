@@ -229,6 +229,16 @@ typedef struct tt_query_options {
    * It is a field rather than a new parameter of tt_model_query because that would break the
    * ABI; set it as you would tt_model_embed_*'s capacity. */
   size_t capacity;
+  /* Approximate search, for models with an approximate index (tt_model_build_ann, `twotower
+   * convert --ann`, or trained on 100,000 candidates or more); a model without one answers
+   * exactly whatever these say. Approximate when probe > 0, or when 0 < recall < 1: then the
+   * search scans the smallest number of partitions whose recall@100 against exact search,
+   * measured when the index was built, reached `recall`. Scores are exact float32 scores of the
+   * candidates found. Exclusions and the allow-list filter the search itself: a query gets k
+   * results whenever k candidates pass them. Defaults: 0 (exact). */
+  double recall;
+  size_t probe;   /* partitions to scan (search breadth); overrides recall */
+  size_t rescore; /* shortlist re-scored in float32; 0: max(2k, 32) */
 } tt_query_options;
 TT_API void tt_query_options_init(tt_query_options* options);
 
@@ -250,6 +260,28 @@ TT_API tt_status tt_model_embed_candidates(const tt_model* model, const tt_table
  * tower: new items are served without retraining. Exclusive access. */
 TT_API tt_status tt_model_rebuild_index(tt_model* model, const tt_table* catalogue);
 
+/* The approximate index: k-means partitions of the candidate embeddings; a query scans the
+ * best partitions with an int8 copy and re-scores a shortlist in float32 (docs/architecture.md).
+ * Saved in the model file as an optional section that older readers skip. */
+typedef struct tt_ann_options {
+  size_t struct_size;
+  uint32_t partitions; /* 0 (default): about 2 sqrt(candidates) */
+  uint32_t iterations; /* k-means iterations; default 12 */
+  uint64_t seed;       /* k-means seed; default 0 */
+  /* Queries (the query tower's columns) the recall calibration measures with, up to 256 rows;
+   * NULL (default): a sample of the candidates. */
+  const tt_table* calibration_queries;
+} tt_ann_options;
+TT_API void tt_ann_options_init(tt_ann_options* options);
+/* Builds (or rebuilds) the model's approximate index; later index rebuilds keep one. NULL
+ * options: defaults. Exclusive access. */
+TT_API tt_status tt_model_build_ann(tt_model* model, const tt_ann_options* options);
+/* Removes it (index rebuilds then make none). Exclusive access. */
+TT_API tt_status tt_model_drop_ann(tt_model* model);
+/* Partitions of the approximate index (0: none), and the breadth (tt_query_options.probe) its
+ * calibration found for a recall target (0 when there is no index). Either pointer may be NULL. */
+TT_API tt_status tt_model_ann_info(const tt_model* model, double recall, size_t* partitions, size_t* probe);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Conversion: quantize, strip, upgrade, export, import (docs/convert.md).                     */
 
@@ -270,6 +302,8 @@ typedef struct tt_convert_options {
   int32_t weights_precision; /* a tt_precision, or TT_PRECISION_KEEP (default) */
   int32_t strip;             /* drop optimizer state and training metadata; default 0 */
   int32_t compression_level; /* zstd level of the output, 0 (uncompressed) .. 19; default 3 */
+  int32_t ann;               /* 1: build (or rebuild) the approximate index; -1: drop it; 0 (default): keep */
+  uint32_t ann_partitions;   /* with ann = 1: partitions, 0 (default): about 2 sqrt(candidates) */
 } tt_convert_options;
 TT_API void tt_convert_options_init(tt_convert_options* options);
 

@@ -59,6 +59,16 @@ TT_API tt_status tt_model_convert(const char* input_path, const char* output_pat
     RetrievalModel m = load_model(input_path);
     if (index || weights) quantize_model(m, index, weights);
     if (o.strip) strip_model(m);
+    if (o.ann < -1 || o.ann > 1)
+      fail(ErrorKind::invalid_argument,
+           "tt_convert_options.ann must be -1 (drop), 0 (keep) or 1 (build), got " + std::to_string(o.ann));
+    if (o.ann == -1) m.drop_ann();
+    if (o.ann == 1) {
+      PartitionBuildOptions bo;
+      bo.partitions = o.ann_partitions;
+      ThreadPool pool(0);
+      m.build_ann(bo, pool);
+    }
     SaveOptions so;
     so.compression_level = o.compression_level;
     so.include_optimizer = !m.optimizer_state().empty();

@@ -87,6 +87,8 @@ TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, 
     if (o.k == 0 || o.k > kMaxQueryK)
       fail(ErrorKind::invalid_argument, "tt_query_options.k is " + std::to_string(o.k) +
                                             "; k must be positive and at most " + std::to_string(kMaxQueryK));
+    if (!(o.recall >= 0.0 && o.recall <= 1.0))
+      fail(ErrorKind::invalid_argument, "tt_query_options.recall must be in [0, 1], got " + std::to_string(o.recall));
     if ((o.exclude == nullptr) != (o.exclude_counts == nullptr))
       fail(ErrorKind::invalid_argument, "tt_query_options: exclude and exclude_counts go together");
     if (o.allow_count && !o.allow)
@@ -104,6 +106,9 @@ TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, 
     rm.embed_queries(t, q);
     SearchOptions so;
     so.k = o.k;
+    so.recall = o.recall;
+    so.probe = o.probe;
+    so.rescore = o.rescore;
     if (o.exclude) {
       so.exclude.resize(n);
       for (size_t i = 0; i < n; ++i) {

@@ -100,6 +100,19 @@ class QueryOptions(Structure):
         ("allow", POINTER(c_int64)),
         ("allow_count", c_size_t),
         ("capacity", c_size_t),
+        ("recall", c_double),
+        ("probe", c_size_t),
+        ("rescore", c_size_t),
+    ]
+
+
+class AnnOptions(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("partitions", c_uint32),
+        ("iterations", c_uint32),
+        ("seed", c_uint64),
+        ("calibration_queries", c_void_p),
     ]
 
 
@@ -110,6 +123,8 @@ class ConvertOptions(Structure):
         ("weights_precision", c_int32),
         ("strip", c_int32),
         ("compression_level", c_int32),
+        ("ann", c_int32),
+        ("ann_partitions", c_uint32),
     ]
 
 
@@ -195,6 +210,11 @@ _SIGNATURES = {
     "tt_model_rebuild_index": (_status, [_handle, _handle]),
     "tt_model_set_search_precision": (_status, [_handle, ctypes.c_int32]),
     "tt_model_search_precision": (_status, [_handle, POINTER(ctypes.c_int32)]),
+    # approximate index
+    "tt_ann_options_init": (None, [c_void_p]),
+    "tt_model_build_ann": (_status, [_handle, POINTER(AnnOptions)]),
+    "tt_model_drop_ann": (_status, [_handle]),
+    "tt_model_ann_info": (_status, [_handle, c_double, POINTER(c_size_t), POINTER(c_size_t)]),
     # conversion
     "tt_convert_options_init": (None, [c_void_p]),
     "tt_model_convert": (_status, [c_char_p, c_char_p, POINTER(ConvertOptions)]),
@@ -215,6 +235,7 @@ _STRUCTS = {
     "tt_save_options_init": SaveOptions,
     "tt_query_options_init": QueryOptions,
     "tt_convert_options_init": ConvertOptions,
+    "tt_ann_options_init": AnnOptions,
     "tt_export_options_init": ExportOptions,
     "tt_import_options_init": ImportOptions,
 }

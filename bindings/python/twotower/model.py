@@ -424,12 +424,20 @@ class Model:
         k: int = 10,
         exclude: Optional[Sequence[Iterable[int]]] = None,
         allow: Optional[Iterable[int]] = None,
+        recall: Optional[float] = None,
+        probe: Optional[int] = None,
+        rescore: Optional[int] = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k candidates for each row of ``queries`` (the query tower's columns; an unknown
         id maps to the out-of-vocabulary embedding).
 
         ``exclude``: one list of candidate ids per query row, never returned for that row
         (e.g. items already rated). ``allow``: only these candidate ids may be returned.
+        Approximate search, with an approximate index (``build_ann``): ``recall`` (0 < r < 1)
+        scans the partitions calibrated to reach that recall@100; ``probe`` sets that breadth
+        directly; ``rescore`` is the shortlist re-scored in float32 (default max(2k, 32)).
+        Filters apply during the search: k results whenever k candidates pass. Without an
+        approximate index the answer is exact.
         Returns ``(ids, scores)``: int64 and float32 arrays of shape [rows, k], best first, ties
         to the lower id; slots beyond the eligible candidates hold id -1 and score -inf.
         Thread-safe; runs without the GIL."""
@@ -439,6 +447,15 @@ class Model:
         opts = _capi.QueryOptions()
         lib.tt_query_options_init(byref(opts))
         opts.k = k
+        if recall is not None:
+            opts.recall = float(recall)
+        for name, value in (("probe", probe), ("rescore", rescore)):
+            if value is not None:
+                if isinstance(value, bool) or int(value) < 0:
+                    raise errors.InvalidArgumentError(
+                        f"twotower: Model.query: {name} must be a non-negative integer, got {value!r}"
+                    )
+                setattr(opts, name, int(value))
         with _tables(queries) as (qtab,):
             n = qtab.num_rows
             keep = []  # the arrays the C call reads must outlive it
@@ -501,6 +518,52 @@ class Model:
         new catalogue's. Needs the model to itself."""
         with _tables(catalogue) as (tab,), self._guard.exclusive("Model.rebuild_index"):
             lib.tt_model_rebuild_index(self._h("Model.rebuild_index"), tab._h)
+
+    def build_ann(
+        self,
+        partitions: int = 0,
+        seed: int = 0,
+        iterations: int = 12,
+        calibration_queries: Optional[TableLike] = None,
+    ) -> None:
+        """Builds (or rebuilds) the approximate index: k-means partitions of the candidate
+        embeddings, scanned with an int8 copy and re-scored in float32. ``partitions`` 0 means
+        about 2 sqrt(candidates). Its recall@100 is calibrated on ``calibration_queries`` (query
+        tower columns, up to 256 rows) or on a sample of the candidates. Saved in the model file
+        (an optional section older readers skip); index rebuilds keep it. Needs the model to
+        itself."""
+        o = _capi.AnnOptions()
+        lib.tt_ann_options_init(byref(o))
+        o.partitions = int(partitions)
+        o.seed = int(seed)
+        o.iterations = int(iterations)
+        if calibration_queries is None:
+            with self._guard.exclusive("Model.build_ann"):
+                lib.tt_model_build_ann(self._h("Model.build_ann"), byref(o))
+            return
+        with _tables(calibration_queries) as (tab,), self._guard.exclusive("Model.build_ann"):
+            o.calibration_queries = tab._h
+            lib.tt_model_build_ann(self._h("Model.build_ann"), byref(o))
+
+    def drop_ann(self) -> None:
+        """Removes the approximate index (index rebuilds then make none). Needs the model to itself."""
+        with self._guard.exclusive("Model.drop_ann"):
+            lib.tt_model_drop_ann(self._h("Model.drop_ann"))
+
+    def ann_partitions(self) -> int:
+        """Partitions of the approximate index, 0 when the model has none."""
+        out = c_size_t()
+        with self._guard.shared("Model.ann_partitions"):
+            lib.tt_model_ann_info(self._h("Model.ann_partitions"), 0.0, byref(out), None)
+        return int(out.value)
+
+    def ann_probe(self, recall: float) -> int:
+        """The breadth (partitions scanned) the calibration found for a recall target; 0 without
+        an approximate index."""
+        out = c_size_t()
+        with self._guard.shared("Model.ann_probe"):
+            lib.tt_model_ann_info(self._h("Model.ann_probe"), float(recall), None, byref(out))
+        return int(out.value)
 
     _PRECISIONS = _capi.PRECISIONS
 
@@ -695,19 +758,25 @@ def convert(
     weights_precision: PrecisionLike = None,
     strip: bool = False,
     compression_level: int = 3,
+    ann: Optional[bool] = None,
+    ann_partitions: int = 0,
 ) -> None:
     """Reads a model file of any format version this library reads and writes it to
     ``output`` in the current version, atomically (on any error no output file appears):
     ``index_precision``/``weights_precision`` ("float32", "bf16", "fp16", "int8"; None keeps
     the file's) quantize, ``strip`` drops optimizer state and training metadata,
     ``compression_level`` is the zstd level 0 (raw) .. 19. With the defaults it is an upgrade.
-    ``output`` must not be the input file. Same as ``twotower convert``."""
+    ``output`` must not be the input file. ``ann`` True builds (or rebuilds) the approximate
+    index (``ann_partitions`` partitions, 0: about 2 sqrt(candidates)), False drops it, None
+    keeps what the file has. Same as ``twotower convert``."""
     o = _capi.ConvertOptions()
     lib.tt_convert_options_init(byref(o))
     o.index_precision = _precision_code(index_precision, "convert", "index_precision")
     o.weights_precision = _precision_code(weights_precision, "convert", "weights_precision")
     o.strip = int(bool(strip))
     o.compression_level = int(compression_level)
+    o.ann = 0 if ann is None else (1 if ann else -1)
+    o.ann_partitions = int(ann_partitions)
     lib.tt_model_convert(_capi.encode_path(input), _capi.encode_path(output), byref(o))
 
 

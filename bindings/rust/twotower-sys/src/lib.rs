@@ -112,6 +112,19 @@ pub struct tt_query_options {
     pub allow: *const i64,
     pub allow_count: usize,
     pub capacity: usize,
+    pub recall: f64,
+    pub probe: usize,
+    pub rescore: usize,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_ann_options {
+    pub struct_size: usize,
+    pub partitions: u32,
+    pub iterations: u32,
+    pub seed: u64,
+    pub calibration_queries: *const tt_table,
 }
 
 /// `enum tt_precision`: storage precisions of the index and the weights in a model file.
@@ -131,6 +144,8 @@ pub struct tt_convert_options {
     pub weights_precision: i32,
     pub strip: i32,
     pub compression_level: i32,
+    pub ann: i32,
+    pub ann_partitions: u32,
 }
 
 #[repr(C)]
@@ -265,6 +280,16 @@ extern "C" {
     pub fn tt_model_rebuild_index(model: *mut tt_model, catalogue: *const tt_table) -> tt_status;
     pub fn tt_model_set_search_precision(model: *mut tt_model, precision: i32) -> tt_status;
     pub fn tt_model_search_precision(model: *const tt_model, precision: *mut i32) -> tt_status;
+
+    pub fn tt_ann_options_init(options: *mut tt_ann_options);
+    pub fn tt_model_build_ann(model: *mut tt_model, options: *const tt_ann_options) -> tt_status;
+    pub fn tt_model_drop_ann(model: *mut tt_model) -> tt_status;
+    pub fn tt_model_ann_info(
+        model: *const tt_model,
+        recall: f64,
+        partitions: *mut usize,
+        probe: *mut usize,
+    ) -> tt_status;
 
     pub fn tt_convert_options_init(options: *mut tt_convert_options);
     pub fn tt_model_convert(

@@ -82,12 +82,23 @@ fn expected() -> Vec<(&'static str, usize)> {
         field!(tt_query_options, allow),
         field!(tt_query_options, allow_count),
         field!(tt_query_options, capacity),
+        field!(tt_query_options, recall),
+        field!(tt_query_options, probe),
+        field!(tt_query_options, rescore),
+        size!(tt_ann_options),
+        field!(tt_ann_options, struct_size),
+        field!(tt_ann_options, partitions),
+        field!(tt_ann_options, iterations),
+        field!(tt_ann_options, seed),
+        field!(tt_ann_options, calibration_queries),
         size!(tt_convert_options),
         field!(tt_convert_options, struct_size),
         field!(tt_convert_options, index_precision),
         field!(tt_convert_options, weights_precision),
         field!(tt_convert_options, strip),
         field!(tt_convert_options, compression_level),
+        field!(tt_convert_options, ann),
+        field!(tt_convert_options, ann_partitions),
         size!(tt_export_options),
         field!(tt_export_options, struct_size),
         field!(tt_export_options, queries),
@@ -171,6 +182,7 @@ fn init_functions_report_the_rust_struct_size() {
     assert_eq!(struct_size_written_by(tt_save_options_init), size_of::<tt_save_options>());
     assert_eq!(struct_size_written_by(tt_query_options_init), size_of::<tt_query_options>());
     assert_eq!(struct_size_written_by(tt_convert_options_init), size_of::<tt_convert_options>());
+    assert_eq!(struct_size_written_by(tt_ann_options_init), size_of::<tt_ann_options>());
     assert_eq!(struct_size_written_by(tt_export_options_init), size_of::<tt_export_options>());
     assert_eq!(struct_size_written_by(tt_import_options_init), size_of::<tt_import_options>());
 }

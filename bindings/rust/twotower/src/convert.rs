@@ -107,11 +107,23 @@ pub struct ConvertOptions {
     pub strip: bool,
     /// zstd level of the output, 0 (uncompressed) ..= 19.
     pub compression_level: i32,
+    /// The approximate index: `Some(true)` builds (or rebuilds) it, `Some(false)` drops it,
+    /// `None` keeps what the file has.
+    pub ann: Option<bool>,
+    /// Partitions when building it; 0: about 2 sqrt(candidates).
+    pub ann_partitions: u32,
 }
 
 impl Default for ConvertOptions {
     fn default() -> Self {
-        ConvertOptions { index_precision: None, weights_precision: None, strip: false, compression_level: 3 }
+        ConvertOptions {
+            index_precision: None,
+            weights_precision: None,
+            strip: false,
+            compression_level: 3,
+            ann: None,
+            ann_partitions: 0,
+        }
     }
 }
 
@@ -137,6 +149,12 @@ pub fn convert(input: impl AsRef<Path>, output: impl AsRef<Path>, options: &Conv
     raw.weights_precision = Precision::code_or_keep(options.weights_precision);
     raw.strip = i32::from(options.strip);
     raw.compression_level = options.compression_level;
+    raw.ann = match options.ann {
+        None => 0,
+        Some(true) => 1,
+        Some(false) => -1,
+    };
+    raw.ann_partitions = options.ann_partitions;
     // SAFETY: valid strings and options.
     check(unsafe { sys::tt_model_convert(input.as_ptr(), output.as_ptr(), &raw) })
 }

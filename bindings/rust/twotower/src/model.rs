@@ -47,12 +47,36 @@ pub struct QueryOptions<'a> {
     k: usize,
     exclude: Option<Vec<&'a [i64]>>,
     allow: Option<&'a [i64]>,
+    recall: f64,
+    probe: usize,
+    rescore: usize,
 }
 
 impl<'a> QueryOptions<'a> {
     /// `k` results per query (at least 1).
     pub fn new(k: usize) -> Self {
-        QueryOptions { k, exclude: None, allow: None }
+        QueryOptions { k, exclude: None, allow: None, recall: 0.0, probe: 0, rescore: 0 }
+    }
+
+    /// Approximate search with the model's approximate index (`Model::build_ann`): scan the
+    /// partitions calibrated to reach this recall@100 (0 < recall < 1). Without an approximate
+    /// index the answer is exact. Filters apply during the search: k results whenever k
+    /// candidates pass them.
+    pub fn recall(mut self, recall: f64) -> Self {
+        self.recall = recall;
+        self
+    }
+
+    /// Approximate search scanning this many partitions (overrides `recall`).
+    pub fn probe(mut self, partitions: usize) -> Self {
+        self.probe = partitions;
+        self
+    }
+
+    /// The approximate shortlist re-scored in float32 (default max(2k, 32)).
+    pub fn rescore(mut self, candidates: usize) -> Self {
+        self.rescore = candidates;
+        self
     }
 
     /// Candidate ids never to return, one list per query row (so as many lists as rows).
@@ -358,6 +382,9 @@ impl Model {
             raw.exclude = exclude_ptrs.as_ptr();
             raw.exclude_counts = exclude_counts.as_ptr();
         }
+        raw.recall = options.recall;
+        raw.probe = options.probe;
+        raw.rescore = options.rescore;
         const NOTHING: [i64; 1] = [-1]; // out of range: the C API's way to allow no candidate
         if let Some(allow) = options.allow {
             let allow = if allow.is_empty() { &NOTHING[..] } else { allow };
@@ -418,6 +445,43 @@ impl Model {
     pub fn rebuild_index(&mut self, catalogue: &Table) -> Result<()> {
         // SAFETY: valid handles; the model is exclusively borrowed.
         check(unsafe { sys::tt_model_rebuild_index(self.raw.as_ptr(), catalogue.as_ptr()) })
+    }
+
+    /// Builds (or rebuilds) the approximate index: k-means partitions of the candidate
+    /// embeddings (`partitions`, 0: about 2 sqrt(candidates); k-means seeded with `seed`),
+    /// scanned with an int8 copy and re-scored in float32; its recall@100 is calibrated on
+    /// `calibration_queries` (query tower columns, up to 256 rows) or a sample of the
+    /// candidates. Saved with the model (an optional section older readers skip); index
+    /// rebuilds keep it. Needs the model exclusively (`&mut self`).
+    pub fn build_ann(&mut self, partitions: u32, seed: u64, calibration_queries: Option<&Table>) -> Result<()> {
+        let mut raw = std::mem::MaybeUninit::<sys::tt_ann_options>::zeroed();
+        // SAFETY: a valid, writable struct, fully written by the init function.
+        let mut raw = unsafe {
+            sys::tt_ann_options_init(raw.as_mut_ptr());
+            raw.assume_init()
+        };
+        raw.partitions = partitions;
+        raw.seed = seed;
+        if let Some(q) = calibration_queries {
+            raw.calibration_queries = q.as_ptr();
+        }
+        // SAFETY: valid handles and options; the model is exclusively borrowed.
+        check(unsafe { sys::tt_model_build_ann(self.raw.as_ptr(), &raw) })
+    }
+
+    /// Removes the approximate index (index rebuilds then make none).
+    pub fn drop_ann(&mut self) -> Result<()> {
+        // SAFETY: a valid handle; the model is exclusively borrowed.
+        check(unsafe { sys::tt_model_drop_ann(self.raw.as_ptr()) })
+    }
+
+    /// Partitions of the approximate index (0: none) and the breadth its calibration found
+    /// for a recall target.
+    pub fn ann_info(&self, recall: f64) -> Result<(usize, usize)> {
+        let (mut partitions, mut probe) = (0usize, 0usize);
+        // SAFETY: a valid handle and output pointers.
+        check(unsafe { sys::tt_model_ann_info(self.ptr(), recall, &mut partitions, &mut probe) })?;
+        Ok((partitions, probe))
     }
 
     /// Chooses the precision queries scan the index at. `Some(SearchPrecision::Bf16)` or

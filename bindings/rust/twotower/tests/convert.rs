@@ -84,6 +84,7 @@ fn convert_a_file() {
         weights_precision: Some(Precision::Bf16),
         strip: true,
         compression_level: 0,
+        ..ConvertOptions::default()
     };
     convert(&input, &output, &options).unwrap();
     let converted = Model::load(&output).unwrap();
