@@ -9,6 +9,7 @@
 #include "base/parallel.h"
 #include "base/random.h"
 #include "index/compact_scan.h"
+#include "index/float_scan.h"
 #include "index/partition_index.h"
 #include "nn/gemm.h"
 #include "nn/row_kernels.h"
@@ -255,6 +256,8 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
       const size_t ld = compact ? (cn + kScanGroup - 1) / kScanGroup * kScanGroup : cn;
       if (compact)
         compact_scores(queries + q0 * d, qn, c0, cn, s.data(), ld);
+      else if (qn <= kFloatScanMaxQueries)  // read-bound: a GEMM call costs more than its arithmetic
+        scan_float_rows(embeddings_.row(c0), cn, d, queries + q0 * d, qn, s.data(), cn);
       else
         sgemm(false, true, qn, cn, d, 1.0f, queries + q0 * d, d, embeddings_.row(c0), d, 0.0f, s.data(), cn);
       for (size_t r = 0; r < qn; ++r) {
