@@ -2,7 +2,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "model/dataset.h"
 #include "model/spec.h"
@@ -27,5 +29,27 @@ void register_eval(CLI::App& app);
 void register_convert(CLI::App& app);
 
 bool stdout_is_terminal();
+
+// Numeric options. CLI11 2.1 reads "-1" into an unsigned option as 18446744073709551615 and
+// clamps an integer that overflows, so every numeric option is taken as text and parsed here:
+// a whole decimal number within [lo, hi], else an error naming the option and its range.
+int64_t parse_int_option(const std::string& text, const std::string& option, int64_t lo, int64_t hi);
+uint64_t parse_uint_option(const std::string& text, const std::string& option, uint64_t lo, uint64_t hi);
+
+template <class T>
+CLI::Option* add_number_option(CLI::App& cmd, const std::string& name, T& target, T lo, T hi, const std::string& help) {
+  static_assert(std::is_integral_v<T>);
+  auto parse = [&target, name, lo, hi](const std::string& text) {
+    if constexpr (std::is_signed_v<T>)
+      target = static_cast<T>(parse_int_option(text, name, lo, hi));
+    else
+      target = static_cast<T>(parse_uint_option(text, name, lo, hi));
+  };
+  return cmd.add_option_function<std::string>(name, parse, help)
+      ->type_name(std::to_string(lo) + ".." + std::to_string(hi));
+}
+
+// --threads: 0 (all cores) or 1..kMaxThreads.
+CLI::Option* add_threads_option(CLI::App& cmd, int& target);
 
 }  // namespace tt::cli

@@ -216,8 +216,8 @@ void register_convert(CLI::App& app) {
   cmd->add_option("--quantize-weights", f->quantize_weights, "precision of the embedding tables and kernels only");
   cmd->add_flag("--strip", f->strip, "drop optimizer state and training metadata (a serving-only file)");
   cmd->add_flag("--upgrade", f->upgrade, "rewrite in the current format version (also what every conversion writes)");
-  cmd->add_option("--compression", f->compression, "zstd level of the output (0 stores it uncompressed; default 3)")
-      ->check(CLI::Range(0, 19));
+  add_number_option(*cmd, "--compression", f->compression, 0, 19,
+                    "zstd level of the output (0 stores it uncompressed; default 3)");
   cmd->add_flag("--evaluate", f->evaluate,
                 "compare accuracy and top-100 lists before and after (MovieLens by default)");
   cmd->add_option("--export", f->export_dir, "write embeddings, weights and preprocessing files into this directory");
@@ -236,7 +236,7 @@ void register_convert(CLI::App& app) {
   cmd->add_option("--ann-seed", f->ann_seed, "seed of the approximate index's k-means (default 0)");
   cmd->add_flag("--no-ann", f->no_ann, "drop the approximate index");
   f->data.add_to(*cmd);
-  cmd->add_option("--threads", f->threads, "threads (default: all cores)");
+  add_threads_option(*cmd, f->threads);
   cmd->callback([f] { run(*f); });
 }
 

@@ -46,7 +46,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("model", f->model, "model file")->required();
   f->data.add_to(*cmd);
   cmd->add_flag("--distinct", f->distinct, "rank against distinct candidate ids only");
-  cmd->add_option("--threads", f->threads, "threads (default: all cores)");
+  add_threads_option(*cmd, f->threads);
   cmd->callback([f, cmd] { run(*f, cmd); });
 }
 

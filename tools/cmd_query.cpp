@@ -7,6 +7,7 @@
 #include "base/parallel.h"
 #include "cli.h"
 #include "data/locate.h"
+#include "data/parse_number.h"
 #include "persist/model_serialization.h"
 
 namespace tt::cli {
@@ -41,27 +42,15 @@ Column one_value(const std::string& name, DType type, const std::string& text) {
     case DType::string:
       return Column(name, Column::Strings{text});
     case DType::int64: {
-      size_t used = 0;
       int64_t v = 0;
-      try {
-        v = std::stoll(text, &used);
-      } catch (...) {
-        used = 0;
-      }
-      if (used != text.size() || text.empty())
-        fail(ErrorKind::invalid_argument, "'" + name + "' needs an integer, got '" + text + "'");
+      if (const NumberStatus s = parse_int64(text, v); s != NumberStatus::ok)
+        fail(ErrorKind::invalid_argument, "column '" + name + "': " + describe_number_error(s, text, "int64"));
       return Column(name, Column::Ints{v});
     }
     case DType::float32: {
-      size_t used = 0;
       float v = 0;
-      try {
-        v = std::stof(text, &used);
-      } catch (...) {
-        used = 0;
-      }
-      if (used != text.size() || text.empty())
-        fail(ErrorKind::invalid_argument, "'" + name + "' needs a number, got '" + text + "'");
+      if (const NumberStatus s = parse_float32(text, v); s != NumberStatus::ok)
+        fail(ErrorKind::invalid_argument, "column '" + name + "': " + describe_number_error(s, text, "float32"));
       return Column(name, Column::Floats{v});
     }
   }
@@ -132,9 +121,9 @@ void register_query(CLI::App& app) {
   auto* cmd = app.add_subcommand("query", "top-k candidates for a query from a model file");
   cmd->add_option("model", f->model, "model file")->required();
   cmd->add_option("--user", f->user, "user id (column user_id)");
-  cmd->add_option("--timestamp", f->timestamp, "timestamp (column timestamp)");
+  add_number_option<int64_t>(*cmd, "--timestamp", f->timestamp, INT64_MIN, INT64_MAX, "timestamp (column timestamp)");
   cmd->add_option("--set", f->set, "any query column: --set column=value (repeatable)");
-  cmd->add_option("-k", f->k, "number of results")->check(CLI::Range(1, 100000));
+  add_number_option<size_t>(*cmd, "-k", f->k, 1, 100000, "number of results");
   cmd->add_flag("--exclude-rated", f->exclude_rated, "leave out what the user rated in MovieLens");
   cmd->add_option("--data", f->data, "MovieLens directory, for --exclude-rated");
   cmd->add_option("--search-precision", f->search_precision,

@@ -101,13 +101,13 @@ void register_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "train a model from a spec and report FactorizedTopK accuracy");
   cmd->add_option("--spec", f->spec, "model spec (JSON), e.g. samples/movielens/deep-32.json")->required();
   f->data.add_to(*cmd);
-  cmd->add_option("--epochs", f->epochs, "epochs (default: the spec's)");
-  cmd->add_option("--seed", f->seed, "seed for shuffling the epochs (default: the spec's)");
-  cmd->add_option("--threads", f->threads, "threads (default: all cores)");
+  add_number_option<size_t>(*cmd, "--epochs", f->epochs, 1, kMaxEpochs, "epochs (default: the spec's)");
+  add_number_option<uint64_t>(*cmd, "--seed", f->seed, 0, UINT64_MAX,
+                              "seed for shuffling the epochs (default: the spec's)");
+  add_threads_option(*cmd, f->threads);
   cmd->add_option("--history", f->history, "write per-epoch loss and metrics (.csv or .json)");
   cmd->add_option("--save", f->save, "save the trained model (and its candidate index) to this file");
-  cmd->add_option("--compression", f->compression, "zstd level for --save (0: uncompressed .. 19)")
-      ->check(CLI::Range(0, 19));
+  add_number_option(*cmd, "--compression", f->compression, 0, 19, "zstd level for --save (0: uncompressed .. 19)");
   cmd->add_flag("--with-optimizer", f->with_optimizer, "also save the optimizer state (a checkpoint)");
   cmd->add_flag("--quiet", f->quiet, "print only the summary");
   cmd->callback([f, cmd] { run(*f, cmd); });

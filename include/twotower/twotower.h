@@ -9,7 +9,10 @@
  *     which accepts NULL. Output handles are written only on success.
  *   - Option structs start with `struct_size`; fill them with the matching *_init function
  *     (which sets struct_size to sizeof the struct you compiled against and every option to its
- *     default), then change what you need. New fields are only ever appended.
+ *     default), then change what you need. New fields are only ever appended. Every field has
+ *     a range, written beside it; a value outside it is TT_ERR_INVALID_ARGUMENT naming the
+ *     field ("tt_train_options.threads is 100000; ..."), before any work is done. Flags are
+ *     0 or 1. A NULL options pointer means the defaults, for every function.
  *   - No C++ exception, abort() or exit() ever leaves the library: bad input of any kind, a
  *     NULL pointer included, is reported as a status.
  *   - Threads: a trained or loaded model may be used from any number of threads at once by the
@@ -146,13 +149,16 @@ typedef struct tt_progress {
  * (tt_model_train then returns TT_ERR_CANCELLED and the model keeps the weights it had). */
 typedef int (*tt_progress_fn)(const tt_progress* progress, void* user_data);
 
+/* The largest thread count an option accepts (0 always means all cores). */
+#define TT_MAX_THREADS 256
+
 typedef struct tt_train_options {
   size_t struct_size;
-  uint32_t epochs;    /* 0: the spec's */
-  int32_t eval_every; /* -1: the spec's; 0: only after the last epoch */
-  uint64_t seed;      /* shuffling seed, used if seed_set */
-  int32_t seed_set;
-  int32_t threads; /* 0: all cores */
+  uint32_t epochs;    /* 0: the spec's; else 1 .. 1000000 */
+  int32_t eval_every; /* -1: the spec's; 0: only after the last epoch; else every N epochs */
+  uint64_t seed;      /* shuffling seed (any value), used if seed_set */
+  int32_t seed_set;   /* 0 or 1 */
+  int32_t threads;    /* 0: all cores; else 1 .. TT_MAX_THREADS */
   tt_progress_fn progress;
   void* user_data;
 } tt_train_options;
@@ -176,7 +182,7 @@ TT_API tt_status tt_model_evaluate(const tt_model* model, const tt_table* intera
 typedef struct tt_save_options {
   size_t struct_size;
   int32_t compression_level; /* zstd level 0 (uncompressed) .. 19; default 3 */
-  int32_t include_optimizer; /* also store optimizer state (a checkpoint); default 0 */
+  int32_t include_optimizer; /* 0 or 1: also store optimizer state (a checkpoint); default 0 */
 } tt_save_options;
 TT_API void tt_save_options_init(tt_save_options* options);
 
@@ -300,7 +306,7 @@ typedef struct tt_convert_options {
   size_t struct_size;
   int32_t index_precision;   /* a tt_precision, or TT_PRECISION_KEEP (default) */
   int32_t weights_precision; /* a tt_precision, or TT_PRECISION_KEEP (default) */
-  int32_t strip;             /* drop optimizer state and training metadata; default 0 */
+  int32_t strip;             /* 0 or 1: drop optimizer state and training metadata; default 0 */
   int32_t compression_level; /* zstd level of the output, 0 (uncompressed) .. 19; default 3 */
   int32_t ann;               /* 1: build (or rebuild) the approximate index; -1: drop it; 0 (default): keep */
   uint32_t ann_partitions;   /* with ann = 1: partitions, 0 (default): about 2 sqrt(candidates) */
@@ -343,11 +349,12 @@ TT_API tt_status tt_model_topk_overlap(const tt_model* a, const tt_model* b, con
 typedef struct tt_export_options {
   size_t struct_size;
   const tt_table* queries; /* also export the query embeddings of these rows; default NULL */
-  int32_t npy;             /* embeddings as NumPy .npy; default 1 */
-  int32_t fvecs;           /* embeddings as .fvecs; default 1 */
-  int32_t candidates;      /* candidate_embeddings.* and candidate_keys.txt; default 1 */
-  int32_t weights;         /* weights.safetensors (float32, names as in the model file); default 1 */
-  int32_t preprocessing;   /* spec.json, preprocessing.json and vocab/ text files; default 1 */
+  /* The flags below are 0 or 1. */
+  int32_t npy;           /* embeddings as NumPy .npy; default 1 */
+  int32_t fvecs;         /* embeddings as .fvecs; default 1 */
+  int32_t candidates;    /* candidate_embeddings.* and candidate_keys.txt; default 1 */
+  int32_t weights;       /* weights.safetensors (float32, names as in the model file); default 1 */
+  int32_t preprocessing; /* spec.json, preprocessing.json and vocab/ text files; default 1 */
 } tt_export_options;
 TT_API void tt_export_options_init(tt_export_options* options);
 
@@ -366,7 +373,7 @@ typedef struct tt_import_options {
   /* With candidates: features that have no state in preprocessing.json are fitted on these
    * tables, as training would. NULL: every feature needs a stored state. */
   const tt_table* interactions;
-  int32_t threads; /* for building the index; 0: all cores */
+  int32_t threads; /* for building the index; 0: all cores; else 1 .. TT_MAX_THREADS */
 } tt_import_options;
 TT_API void tt_import_options_init(tt_import_options* options);
 

@@ -8,6 +8,8 @@
 #include <exception>
 #include <thread>
 
+#include "base/error.h"
+
 namespace tt {
 
 OmpSingleThreadScope::OmpSingleThreadScope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
@@ -23,8 +25,16 @@ struct ThreadPool::Arena {
   tbb::task_arena arena;
 };
 
+int checked_threads(long long threads, const std::string& option) {
+  if (threads < 0 || threads > kMaxThreads)
+    fail(ErrorKind::invalid_argument,
+         option + " is " + std::to_string(threads) + "; it must be 0 (all cores) or 1.." + std::to_string(kMaxThreads));
+  return static_cast<int>(threads);
+}
+
 ThreadPool::ThreadPool(int threads)
-    : threads_(threads > 0 ? threads : hardware_threads()), arena_(std::make_unique<Arena>(threads_)) {}
+    : threads_(checked_threads(threads, "threads") ? threads : hardware_threads()),
+      arena_(std::make_unique<Arena>(threads_)) {}
 
 ThreadPool::~ThreadPool() = default;
 

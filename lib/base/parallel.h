@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace tt {
 
@@ -33,7 +34,7 @@ class OmpSingleThreadScope {
 // chunks that does not depend on scheduling, so results are identical for a given thread count.
 class ThreadPool {
  public:
-  // threads <= 0 means all hardware threads.
+  // threads 0 means all hardware threads; outside 0..kMaxThreads is invalid_argument.
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -57,5 +58,14 @@ class ThreadPool {
 };
 
 int hardware_threads();
+
+// Every thread-count option (the CLI's --threads, tt_train_options.threads,
+// tt_import_options.threads, ThreadPool) takes 0, all hardware threads, or 1..kMaxThreads.
+// Beyond that OpenMP spends minutes creating and scheduling threads (20,000 did, at a load of
+// 1,000) or crashes creating them (100,000 did); 256 still allows reproducing, on a small
+// machine, a model trained with a large thread count (results depend on the count).
+constexpr int kMaxThreads = 256;
+// `threads` when it is in 0..kMaxThreads, else ErrorKind::invalid_argument naming `option`.
+int checked_threads(long long threads, const std::string& option);
 
 }  // namespace tt

@@ -48,9 +48,11 @@ TT_API tt_status tt_model_convert(const char* input_path, const char* output_pat
     require(input_path, "input_path");
     require(output_path, "output_path");
     const tt_convert_options o = read_options(options, tt_convert_options_init, "tt_convert_options");
-    if (o.compression_level < 0 || o.compression_level > 19)
+    capi::range_field(o.compression_level, 0, 19, "tt_convert_options.compression_level");
+    const bool strip = capi::flag_field(o.strip, "tt_convert_options.strip");
+    if (o.ann < -1 || o.ann > 1)
       fail(ErrorKind::invalid_argument,
-           "tt_convert_options.compression_level must be in 0..19, got " + std::to_string(o.compression_level));
+           "tt_convert_options.ann must be -1 (drop), 0 (keep) or 1 (build), got " + std::to_string(o.ann));
     const auto index = precision_arg(o.index_precision, "tt_convert_options.index_precision");
     const auto weights = precision_arg(o.weights_precision, "tt_convert_options.weights_precision");
     std::error_code ec;
@@ -58,10 +60,7 @@ TT_API tt_status tt_model_convert(const char* input_path, const char* output_pat
       fail(ErrorKind::invalid_argument, std::string(output_path) + ": the output is the input file; write a new file");
     RetrievalModel m = load_model(input_path);
     if (index || weights) quantize_model(m, index, weights);
-    if (o.strip) strip_model(m);
-    if (o.ann < -1 || o.ann > 1)
-      fail(ErrorKind::invalid_argument,
-           "tt_convert_options.ann must be -1 (drop), 0 (keep) or 1 (build), got " + std::to_string(o.ann));
+    if (strip) strip_model(m);
     if (o.ann == -1) m.drop_ann();
     if (o.ann == 1) {
       PartitionBuildOptions bo;
@@ -126,6 +125,7 @@ TT_API tt_status tt_model_topk_overlap(const tt_model* a, const tt_model* b, con
     require(b, "b");
     require(queries, "queries");
     require(out, "out");
+    capi::range_field<size_t>(k, 1, kMaxTopK, "k");
     const Table q = queries->to_table();
     *out = topk_overlap(a->trained(), b->trained(), q, k, *a->pool);
   });
@@ -149,11 +149,11 @@ TT_API tt_status tt_model_export(const tt_model* model, const char* directory, c
       queries = o.queries->to_table();
       eo.queries = &*queries;
     }
-    eo.npy = o.npy != 0;
-    eo.fvecs = o.fvecs != 0;
-    eo.candidates = o.candidates != 0;
-    eo.weights = o.weights != 0;
-    eo.preprocessing = o.preprocessing != 0;
+    eo.npy = capi::flag_field(o.npy, "tt_export_options.npy");
+    eo.fvecs = capi::flag_field(o.fvecs, "tt_export_options.fvecs");
+    eo.candidates = capi::flag_field(o.candidates, "tt_export_options.candidates");
+    eo.weights = capi::flag_field(o.weights, "tt_export_options.weights");
+    eo.preprocessing = capi::flag_field(o.preprocessing, "tt_export_options.preprocessing");
     export_model(model->trained(), directory, eo);
   });
 }
@@ -175,7 +175,7 @@ TT_API tt_status tt_model_import(const char* directory, const tt_import_options*
     if (o.spec_path) io.spec_path = o.spec_path;
     if (o.preprocessing_path) io.preprocessing_path = o.preprocessing_path;
     if (o.weights_path) io.weights_path = o.weights_path;
-    io.threads = o.threads;
+    io.threads = checked_threads(o.threads, "tt_import_options.threads");
     std::optional<Table> candidates, interactions;
     if (o.candidates) {
       candidates = o.candidates->to_table();

@@ -10,6 +10,8 @@
 #include "model/fit.h"
 
 using namespace tt;
+using capi::flag_field;
+using capi::range_field;
 using capi::read_options;
 using capi::require;
 
@@ -105,14 +107,16 @@ TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, c
     require(interactions, "interactions");
     require(candidates, "candidates");
     const tt_train_options o = read_options(options, tt_train_options_init, "tt_train_options");
-    if (o.eval_every < -1) fail(ErrorKind::invalid_argument, "tt_train_options.eval_every must be >= -1");
-    Dataset data{interactions->to_table(), candidates->to_table(), "tables passed through the C API"};
     TrainOptions t;
-    t.epochs = o.epochs;
-    t.eval_every = o.eval_every < 0 ? SIZE_MAX : static_cast<size_t>(o.eval_every);
+    t.epochs = o.epochs ? range_field<size_t>(o.epochs, 1, kMaxEpochs, "tt_train_options.epochs") : 0;
+    t.eval_every =
+        o.eval_every == -1
+            ? SIZE_MAX
+            : static_cast<size_t>(range_field<int64_t>(o.eval_every, -1, INT32_MAX, "tt_train_options.eval_every"));
     t.seed = o.seed;
-    t.seed_set = o.seed_set != 0;
-    t.threads = o.threads;
+    t.seed_set = flag_field(o.seed_set, "tt_train_options.seed_set");
+    t.threads = checked_threads(o.threads, "tt_train_options.threads");
+    Dataset data{interactions->to_table(), candidates->to_table(), "tables passed through the C API"};
     if (o.progress) {
       t.on_progress = [&o](const TrainProgress& p) {
         tt_progress r;
@@ -158,7 +162,8 @@ TT_API tt_status tt_model_evaluate(const tt_model* model, const tt_table* intera
     require(candidates, "candidates");
     require(out, "out");
     const RetrievalModel& rm = model->trained();
-    EvalSet set = make_eval_set(rm.model(), interactions->to_table(), candidates->to_table(), distinct_candidates != 0);
+    const bool distinct = flag_field(distinct_candidates, "distinct_candidates");
+    EvalSet set = make_eval_set(rm.model(), interactions->to_table(), candidates->to_table(), distinct);
     ThreadPool pool(0);
     fill_metrics(evaluate_factorized_topk(rm.model(), set, rm.model().spec().eval.k,
                                           rm.model().spec().training.eval_batch_size, pool),

@@ -3,6 +3,7 @@
 
 #include "capi/api_guard.h"
 #include "capi/model_handle.h"
+#include "capi/read_options.h"
 #include "data/read_file.h"
 #include "io/model_file.h"
 #include "persist/model_serialization.h"
@@ -11,20 +12,10 @@ using namespace tt;
 using capi::require;
 
 static SaveOptions save_options(const tt_save_options* given) {
-  tt_save_options o;
-  tt_save_options_init(&o);
-  if (given) {
-    if (given->struct_size < sizeof(size_t) || given->struct_size > sizeof(tt_save_options))
-      fail(ErrorKind::invalid_argument, "tt_save_options.struct_size is " + std::to_string(given->struct_size) +
-                                            "; initialise it with tt_save_options_init");
-    std::memcpy(static_cast<void*>(&o), given, given->struct_size);
-  }
-  if (o.compression_level < 0 || o.compression_level > 19)
-    fail(ErrorKind::invalid_argument,
-         "tt_save_options.compression_level must be in 0..19, got " + std::to_string(o.compression_level));
+  const tt_save_options o = capi::read_options(given, tt_save_options_init, "tt_save_options");
   SaveOptions s;
-  s.compression_level = o.compression_level;
-  s.include_optimizer = o.include_optimizer != 0;
+  s.compression_level = capi::range_field(o.compression_level, 0, 19, "tt_save_options.compression_level");
+  s.include_optimizer = capi::flag_field(o.include_optimizer, "tt_save_options.include_optimizer");
   return s;
 }
 

@@ -12,9 +12,6 @@ using namespace tt;
 using capi::read_options;
 using capi::require;
 
-// tt_query_options.k's bound: far beyond any catalogue, and n x k stays addressable.
-static constexpr size_t kMaxQueryK = (size_t{1} << 31) - 1;
-
 static size_t checked_capacity(size_t rows, size_t dim, size_t capacity, const char* what) {
   if (rows != 0 && dim > SIZE_MAX / rows) fail(ErrorKind::invalid_argument, std::string(what) + ": size overflow");
   if (capacity < rows * dim)
@@ -84,9 +81,9 @@ TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, 
                                             "; initialise it with tt_query_options_init");
     const tt_query_options o = read_options(options, tt_query_options_init, "tt_query_options");
     const RetrievalModel& rm = model->trained();
-    if (o.k == 0 || o.k > kMaxQueryK)
+    if (o.k == 0 || o.k > kMaxTopK)
       fail(ErrorKind::invalid_argument, "tt_query_options.k is " + std::to_string(o.k) +
-                                            "; k must be positive and at most " + std::to_string(kMaxQueryK));
+                                            "; k must be positive and at most " + std::to_string(kMaxTopK));
     if (!(o.recall >= 0.0 && o.recall <= 1.0))
       fail(ErrorKind::invalid_argument, "tt_query_options.recall must be in [0, 1], got " + std::to_string(o.recall));
     if ((o.exclude == nullptr) != (o.exclude_counts == nullptr))

@@ -2,6 +2,7 @@
 // older header passes a shorter struct, of which only the fields it has are read.
 #pragma once
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -21,6 +22,26 @@ T read_options(const T* given, void (*init)(T*), const char* name) {
                                           "; initialise the struct with its _init function");
   std::memcpy(static_cast<void*>(&o), given, given->struct_size);
   return o;
+}
+
+}  // namespace tt::capi
+
+namespace tt::capi {
+
+// A flag field: 0 or 1, else invalid_argument naming it ("tt_save_options.include_optimizer").
+inline bool flag_field(int32_t value, const char* field) {
+  if (value != 0 && value != 1)
+    fail(ErrorKind::invalid_argument, std::string(field) + " is " + std::to_string(value) + "; it must be 0 or 1");
+  return value != 0;
+}
+
+// A numeric field within [lo, hi], else invalid_argument naming it and the range.
+template <class T>
+T range_field(T value, T lo, T hi, const char* field) {
+  if (value < lo || value > hi)
+    fail(ErrorKind::invalid_argument, std::string(field) + " is " + std::to_string(value) + "; it must be in " +
+                                          std::to_string(lo) + ".." + std::to_string(hi));
+  return value;
 }
 
 }  // namespace tt::capi

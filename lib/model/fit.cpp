@@ -8,6 +8,7 @@
 namespace tt {
 
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options) {
+  check_train_options(options);
   FitResult out;
   Split split = split_for_spec(data.interactions, spec.data);
   out.train_rows = split.train.num_rows();

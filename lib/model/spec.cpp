@@ -1,6 +1,7 @@
 #include "model/spec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -309,10 +310,12 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
   if (r.has("task")) {
     Reader t = r.child("task");
     s.task.loss.temperature = t.get<float>("temperature", 1.0f);
-    if (!(s.task.loss.temperature > 0.0f)) t.error("must be positive", "temperature");
+    if (!(s.task.loss.temperature > 0.0f) || !std::isfinite(s.task.loss.temperature))
+      t.error("must be a positive finite number", "temperature");
     s.task.loss.remove_accidental_hits = t.get<bool>("remove_accidental_hits", false);
     s.task.loss.num_hard_negatives = t.get<int>("num_hard_negatives", 0);
-    if (s.task.loss.num_hard_negatives < 0) t.error("must be >= 0", "num_hard_negatives");
+    if (s.task.loss.num_hard_negatives < 0 || s.task.loss.num_hard_negatives > 65536)
+      t.error("must be in 0..65536", "num_hard_negatives");
     s.task.sample_weight_column = t.get<std::string>("sample_weight_column", "");
     s.task.sampling_probability_column = t.get<std::string>("sampling_probability_column", "");
     t.finish();
@@ -333,7 +336,13 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
       oc.momentum = o.get<float>("momentum", 0.0f);
       if (oc.kind != "adagrad" && oc.kind != "adam" && oc.kind != "sgd")
         o.error("unknown optimizer '" + oc.kind + "' (expected adagrad, adam or sgd)", "kind");
-      if (!(oc.learning_rate > 0.0f)) o.error("must be positive", "learning_rate");
+      if (!(oc.learning_rate > 0.0f) || !std::isfinite(oc.learning_rate))
+        o.error("must be a positive finite number", "learning_rate");
+      if (!(oc.initial_accumulator >= 0.0f) || !std::isfinite(oc.initial_accumulator))
+        o.error("must be a finite number >= 0", "initial_accumulator");
+      if (!(oc.epsilon > 0.0f) || !std::isfinite(oc.epsilon)) o.error("must be a positive finite number", "epsilon");
+      for (const auto& [name, value] : {std::pair{"beta1", oc.beta1}, {"beta2", oc.beta2}, {"momentum", oc.momentum}})
+        if (!(value >= 0.0f && value < 1.0f)) o.error("must be in [0, 1)", name);
       o.finish();
     } else {
       t.get<int>("optimizer", 0);
@@ -343,9 +352,13 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     s.training.eval_every = t.get<size_t>("eval_every", 5);
     s.training.eval_batch_size = t.get<size_t>("eval_batch_size", 4096);
     s.training.seed = t.get<uint64_t>("seed", 42);
-    if (s.training.batch_size == 0) t.error("must be positive", "batch_size");
-    if (s.training.epochs == 0) t.error("must be positive", "epochs");
-    if (s.training.eval_batch_size == 0) t.error("must be positive", "eval_batch_size");
+    if (s.training.batch_size == 0 || s.training.batch_size > kMaxBatchSize)
+      t.error("must be in 1.." + std::to_string(kMaxBatchSize), "batch_size");
+    if (s.training.epochs == 0 || s.training.epochs > kMaxEpochs)
+      t.error("must be in 1.." + std::to_string(kMaxEpochs), "epochs");
+    if (s.training.eval_every > kMaxEpochs) t.error("must be in 0.." + std::to_string(kMaxEpochs), "eval_every");
+    if (s.training.eval_batch_size == 0 || s.training.eval_batch_size > kMaxBatchSize)
+      t.error("must be in 1.." + std::to_string(kMaxBatchSize), "eval_batch_size");
     t.finish();
   } else {
     r.get<int>("training", 0);
@@ -363,8 +376,12 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     Reader e = r.child("evaluation");
     s.eval.k = e.get<std::vector<size_t>>("k", s.eval.k);
     if (s.eval.k.empty()) e.error("needs at least one k", "k");
+    if (s.eval.k.size() > kMaxEvaluatedK)
+      e.error(
+          "at most " + std::to_string(kMaxEvaluatedK) + " k values (TT_MAX_K), got " + std::to_string(s.eval.k.size()),
+          "k");
     for (size_t k : s.eval.k)
-      if (k == 0) e.error("k must be positive", "k");
+      if (k == 0 || k > kMaxTopK) e.error("k must be positive and at most " + std::to_string(kMaxTopK), "k");
     s.eval.distinct_candidates = e.get<bool>("distinct_candidates", false);
     e.finish();
   } else {

@@ -44,6 +44,12 @@ struct TaskSpec {
   std::string sampling_probability_column;  // optional, float32 column of the interactions
 };
 
+// Bounds shared by the spec, the C API's options and the CLI's flags (docs/model-spec.md).
+constexpr size_t kMaxEpochs = 1'000'000;    // a million epochs of MovieLens is a day's training
+constexpr size_t kMaxBatchSize = 1u << 20;  // batch_size and eval_batch_size
+constexpr size_t kMaxTopK = 0x7fffffff;     // an evaluation k, a query's k
+constexpr size_t kMaxEvaluatedK = 16;       // how many k values one evaluation reports (TT_MAX_K)
+
 struct TrainingSpec {
   OptimizerConfig optimizer;
   size_t batch_size = 2048;

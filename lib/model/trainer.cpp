@@ -100,8 +100,19 @@ struct DistinctCandidates {
 
 }  // namespace
 
+void check_train_options(const TrainOptions& o) {
+  if (o.epochs > kMaxEpochs)
+    fail(ErrorKind::invalid_argument,
+         "epochs is " + std::to_string(o.epochs) + "; it must be in 1.." + std::to_string(kMaxEpochs));
+  if (o.eval_every != SIZE_MAX && o.eval_every > kMaxEpochs)
+    fail(ErrorKind::invalid_argument,
+         "eval_every is " + std::to_string(o.eval_every) + "; it must be in 0.." + std::to_string(kMaxEpochs));
+  checked_threads(o.threads, "threads");
+}
+
 TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& test, const Table& catalogue,
                         const TrainOptions& opt) {
+  check_train_options(opt);
   if (!model.ready()) fail(ErrorKind::invalid_argument, "the model must be fitted and initialised before training");
   const ModelSpec& spec = model.spec();
   const size_t epochs = opt.epochs ? opt.epochs : spec.training.epochs;

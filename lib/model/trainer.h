@@ -48,6 +48,10 @@ struct TrainResult {
   std::vector<uint8_t> optimizer_state;  // Optimizer::save_state after the last step
 };
 
+// ErrorKind::invalid_argument naming the field when an option is out of range (epochs above
+// kMaxEpochs, threads outside 0..kMaxThreads, eval_every other than SIZE_MAX above kMaxEpochs).
+void check_train_options(const TrainOptions& options);
+
 // Trains `model` (already fitted and initialised) on `train`, evaluating on `test` against
 // `catalogue` (FactorizedTopK). `test` may be empty, then no evaluation is done.
 TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& test, const Table& catalogue,

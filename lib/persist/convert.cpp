@@ -8,6 +8,7 @@
 #include <set>
 
 #include "base/bytes.h"
+#include "base/checked_math.h"
 #include "base/error.h"
 #include "base/parallel.h"
 #include "base/version.h"
@@ -124,10 +125,13 @@ double topk_overlap(const RetrievalModel& a, const RetrievalModel& b, const Tabl
   if (k == 0) fail(ErrorKind::invalid_argument, "top-k overlap: k must be at least 1");
   const size_t n = queries.num_rows();
   if (n == 0) return 1.0;
+  // Slots beyond the catalogue would hold only padding: a k larger than it compares them all.
+  k = std::min(k, std::max<size_t>(a.index().size(), 1));
   SearchOptions so;
   so.k = k;
-  std::vector<int64_t> ia(n * k), ib(n * k);
-  std::vector<float> sa(n * k), sb(n * k);
+  const size_t slots = checked_mul(n, k, "top-k overlap: queries x k");
+  std::vector<int64_t> ia(slots), ib(slots);
+  std::vector<float> sa(slots), sb(slots);
   Matrix qa, qb;
   a.embed_queries(queries, qa);
   b.embed_queries(queries, qb);

@@ -12,6 +12,11 @@
 #include "check.h"
 #include "synthetic.h"
 
+static int file_exists(const char* path) {
+  struct stat st;
+  return lstat(path, &st) == 0;
+}
+
 static tt_model* trained(tt_table* inter, tt_table* cand) {
   tt_model* m = NULL;
   tt_train_options to;
@@ -91,7 +96,6 @@ static void test_null_options(tt_table* inter, tt_table* cand) {
   tt_model_free(imported);
   tt_model_free(m);
   tt_table_free(q);
-  remove("bad_input_null.tt");
   remove("bad_input_null2.tt");
 }
 
@@ -153,9 +157,89 @@ static void test_non_regular_paths(const tt_model* m) {
   rmdir(dir);
 }
 
-static int file_exists(const char* path) {
-  struct stat st;
-  return lstat(path, &st) == 0;
+/* Numbers that wrap: every option field has a range; a value outside it is refused naming the
+ * field, before any work. */
+static void test_option_ranges(tt_model* m, tt_table* inter, tt_table* cand) {
+  tt_model* fresh = NULL;
+  tt_train_options to;
+  tt_save_options so;
+  tt_convert_options co;
+  tt_export_options eo;
+  tt_import_options io;
+  tt_metrics metrics;
+  tt_table* q = one_query();
+  double overlap = 0;
+  const int32_t bad_threads[] = {100000, 20000, TT_MAX_THREADS + 1, -1, -3, INT32_MIN};
+  size_t i;
+
+  CHECK_OK(tt_model_create(syn_spec_json, &fresh));
+  for (i = 0; i < sizeof bad_threads / sizeof bad_threads[0]; ++i) {
+    tt_train_options_init(&to);
+    to.threads = bad_threads[i];
+    CHECK_FAILS(tt_model_train(fresh, inter, cand, &to, NULL), TT_ERR_INVALID_ARGUMENT, "tt_train_options.threads is");
+    tt_import_options_init(&io);
+    io.threads = bad_threads[i];
+    CHECK_FAILS(tt_model_import("bad_input_export", &io, &fresh), TT_ERR_INVALID_ARGUMENT,
+                "tt_import_options.threads is");
+  }
+  tt_train_options_init(&to);
+  to.threads = 100000;
+  CHECK_FAILS(tt_model_train(fresh, inter, cand, &to, NULL), TT_ERR_INVALID_ARGUMENT,
+              "tt_train_options.threads is 100000; it must be 0 (all cores) or 1..256");
+  tt_train_options_init(&to);
+  to.epochs = 1000001;
+  CHECK_FAILS(tt_model_train(fresh, inter, cand, &to, NULL), TT_ERR_INVALID_ARGUMENT,
+              "tt_train_options.epochs is 1000001");
+  to.epochs = UINT32_MAX;
+  CHECK_FAILS(tt_model_train(fresh, inter, cand, &to, NULL), TT_ERR_INVALID_ARGUMENT, "tt_train_options.epochs");
+  tt_train_options_init(&to);
+  to.eval_every = -2;
+  CHECK_FAILS(tt_model_train(fresh, inter, cand, &to, NULL), TT_ERR_INVALID_ARGUMENT,
+              "tt_train_options.eval_every is -2");
+  tt_train_options_init(&to);
+  to.seed_set = 2;
+  CHECK_FAILS(tt_model_train(fresh, inter, cand, &to, NULL), TT_ERR_INVALID_ARGUMENT,
+              "tt_train_options.seed_set is 2; it must be 0 or 1");
+  tt_train_options_init(&to);
+  to.seed_set = 1;
+  to.seed = UINT64_MAX; /* every seed is valid */
+  to.epochs = 1;
+  to.threads = 1;
+  CHECK_OK(tt_model_train(fresh, inter, cand, &to, NULL));
+  tt_model_free(fresh);
+
+  tt_save_options_init(&so);
+  so.compression_level = 20;
+  CHECK_FAILS(tt_model_save(m, "bad_input_range.tt", &so), TT_ERR_INVALID_ARGUMENT,
+              "tt_save_options.compression_level is 20; it must be in 0..19");
+  so.compression_level = -1;
+  CHECK_FAILS(tt_model_save(m, "bad_input_range.tt", &so), TT_ERR_INVALID_ARGUMENT, "compression_level is -1");
+  tt_save_options_init(&so);
+  so.include_optimizer = -1;
+  CHECK_FAILS(tt_model_save(m, "bad_input_range.tt", &so), TT_ERR_INVALID_ARGUMENT,
+              "tt_save_options.include_optimizer is -1; it must be 0 or 1");
+  CHECK(!file_exists("bad_input_range.tt"));
+  tt_convert_options_init(&co);
+  co.strip = 7;
+  CHECK_FAILS(tt_model_convert("bad_input_null.tt", "bad_input_range.tt", &co), TT_ERR_INVALID_ARGUMENT,
+              "tt_convert_options.strip is 7");
+  tt_convert_options_init(&co);
+  co.index_precision = 4;
+  CHECK_FAILS(tt_model_convert("bad_input_null.tt", "bad_input_range.tt", &co), TT_ERR_INVALID_ARGUMENT,
+              "tt_convert_options.index_precision is 4");
+  tt_export_options_init(&eo);
+  eo.fvecs = 3;
+  CHECK_FAILS(tt_model_export(m, "bad_input_range_export", &eo), TT_ERR_INVALID_ARGUMENT,
+              "tt_export_options.fvecs is 3");
+  tt_metrics_init(&metrics);
+  CHECK_FAILS(tt_model_evaluate(m, inter, cand, 2, &metrics), TT_ERR_INVALID_ARGUMENT,
+              "distinct_candidates is 2; it must be 0 or 1");
+  CHECK_FAILS(tt_model_topk_overlap(m, m, q, 0, &overlap), TT_ERR_INVALID_ARGUMENT, "k is 0");
+  CHECK_FAILS(tt_model_topk_overlap(m, m, q, (size_t)1 << 62, &overlap), TT_ERR_INVALID_ARGUMENT,
+              "k is 4611686018427387904");
+  CHECK_OK(tt_model_topk_overlap(m, m, q, 1000, &overlap)); /* beyond the catalogue: compares it all */
+  CHECK(overlap == 1.0);
+  tt_table_free(q);
 }
 
 /* The host part of temporary names (docs/c-api.md): the host name up to its first '.', letters,
@@ -246,7 +330,9 @@ int main(void) {
   test_non_regular_paths(m);
   test_saving(m);
   test_null_options(inter, cand);
+  test_option_ranges(m, inter, cand);
   tt_model_free(m);
+  remove("bad_input_null.tt");
   tt_table_free(inter);
   tt_table_free(cand);
   return finish("test_capi_bad_input");

@@ -25,18 +25,18 @@ fail() {
 run() {
   if [ "$1" = train ]; then
     shift
-    set -- "$tt" train --spec "$spec" --interactions "$inter" --candidates "$cand" --threads 1 "$@"
+    set -- "$tt" train --spec "$spec" --interactions "$inter" --candidates "$cand" "$@"
   fi
   timeout 120 "$@" > out.txt 2> err.txt < /dev/null
 }
-# refused NEEDLE CMD...: CMD exits with status 1 or 2 (an error, not a crash or a signal) and its
-# stderr contains NEEDLE.
+# refused NEEDLE CMD...: CMD fails with a status below 124 (an error, not a timeout, a crash or a
+# signal) and its stderr contains NEEDLE.
 refused() {
   needle=$1
   shift
   status=0
   run "$@" || status=$?
-  if [ "$status" -ne 1 ] && [ "$status" -ne 2 ] || ! grep -qF -- "$needle" err.txt; then
+  if [ "$status" -eq 0 ] || [ "$status" -ge 124 ] || ! grep -qF -- "$needle" err.txt; then
     fail "$* exited $status; expected an error mentioning '$needle'; stderr: $(head -c 600 err.txt)"
   fi
 }
@@ -103,6 +103,33 @@ wait "$dead"
 accepted train --save m.tt
 [ ! -e "m.tt.tmp-$dead-$host-3" ] || fail "the temporary file of a dead save was left behind"
 [ -e "m.tt.tmp-$$-$host-3" ] || fail "the temporary file of a running process was removed"
+
+# --- Numbers that wrap: every numeric option is a whole number within its range, else refused
+# naming the option (CLI11 alone read --epochs -1 as 2^64-1 and clamped --timestamp).
+for v in 100000 20000 257 -1 -3 abc 1.5 ""; do
+  refused "--threads" train --threads "$v"
+done
+refused "--threads: 100000 is outside 0..256" train --threads 100000
+refused "--threads: -1 is outside 0..256" train --threads -1
+refused "--threads: -1 is outside 0..256" "$tt" eval "$model" --interactions "$inter" --candidates "$cand" --threads -1
+refused "--threads: 300 is outside 0..256" "$tt" convert "$model" --export exp2 --threads 300
+refused "--epochs: -1 is outside 1..1000000" train --epochs -1
+refused "--epochs: 0 is outside 1..1000000" train --epochs 0
+refused "--epochs: 99999999999999999999 is outside 1..1000000" train --epochs 99999999999999999999
+refused "--epochs: '2e3' is not a whole number" train --epochs 2e3
+refused "--seed: -1 is outside 0..18446744073709551615" train --seed -1
+refused "--seed: 18446744073709551616 is outside" train --seed 18446744073709551616
+refused "--compression: -1 is outside 0..19" train --compression -1
+refused "--compression: 20 is outside 0..19" "$tt" convert "$model" -o c.tt --compression 20
+refused "--timestamp: 99999999999999999999 is outside -9223372036854775808..9223372036854775807" "$tt" query "$model" --set user_id=u7 --timestamp 99999999999999999999
+refused "-k: -1 is outside 1..100000" "$tt" query "$model" --set user_id=u7 --timestamp 880050000 -k -1
+refused "-k: 0 is outside 1..100000" "$tt" query "$model" --set user_id=u7 --timestamp 880050000 -k 0
+refused "-k: 18446744073709551615 is outside 1..100000" "$tt" query "$model" --set user_id=u7 --timestamp 880050000 -k 18446744073709551615
+refused "column 'timestamp': '99999999999999999999' is out of range" "$tt" query "$model" --set user_id=u7 \
+  --set timestamp=99999999999999999999
+refused "column 'timestamp':" "$tt" query "$model" --set user_id=u7 --set timestamp=12abc
+accepted "$tt" query "$model" --set user_id=u7 --timestamp -5 -k 3
+accepted train --seed 18446744073709551615 --epochs 1 --threads 0
 
 if [ "$failures" -ne 0 ]; then
   echo "test_bad_input.sh: $failures checks failed" >&2

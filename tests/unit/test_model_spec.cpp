@@ -424,16 +424,16 @@ TEST_CASE("model spec: missing and out-of-range values") {
   for (double lr : {0.0, -0.1}) {
     j = base_spec();
     j["training"]["optimizer"]["learning_rate"] = lr;
-    check_error(j, {"training.optimizer.learning_rate: must be positive"});
+    check_error(j, {"training.optimizer.learning_rate: must be a positive finite number"});
   }
   for (double t : {0.0, -1.0}) {
     j = base_spec();
     j["task"]["temperature"] = t;
-    check_error(j, {"task.temperature: must be positive"});
+    check_error(j, {"task.temperature: must be a positive finite number"});
   }
   j = base_spec();
   j["task"]["num_hard_negatives"] = -1;
-  check_error(j, {"task.num_hard_negatives: must be >= 0"});
+  check_error(j, {"task.num_hard_negatives: must be in 0..65536"});
   j = base_spec();
   j["evaluation"]["k"] = {1, 0, 5};
   check_error(j, {"evaluation.k: k must be positive"});
@@ -442,13 +442,52 @@ TEST_CASE("model spec: missing and out-of-range values") {
   check_error(j, {"evaluation.k: needs at least one k"});
   j = base_spec();
   j["training"]["batch_size"] = 0;
-  check_error(j, {"training.batch_size: must be positive"});
+  check_error(j, {"training.batch_size: must be in 1..1048576"});
   j = base_spec();
   j["training"]["eval_batch_size"] = 0;
-  check_error(j, {"training.eval_batch_size: must be positive"});
+  check_error(j, {"training.eval_batch_size: must be in 1..1048576"});
   j = base_spec();
   j["training"]["epochs"] = 0;
-  check_error(j, {"training.epochs: must be positive"});
+  check_error(j, {"training.epochs: must be in 1..1000000"});
+
+  // Upper bounds: a value beyond them would wrap, exhaust memory or run for years.
+  j = base_spec();
+  j["training"]["epochs"] = 1000001;
+  check_error(j, {"training.epochs: must be in 1..1000000"});
+  j = base_spec();
+  j["training"]["epochs"] = 18446744073709551615ull;
+  check_error(j, {"training.epochs: must be in 1..1000000"});
+  j = base_spec();
+  j["training"]["eval_every"] = 2000000;
+  check_error(j, {"training.eval_every: must be in 0..1000000"});
+  j = base_spec();
+  j["training"]["batch_size"] = 1 << 21;
+  check_error(j, {"training.batch_size: must be in 1..1048576"});
+  j = base_spec();
+  j["task"]["num_hard_negatives"] = 100000;
+  check_error(j, {"task.num_hard_negatives: must be in 0..65536"});
+  j = base_spec();
+  j["evaluation"]["k"] = nlohmann::json::array();
+  for (int k = 1; k <= 17; ++k) j["evaluation"]["k"].push_back(k);
+  check_error(j, {"evaluation.k: at most 16 k values (TT_MAX_K), got 17"});
+  j = base_spec();
+  j["evaluation"]["k"] = {1, 1ull << 31};
+  check_error(j, {"evaluation.k: k must be positive and at most 2147483647"});
+  for (const char* field : {"beta1", "beta2", "momentum"})
+    for (double v : {-0.1, 1.0, 2.0}) {
+      j = base_spec();
+      j["training"]["optimizer"][field] = v;
+      check_error(j, {std::string("training.optimizer.") + field + ": must be in [0, 1)"});
+    }
+  j = base_spec();
+  j["training"]["optimizer"]["epsilon"] = 0.0;
+  check_error(j, {"training.optimizer.epsilon: must be a positive finite number"});
+  j = base_spec();
+  j["training"]["optimizer"]["initial_accumulator"] = -1.0;
+  check_error(j, {"training.optimizer.initial_accumulator: must be a finite number >= 0"});
+  j = base_spec();
+  j["task"]["temperature"] = 1e39;  // infinite as a float32
+  check_error(j, {"task.temperature: must be a positive finite number"});
 }
 
 TEST_CASE("model spec: from_file errors") {

@@ -50,7 +50,7 @@ def test_save_options(trained, tmp_path):
     raw = trained.to_bytes(compression_level=0)  # every section stored uncompressed
     assert len(raw) > len(small)
     same_answers(trained, twotower.Model.from_bytes(raw))
-    with pytest.raises(twotower.InvalidArgumentError, match="compression_level must be in 0..19"):
+    with pytest.raises(twotower.InvalidArgumentError, match="compression_level is 20; it must be in 0..19"):
         trained.save(tmp_path / "x.tt", compression_level=20)
     assert not (tmp_path / "x.tt").exists()
 

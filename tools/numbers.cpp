@@ -1,0 +1,46 @@
+// Parsing of the CLI's numeric options (cli.h): whole decimal numbers within a range.
+#include <algorithm>
+#include <charconv>
+
+#include "base/parallel.h"
+#include "cli.h"
+
+namespace tt::cli {
+
+namespace {
+
+template <class T>
+T parse(const std::string& text, const std::string& option, T lo, T hi) {
+  const std::string range = std::to_string(lo) + ".." + std::to_string(hi);
+  T value{};
+  const char* end = text.data() + text.size();
+  // from_chars reads no '+'; a leading '-' on an unsigned option is out of range, not a wrap.
+  const char* begin = text.data() + (!text.empty() && text[0] == '+' ? 1 : 0);
+  if (std::is_unsigned_v<T> && begin != end && *begin == '-') {
+    const bool digits = end - begin > 1 && std::all_of(begin + 1, end, [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) throw CLI::ValidationError(option, text + " is outside " + range);
+  }
+  const auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (begin == end || ptr != end || (ec != std::errc() && ec != std::errc::result_out_of_range))
+    throw CLI::ValidationError(option, "'" + text + "' is not a whole number (expected " + range + ")");
+  if (ec == std::errc::result_out_of_range || value < lo || value > hi)
+    throw CLI::ValidationError(option, text + " is outside " + range);
+  return value;
+}
+
+}  // namespace
+
+int64_t parse_int_option(const std::string& text, const std::string& option, int64_t lo, int64_t hi) {
+  return parse<int64_t>(text, option, lo, hi);
+}
+
+uint64_t parse_uint_option(const std::string& text, const std::string& option, uint64_t lo, uint64_t hi) {
+  return parse<uint64_t>(text, option, lo, hi);
+}
+
+CLI::Option* add_threads_option(CLI::App& cmd, int& target) {
+  return add_number_option(cmd, "--threads", target, 0, kMaxThreads,
+                           "threads: 0 for all cores (the default), at most " + std::to_string(kMaxThreads));
+}
+
+}  // namespace tt::cli
