@@ -49,6 +49,11 @@ CLI::Option* add_number_option(CLI::App& cmd, const std::string& name, T& target
       ->type_name(std::to_string(lo) + ".." + std::to_string(hi));
 }
 
+// A real number within [lo, hi] (no NaN or infinity), else an error naming the option.
+double parse_real_option(const std::string& text, const std::string& option, double lo, double hi);
+CLI::Option* add_real_option(CLI::App& cmd, const std::string& name, double& target, double lo, double hi,
+                             const std::string& help);
+
 // --threads: 0 (all cores) or 1..kMaxThreads.
 CLI::Option* add_threads_option(CLI::App& cmd, int& target);
 

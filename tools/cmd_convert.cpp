@@ -230,10 +230,10 @@ void register_convert(CLI::App& app) {
   cmd->add_flag("--ann", f->ann,
                 "build (or rebuild) the approximate index: k-means partitions of the candidate embeddings, "
                 "stored in an optional section, recall calibrated at build time");
-  cmd->add_option("--ann-partitions", f->ann_partitions,
-                  "partitions of the approximate index (default about 2 sqrt(candidates))")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 24));
-  cmd->add_option("--ann-seed", f->ann_seed, "seed of the approximate index's k-means (default 0)");
+  add_number_option<size_t>(*cmd, "--ann-partitions", f->ann_partitions, 1, size_t{1} << 24,
+                            "partitions of the approximate index (default about 2 sqrt(candidates))");
+  add_number_option<uint64_t>(*cmd, "--ann-seed", f->ann_seed, 0, UINT64_MAX,
+                              "seed of the approximate index's k-means (default 0)");
   cmd->add_flag("--no-ann", f->no_ann, "drop the approximate index");
   f->data.add_to(*cmd);
   add_threads_option(*cmd, f->threads);

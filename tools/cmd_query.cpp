@@ -129,12 +129,13 @@ void register_query(CLI::App& app) {
   cmd->add_option("--search-precision", f->search_precision,
                   "scan the index at f32, bf16 or int8 (re-scored in float32: the same top-k); "
                   "default: the stored index precision");
-  cmd->add_option("--recall", f->recall,
+  add_real_option(*cmd, "--recall", f->recall, 0.0, 1.0,
                   "approximate search: the breadth whose recall@k was calibrated to reach this target (0 < R < 1; "
-                  "default exact)")
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--probe", f->probe, "approximate search: partitions to scan (overrides --recall)");
-  cmd->add_option("--rescore", f->rescore, "approximate search: shortlist re-scored in float32 (default max(2k, 32))");
+                  "default exact)");
+  add_number_option<size_t>(*cmd, "--probe", f->probe, 1, UINT32_MAX,
+                            "approximate search: partitions to scan (overrides --recall)");
+  add_number_option<size_t>(*cmd, "--rescore", f->rescore, 1, UINT32_MAX,
+                            "approximate search: shortlist re-scored in float32 (default max(2k, 32))");
   cmd->callback([f, cmd] { run(*f, cmd); });
 }
 

@@ -1,6 +1,8 @@
 // Parsing of the CLI's numeric options (cli.h): whole decimal numbers within a range.
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <sstream>
 
 #include "base/parallel.h"
 #include "cli.h"
@@ -36,6 +38,30 @@ int64_t parse_int_option(const std::string& text, const std::string& option, int
 
 uint64_t parse_uint_option(const std::string& text, const std::string& option, uint64_t lo, uint64_t hi) {
   return parse<uint64_t>(text, option, lo, hi);
+}
+
+double parse_real_option(const std::string& text, const std::string& option, double lo, double hi) {
+  std::ostringstream range;
+  range << lo << ".." << hi;
+  double value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ptr != end || ec == std::errc::invalid_argument || std::isnan(value))
+    throw CLI::ValidationError(option, "'" + text + "' is not a number (expected " + range.str() + ")");
+  if (ec == std::errc::result_out_of_range || !(value >= lo && value <= hi))
+    throw CLI::ValidationError(option, text + " is outside " + range.str());
+  return value;
+}
+
+CLI::Option* add_real_option(CLI::App& cmd, const std::string& name, double& target, double lo, double hi,
+                             const std::string& help) {
+  std::ostringstream range;
+  range << lo << ".." << hi;
+  return cmd
+      .add_option_function<std::string>(
+          name, [&target, name, lo, hi](const std::string& text) { target = parse_real_option(text, name, lo, hi); },
+          help)
+      ->type_name(range.str());
 }
 
 CLI::Option* add_threads_option(CLI::App& cmd, int& target) {

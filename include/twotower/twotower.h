@@ -242,9 +242,9 @@ typedef struct tt_query_options {
    * measured when the index was built, reached `recall`. Scores are exact float32 scores of the
    * candidates found. Exclusions and the allow-list filter the search itself: a query gets k
    * results whenever k candidates pass them. Defaults: 0 (exact). */
-  double recall;
-  size_t probe;   /* partitions to scan (search breadth); overrides recall */
-  size_t rescore; /* shortlist re-scored in float32; 0: max(2k, 32) */
+  double recall;   /* 0 .. 1 */
+  size_t probe;   /* partitions to scan (search breadth), any value (at most all are scanned); overrides recall */
+  size_t rescore; /* shortlist re-scored in float32; 0: max(2k, 32); any value (at most every candidate) */
 } tt_query_options;
 TT_API void tt_query_options_init(tt_query_options* options);
 
@@ -272,7 +272,7 @@ TT_API tt_status tt_model_rebuild_index(tt_model* model, const tt_table* catalog
 typedef struct tt_ann_options {
   size_t struct_size;
   uint32_t partitions; /* 0 (default): about 2 sqrt(candidates) */
-  uint32_t iterations; /* k-means iterations; default 12 */
+  uint32_t iterations; /* k-means iterations, 0 .. 1000; default 12 */
   uint64_t seed;       /* k-means seed; default 0 */
   /* Queries (the query tower's columns) the recall calibration measures with, up to 256 rows;
    * NULL (default): a sample of the candidates. */

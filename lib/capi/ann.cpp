@@ -25,6 +25,7 @@ TT_API tt_status tt_model_build_ann(tt_model* model, const tt_ann_options* optio
   return TT_GUARD({
     require(model, "model");
     const tt_ann_options o = read_options(options, tt_ann_options_init, "tt_ann_options");
+    capi::range_field<uint32_t>(o.iterations, 0, 1000, "tt_ann_options.iterations");
     (void)model->trained();
     PartitionBuildOptions bo;
     bo.partitions = o.partitions;

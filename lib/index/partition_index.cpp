@@ -7,10 +7,10 @@
 
 #include "base/error.h"
 #include "base/parallel.h"
+#include "base/precision.h"
 #include "index/candidate_index.h"
 #include "index/compact_scan.h"
 #include "index/kmeans.h"
-#include "base/precision.h"
 #include "nn/gemm.h"
 #include "nn/row_kernels.h"
 
@@ -213,7 +213,8 @@ void PartitionIndex::search(const Matrix& emb, const float* queries, size_t n, c
   if (n == 0) return;
   const size_t nc = size(), d = dim(), parts = partitions();
   const size_t probe = std::min(parts, o.probe ? o.probe : probe_for_recall(o.recall));
-  const size_t rescore = std::max(o.k, o.rescore ? o.rescore : default_rescore(o.k));
+  // Never more than the candidates: a larger shortlist holds nothing more but costs its memory.
+  const size_t rescore = std::min(std::max<size_t>(nc, 1), std::max(o.k, o.rescore ? o.rescore : default_rescore(o.k)));
 
   // The allow-list as a bitmap, and how many allowed candidates each partition holds.
   std::vector<uint8_t> allowed;

@@ -237,6 +237,12 @@ static void test_option_ranges(tt_model* m, tt_table* inter, tt_table* cand) {
   CHECK_FAILS(tt_model_topk_overlap(m, m, q, 0, &overlap), TT_ERR_INVALID_ARGUMENT, "k is 0");
   CHECK_FAILS(tt_model_topk_overlap(m, m, q, (size_t)1 << 62, &overlap), TT_ERR_INVALID_ARGUMENT,
               "k is 4611686018427387904");
+  {
+    tt_ann_options ao;
+    tt_ann_options_init(&ao);
+    ao.iterations = 1001;
+    CHECK_FAILS(tt_model_build_ann(m, &ao), TT_ERR_INVALID_ARGUMENT, "tt_ann_options.iterations is 1001");
+  }
   CHECK_OK(tt_model_topk_overlap(m, m, q, 1000, &overlap)); /* beyond the catalogue: compares it all */
   CHECK(overlap == 1.0);
   tt_table_free(q);

@@ -128,6 +128,12 @@ refused "-k: 18446744073709551615 is outside 1..100000" "$tt" query "$model" --s
 refused "column 'timestamp': '99999999999999999999' is out of range" "$tt" query "$model" --set user_id=u7 \
   --set timestamp=99999999999999999999
 refused "column 'timestamp':" "$tt" query "$model" --set user_id=u7 --set timestamp=12abc
+refused "--recall: 1.5 is outside 0..1" "$tt" query "$model" --set user_id=u7 --timestamp 1 --recall 1.5
+refused "--recall: 'nan' is not a number" "$tt" query "$model" --set user_id=u7 --timestamp 1 --recall nan
+refused "--probe: -1 is outside" "$tt" query "$model" --set user_id=u7 --timestamp 1 --probe -1
+refused "--rescore: -2 is outside" "$tt" query "$model" --set user_id=u7 --timestamp 1 --rescore -2
+refused "--ann-partitions: -1 is outside" "$tt" convert "$model" -o a.tt --ann --ann-partitions -1
+refused "--ann-seed: -1 is outside" "$tt" convert "$model" -o a.tt --ann --ann-seed -1
 accepted "$tt" query "$model" --set user_id=u7 --timestamp -5 -k 3
 accepted train --seed 18446744073709551615 --epochs 1 --threads 0
 
