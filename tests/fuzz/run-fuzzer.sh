@@ -24,6 +24,12 @@ seconds="${1:-60}"
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "run-fuzzer.sh: SECONDS must be a whole number, got '$seconds'" >&2; exit 2; }
 shift || true
 
+# Runs of the script may share the build directory (two targets fuzzed side by side): configuring,
+# building and writing seeds take turns; fuzzing does not need the lock.
+mkdir -p "$build"
+exec 9>"$build/.run-fuzzer.lock"
+flock 9
+
 # clang links GCC's OpenMP runtime (libgomp), which the rest of the stack (oneDNN) uses; only
 # omp.h is borrowed from GCC's headers, through a directory holding nothing else, minus the
 # GCC-only attribute syntax clang rejects (__malloc__ (deallocator)).
@@ -61,6 +67,7 @@ seeds="$build/fuzz-seeds"
 for t in "${targets[@]}"; do rm -rf "${seeds:?}/$t"; done
 # The corpus tool is instrumented too; leaks in it are not the parsers', so do not fail on them.
 ASAN_OPTIONS=detect_leaks=0 "$build/tests/fuzz/tt_make_fuzz_corpus" "$seeds" "${targets[@]}"
+flock -u 9
 
 failed=()
 for t in "${targets[@]}"; do
@@ -72,7 +79,9 @@ for t in "${targets[@]}"; do
   dict=()
   [[ -f "$root/tests/fuzz/$t.dict" ]] && dict=(-dict="$root/tests/fuzz/$t.dict")
   echo "== fuzz_$t for ${share}s (of ${seconds}s for ${#targets[@]} targets), max_len $max_len"
-  find "$artifacts" -type f | sort >"$artifacts.before"
+  # What libFuzzer saves on a finding (with FUZZ_JOBS its logs, fuzz-N.log, land here too).
+  findings() { find "$artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | sort; }
+  findings >"$artifacts.before"
   # -timeout makes a hang a finding; -rss_limit_mb / -malloc_limit_mb make runaway memory and any
   # single allocation above 1 GiB findings (a size field must be checked before allocating).
   status=0
@@ -81,7 +90,7 @@ for t in "${targets[@]}"; do
     -rss_limit_mb=3072 -malloc_limit_mb=1024 \
     -artifact_prefix="$artifacts/" -print_final_stats=1 \
     ${FUZZ_JOBS:+-jobs=$FUZZ_JOBS -workers=$FUZZ_JOBS}) || status=$?
-  new_artifacts=$(find "$artifacts" -type f | sort | comm -13 "$artifacts.before" -)
+  new_artifacts=$(findings | comm -13 "$artifacts.before" -)
   if (( status == 0 )) && [[ -z "$new_artifacts" ]]; then
     echo "fuzz_$t: no findings in ${share}s"
     continue
