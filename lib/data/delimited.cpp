@@ -61,12 +61,16 @@ void check_utf8(const RecordReader& records, const std::string& source_name) {
 std::vector<Target> match_header(const std::vector<std::string>& header, const std::vector<ColumnSpec>& columns,
                                  const std::string& source_name, size_t header_line) {
   const std::string where = source_name + ":" + std::to_string(header_line) + ": ";
+  // Every missing column at once: fixing a file one error message at a time is tedious.
+  std::vector<std::string> missing;
+  for (const auto& spec : columns)
+    if (std::find(header.begin(), header.end(), spec.name) == header.end()) missing.push_back(spec.name);
+  if (!missing.empty())
+    fail(ErrorKind::parse, where + (missing.size() == 1 ? "column " : "columns ") + join(missing) +
+                               " not found in the header (" + join(header) + ")");
   std::vector<Target> targets;
   for (const auto& spec : columns) {
     const auto found = std::find(header.begin(), header.end(), spec.name);
-    if (found == header.end())
-      fail(ErrorKind::parse,
-           where + "column " + quote_for_message(spec.name) + " not found in the header (" + join(header) + ")");
     if (std::find(found + 1, header.end(), spec.name) != header.end())
       fail(ErrorKind::parse,
            where + "column " + quote_for_message(spec.name) + " appears more than once in the header");

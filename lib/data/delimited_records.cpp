@@ -61,6 +61,16 @@ bool RecordReader::next() {
   }
 }
 
+// A file with CR-only line breaks (classic Mac OS, some spreadsheet exports) would otherwise read
+// as one long header line whose "columns" hold whole rows: a CR outside quotes that does not
+// start a CRLF is refused.
+void RecordReader::check_no_bare_cr(std::string_view value) const {
+  if (value.find('\r') == std::string_view::npos) return;
+  fail_at(line_, num_fields_ - 1,
+          "carriage return (CR) not followed by a line feed: the file seems to use CR-only line breaks; convert "
+          "them to LF or CRLF (a CR inside a value must be quoted)");
+}
+
 // Consumes the end of a field: a delimiter (false: more fields follow), or a line break or the
 // end of the input (true).
 bool RecordReader::read_unquoted(std::string& out) {
@@ -68,9 +78,11 @@ bool RecordReader::read_unquoted(std::string& out) {
   size_t end = pos_;
   while (end < text_.size() && text_[end] != d && text_[end] != '\n') ++end;
   std::string_view value = text_.substr(pos_, end - pos_);
+  const bool record_ends = end == text_.size() || text_[end] == '\n';
+  if (record_ends && !value.empty() && value.back() == '\r') value.remove_suffix(1);  // CRLF
+  check_no_bare_cr(value);
   if (end == text_.size()) {
     pos_ = end;
-    if (!value.empty() && value.back() == '\r') value.remove_suffix(1);  // CR at the very end
     out.assign(value);
     return true;
   }
@@ -79,7 +91,6 @@ bool RecordReader::read_unquoted(std::string& out) {
     out.assign(value);
     return false;
   }
-  if (!value.empty() && value.back() == '\r') value.remove_suffix(1);
   out.assign(value);
   ++line_;
   return true;

@@ -36,6 +36,7 @@ class RecordReader {
   std::string& start_field();
   bool read_quoted(std::string& out);  // true if the record ends after this field
   bool read_unquoted(std::string& out);
+  void check_no_bare_cr(std::string_view value) const;
   [[noreturn]] void fail_at(size_t line, size_t field, const std::string& msg) const;
 
   std::string_view text_;

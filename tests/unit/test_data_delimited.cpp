@@ -115,6 +115,19 @@ TEST_CASE("delimited: a declared column missing from the header is named with th
   // A TSV read as CSV shows up the same way, its tabs escaped (as every control byte in a message).
   check_bad_csv("user_id\ttimestamp\trating\n", {"'user_id\\x09timestamp\\x09rating'"});
   check_bad_csv("user_id,timestamp,rating,timestamp\n", {"'timestamp' appears more than once"});
+  // Every missing column is named at once, not only the first.
+  check_bad_csv("user_id,time,score\nu,1,2\n",
+                {"ratings.csv:1:", "columns 'timestamp', 'rating' not found", "'user_id', 'time', 'score'"});
+}
+
+TEST_CASE("delimited: CR-only line breaks are refused, not read as one header line") {
+  check_bad_csv("user_id,timestamp,rating\ru,1,2\rv,3,4\r",
+                {"ratings.csv:1:", "field 3", "CR-only line breaks", "convert them to LF or CRLF"});
+  // Mixed: LF records with a stray CR-only break inside.
+  check_bad_csv("user_id,timestamp,rating\nu,1,2\rv,3,4\n", {"ratings.csv:2:", "column 'rating'", "carriage return"});
+  // CRLF and a quoted CR stay fine.
+  const Table t = read_csv("user_id,timestamp,rating\r\n\"a\rb\",1,2\r\n", kRatingSpecs);
+  CHECK(t.column("user_id").strings() == Column::Strings{"a\rb"});
 }
 
 TEST_CASE("delimited: wrong field counts name the line and the column") {
