@@ -29,6 +29,8 @@ void register_eval(CLI::App& app);
 void register_convert(CLI::App& app);
 
 bool stdout_is_terminal();
+// "twotower: commands: data train ..." for an unknown or missing command.
+std::string list_commands(const CLI::App& app);
 
 // Numeric options. CLI11 2.1 reads "-1" into an unsigned option as 18446744073709551615 and
 // clamps an integer that overflows, so every numeric option is taken as text and parsed here:

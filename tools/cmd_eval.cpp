@@ -17,10 +17,37 @@ struct EvalFlags {
   int threads = 0;
 };
 
+// The held-out split is recomputed from the data: on other data (or the same rows in another
+// order) it is not the split held out at training, and rows the model trained on are scored as
+// held out, which overstates its accuracy. Say so before the numbers, on stderr.
+void warn_if_other_data(const TrainingMetadata& meta, const Dataset& d) {
+  const std::string inter = table_fingerprint(d.interactions), cand = table_fingerprint(d.candidates);
+  if (meta.data_fingerprint.empty()) {
+    std::fprintf(stderr,
+                 "twotower: warning: the model records no data fingerprint, so these data cannot be checked against "
+                 "the training data; if they differ, the held-out split differs too\n");
+    return;
+  }
+  if (meta.data_fingerprint == inter + "-" + cand) return;
+  const bool same_interactions = meta.data_fingerprint.starts_with(inter + "-");
+  std::fprintf(stderr,
+               "twotower: WARNING: %s differ from the data the model was trained on (%s; fingerprint %s-%s, "
+               "the model's %s)",
+               same_interactions ? "the candidates" : "these interactions", meta.data_source.c_str(), inter.c_str(),
+               cand.c_str(), meta.data_fingerprint.c_str());
+  if (same_interactions)
+    std::fprintf(stderr, ": the split is the training one, but the catalogue ranked against is not\n");
+  else
+    std::fprintf(stderr,
+                 ": the held-out split is NOT the one held out at training, rows the model was trained on "
+                 "may be evaluated, and the metrics below may overstate its accuracy\n");
+}
+
 void run(const EvalFlags& f, CLI::App* cmd) {
   RetrievalModel rm = load_model(f.model);
   const ModelSpec& spec = rm.model().spec();
   Dataset d = f.data.load(&spec);
+  warn_if_other_data(rm.metadata(), d);
   Split split = split_for_spec(d.interactions, spec.data);
   const bool distinct = cmd->count("--distinct") ? f.distinct : spec.eval.distinct_candidates;
   EvalSet set = make_eval_set(rm.model(), split.test, d.candidates, distinct);

@@ -1,4 +1,5 @@
 // `twotower query`: top-k candidates for one query from a model file.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -6,6 +7,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "cli.h"
+#include "data/delimited.h"
 #include "data/locate.h"
 #include "data/parse_number.h"
 #include "persist/model_serialization.h"
@@ -22,6 +24,7 @@ struct QueryFlags {
   size_t k = 10;
   bool exclude_rated = false;
   std::string data;
+  std::string interactions;
   std::string search_precision;
   double recall = 0.0;
   size_t probe = 0, rescore = 0;
@@ -57,6 +60,46 @@ Column one_value(const std::string& name, DType type, const std::string& text) {
   fail(ErrorKind::internal, "unknown type");
 }
 
+std::string key_text(const Column& c, size_t row) {
+  return c.dtype() == DType::string  ? c.strings()[row]
+         : c.dtype() == DType::int64 ? std::to_string(c.ints()[row])
+                                     : std::to_string(c.floats()[row]);
+}
+
+// What `user` interacted with, as index positions: from --interactions, else MovieLens when the
+// model was trained on it. A model trained on other data must not be paired with MovieLens's
+// ratings (the same user id there is somebody else).
+std::vector<int64_t> rated_positions(const QueryFlags& f, const RetrievalModel& rm, const std::string& user) {
+  const ModelSpec& spec = rm.model().spec();
+  const std::string& source = rm.metadata().data_source;
+  Table inter;
+  if (!f.interactions.empty()) {
+    auto type_of = [&](const std::string& column) {
+      auto it = spec.columns.find(column);
+      return it == spec.columns.end() ? DType::string : it->second;
+    };
+    std::vector<ColumnSpec> columns{{"user_id", type_of("user_id")}};
+    if (spec.candidate_id_column != "user_id")
+      columns.push_back({spec.candidate_id_column, type_of(spec.candidate_id_column)});
+    inter = read_delimited(f.interactions, columns);
+  } else if (source.starts_with("movielens-100k:")) {
+    inter = load_movielens_dataset(locate_movielens(f.data, TT_SOURCE_DIR)).interactions;
+  } else {
+    fail(ErrorKind::invalid_argument,
+         "--exclude-rated: the model was trained on " + (source.empty() ? std::string("unrecorded data") : source) +
+             ", not MovieLens: pass the interactions file that holds what users rated with --interactions FILE");
+  }
+  const Column& users = inter.column("user_id");
+  const Column& ids = inter.column(spec.candidate_id_column);
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < users.size(); ++i)
+    if (key_text(users, i) == user)
+      for (int64_t p : rm.index().key_positions(key_text(ids, i))) out.push_back(p);
+  std::sort(out.begin(), out.end());  // a candidate rated twice is excluded (and counted) once
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 void run(const QueryFlags& f, CLI::App* cmd) {
   RetrievalModel rm = load_model(f.model);
   if (!f.search_precision.empty()) rm.set_search_precision(parse_precision(f.search_precision, "--search-precision"));
@@ -81,6 +124,20 @@ void run(const QueryFlags& f, CLI::App* cmd) {
                                             (feat.column == "timestamp" ? " or --timestamp" : ""));
     q.add(one_value(feat.column, column_type(spec, feat.column), it->second));
   }
+  // A value for a column no feature reads would be ignored: a misspelt column name must not
+  // quietly give the answer for a different query.
+  for (const auto& [column, value] : values)
+    if (!q.has(column)) {
+      std::string read;
+      for (const auto& feat : spec.query.features)
+        if (read.find("'" + feat.column + "'") == std::string::npos)
+          read += (read.empty() ? "'" : ", '") + feat.column + "'";
+      fail(ErrorKind::invalid_argument, "the query tower reads no column '" + column + "' (given by " +
+                                            (column == "user_id" && cmd->count("--user")          ? "--user"
+                                             : column == "timestamp" && cmd->count("--timestamp") ? "--timestamp"
+                                                                                                  : "--set") +
+                                            "); it reads " + read);
+    }
 
   SearchOptions so;
   so.k = f.k;
@@ -92,14 +149,7 @@ void run(const QueryFlags& f, CLI::App* cmd) {
   std::vector<int64_t> excluded;
   if (f.exclude_rated) {
     if (!values.count("user_id")) fail(ErrorKind::invalid_argument, "--exclude-rated needs --user");
-    Dataset d = load_movielens_dataset(locate_movielens(f.data, TT_SOURCE_DIR));
-    const auto& users = d.interactions.column("user_id").strings();
-    const auto& ids = d.interactions.column(spec.candidate_id_column);
-    for (size_t i = 0; i < users.size(); ++i) {
-      if (users[i] != values["user_id"]) continue;
-      const std::string key = ids.dtype() == DType::string ? ids.strings()[i] : std::to_string(ids.ints()[i]);
-      for (int64_t p : rm.index().key_positions(key)) excluded.push_back(p);
-    }
+    excluded = rated_positions(f, rm, values["user_id"]);
     so.exclude.push_back(excluded);
     std::printf("excluding %zu candidates user %s has rated\n", excluded.size(), values["user_id"].c_str());
   }
@@ -125,7 +175,9 @@ void register_query(CLI::App& app) {
   cmd->add_option("--set", f->set, "any query column: --set column=value (repeatable)");
   add_number_option<size_t>(*cmd, "-k", f->k, 1, 100000, "number of results");
   cmd->add_flag("--exclude-rated", f->exclude_rated, "leave out what the user rated in MovieLens");
-  cmd->add_option("--data", f->data, "MovieLens directory, for --exclude-rated");
+  cmd->add_option("--data", f->data, "MovieLens directory, for --exclude-rated with a model trained on MovieLens");
+  cmd->add_option("--interactions", f->interactions,
+                  "for --exclude-rated: the interactions file (CSV or TSV; columns user_id and the candidate id)");
   cmd->add_option("--search-precision", f->search_precision,
                   "scan the index at f32, bf16 or int8 (re-scored in float32: the same top-k); "
                   "default: the stored index precision");

@@ -25,6 +25,7 @@ struct TrainFlags {
   int compression = 3;
   bool with_optimizer = false;
   bool quiet = false;
+  double max_unknown_candidates = -1;  // < 0: the spec's
 };
 
 std::string metrics_line(const TopKMetrics& m) {
@@ -39,7 +40,10 @@ void run(const TrainFlags& f, CLI::App* cmd) {
   if (!f.save.empty()) check_writable_path(f.save, "--save");
   if (!f.history.empty()) check_writable_path(f.history, "--history");
   ModelSpec spec = ModelSpec::from_file(f.spec);
+  if (f.max_unknown_candidates >= 0) spec.data.max_unknown_candidates = f.max_unknown_candidates;
   Dataset d = f.data.load(&spec);
+  // fit_retrieval_model checks again; here the warnings come before the training, not after it.
+  for (const auto& w : check_training_data(spec, d)) std::cerr << "twotower: warning: " << w << "\n";
   const size_t test_rows = spec.data.test_rows;
   const size_t train_rows = spec.data.train_rows ? spec.data.train_rows : d.interactions.num_rows() - test_rows;
 
@@ -110,6 +114,9 @@ void register_train(CLI::App& app) {
   add_number_option(*cmd, "--compression", f->compression, 0, 19, "zstd level for --save (0: uncompressed .. 19)");
   cmd->add_flag("--with-optimizer", f->with_optimizer, "also save the optimizer state (a checkpoint)");
   cmd->add_flag("--quiet", f->quiet, "print only the summary");
+  add_real_option(*cmd, "--max-unknown-candidates", f->max_unknown_candidates, 0.0, 1.0,
+                  "share of interactions whose candidate id may be absent from the catalogue before training is "
+                  "refused (default: the spec's data.max_unknown_candidates, 0.01)");
   cmd->callback([f, cmd] { run(*f, cmd); });
 }
 

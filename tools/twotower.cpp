@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "cli.h"
 #include "data/locate.h"
+#include "data/text.h"
 #include "twotower/twotower.h"
 
 namespace tt::cli {
@@ -25,6 +26,12 @@ Dataset DataFlags::load(const ModelSpec* spec) const {
   return load_movielens_dataset(locate_movielens(data_dir, TT_SOURCE_DIR));
 }
 
+std::string list_commands(const CLI::App& app) {
+  std::string out = "twotower: commands:";
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) out += " " + sub->get_name();
+  return out + " (twotower COMMAND --help describes one)";
+}
+
 bool stdout_is_terminal() { return isatty(STDOUT_FILENO) == 1; }
 
 }  // namespace tt::cli
@@ -42,9 +49,21 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 says only "A subcommand is required", also for "twotower frobnicate".
+    if (e.get_exit_code() != 0 && app.get_subcommands().empty() && (argc == 1 || argv[1][0] != '-')) {
+      if (argc == 1)
+        std::cerr << "twotower: error: a command is required\n";
+      else
+        std::cerr << "twotower: error: unknown command " << tt::quote_for_message(argv[1]) << "\n";
+      std::cerr << tt::cli::list_commands(app) << "\n";
+      return e.get_exit_code();
+    }
     return app.exit(e);
   } catch (const tt::Error& e) {
     std::cerr << "twotower: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "twotower: error: out of memory\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "twotower: internal error: " << e.what() << "\n";

@@ -43,6 +43,7 @@ void tt_model::refresh_texts() {
     j["index_precision"] = precision_name(model->candidate_precision());
     j["weights_precision"] = precision_name(model->weights_precision());
   }
+  if (!training_warnings.empty()) j["training_warnings"] = training_warnings;
   if (format_version) j["format_version"] = format_version;
   metadata_json = j.dump(2);
 }
@@ -149,6 +150,7 @@ TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, c
     // Only now, with everything done, does the handle change.
     model->model = std::move(fit.model);
     model->format_version = 0;
+    model->training_warnings = std::move(fit.warnings);
     model->pool = std::make_unique<ThreadPool>(o.threads);
     model->refresh_texts();
   });

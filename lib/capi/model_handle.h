@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "base/parallel.h"
 #include "model/retrieval_model.h"
@@ -18,6 +19,7 @@ struct tt_model {
   std::string spec_json;
   std::string metadata_json;
   std::unique_ptr<tt::ThreadPool> pool;
+  std::vector<std::string> training_warnings;  // of tt_model_train, shown in metadata_json
 
   // Throws invalid_argument unless the model has been trained or loaded.
   const tt::RetrievalModel& trained() const;

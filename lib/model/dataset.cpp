@@ -1,10 +1,14 @@
 #include "model/dataset.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <set>
+#include <unordered_set>
 
 #include "base/error.h"
 #include "data/delimited.h"
 #include "data/movielens.h"
+#include "data/text.h"
 
 namespace tt {
 
@@ -49,6 +53,66 @@ Dataset load_delimited_dataset(const std::string& interactions_path, const std::
   d.candidates = read_delimited(candidates_path, columns_for(spec, true));
   d.source = interactions_path + " + " + candidates_path;
   return d;
+}
+
+namespace {
+
+std::string key_at(const Column& c, size_t row) {
+  switch (c.dtype()) {
+    case DType::string:
+      return c.strings()[row];
+    case DType::int64:
+      return std::to_string(c.ints()[row]);
+    case DType::float32:
+      return std::to_string(c.floats()[row]);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<std::string> check_training_data(const ModelSpec& spec, const Dataset& data) {
+  const std::string& id = spec.candidate_id_column;
+  const std::string from = data.source.empty() ? "" : " (" + data.source + ")";
+  if (data.candidates.num_rows() == 0)
+    fail(ErrorKind::invalid_argument, "the candidate catalogue has no rows" + from + ": nothing to retrieve");
+  const size_t n = data.interactions.num_rows();
+  if (n == 0) fail(ErrorKind::invalid_argument, "the interactions have no rows" + from + ": nothing to train on");
+  const size_t test = std::min(spec.data.test_rows, n);
+  if ((spec.data.train_rows ? spec.data.train_rows : n - test) == 0)
+    fail(ErrorKind::invalid_argument, "no interactions left to train on: data.test_rows holds out " +
+                                          std::to_string(test) + " of the " + std::to_string(n) + " interactions");
+  if (!data.candidates.has(id))
+    fail(ErrorKind::invalid_argument, "the candidate catalogue has no column '" + id + "' (candidate_tower.id_column)");
+  if (!data.interactions.has(id))
+    fail(ErrorKind::invalid_argument, "the interactions have no column '" + id + "' (candidate_tower.id_column)");
+
+  const Column& catalogue_ids = data.candidates.column(id);
+  std::unordered_set<std::string> known;
+  known.reserve(catalogue_ids.size());
+  for (size_t i = 0; i < catalogue_ids.size(); ++i) known.insert(key_at(catalogue_ids, i));
+  const Column& ids = data.interactions.column(id);
+  size_t unknown = 0;
+  std::string first;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (!known.count(key_at(ids, i)) && unknown++ == 0) first = key_at(ids, i);
+  std::vector<std::string> warnings;
+  if (unknown == 0) return warnings;
+  const double share = static_cast<double>(unknown) / static_cast<double>(n);
+  char percent[32];
+  std::snprintf(percent, sizeof percent, "%.2f%%", 100.0 * share);
+  const std::string what = std::to_string(unknown) + " of " + std::to_string(n) + " interactions (" + percent +
+                           ") have a '" + id +
+                           "' absent from the candidate catalogue (the first: " + quote_for_message(first) +
+                           "); they can never be retrieved";
+  char limit[32];
+  std::snprintf(limit, sizeof limit, "%g", spec.data.max_unknown_candidates);
+  if (share > spec.data.max_unknown_candidates)
+    fail(ErrorKind::invalid_argument,
+         what + ", more than data.max_unknown_candidates (" + limit +
+             "): is the catalogue the right one? Raise data.max_unknown_candidates to train anyway");
+  warnings.push_back(what + " (data.max_unknown_candidates " + limit + " allows it)");
+  return warnings;
 }
 
 Split split_for_spec(const Table& interactions, const DataSpec& data) {

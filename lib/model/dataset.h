@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "data/split.h"
 #include "data/table.h"
@@ -23,6 +24,13 @@ Dataset load_movielens_dataset(const std::string& dir);
 // spec declares under "columns" (a feature column without a declared type is an error).
 Dataset load_delimited_dataset(const std::string& interactions_path, const std::string& candidates_path,
                                const ModelSpec& spec);
+
+// Checks made before any training, so that bad data fails in seconds with a message about the
+// data, not after an epoch inside a GEMM: an empty catalogue or interaction table, a split that
+// leaves nothing to train on, and interactions whose candidate id is absent from the catalogue
+// (such a positive can never be retrieved, and metrics computed with it are meaningless). Those
+// are refused above spec.data.max_unknown_candidates; below it, a warning is returned.
+std::vector<std::string> check_training_data(const ModelSpec& spec, const Dataset& data);
 
 // The spec's train/test split (train_rows 0 means all rows not in test).
 Split split_for_spec(const Table& interactions, const DataSpec& data);

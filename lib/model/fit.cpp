@@ -10,6 +10,7 @@ namespace tt {
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options) {
   check_train_options(options);
   FitResult out;
+  out.warnings = check_training_data(spec, data);
   Split split = split_for_spec(data.interactions, spec.data);
   out.train_rows = split.train.num_rows();
   out.test_rows = split.test.num_rows();

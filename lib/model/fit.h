@@ -15,6 +15,7 @@ struct FitResult {
   std::unique_ptr<RetrievalModel> model;
   TrainResult training;
   size_t train_rows = 0, test_rows = 0;
+  std::vector<std::string> warnings;  // check_training_data's, for the caller to show
 };
 
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options);

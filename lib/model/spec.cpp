@@ -256,10 +256,72 @@ json tower_json(const TowerSpec& t) {
 
 }  // namespace
 
+// nlohmann::json keeps the last of two equal keys in an object: a spec where two values compete
+// ("epochs": 1 ... "epochs": 300) would train with whichever came last, silently. The parser's
+// callback sees every key as it is read; this refuses the second one, naming its path.
+class DuplicateKeyCheck {
+ public:
+  explicit DuplicateKeyCheck(const std::string& source) : source_(source) {}
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        count_element();
+        stack_.push_back(Level{event == json::parse_event_t::object_start, {}, {}, 0});
+        break;
+      case json::parse_event_t::key: {
+        Level& level = stack_.back();
+        std::string key = parsed.get<std::string>();
+        if (!level.keys.insert(key).second) {
+          const std::string where = path();
+          fail(ErrorKind::parse, source_ + ": " +
+                                     escape_for_message((where.empty() ? "" : where + ": ") + "duplicated key '" + key +
+                                                        "' (JSON keeps only one of them: remove the other)"));
+        }
+        level.key = std::move(key);
+        break;
+      }
+      case json::parse_event_t::value:
+        count_element();
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        stack_.pop_back();
+        break;
+    }
+    return true;
+  }
+
+ private:
+  struct Level {
+    bool object;
+    std::set<std::string> keys;
+    std::string key;      // an object's current key
+    size_t elements = 0;  // an array's elements so far
+  };
+  void count_element() {
+    if (!stack_.empty() && !stack_.back().object) ++stack_.back().elements;
+  }
+  // The object holding the current key, as the spec reader's messages write it (a.b[2].c).
+  std::string path() const {
+    std::string out;
+    for (size_t i = 0; i + 1 < stack_.size(); ++i) {
+      const Level& l = stack_[i];
+      if (l.object)
+        out += (out.empty() ? "" : ".") + l.key;
+      else
+        out += "[" + std::to_string(l.elements - 1) + "]";
+    }
+    return out;
+  }
+  std::string source_;
+  std::vector<Level> stack_;
+};
+
 ModelSpec ModelSpec::from_json(const std::string& text, const std::string& source) {
   json root;
   try {
-    root = json::parse(text);
+    root = json::parse(text, DuplicateKeyCheck(source));
   } catch (const json::parse_error& e) {
     fail(ErrorKind::parse,
          source + ": invalid JSON at byte " + std::to_string(e.byte) + ": " + escape_for_message(e.what()));
@@ -368,6 +430,9 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     s.data.train_rows = d.get<size_t>("train_rows", 80000);
     s.data.test_rows = d.get<size_t>("test_rows", 20000);
     s.data.split_seed = d.get<uint64_t>("split_seed", 42);
+    s.data.max_unknown_candidates = d.get<double>("max_unknown_candidates", 0.01);
+    if (!(s.data.max_unknown_candidates >= 0.0 && s.data.max_unknown_candidates <= 1.0))
+      d.error("must be a number in 0..1 (a share of the interactions)", "max_unknown_candidates");
     d.finish();
   } else {
     r.get<int>("data", 0);
@@ -423,7 +488,10 @@ std::string ModelSpec::to_json() const {
                    {"eval_every", training.eval_every},
                    {"eval_batch_size", training.eval_batch_size},
                    {"seed", training.seed}};
-  j["data"] = {{"train_rows", data.train_rows}, {"test_rows", data.test_rows}, {"split_seed", data.split_seed}};
+  j["data"] = {{"train_rows", data.train_rows},
+               {"test_rows", data.test_rows},
+               {"split_seed", data.split_seed},
+               {"max_unknown_candidates", data.max_unknown_candidates}};
   j["evaluation"] = {{"k", eval.k}, {"distinct_candidates", eval.distinct_candidates}};
   return j.dump(2);
 }

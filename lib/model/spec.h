@@ -63,6 +63,9 @@ struct DataSpec {
   size_t train_rows = 80000;  // 0 = all but test_rows
   size_t test_rows = 20000;
   uint64_t split_seed = 42;
+  // Interactions whose candidate id is not in the catalogue cannot be retrieved: training warns
+  // with their count and refuses when they are more than this share of the interactions (0..1).
+  double max_unknown_candidates = 0.01;
 };
 
 struct EvalSpec {

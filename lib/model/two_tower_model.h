@@ -25,6 +25,9 @@ class TwoTowerModel {
   // Every weight's name and shape, query tower then candidate tower (parameters() order),
   // without allocating anything.
   std::vector<ParameterShape> parameter_shapes() const;
+  // invalid_argument naming the largest tensor when training the weights could not fit in this
+  // machine's memory (initialize checks it before allocating).
+  void check_parameter_memory() const;
   bool ready() const { return query_.built() && candidate_.built(); }
 
   size_t embedding_dim() const { return query_.output_dim(); }

@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/precision.h"
 #include "base/version.h"
+#include "data/text.h"
 #include "nn/optimizer.h"
 #include "persist/ann_section.h"
 
@@ -592,16 +593,35 @@ void save_model(const std::string& path, const RetrievalModel& model, const Save
   write_model_file(path, model_sections(model, options), options.compression_level, model_required_features(model));
 }
 
-RetrievalModel load_model(const std::string& path) { return load(ModelFileReader::open(path)); }
+namespace {
 
-RetrievalModel load_model_from_buffer(std::span<const uint8_t> data, const std::string& name) {
-  return load(ModelFileReader::from_buffer(data, name));
+// Messages about a model file quote what the file holds (JSON keys, names, parser excerpts), and
+// a damaged file holds any bytes: escaped as the CSV reader does, a message stays one line.
+template <class F>
+auto with_one_line_errors(F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    fail(e.kind(), escape_for_message(e.what()));
+  }
 }
 
-ModelInfo read_model_info(const std::string& path) { return info(ModelFileReader::open(path)); }
+}  // namespace
+
+RetrievalModel load_model(const std::string& path) {
+  return with_one_line_errors([&] { return load(ModelFileReader::open(path)); });
+}
+
+RetrievalModel load_model_from_buffer(std::span<const uint8_t> data, const std::string& name) {
+  return with_one_line_errors([&] { return load(ModelFileReader::from_buffer(data, name)); });
+}
+
+ModelInfo read_model_info(const std::string& path) {
+  return with_one_line_errors([&] { return info(ModelFileReader::open(path)); });
+}
 
 ModelInfo read_model_info_from_buffer(std::span<const uint8_t> data, const std::string& name) {
-  return info(ModelFileReader::from_buffer(data, name));
+  return with_one_line_errors([&] { return info(ModelFileReader::from_buffer(data, name)); });
 }
 
 }  // namespace tt

@@ -93,10 +93,121 @@ static void test_null_options(tt_table* inter, tt_table* cand) {
   CHECK_OK(tt_model_export(m, "bad_input_null_export", NULL));
   CHECK_OK(tt_model_import("bad_input_null_export", NULL, &imported));
   CHECK_OK(tt_model_query(imported, q, NULL, ids, scores));
+  CHECK_OK(tt_model_build_ann(imported, NULL));
+  CHECK_OK(tt_model_query(imported, q, NULL, ids, scores));
   tt_model_free(imported);
   tt_model_free(m);
   tt_table_free(q);
   remove("bad_input_null2.tt");
+}
+
+/* `text` with the first `from` replaced by `to` (malloc'd; the caller frees it). */
+static char* replaced(const char* text, const char* from, const char* to) {
+  const char* at = strstr(text, from);
+  size_t head, n;
+  char* out;
+  if (!at) return NULL;
+  head = (size_t)(at - text);
+  n = strlen(text) - strlen(from) + strlen(to) + 1;
+  out = (char*)malloc(n);
+  memcpy(out, text, head);
+  strcpy(out + head, to);
+  strcat(out, at + strlen(from));
+  return out;
+}
+
+static long long memory_kib(void) {
+  long long kib = -1;
+  FILE* f = fopen("/proc/meminfo", "r");
+  if (f) {
+    if (fscanf(f, "MemTotal: %lld kB", &kib) != 1) kib = -1;
+    fclose(f);
+  }
+  return kib;
+}
+
+static void write_text(const char* path, const char* text) {
+  FILE* f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (!f) return;
+  fputs(text, f);
+  fclose(f);
+}
+
+/* Silent wrong results and unhelpful errors: inputs that trained, parsed or failed deep inside
+ * the engine are refused up front with a message about the input. */
+static void test_refused_inputs(tt_table* inter, tt_table* cand) {
+  tt_model* m = NULL;
+  tt_table *empty = NULL, *half = NULL, *read = NULL;
+  const char* json = NULL;
+  char item[16], title[32];
+  const char* it = item;
+  const char* ti = title;
+  const char* ab[2] = {"a", "b"};
+  const tt_dtype types[2] = {TT_DTYPE_STRING, TT_DTYPE_STRING};
+  char* spec;
+  int i;
+
+  /* A catalogue without rows failed after an epoch inside sgemm, as TT_ERR_INTERNAL. */
+  CHECK_OK(tt_table_create(&empty));
+  CHECK_OK(tt_model_create(syn_spec_json, &m));
+  CHECK_FAILS(tt_model_train(m, inter, empty, NULL, NULL), TT_ERR_INVALID_ARGUMENT,
+              "tt_model_train: the candidate catalogue has no rows");
+  CHECK_FAILS(tt_model_train(m, empty, cand, NULL, NULL), TT_ERR_INVALID_ARGUMENT, "the interactions have no rows");
+
+  /* Half of the items missing from the catalogue: half the positives can never be retrieved. */
+  CHECK_OK(tt_table_create(&half));
+  for (i = 0; i < SYN_ITEMS / 2; ++i) {
+    snprintf(item, sizeof item, "i%d", i);
+    snprintf(title, sizeof title, "item %d", i);
+    CHECK_OK(tt_table_append_strings(half, "item_id", &it, 1));
+    CHECK_OK(tt_table_append_strings(half, "title", &ti, 1));
+  }
+  CHECK_FAILS(tt_model_train(m, inter, half, NULL, NULL), TT_ERR_INVALID_ARGUMENT,
+              "have a 'item_id' absent from the candidate catalogue");
+  CHECK(strstr(tt_last_error(), "more than data.max_unknown_candidates (0.01)") != NULL);
+  tt_model_free(m);
+  m = NULL;
+  /* Allowed by the spec: trains, and the warning is in the metadata. */
+  spec = replaced(syn_spec_json, "\"split_seed\": 1}", "\"split_seed\": 1, \"max_unknown_candidates\": 0.9}");
+  CHECK(spec != NULL);
+  CHECK_OK(tt_model_create(spec, &m));
+  free(spec);
+  {
+    tt_train_options to;
+    tt_train_options_init(&to);
+    to.epochs = 1;
+    CHECK_OK(tt_model_train(m, inter, half, &to, NULL));
+  }
+  CHECK_OK(tt_model_metadata_json(m, &json));
+  CHECK(strstr(json, "\"training_warnings\"") != NULL && strstr(json, "absent from the candidate catalogue") != NULL);
+  tt_model_free(m);
+  m = NULL;
+
+  /* A duplicated key: JSON parsers keep one of the values, silently. */
+  spec = replaced(syn_spec_json, "\"epochs\": 4,", "\"epochs\": 4, \"epochs\": 400,");
+  CHECK_FAILS(tt_model_create(spec, &m), TT_ERR_PARSE, "spec: training: duplicated key 'epochs'");
+  free(spec);
+
+  /* Huge layers: the tensor and its bytes, before allocating (was std::bad_alloc). */
+  spec = replaced(syn_spec_json, "\"layers\": [16]},", "\"layers\": [65536, 65536, 65536, 16]},");
+  CHECK_OK(tt_model_create(spec, &m));
+  free(spec);
+  if (memory_kib() > 0 && memory_kib() < 100000000LL)
+    CHECK_FAILS(tt_model_train(m, inter, cand, NULL, NULL), TT_ERR_INVALID_ARGUMENT,
+                "the largest tensor is 'query/dense_2/kernel' [65536 x 65536] = 17179869184 bytes");
+  tt_model_free(m);
+
+  /* CR-only line breaks; every missing column named. */
+  write_text("bad_input_cr.csv", "a,b\r1,2\r3,4\r");
+  CHECK_FAILS(tt_table_read_file("bad_input_cr.csv", ab, types, 2, &read), TT_ERR_PARSE, "CR-only line breaks");
+  write_text("bad_input_cols.csv", "x,y\n1,2\n");
+  CHECK_FAILS(tt_table_read_file("bad_input_cols.csv", ab, types, 2, &read), TT_ERR_PARSE,
+              "columns 'a', 'b' not found in the header ('x', 'y')");
+  remove("bad_input_cr.csv");
+  remove("bad_input_cols.csv");
+  tt_table_free(empty);
+  tt_table_free(half);
 }
 
 /* Unbounded reads: devices, FIFOs (no writer: opening one must not block) and directories are
@@ -337,6 +448,7 @@ int main(void) {
   test_saving(m);
   test_null_options(inter, cand);
   test_option_ranges(m, inter, cand);
+  test_refused_inputs(inter, cand);
   tt_model_free(m);
   remove("bad_input_null.tt");
   tt_table_free(inter);

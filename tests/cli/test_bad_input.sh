@@ -137,6 +137,69 @@ refused "--ann-seed: -1 is outside" "$tt" convert "$model" -o a.tt --ann --ann-s
 accepted "$tt" query "$model" --set user_id=u7 --timestamp -5 -k 3
 accepted train --seed 18446744073709551615 --epochs 1 --threads 0
 
+# --- Silent wrong results.
+# Interactions whose item is absent from the catalogue (item 100: 7 of 200 rows) are refused
+# above data.max_unknown_candidates (1%), with a warning and the count below it.
+grep -v '^100,' "$cand" > partial.csv
+refused "7 of 200 interactions (3.50%) have a 'item_id' absent from the candidate catalogue (the first: '100')" \
+  "$tt" train --spec "$spec" --interactions "$inter" --candidates partial.csv
+grep -q "^training" out.txt && fail "unknown candidate ids were found out only after training"
+accepted "$tt" train --spec "$spec" --interactions "$inter" --candidates partial.csv --max-unknown-candidates 0.05
+grep -q "warning: 7 of 200 interactions" err.txt || fail "no warning for unknown candidate ids: $(cat err.txt)"
+refused "--max-unknown-candidates: 2 is outside 0..1" train --max-unknown-candidates 2
+# eval on other data than the model's re-splits it: rows it trained on count as held out.
+accepted "$tt" eval m.tt --interactions "$inter" --candidates "$cand"
+grep -q "WARNING" err.txt && fail "eval on the training data warned: $(cat err.txt)"
+head -181 "$inter" > fewer.csv
+accepted "$tt" eval m.tt --interactions fewer.csv --candidates "$cand"
+grep -q "WARNING: these interactions differ from the data the model was trained on" err.txt &&
+  grep -q "the held-out split is NOT the one held out at training" err.txt ||
+  fail "eval on other interactions did not warn: $(cat err.txt)"
+accepted "$tt" eval m.tt --interactions "$inter" --candidates partial.csv
+grep -q "WARNING: the candidates differ" err.txt || fail "eval on another catalogue did not warn: $(cat err.txt)"
+# A duplicated key in the spec: JSON parsers keep one value, silently.
+sed 's/"epochs": 1,/"epochs": 1, "epochs": 300,/' "$spec" > dup.json
+refused "dup.json: training: duplicated key 'epochs'" "$tt" train --spec dup.json --interactions "$inter" --candidates "$cand"
+# A query column no feature reads (a misspelling) was ignored.
+refused "the query tower reads no column 'usr_id' (given by --set); it reads 'user_id', 'timestamp'" \
+  "$tt" query "$model" --set user_id=u7 --set timestamp=1 --set usr_id=u8
+# CR-only line breaks read as one long header line.
+tr '\n' '\r' < "$inter" > cr.csv
+refused "cr.csv:1: field 4: carriage return (CR) not followed by a line feed: the file seems to use CR-only line breaks" \
+  "$tt" train --spec "$spec" --interactions cr.csv --candidates "$cand"
+
+# --- Errors that help.
+# A catalogue with a header and no rows failed after an epoch inside sgemm (an internal error).
+head -1 "$cand" > empty.csv
+refused "the candidate catalogue has no rows" "$tt" train --spec "$spec" --interactions "$inter" --candidates empty.csv
+grep -q "internal" err.txt && fail "an empty catalogue is reported as an internal error"
+grep -q "^training" out.txt && fail "an empty catalogue was found out only after training started"
+head -1 "$inter" > empty-interactions.csv
+refused "the interactions have no rows" "$tt" train --spec "$spec" --interactions empty-interactions.csv --candidates "$cand"
+# Every missing column at once.
+cut -d, -f1,3 "$inter" > two-columns.csv
+refused "columns 'timestamp', 'title' not found in the header ('user_id', 'item_id')" \
+  "$tt" train --spec "$spec" --interactions two-columns.csv --candidates "$cand"
+# Unknown or missing command: list the commands.
+refused "commands: data train query inspect eval convert" "$tt" frobnicate
+grep -q "unknown command 'frobnicate'" err.txt || fail "twotower frobnicate: $(cat err.txt)"
+refused "commands: data train query inspect eval convert" "$tt"
+grep -q "a command is required" err.txt || fail "twotower alone: $(cat err.txt)"
+# Huge layers: the bytes and the tensor before allocating, not std::bad_alloc.
+if [ "$(awk '/MemTotal/ {print $2}' /proc/meminfo)" -lt 100000000 ]; then
+  sed 's/"layers": \[8, 4\]/"layers": [65536, 65536, 65536, 4]/' "$spec" > huge.json
+  refused "the largest tensor is 'query/dense_2/kernel' [65536 x 65536] = 17179869184 bytes (16.0 GiB)" \
+    "$tt" train --spec huge.json --interactions "$inter" --candidates "$cand"
+fi
+# --exclude-rated read MovieLens whatever the model was trained on.
+refused "--exclude-rated: the model was trained on $inter + $cand, not MovieLens: pass the interactions file" \
+  "$tt" query m.tt --user u7 --timestamp 880050000 --exclude-rated
+accepted "$tt" query m.tt --user u7 --timestamp 880050000 --exclude-rated --interactions "$inter" -k 15
+rated=$(grep '^u7,' "$inter" | cut -d, -f3 | sort -u | wc -l)
+grep -q "excluding $rated candidates user u7 has rated" out.txt || fail "--exclude-rated --interactions: $(cat out.txt)"
+[ "$(grep -cE '^ +[0-9]+ +-?[0-9.]+ +[0-9]+$' out.txt)" -eq $((15 - rated)) ] ||
+  fail "--exclude-rated returned rated items: $(cat out.txt)"
+
 if [ "$failures" -ne 0 ]; then
   echo "test_bad_input.sh: $failures checks failed" >&2
   exit 1

@@ -274,6 +274,26 @@ TEST_CASE("model spec: invalid JSON names the source and the byte offset") {
   CHECK(parse_error("[1, 2]").find("spec.json: expected an object") == 0);
 }
 
+TEST_CASE("model spec: a duplicated key is refused, naming the key and its path") {
+  // nlohmann::json alone keeps the last value: "epochs": 300 would have trained 1 epoch.
+  std::string text = base_spec().dump();
+  text.replace(text.find("\"epochs\":3"), 10, "\"epochs\":300,\"epochs\":1");
+  std::string msg = parse_error(text);
+  CHECK(msg.find("spec.json: training: duplicated key 'epochs'") != std::string::npos);
+  text = base_spec().dump();
+  text.replace(text.find("\"embedding_dim\":8"), 17, "\"embedding_dim\":8,\"embedding_dim\":4");
+  msg = parse_error(text);
+  CHECK(msg.find("spec.json: candidate_tower.features[0]: duplicated key 'embedding_dim'") != std::string::npos);
+  msg = parse_error(R"({"name": "a", "name": "b"})");
+  CHECK(msg.find("spec.json: duplicated key 'name'") != std::string::npos);
+  msg = parse_error(R"({"columns": {"x": "string", "y": "int64", "x": "int64"}})");
+  CHECK(msg.find("spec.json: columns: duplicated key 'x'") != std::string::npos);
+  msg = parse_error(R"({"evaluation": {"k": [1, [2, {"a": 1, "a\n": 2, "a": 3}]]}})");
+  CHECK(msg.find("spec.json: evaluation.k[1][1]: duplicated key 'a'") != std::string::npos);
+  // The same key in sibling objects is fine.
+  CHECK_NOTHROW(ModelSpec::from_json(base_spec().dump(), "spec.json"));
+}
+
 TEST_CASE("model spec: unknown and misspelt fields are rejected") {
   nlohmann::json j = base_spec();
   j["epochs"] = 3;

@@ -433,6 +433,67 @@ TEST_CASE("training: errors before training starts") {
   CHECK_FALSE(r.final_metrics);
 }
 
+TEST_CASE("training: the data are checked before training (empty tables, unknown candidate ids)") {
+  const ModelSpec spec = ModelSpec::from_json(base_spec().dump(), "test spec");
+  auto error_of = [&](const Dataset& d) -> std::string {
+    try {
+      (void)check_training_data(spec, d);
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::invalid_argument);
+      return e.what();
+    }
+    FAIL("no error");
+    return "";
+  };
+  const Problem& p = problem();
+  const Table none = p.catalogue.take(std::vector<size_t>{});
+  // A catalogue with a header and no rows failed after a whole epoch inside sgemm (TT_ERR_INTERNAL).
+  CHECK(error_of(Dataset{p.interactions, none, "c.csv"}).find("the candidate catalogue has no rows (c.csv)") == 0);
+  CHECK(error_of(Dataset{p.interactions.take(std::vector<size_t>{}), p.catalogue, ""}) ==
+        "the interactions have no rows: nothing to train on");
+  CHECK(check_training_data(spec, Dataset{p.interactions, p.catalogue, ""}).empty());
+
+  // Interactions whose item is not in the catalogue: the catalogue without item i0.
+  std::vector<size_t> keep;
+  for (size_t i = 1; i < kItems; ++i) keep.push_back(i);
+  const Table partial = p.catalogue.take(keep);
+  const auto& items = p.interactions.column("item_id").strings();
+  const size_t unknown = static_cast<size_t>(std::count(items.begin(), items.end(), "i0"));
+  REQUIRE(unknown > 30);  // about 1/40 of 3000 rows: above the default 1%
+  const std::string msg = error_of(Dataset{p.interactions, partial, ""});
+  CHECK(msg.find(std::to_string(unknown) + " of 3000 interactions") == 0);
+  CHECK(msg.find("absent from the candidate catalogue (the first: 'i0')") != std::string::npos);
+  CHECK(msg.find("more than data.max_unknown_candidates (0.01)") != std::string::npos);
+  ModelSpec lenient = spec;
+  lenient.data.max_unknown_candidates = 0.05;
+  const auto warnings = check_training_data(lenient, Dataset{p.interactions, partial, ""});
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("(data.max_unknown_candidates 0.05 allows it)") != std::string::npos);
+}
+
+TEST_CASE("training: weights too large for this machine are refused before allocating, naming the tensor") {
+  nlohmann::json j = base_spec();
+  j["query_tower"]["layers"] = {65536, 65536, 65536, 16};
+  j["candidate_tower"]["features"][0]["embedding_dim"] = 4096;
+  TwoTowerModel m(ModelSpec::from_json(j.dump(), "test spec"));
+  m.fit_preprocessing(problem().interactions, problem().catalogue);
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  // 2 x 16 GiB kernels: refused on machines with less than 128 GiB.
+  if (static_cast<double>(pages) * static_cast<double>(page) < 128.0 * (1ull << 30)) {
+    try {
+      m.initialize(1);
+      FAIL("no error");
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::invalid_argument);
+      const std::string msg = e.what();
+      CHECK(msg.find("the largest tensor is 'query/dense_2/kernel' [65536 x 65536] = 17179869184 bytes (16.0 GiB)") !=
+            std::string::npos);
+      CHECK(msg.find("this machine has") != std::string::npos);
+    }
+    CHECK_FALSE(m.ready());
+  }
+}
+
 TEST_CASE("evaluation: the FactorizedTopK counting rule") {
   const Problem& p = problem();
   TwoTowerModel m = make_model(base_spec());

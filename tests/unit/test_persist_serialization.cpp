@@ -487,6 +487,11 @@ TEST_CASE("model serialization: damaged spec, preprocessing, index, metadata and
   CHECK(contains(t.message, "section 'metadata': candidates is 31, the index holds 30"));
   t = with(SectionKind::metadata, [&](auto& b) { text(b, "{\"seed\": 1"); });
   CHECK(contains(t.message, "section 'metadata': not valid JSON"));
+  // Names from the file are escaped: a message stays one line whatever the file holds.
+  t = with(SectionKind::metadata, [&](auto& b) { text(b, R"({"metrics": {"top\n1\u0007": "x"}})"); });
+  CHECK(contains(t.message, "metric 'top\\x0A1\\x07' must be a number"));
+  CHECK(t.message.find('\n') == std::string::npos);
+  CHECK(t.message.find('\a') == std::string::npos);
 
   // Optimizer.
   t = with(SectionKind::optimizer, [](auto& b) { b[8] = 'X'; });
