@@ -22,6 +22,11 @@ double TopKMetrics::at(size_t kk) const {
 }
 
 EvalSet make_eval_set(const TwoTowerModel& model, const Table& test, const Table& catalogue, bool distinct) {
+  // The positive's own score is compared with the catalogue's: against no candidates every
+  // example would be a hit, and top-k accuracy 1.0 would be reported for any model.
+  if (catalogue.num_rows() == 0)
+    fail(ErrorKind::invalid_argument,
+         "the candidate catalogue has no rows: nothing to rank the held-out positives against");
   EvalSet s;
   s.queries = model.query().encode(test);
   s.positives = model.candidate().encode(test);

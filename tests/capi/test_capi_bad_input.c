@@ -210,6 +210,17 @@ static void test_refused_inputs(tt_table* inter, tt_table* cand) {
   tt_table_free(half);
 }
 
+/* Evaluating against an empty catalogue reported top-k accuracy 1.0 for any model. */
+static void test_evaluate_empty(const tt_model* m, tt_table* inter) {
+  tt_table* empty = NULL;
+  tt_metrics metrics;
+  tt_metrics_init(&metrics);
+  CHECK_OK(tt_table_create(&empty));
+  CHECK_FAILS(tt_model_evaluate(m, inter, empty, 0, &metrics), TT_ERR_INVALID_ARGUMENT,
+              "tt_model_evaluate: the candidate catalogue has no rows");
+  tt_table_free(empty);
+}
+
 /* Unbounded reads: devices, FIFOs (no writer: opening one must not block) and directories are
  * refused wherever a path is accepted, with a message naming the path and what it is. */
 static void test_non_regular_paths(const tt_model* m) {
@@ -449,6 +460,7 @@ int main(void) {
   test_null_options(inter, cand);
   test_option_ranges(m, inter, cand);
   test_refused_inputs(inter, cand);
+  test_evaluate_empty(m, inter);
   tt_model_free(m);
   remove("bad_input_null.tt");
   tt_table_free(inter);

@@ -175,6 +175,8 @@ refused "the candidate catalogue has no rows" "$tt" train --spec "$spec" --inter
 grep -q "internal" err.txt && fail "an empty catalogue is reported as an internal error"
 grep -q "^training" out.txt && fail "an empty catalogue was found out only after training started"
 head -1 "$inter" > empty-interactions.csv
+# eval against an empty catalogue printed top-k accuracy 1.0.
+refused "the candidate catalogue has no rows: nothing to rank" "$tt" eval m.tt --interactions "$inter" --candidates empty.csv
 refused "the interactions have no rows" "$tt" train --spec "$spec" --interactions empty-interactions.csv --candidates "$cand"
 # Every missing column at once.
 cut -d, -f1,3 "$inter" > two-columns.csv
