@@ -37,13 +37,13 @@ const char* const kEveryField = R"({
     ],
     "layers": [65536, 8]
   },
-  "task": {"temperature": 0.05, "remove_accidental_hits": true, "num_hard_negatives": 2147483647,
+  "task": {"temperature": 0.05, "remove_accidental_hits": true, "num_hard_negatives": 65536,
            "sample_weight_column": "w", "sampling_probability_column": "p"},
   "training": {"optimizer": {"kind": "sgd", "learning_rate": 1e-3, "initial_accumulator": 0.0,
                              "epsilon": 1e-8, "beta1": 0.8, "beta2": 0.99, "momentum": 0.9},
-               "batch_size": 1, "epochs": 18446744073709551615, "eval_every": 0, "eval_batch_size": 3,
+               "batch_size": 1, "epochs": 1000000, "eval_every": 1000000, "eval_batch_size": 3,
                "seed": 0},
-  "data": {"train_rows": 0, "test_rows": 0, "split_seed": 18446744073709551615},
+  "data": {"train_rows": 0, "test_rows": 0, "split_seed": 18446744073709551615, "max_unknown_candidates": 1},
   "evaluation": {"k": [100, 1, 1], "distinct_candidates": true}
 })";
 
