@@ -1,6 +1,7 @@
 // `twotower train`: fit the preprocessing, train, evaluate, print the results.
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 
@@ -9,6 +10,11 @@
 #include "cli.h"
 #include "model/fit.h"
 #include "persist/model_serialization.h"
+#ifdef TT_WITH_MPI
+#include <mpi.h>
+
+#include "dist/distributed_fit.h"
+#endif
 
 namespace tt::cli {
 
@@ -26,6 +32,8 @@ struct TrainFlags {
   bool with_optimizer = false;
   bool quiet = false;
   double max_unknown_candidates = -1;  // < 0: the spec's
+  size_t order_ranks = 1;
+  bool distributed = false;
 };
 
 std::string metrics_line(const TopKMetrics& m) {
@@ -35,10 +43,13 @@ std::string metrics_line(const TopKMetrics& m) {
   return o.str();
 }
 
-void run(const TrainFlags& f, CLI::App* cmd) {
+// Trains in this process, or as one rank of `mpirun -np N twotower train --distributed`.
+using FitFunction = std::function<FitResult(const ModelSpec&, const Dataset&, const TrainOptions&)>;
+
+void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool lead) {
   // Where the results go is checked before training, not found wanting after it.
-  if (!f.save.empty()) check_writable_path(f.save, "--save");
-  if (!f.history.empty()) check_writable_path(f.history, "--history");
+  if (lead && !f.save.empty()) check_writable_path(f.save, "--save");
+  if (lead && !f.history.empty()) check_writable_path(f.history, "--history");
   ModelSpec spec = ModelSpec::from_file(f.spec);
   if (f.max_unknown_candidates >= 0) spec.data.max_unknown_candidates = f.max_unknown_candidates;
   Dataset d = f.data.load(&spec);
@@ -50,15 +61,18 @@ void run(const TrainFlags& f, CLI::App* cmd) {
   TrainOptions opt;
   opt.epochs = f.epochs;
   opt.threads = f.threads;
+  opt.order_ranks = f.order_ranks;
   if (cmd->count("--seed")) {
     opt.seed = f.seed;
     opt.seed_set = true;
   }
   const size_t epochs = f.epochs ? f.epochs : spec.training.epochs;
-  const bool tty = stdout_is_terminal() && !f.quiet;
-  std::cout << "training " << spec.name << " on " << train_rows << " interactions (" << test_rows << " held out, "
-            << d.candidates.num_rows() << " candidates), " << epochs << " epochs\n"
-            << std::flush;
+  const bool quiet = f.quiet || !lead;
+  const bool tty = stdout_is_terminal() && !quiet;
+  if (lead)
+    std::cout << "training " << spec.name << " on " << train_rows << " interactions (" << test_rows << " held out, "
+              << d.candidates.num_rows() << " candidates), " << epochs << " epochs\n"
+              << std::flush;
   opt.on_progress = [&](const TrainProgress& p) {
     if (tty && !p.record) {
       const int width = 30;
@@ -67,7 +81,7 @@ void run(const TrainFlags& f, CLI::App* cmd) {
                   std::string(width - done, ' ').c_str(), p.batch, p.batches);
       std::fflush(stdout);
     }
-    if (p.record && p.record->metrics && !f.quiet) {
+    if (p.record && p.record->metrics && !quiet) {
       if (tty) std::printf("\r%60s\r", "");
       std::printf("epoch %4zu  loss %.4f  %s  (%.2fs + eval %.3fs)\n", p.epoch, p.record->mean_loss,
                   metrics_line(*p.record->metrics).c_str(), p.record->seconds, p.record->eval_seconds);
@@ -75,7 +89,8 @@ void run(const TrainFlags& f, CLI::App* cmd) {
     }
     return true;
   };
-  FitResult fit = fit_retrieval_model(spec, d, opt);
+  FitResult fit = fit_model(spec, d, opt);
+  if (!lead) return;
   const TrainResult& r = fit.training;
   if (tty) std::printf("\r%60s\r", "");
   std::cout << "done in " << std::fixed << std::setprecision(1) << r.seconds << " s (" << std::setprecision(3)
@@ -98,6 +113,36 @@ void run(const TrainFlags& f, CLI::App* cmd) {
   }
 }
 
+#ifdef TT_WITH_MPI
+// One rank of a distributed run: rank 0 reports and saves. A failure on any rank ends the whole
+// job (MPI_Abort), so no rank is left waiting in a collective.
+void run_distributed(const TrainFlags& f, CLI::App* cmd) {
+  if (cmd->count("--order-ranks"))
+    fail(ErrorKind::invalid_argument, "--order-ranks is for a single process; --distributed takes the job's ranks");
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  try {
+    dist::Communicator comm(MPI_COMM_WORLD, dist::timeout_from_environment(300.0));
+    dist::DistributedStats stats;
+    auto fit = [&](const ModelSpec& spec, const Dataset& data, const TrainOptions& opt) {
+      return dist::fit_distributed(spec, data, opt, comm, &stats);
+    };
+    run(f, cmd, fit, rank == 0);
+    if (rank == 0 && !f.quiet)
+      std::printf("%d ranks: %zu steps, %.1f%% of the training time in communication, %.2f MB sent per step\n",
+                  stats.ranks, stats.steps, 100.0 * stats.exchange_seconds / std::max(1e-9, stats.train_seconds),
+                  static_cast<double>(stats.bytes_sent) / 1e6 / static_cast<double>(std::max<size_t>(1, stats.steps)));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "twotower: error: rank %d: %s\n", rank, e.what());
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  MPI_Finalize();
+}
+#endif
+
 }  // namespace
 
 void register_train(CLI::App& app) {
@@ -117,7 +162,20 @@ void register_train(CLI::App& app) {
   add_real_option(*cmd, "--max-unknown-candidates", f->max_unknown_candidates, 0.0, 1.0,
                   "share of interactions whose candidate id may be absent from the catalogue before training is "
                   "refused (default: the spec's data.max_unknown_candidates, 0.01)");
-  cmd->callback([f, cmd] { run(*f, cmd); });
+  add_number_option<size_t>(*cmd, "--order-ranks", f->order_ranks, 1, kMaxBatchSize,
+                            "shuffle as a run of N ranks does (the single-process twin of mpirun -np N ... "
+                            "--distributed; docs/distributed.md)");
+#ifdef TT_WITH_MPI
+  cmd->add_flag("--distributed", f->distributed,
+                "train as one rank of an MPI job: mpirun -np N twotower train --distributed ... "
+                "(docs/distributed.md)");
+#endif
+  cmd->callback([f, cmd] {
+    if (!f->distributed) return run(*f, cmd, fit_retrieval_model, true);
+#ifdef TT_WITH_MPI
+    run_distributed(*f, cmd);
+#endif
+  });
 }
 
 }  // namespace tt::cli

@@ -7,6 +7,17 @@
 
 namespace tt {
 
+namespace {
+
+Table rank_range(const Table& t, const StepExchange& exchange) {
+  const auto [first, last] = rank_rows(t.num_rows(), exchange.rank(), exchange.ranks());
+  std::vector<size_t> rows(last - first);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = first + i;
+  return t.take(rows);
+}
+
+}  // namespace
+
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options) {
   check_train_options(options);
   FitResult out;
@@ -18,7 +29,14 @@ FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const 
   TwoTowerModel model(spec);
   model.fit_preprocessing(data.interactions, data.candidates);
   model.initialize(spec.training.seed);
-  out.training = train_model(model, split.train, split.test, data.candidates, options);
+  if (options.exchange) {
+    // Distributed: every process fits the same preprocessing on all rows, then trains and
+    // evaluates on its rank's range of the training and test rows.
+    const Table train = rank_range(split.train, *options.exchange), test = rank_range(split.test, *options.exchange);
+    out.training = train_model(model, train, test, data.candidates, options);
+  } else {
+    out.training = train_model(model, split.train, split.test, data.candidates, options);
+  }
 
   out.model = std::make_unique<RetrievalModel>(std::move(model));
   ThreadPool pool(options.threads);

@@ -98,6 +98,48 @@ struct DistinctCandidates {
   }
 };
 
+// The epoch order (TrainOptions::order_ranks): `ranges` contiguous ranges of the global rows,
+// each shuffled with its own stream; batch b takes rows [b L, (b+1) L) of every range this
+// process holds, in range order. One range is one shuffle of all rows.
+class BatchOrder {
+ public:
+  // This process holds ranges [first, last) of `ranges` over `global_rows` rows; the rows it
+  // was given start at the first of them.
+  BatchOrder(size_t global_rows, size_t ranges, size_t first, size_t last, size_t batch_size, uint64_t seed) {
+    if (batch_size % ranges)
+      fail(ErrorKind::invalid_argument, "training.batch_size " + std::to_string(batch_size) +
+                                            " must be a multiple of the number of ranks " + std::to_string(ranges));
+    local_batch_ = batch_size / ranges;
+    const size_t base = rank_rows(global_rows, first, ranges).first;
+    for (size_t r = first; r < last; ++r) {
+      const auto [lo, hi] = rank_rows(global_rows, r, ranges);
+      start_.push_back(lo - base);
+      size_.push_back(hi - lo);
+      rngs_.emplace_back(seed, 0x5348554646ull + r);  // "SHUFF" (+ range)
+    }
+    // Every range has floor or ceil(global_rows / ranges) rows; the largest sets the count.
+    batches_ = ((global_rows + ranges - 1) / ranges + local_batch_ - 1) / local_batch_;
+    perms_.resize(size_.size());
+  }
+  size_t batches() const { return batches_; }
+  void shuffle() {
+    for (size_t i = 0; i < size_.size(); ++i) perms_[i] = permutation(size_[i], rngs_[i]);
+  }
+  void batch(size_t b, std::vector<size_t>& rows) const {
+    rows.clear();
+    for (size_t i = 0; i < size_.size(); ++i) {
+      const size_t lo = std::min(b * local_batch_, size_[i]), hi = std::min(lo + local_batch_, size_[i]);
+      for (size_t k = lo; k < hi; ++k) rows.push_back(start_[i] + perms_[i][k]);
+    }
+  }
+
+ private:
+  size_t local_batch_ = 0, batches_ = 0;
+  std::vector<size_t> start_, size_;
+  std::vector<Rng> rngs_;
+  std::vector<std::vector<size_t>> perms_;
+};
+
 }  // namespace
 
 void check_train_options(const TrainOptions& o) {
@@ -108,6 +150,9 @@ void check_train_options(const TrainOptions& o) {
     fail(ErrorKind::invalid_argument,
          "eval_every is " + std::to_string(o.eval_every) + "; it must be in 0.." + std::to_string(kMaxEpochs));
   checked_threads(o.threads, "threads");
+  if (o.order_ranks < 1 || o.order_ranks > kMaxBatchSize)
+    fail(ErrorKind::invalid_argument,
+         "order_ranks is " + std::to_string(o.order_ranks) + "; it must be in 1.." + std::to_string(kMaxBatchSize));
 }
 
 TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& test, const Table& catalogue,
@@ -120,11 +165,13 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   const uint64_t seed = opt.seed_set ? opt.seed : spec.training.seed;
   const size_t batch_size = spec.training.batch_size;
   const size_t n = train.num_rows();
-  if (n == 0) fail(ErrorKind::invalid_argument, "the training table is empty");
+  StepExchange* const exchange = opt.exchange;
+  const size_t global_rows = exchange ? static_cast<size_t>(exchange->sum(static_cast<double>(n))) : n;
+  if (global_rows == 0) fail(ErrorKind::invalid_argument, "the training table is empty");
 
   ThreadPool pool(opt.threads);
   TrainResult result;
-  result.examples = n;
+  result.examples = global_rows;
   const double t_start = now_seconds();
 
   // Preprocess once: every epoch only gathers encoded rows.
@@ -139,6 +186,14 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   std::optional<DistinctCandidates> distinct;
   if (grouping) distinct.emplace(c_all, id_codes, probs);
 
+  if (exchange) {
+    // Evaluation is collective: every process holds test rows, or none does.
+    const double with_test = exchange->sum(test.num_rows() > 0 ? 1.0 : 0.0);
+    if (with_test != 0.0 && with_test != static_cast<double>(exchange->ranks()))
+      fail(ErrorKind::invalid_argument, "distributed evaluation needs test rows on every rank (" +
+                                            std::to_string(static_cast<size_t>(with_test)) + " of " +
+                                            std::to_string(exchange->ranks()) + " have some)");
+  }
   std::optional<EvalSet> eval_set;
   if (test.num_rows() > 0) eval_set = make_eval_set(model, test, catalogue, spec.eval.distinct_candidates);
 
@@ -149,11 +204,15 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   TowerActivations q_act, c_act;
   RetrievalLossWorkspace loss_ws;
   EncodedBatch qb, cb;
-  Matrix dq, dc;
+  Matrix dq, dc, dc_all;
   std::vector<int32_t> batch_ids;
-  std::vector<float> batch_weights, batch_probs;
-  const size_t batches = (n + batch_size - 1) / batch_size;
-  Rng shuffle_rng(seed, 0x5348554646ull);  // "SHUFF"
+  std::vector<float> batch_weights, batch_probs, ones;
+  std::vector<size_t> batch_rows;
+  GatheredCandidates gathered;
+  BatchOrder order =
+      exchange ? BatchOrder(global_rows, exchange->ranks(), exchange->rank(), exchange->rank() + 1, batch_size, seed)
+               : BatchOrder(n, opt.order_ranks, 0, opt.order_ranks, batch_size, seed);
+  const size_t batches = order.batches();
   optimizer->prepare(params);
   const std::vector<Parameter*> q_params = model.query().parameters();
   const std::vector<Parameter*> c_params = model.candidate().parameters();
@@ -163,17 +222,19 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
 
   for (size_t epoch = 1; epoch <= epochs; ++epoch) {
     const double t0 = now_seconds();
-    const std::vector<size_t> order = permutation(n, shuffle_rng);
+    order.shuffle();
     double loss_sum = 0.0;
     for (size_t b = 0; b < batches; ++b) {
-      const size_t b0 = b * batch_size, bn = std::min(batch_size, n - b0);
-      std::span<const size_t> rows(order.data() + b0, bn);
+      order.batch(b, batch_rows);
+      const size_t bn = batch_rows.size();
+      std::span<const size_t> rows(batch_rows);
       RetrievalLossInputs in;
       // The candidate side's rows: one per distinct candidate, or one per example.
       std::span<const size_t> c_rows = rows;
       if (distinct) {
         distinct->collect(rows);
-        if (distinct->rows.size() < bn) {
+        // Distributed: every process passes its grouping, so that the gathered columns agree.
+        if (distinct->rows.size() < bn || exchange) {
           c_rows = distinct->rows;
           in.positive_column = distinct->positive_column;
           in.multiplicity = distinct->multiplicity;
@@ -195,41 +256,78 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
         in.sampling_probability = batch_probs;
       }
       const size_t bc = c_rows.size();
-      qb.shape(q_all, bn);
-      cb.shape(c_all, bc);
-      model.query().start_step(bn, shares, q_act);
-      model.candidate().start_step(bc, shares, c_act);
-      // Both towers' layers are small (B x ~65 x 32): rather than a parallel region per
-      // primitive, each thread runs a share of both towers' rows with single-threaded GEMMs.
-      pool.for_each_omp(shares, [&](size_t s) {
-        const auto [q0, q1] = share(bn, s);
-        const auto [c0, c1] = share(bc, s);
-        qb.gather_rows(q_all, rows, q0, q1);
-        cb.gather_rows(c_all, c_rows, c0, c1);
-        model.query().forward_rows(qb, q_act, q0, q1);
-        model.candidate().forward_rows(cb, c_act, c0, c1);
-      });
+      // A distributed process whose range has run out takes part in the step with no rows.
+      if (bn > 0) {
+        qb.shape(q_all, bn);
+        cb.shape(c_all, bc);
+        model.query().start_step(bn, shares, q_act);
+        model.candidate().start_step(bc, shares, c_act);
+        // Both towers' layers are small (B x ~65 x 32): rather than a parallel region per
+        // primitive, each thread runs a share of both towers' rows with single-threaded GEMMs.
+        pool.for_each_omp(shares, [&](size_t s) {
+          const auto [q0, q1] = share(bn, s);
+          const auto [c0, c1] = share(bc, s);
+          qb.gather_rows(q_all, rows, q0, q1);
+          cb.gather_rows(c_all, c_rows, c0, c1);
+          model.query().forward_rows(qb, q_act, q0, q1);
+          model.candidate().forward_rows(cb, c_act, c0, c1);
+        });
+      }
       in.queries = &model.query().train_output(q_act);
       in.candidates = &model.candidate().train_output(c_act);
-      loss_sum += retrieval_loss(in, spec.task.loss, &dq, &dc, pool, loss_ws);
-      pool.for_each_omp(shares, [&](size_t s) {
-        const auto [q0, q1] = share(bn, s);
-        const auto [c0, c1] = share(bc, s);
-        model.query().backward_rows(q_act, dq, s, q0, q1);
-        model.candidate().backward_rows(c_act, dc, s, c0, c1);
-      });
-      // Each tower's embedding gradients and its parameters' update on one thread: the towers
-      // share no parameter, and their sparse gradient rows need a single writer.
-      optimizer->begin_step();
-      pool.for_each_omp(2, [&](size_t t) {
-        if (t == 0) {
-          model.query().finish_backward(qb, q_act);
-          optimizer->update(q_params);
-        } else {
-          model.candidate().finish_backward(cb, c_act);
-          optimizer->update(c_params);
+      if (exchange) {
+        // Every process's candidates become this step's columns (this process's first).
+        if (distinct && in.multiplicity.empty()) {
+          ones.assign(bc, 1.0f);
+          in.multiplicity = ones;
         }
-      });
+        const Matrix no_rows(0, in.candidates->cols());
+        const StepCandidates local{bn > 0 ? in.candidates : &no_rows, in.candidate_ids, in.sampling_probability,
+                                   in.multiplicity};
+        exchange->gather_candidates(local, gathered);
+        in.candidates = &gathered.embeddings;
+        in.candidate_ids = gathered.ids;
+        in.sampling_probability = gathered.sampling_probability;
+        in.multiplicity = gathered.multiplicity;
+        dc_all.resize(gathered.embeddings.rows(), gathered.embeddings.cols());
+        if (bn > 0)
+          loss_sum += retrieval_loss(in, spec.task.loss, &dq, &dc_all, pool, loss_ws);
+        else
+          dc_all.zero();
+        exchange->reduce_candidate_gradient(dc_all, dc);
+      } else {
+        loss_sum += retrieval_loss(in, spec.task.loss, &dq, &dc, pool, loss_ws);
+      }
+      if (bn > 0) {
+        pool.for_each_omp(shares, [&](size_t s) {
+          const auto [q0, q1] = share(bn, s);
+          const auto [c0, c1] = share(bc, s);
+          model.query().backward_rows(q_act, dq, s, q0, q1);
+          model.candidate().backward_rows(c_act, dc, s, c0, c1);
+        });
+      }
+      optimizer->begin_step();
+      if (exchange) {
+        // The gradients summed over the processes, then the same update everywhere.
+        if (bn > 0) {
+          model.query().finish_backward(qb, q_act);
+          model.candidate().finish_backward(cb, c_act);
+        }
+        exchange->reduce_gradients(params);
+        pool.for_each_omp(2, [&](size_t t) { optimizer->update(t == 0 ? q_params : c_params); });
+      } else {
+        // Each tower's embedding gradients and its parameters' update on one thread: the towers
+        // share no parameter, and their sparse gradient rows need a single writer.
+        pool.for_each_omp(2, [&](size_t t) {
+          if (t == 0) {
+            model.query().finish_backward(qb, q_act);
+            optimizer->update(q_params);
+          } else {
+            model.candidate().finish_backward(cb, c_act);
+            optimizer->update(c_params);
+          }
+        });
+      }
       if (opt.on_progress) {
         TrainProgress p{epoch, epochs, b + 1, batches, nullptr};
         if (!opt.on_progress(p)) fail(ErrorKind::cancelled, "training cancelled at epoch " + std::to_string(epoch));
@@ -237,12 +335,17 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
     }
     EpochRecord rec;
     rec.epoch = epoch;
-    rec.mean_loss = loss_sum / static_cast<double>(n);
+    if (exchange) {
+      loss_sum = exchange->sum(loss_sum);
+      exchange->check_same_weights(params);
+    }
+    rec.mean_loss = loss_sum / static_cast<double>(global_rows);
     rec.seconds = now_seconds() - t0;
     const bool due = eval_every ? (epoch % eval_every == 0) : false;
     if (eval_set && (due || epoch == epochs)) {
       const double e0 = now_seconds();
       rec.metrics = evaluate_factorized_topk(model, *eval_set, spec.eval.k, spec.training.eval_batch_size, pool);
+      if (exchange) exchange->reduce_metrics(*rec.metrics);
       rec.eval_seconds = now_seconds() - e0;
       result.final_metrics = rec.metrics;
     }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/evaluation.h"
+#include "model/step_exchange.h"
 #include "model/two_tower_model.h"
 
 namespace tt {
@@ -36,6 +37,15 @@ struct TrainOptions {
   // gradients as one column per example, up to rounding; see retrieval_loss.h). Off: one
   // column per example, as TFRS computes it. Hard-negative mining always uses one per example.
   bool group_repeated_candidates = true;
+  // The epoch order of a run of this many processes (see step_exchange.h): the rows form that
+  // many contiguous ranges, each shuffled with its own stream, and every batch takes
+  // batch_size / order_ranks rows of each range in range order. One process then sees the
+  // batches of `mpirun -np N twotower train --distributed`. 1: one shuffle of all rows.
+  size_t order_ranks = 1;
+  // Distributed training (lib/dist): the other processes. `train` and `test` are then this
+  // process's range of the training and test rows (rank_rows), the spec's batch size is the
+  // global batch, and order_ranks is the number of processes.
+  StepExchange* exchange = nullptr;
   // Called after every batch and after every epoch; return false to cancel (ErrorKind::cancelled).
   std::function<bool(const TrainProgress&)> on_progress;
 };
