@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything twotower needs to build and test on Debian 12, starting from a minimal
 # system (mmdebstrap --variant=minbase: no Python, no compiler). Safe to run again: it only
-# installs what is missing. Checked in CI by ../shared/tools/fresh-debian-check.sh (.ci/run).
+# installs what is missing. With --mpi also Open MPI, for the optional MPI component. Checked in CI by ../shared/tools/fresh-debian-check.sh (.ci/run).
 set -euo pipefail
 
 debs=(build-essential cmake ninja-build pkg-config
@@ -11,6 +11,11 @@ debs=(build-essential cmake ninja-build pkg-config
       clang-14 libclang-rt-14-dev  # clang: the libFuzzer target (tests/fuzz)
       libfaiss-dev                 # the peer in bench/bench_faiss (only that benchmark links it)
       libopenblas0-openmp)         # Faiss's BLAS: Debian's default reference BLAS would handicap it
+
+# The optional MPI component (-DTWOTOWER_WITH_MPI=ON, docs/distributed.md): `install-deps.sh --mpi`.
+if [ "${1:-}" = "--mpi" ]; then
+  debs+=(libopenmpi-dev openmpi-bin)
+fi
 
 # Python 3 runs the result plot (tools/plot-results.py) and the Python binding's tests. A minimal
 # Debian has none: take Debian's interpreter and modules (pip into Debian's own Python is refused
