@@ -68,7 +68,8 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   }
   const size_t epochs = f.epochs ? f.epochs : spec.training.epochs;
   const bool quiet = f.quiet || !lead;
-  const bool tty = stdout_is_terminal() && !quiet;
+  // mpirun gives ranks a terminal even when its own output is a file: no progress bar there.
+  const bool tty = stdout_is_terminal() && !quiet && !f.distributed;
   if (lead)
     std::cout << "training " << spec.name << " on " << train_rows << " interactions (" << test_rows << " held out, "
               << d.candidates.num_rows() << " candidates), " << epochs << " epochs\n"
@@ -135,7 +136,10 @@ void run_distributed(const TrainFlags& f, CLI::App* cmd) {
                   stats.ranks, stats.steps, 100.0 * stats.exchange_seconds / std::max(1e-9, stats.train_seconds),
                   static_cast<double>(stats.bytes_sent) / 1e6 / static_cast<double>(std::max<size_t>(1, stats.steps)));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "twotower: error: rank %d: %s\n", rank, e.what());
+    // Messages from the exchange name their rank already.
+    const bool named = std::string_view(e.what()).starts_with("rank ");
+    std::fprintf(stderr, "twotower: error: %s%s\n", named ? "" : ("rank " + std::to_string(rank) + ": ").c_str(),
+                 e.what());
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, 1);
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything twotower needs to build and test on Debian 12, starting from a minimal
 # system (mmdebstrap --variant=minbase: no Python, no compiler). Safe to run again: it only
-# installs what is missing. With --mpi also Open MPI, for the optional MPI component. Checked in CI by ../shared/tools/fresh-debian-check.sh (.ci/run).
+# installs what is missing. With --mpi also Open MPI, for the optional MPI component.
+# Checked in CI by ../shared/tools/fresh-debian-check.sh (.ci/run).
 set -euo pipefail
 
 debs=(build-essential cmake ninja-build pkg-config
