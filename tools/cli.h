@@ -27,6 +27,8 @@ void register_query(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_convert(CLI::App& app);
+void register_search(CLI::App& app);
+void register_index(CLI::App& app);
 
 bool stdout_is_terminal();
 // "twotower: commands: data train ..." for an unknown or missing command.

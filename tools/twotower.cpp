@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   tt::cli::register_inspect(app);
   tt::cli::register_eval(app);
   tt::cli::register_convert(app);
+  tt::cli::register_search(app);
+  tt::cli::register_index(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -30,8 +30,9 @@ type QueryOptions struct {
 	Rescore int
 }
 
-// Result is the answer to one query row: candidate ids and their scores, best first (ties
-// to the lower id). It holds at most K entries, fewer when fewer candidates are left.
+// Result is the answer to one query row: candidate ids (for Index.Search, keys) and their
+// scores, best first (ties to the lower id). It holds at most K entries, fewer when fewer
+// candidates are left.
 type Result struct {
 	IDs    []int64
 	Scores []float32
@@ -52,12 +53,6 @@ func (m *Model) Query(queries *Table, opts *QueryOptions) ([]Result, error) {
 		return nil, err
 	}
 	defer queries.mu.RUnlock()
-	if opts == nil {
-		opts = &QueryOptions{}
-	}
-	if opts.K < 0 {
-		return nil, argError(op, "K is %d; it must be >= 0 (0 means 10)", opts.K)
-	}
 	var rows, numCandidates C.size_t
 	if err := call(op, func() C.tt_status { return C.tt_table_num_rows(qptr, &rows) }); err != nil {
 		return nil, err
@@ -65,41 +60,62 @@ func (m *Model) Query(queries *Table, opts *QueryOptions) ([]Result, error) {
 	if err := call(op, func() C.tt_status { return C.tt_model_num_candidates(ptr, &numCandidates) }); err != nil {
 		return nil, err
 	}
-	if opts.Exclude != nil && len(opts.Exclude) != int(rows) {
-		return nil, argError(op, "Exclude has %d lists for %d query rows", len(opts.Exclude), rows)
+	copts, k, free, err := opts.toC(op, int(rows), int(numCandidates))
+	if err != nil {
+		return nil, err
 	}
+	defer free()
+	return searchInto(op, int(rows), k, &copts, func(ids *C.int64_t, scores *C.float) C.tt_status {
+		return C.tt_model_query(ptr, qptr, &copts, ids, scores)
+	})
+}
 
-	var copts C.tt_query_options
+// toC converts opts (nil: the defaults) for rows query rows against limit candidates or
+// vectors. k is clamped to limit (at least 1): slots beyond it could only say "no result".
+// The lists go to C in C memory (C may not hold Go pointers), released by free.
+func (opts *QueryOptions) toC(op string, rows, limit int) (copts C.tt_query_options, k int, free func(), err error) {
+	free = func() {}
+	if opts == nil {
+		opts = &QueryOptions{}
+	}
+	if opts.K < 0 {
+		return copts, 0, free, argError(op, "K is %d; it must be >= 0 (0 means 10)", opts.K)
+	}
+	if opts.Exclude != nil && len(opts.Exclude) != rows {
+		return copts, 0, free, argError(op, "Exclude has %d lists for %d query rows", len(opts.Exclude), rows)
+	}
+	if opts.Probe < 0 || opts.Rescore < 0 {
+		return copts, 0, free, argError(op, "Probe (%d) and Rescore (%d) must be >= 0", opts.Probe, opts.Rescore)
+	}
 	C.tt_query_options_init(&copts)
-	k := opts.K
+	k = opts.K
 	if k == 0 {
 		k = int(copts.k)
 	}
-	// Slots beyond the catalogue would only hold "no candidate": don't allocate them (but let
-	// the library see a k >= 1 so that an untrained model reports its own error).
-	if n := max(int(numCandidates), 1); k > n {
+	// Let the library see a k >= 1 so that an untrained model reports its own error.
+	if n := max(limit, 1); k > n {
 		k = n
 	}
 	copts.k = C.size_t(k)
-	if opts.Probe < 0 || opts.Rescore < 0 {
-		return nil, argError(op, "Probe (%d) and Rescore (%d) must be >= 0", opts.Probe, opts.Rescore)
-	}
 	copts.recall = C.double(opts.Recall)
 	copts.probe = C.size_t(opts.Probe)
 	copts.rescore = C.size_t(opts.Rescore)
 
-	// Exclusion and allow lists go to C in C memory (C may not hold Go pointers).
+	var arrays []func()
+	free = func() {
+		for _, f := range arrays {
+			f()
+		}
+	}
 	if opts.Exclude != nil {
 		total := 0
 		for _, e := range opts.Exclude {
 			total += len(e)
 		}
 		data := cArray[C.int64_t](total)
-		defer freeArray(data)
-		lists := cArray[*C.int64_t](int(rows))
-		defer freeArray(lists)
-		counts := cArray[C.size_t](int(rows))
-		defer freeArray(counts)
+		lists := cArray[*C.int64_t](rows)
+		counts := cArray[C.size_t](rows)
+		arrays = append(arrays, func() { freeArray(data); freeArray(lists); freeArray(counts) })
 		off := 0
 		for i, e := range opts.Exclude {
 			for j, id := range e {
@@ -120,23 +136,27 @@ func (m *Model) Query(queries *Table, opts *QueryOptions) ([]Result, error) {
 			allow = []int64{-1} // the C way to say "allow nothing"
 		}
 		callow := cArray[C.int64_t](len(allow))
-		defer freeArray(callow)
+		arrays = append(arrays, func() { freeArray(callow) })
 		for i, id := range allow {
 			callow[i] = C.int64_t(id)
 		}
 		copts.allow = &callow[0]
 		copts.allow_count = C.size_t(len(callow))
 	}
+	return copts, k, free, nil
+}
 
-	n := int(rows)
-	// At least one slot, so that a table of no rows is checked by the library rather than
-	// refused for its NULL output.
+// searchInto runs search (one C call writing n x k ids and scores) and splits its answer into
+// one Result per row, each ending at the first empty slot (id -1).
+func searchInto(op string, n, k int, copts *C.tt_query_options,
+	search func(ids *C.int64_t, scores *C.float) C.tt_status) ([]Result, error) {
+	// At least one slot, so that an empty batch is checked by the library rather than refused
+	// for its NULL output.
 	ids := make([]int64, max(n*k, 1))
 	scores := make([]float32, max(n*k, 1))
 	copts.capacity = C.size_t(len(ids))
-	err = call(op, func() C.tt_status {
-		return C.tt_model_query(ptr, qptr, &copts, (*C.int64_t)(unsafe.Pointer(firstOrNil(ids))),
-			(*C.float)(unsafe.Pointer(firstOrNil(scores))))
+	err := call(op, func() C.tt_status {
+		return search((*C.int64_t)(unsafe.Pointer(&ids[0])), (*C.float)(unsafe.Pointer(&scores[0])))
 	})
 	if err != nil {
 		return nil, err
@@ -145,7 +165,7 @@ func (m *Model) Query(queries *Table, opts *QueryOptions) ([]Result, error) {
 	for i := range results {
 		rowIDs, rowScores := ids[i*k:(i+1)*k:(i+1)*k], scores[i*k:(i+1)*k:(i+1)*k]
 		found := 0
-		for found < k && rowIDs[found] >= 0 {
+		for found < k && rowIDs[found] != -1 {
 			found++
 		}
 		results[i] = Result{IDs: rowIDs[:found:found], Scores: rowScores[:found:found]}

@@ -289,6 +289,79 @@ TT_API tt_status tt_model_drop_ann(tt_model* model);
 TT_API tt_status tt_model_ann_info(const tt_model* model, double recall, size_t* partitions, size_t* probe);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Search by vectors: embeddings made elsewhere against a model's index, and a standalone       */
+/* vector index (Faiss's IndexFlatIP with ids) built, saved and searched with the same scans.   */
+
+/* tt_model_query with the query embeddings given: `vectors` holds n rows of `dim` float32
+ * values, row-major; dim must be tt_model_embedding_dim and every value finite (a NaN or an
+ * infinity is TT_ERR_INVALID_ARGUMENT naming its row and column). Options, outputs (candidate
+ * ids, best first; -1 / -INFINITY beyond the candidates), exclusion and allow lists (candidate
+ * ids) and approximate search are those of tt_model_query. n may be 0. Thread-safe. */
+TT_API tt_status tt_model_query_vectors(const tt_model* model, const float* vectors, size_t n, size_t dim,
+                                        const tt_query_options* options, int64_t* ids, float* scores);
+
+typedef struct tt_index tt_index;
+
+/* The largest vector dimension an index accepts. */
+#define TT_INDEX_MAX_DIM 65536
+
+typedef struct tt_index_options {
+  size_t struct_size;
+  /* A tt_precision the vectors are stored at (rounded as they are added, so scores are those of
+   * the stored values). TT_PRECISION_BF16 and TT_PRECISION_INT8 are also scanned compactly and
+   * re-scored in float32, as tt_model_set_search_precision describes; FP16 is stored at half
+   * size and scanned as float32. TT_PRECISION_KEEP (the default): FLOAT32 for tt_index_create,
+   * the stored precision for tt_index_load (another value converts the loaded index). */
+  int32_t precision;
+  int32_t threads; /* searches and approximate-index builds: 0 (default) all cores; else 1 .. TT_MAX_THREADS */
+} tt_index_options;
+TT_API void tt_index_options_init(tt_index_options* options);
+
+/* An empty index of vectors of `dim` (1 .. TT_INDEX_MAX_DIM) float32 values, scored by inner
+ * product (normalise the vectors yourself for cosine similarity). NULL options: defaults. */
+TT_API tt_status tt_index_create(size_t dim, const tt_index_options* options, tt_index** out);
+TT_API void tt_index_free(tt_index* index);
+
+/* Appends n vectors (n x dim float32, row-major, every value finite; dim must be the index's)
+ * under `keys` (n int64 values, duplicates allowed, -1 reserved for empty result slots) or,
+ * with keys NULL, under their row numbers (tt_index_size() .. + n - 1). Each call re-packs the
+ * whole index (and rebuilds an approximate index, calibrated on a sample of the vectors):
+ * add in large batches. Exclusive access. */
+TT_API tt_status tt_index_add(tt_index* index, const float* vectors, size_t n, size_t dim, const int64_t* keys);
+
+/* Top-k keys and scores for n queries (n x dim float32, row-major, finite): keys[n*k] and
+ * scores[n*k], best first, ties to the earlier-added vector, key -1 and score -INFINITY beyond
+ * the available vectors. `options` as for tt_model_query (k, capacity, recall / probe /
+ * rescore when the index has an approximate index), except that exclusion and allow lists hold
+ * keys (keys not in the index are ignored; an allow-list of only such keys allows nothing).
+ * Thread-safe. */
+TT_API tt_status tt_index_search(const tt_index* index, const float* queries, size_t n, size_t dim,
+                                 const tt_query_options* options, int64_t* keys, float* scores);
+
+TT_API tt_status tt_index_size(const tt_index* index, size_t* out);
+TT_API tt_status tt_index_dim(const tt_index* index, size_t* out);
+/* The precision the vectors are stored at (a tt_precision). */
+TT_API tt_status tt_index_precision(const tt_index* index, int32_t* out);
+
+/* The approximate index over the vectors (as tt_model_build_ann; options->calibration_queries
+ * must be NULL): calibrated on `calibration` (n x dim queries, up to 256 used) or, when it is
+ * NULL, on a sample of the vectors. Exclusive access. */
+TT_API tt_status tt_index_build_ann(tt_index* index, const tt_ann_options* options, const float* calibration, size_t n,
+                                    size_t dim);
+TT_API tt_status tt_index_drop_ann(tt_index* index);
+/* As tt_model_ann_info. */
+TT_API tt_status tt_index_ann_info(const tt_index* index, double recall, size_t* partitions, size_t* probe);
+
+/* A model file holding only an index section (and the approximate index's section, when there
+ * is one): docs/model-format.md. Atomic, as tt_model_save; options: compression_level only.
+ * tt_model_load refuses such a file, naming tt_index_load. */
+TT_API tt_status tt_index_save(const tt_index* index, const char* path, const tt_save_options* options);
+/* Loads an index file, or the candidate index of a model file. A model's keys that are not all
+ * int64 in decimal (titles, say) make an index whose keys are the row numbers, which is what
+ * tt_model_candidate_key takes. */
+TT_API tt_status tt_index_load(const char* path, const tt_index_options* options, tt_index** out);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Conversion: quantize, strip, upgrade, export, import (docs/convert.md).                     */
 
 /* Storage precisions of the index embeddings and of the weights (embedding tables and dense

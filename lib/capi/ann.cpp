@@ -2,6 +2,7 @@
 // Query-time parameters are fields of tt_query_options (capi/query.cpp).
 #include <cstring>
 
+#include "capi/ann_options.h"
 #include "capi/api_guard.h"
 #include "capi/model_handle.h"
 #include "capi/read_options.h"
@@ -11,6 +12,17 @@
 using namespace tt;
 using capi::read_options;
 using capi::require;
+
+PartitionBuildOptions capi::ann_build_options(const tt_ann_options* options, tt_ann_options* read) {
+  const tt_ann_options o = read_options(options, tt_ann_options_init, "tt_ann_options");
+  capi::range_field<uint32_t>(o.iterations, 0, 1000, "tt_ann_options.iterations");
+  PartitionBuildOptions bo;
+  bo.partitions = o.partitions;
+  bo.iterations = o.iterations;
+  bo.seed = o.seed;
+  if (read) *read = o;
+  return bo;
+}
 
 extern "C" {
 
@@ -24,13 +36,9 @@ TT_API void tt_ann_options_init(tt_ann_options* o) {
 TT_API tt_status tt_model_build_ann(tt_model* model, const tt_ann_options* options) {
   return TT_GUARD({
     require(model, "model");
-    const tt_ann_options o = read_options(options, tt_ann_options_init, "tt_ann_options");
-    capi::range_field<uint32_t>(o.iterations, 0, 1000, "tt_ann_options.iterations");
+    tt_ann_options o{};
+    const PartitionBuildOptions bo = capi::ann_build_options(options, &o);
     (void)model->trained();
-    PartitionBuildOptions bo;
-    bo.partitions = o.partitions;
-    bo.iterations = o.iterations;
-    bo.seed = o.seed;
     if (o.calibration_queries) {
       const Table q = o.calibration_queries->to_table();
       model->model->build_ann(bo, *model->pool, &q);

@@ -12,18 +12,11 @@
 #include "persist/model_serialization.h"
 
 using namespace tt;
+using capi::precision_arg;
 using capi::read_options;
 using capi::require;
 
 namespace {
-
-std::optional<Precision> precision_arg(int32_t v, const char* name) {
-  if (v == TT_PRECISION_KEEP) return std::nullopt;
-  if (v < 0 || !precision_from_code(static_cast<uint32_t>(v)))
-    fail(ErrorKind::invalid_argument,
-         std::string(name) + " is " + std::to_string(v) + "; expected a tt_precision (0..3) or TT_PRECISION_KEEP (-1)");
-  return static_cast<Precision>(v);
-}
 
 RetrievalModel& trained_mut(tt_model* h) {
   if (!h->model) fail(ErrorKind::invalid_argument, "needs a trained or loaded model");

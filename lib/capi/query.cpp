@@ -5,6 +5,7 @@
 #include "capi/api_guard.h"
 #include "capi/model_handle.h"
 #include "capi/read_options.h"
+#include "capi/search_options.h"
 #include "capi/table_handle.h"
 #include "index/candidate_index.h"
 
@@ -74,48 +75,26 @@ TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, 
     require(queries, "queries");
     require(ids, "ids");
     require(scores, "scores");
-    // The fields every caller has (k .. allow_count) are required; later ones are optional.
-    constexpr size_t kFirstSize = offsetof(tt_query_options, allow_count) + sizeof(size_t);
-    if (options && options->struct_size < kFirstSize)
-      fail(ErrorKind::invalid_argument, "tt_query_options.struct_size is " + std::to_string(options->struct_size) +
-                                            "; initialise it with tt_query_options_init");
-    const tt_query_options o = read_options(options, tt_query_options_init, "tt_query_options");
     const RetrievalModel& rm = model->trained();
-    if (o.k == 0 || o.k > kMaxTopK)
-      fail(ErrorKind::invalid_argument, "tt_query_options.k is " + std::to_string(o.k) +
-                                            "; k must be positive and at most " + std::to_string(kMaxTopK));
-    if (!(o.recall >= 0.0 && o.recall <= 1.0))
-      fail(ErrorKind::invalid_argument, "tt_query_options.recall must be in [0, 1], got " + std::to_string(o.recall));
-    if ((o.exclude == nullptr) != (o.exclude_counts == nullptr))
-      fail(ErrorKind::invalid_argument, "tt_query_options: exclude and exclude_counts go together");
-    if (o.allow_count && !o.allow)
-      fail(ErrorKind::invalid_argument,
-           "tt_query_options.allow is NULL but allow_count is " + std::to_string(o.allow_count));
     const Table t = queries->to_table();
     const size_t n = t.num_rows();
-    const size_t slots = checked_mul(n, o.k, "tt_query_options.k: rows x k");
-    (void)checked_mul(slots, sizeof(int64_t), "tt_query_options.k: rows x k x 8 bytes");
-    if (o.capacity && slots > o.capacity)
-      fail(ErrorKind::invalid_argument, "tt_query_options.capacity is " + std::to_string(o.capacity) + " slots; " +
-                                            std::to_string(n) + " rows x k " + std::to_string(o.k) + " need " +
-                                            std::to_string(slots));
+    const SearchOptions so = capi::search_options(options, n);
     Matrix q;
     rm.embed_queries(t, q);
-    SearchOptions so;
-    so.k = o.k;
-    so.recall = o.recall;
-    so.probe = o.probe;
-    so.rescore = o.rescore;
-    if (o.exclude) {
-      so.exclude.resize(n);
-      for (size_t i = 0; i < n; ++i) {
-        if (o.exclude_counts[i] && !o.exclude[i])
-          fail(ErrorKind::invalid_argument, "tt_query_options.exclude[" + std::to_string(i) + "] is NULL");
-        so.exclude[i] = std::span<const int64_t>(o.exclude[i], o.exclude_counts[i]);
-      }
-    }
-    if (o.allow_count) so.allow = std::span<const int64_t>(o.allow, o.allow_count);
     rm.index().search(q.data(), n, so, ids, scores, *model->pool);
+  });
+}
+
+TT_API tt_status tt_model_query_vectors(const tt_model* model, const float* vectors, size_t n, size_t dim,
+                                        const tt_query_options* options, int64_t* ids, float* scores) {
+  return TT_GUARD({
+    require(model, "model");
+    require(ids, "ids");
+    require(scores, "scores");
+    const RetrievalModel& rm = model->trained();
+    const SearchOptions so = capi::search_options(options, n);
+    capi::check_query_vectors(vectors, n, dim, rm.model().embedding_dim(), "vectors", "the model");
+    rm.index().search(vectors, n, so, ids, scores, *model->pool);
   });
 }
 

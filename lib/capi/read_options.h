@@ -4,9 +4,12 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "base/error.h"
+#include "base/precision.h"
+#include "twotower/twotower.h"
 
 namespace tt::capi {
 
@@ -42,6 +45,20 @@ T range_field(T value, T lo, T hi, const char* field) {
     fail(ErrorKind::invalid_argument, std::string(field) + " is " + std::to_string(value) + "; it must be in " +
                                           std::to_string(lo) + ".." + std::to_string(hi));
   return value;
+}
+
+}  // namespace tt::capi
+
+namespace tt::capi {
+
+// A tt_precision field: nullopt for TT_PRECISION_KEEP, else one of the four precisions, else
+// invalid_argument naming it.
+inline std::optional<Precision> precision_arg(int32_t v, const char* name) {
+  if (v == TT_PRECISION_KEEP) return std::nullopt;
+  if (v < 0 || !precision_from_code(static_cast<uint32_t>(v)))
+    fail(ErrorKind::invalid_argument,
+         std::string(name) + " is " + std::to_string(v) + "; expected a tt_precision (0..3) or TT_PRECISION_KEEP (-1)");
+  return static_cast<Precision>(v);
 }
 
 }  // namespace tt::capi

@@ -261,7 +261,15 @@ std::vector<uint8_t> npy_bytes(const float* data, size_t rows, size_t cols) {
   return out;
 }
 
-FloatArray parse_npy(std::span<const uint8_t> bytes, const std::string& name) {
+namespace {
+
+// A .npy file's header and where its data starts (the data itself is not checked).
+struct NpyView {
+  NpyHeader header;
+  size_t data_start = 0;
+};
+
+NpyView npy_view(std::span<const uint8_t> bytes, const std::string& name) {
   static const uint8_t magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (bytes.size() < 10 || std::memcmp(bytes.data(), magic, 6) != 0)
     corrupt(name, "not a .npy file (it does not start with \\x93NUMPY)");
@@ -282,15 +290,31 @@ FloatArray parse_npy(std::span<const uint8_t> bytes, const std::string& name) {
     corrupt(name, ".npy header of " + std::to_string(header_len) + " bytes is longer than the " +
                       std::to_string(bytes.size() - start) + " bytes left in the file");
   const std::string_view text(reinterpret_cast<const char*>(bytes.data() + start), header_len);
-  const NpyHeader h = DictParser(text, name).parse();
-  const ElemType t = npy_dtype(h.descr, name);
-  if (h.fortran_order && h.shape.size() > 1)
+  NpyView v;
+  v.header = DictParser(text, name).parse();
+  if (v.header.fortran_order && v.header.shape.size() > 1)
     fail(ErrorKind::unsupported, name + ": Fortran-order array: save np.ascontiguousarray(arr) instead");
-  const size_t data_start = start + header_len;
-  const uint64_t available = bytes.size() - data_start;
-  const uint64_t n = element_count(h.shape, elem_size(t), available, name);
-  if (n * elem_size(t) != available)
-    corrupt(name, std::to_string(available - n * elem_size(t)) + " unexpected bytes after the array data");
+  v.data_start = start + header_len;
+  return v;
+}
+
+// The element count of the data after the header, which must fill the rest of the file exactly.
+uint64_t npy_elements(std::span<const uint8_t> bytes, const NpyView& v, size_t elem, const std::string& name) {
+  const uint64_t available = bytes.size() - v.data_start;
+  const uint64_t n = element_count(v.header.shape, elem, available, name);
+  if (n * elem != available)
+    corrupt(name, std::to_string(available - n * elem) + " unexpected bytes after the array data");
+  return n;
+}
+
+}  // namespace
+
+FloatArray parse_npy(std::span<const uint8_t> bytes, const std::string& name) {
+  const NpyView v = npy_view(bytes, name);
+  const NpyHeader& h = v.header;
+  const ElemType t = npy_dtype(h.descr, name);
+  const size_t data_start = v.data_start;
+  const uint64_t n = npy_elements(bytes, v, elem_size(t), name);
   FloatArray a;
   a.shape = h.shape;
   a.values = to_floats(bytes.data() + data_start, n, t);
@@ -298,6 +322,37 @@ FloatArray parse_npy(std::span<const uint8_t> bytes, const std::string& name) {
 }
 
 FloatArray read_npy(const std::string& path) { return parse_npy(as_bytes(read_file(path, ".npy file")), path); }
+
+IntArray parse_npy_int64(std::span<const uint8_t> bytes, const std::string& name) {
+  const NpyView v = npy_view(bytes, name);
+  const std::string& descr = v.header.descr;
+  // '<i8', '<u4', '|u1', ...: little-endian (or single-byte) signed or unsigned integers.
+  const bool ok = descr.size() == 3 && (descr[0] == '<' || descr[0] == '|') && (descr[1] == 'i' || descr[1] == 'u') &&
+                  (descr[2] == '1' || descr[2] == '2' || descr[2] == '4' || descr[2] == '8');
+  if (!ok)
+    fail(ErrorKind::unsupported, name + ": dtype " + quote_for_message(descr) +
+                                     " is not a little-endian integer type: save keys with arr.astype('<i8')");
+  const bool is_signed = descr[1] == 'i';
+  const size_t elem = static_cast<size_t>(descr[2] - '0');
+  const uint64_t n = npy_elements(bytes, v, elem, name);
+  IntArray a;
+  a.shape = v.header.shape;
+  a.values.resize(static_cast<size_t>(n));
+  const uint8_t* p = bytes.data() + v.data_start;
+  for (size_t i = 0; i < a.values.size(); ++i) {
+    uint64_t u = 0;
+    for (size_t b = 0; b < elem; ++b) u |= uint64_t{p[i * elem + b]} << (8 * b);
+    if (is_signed && elem < 8 && (u >> (8 * elem - 1)) & 1) u |= ~uint64_t{0} << (8 * elem);  // sign-extend
+    if (!is_signed && elem == 8 && u > uint64_t{INT64_MAX})
+      corrupt(name, "element " + std::to_string(i) + " is " + std::to_string(u) + ", beyond int64");
+    a.values[i] = static_cast<int64_t>(u);
+  }
+  return a;
+}
+
+IntArray read_npy_int64(const std::string& path) {
+  return parse_npy_int64(as_bytes(read_file(path, ".npy file")), path);
+}
 
 // ---------------------------------------------------------------------------------------------
 // .npz

@@ -35,6 +35,14 @@ std::vector<uint8_t> npy_bytes(const float* data, size_t rows, size_t cols);
 FloatArray parse_npy(std::span<const uint8_t> bytes, const std::string& name);
 FloatArray read_npy(const std::string& path);
 
+struct IntArray {
+  std::vector<uint64_t> shape;
+  std::vector<int64_t> values;  // row-major
+};
+// .npy of integers (int8..int64, uint8..uint64 up to INT64_MAX; little-endian), as int64: keys.
+IntArray parse_npy_int64(std::span<const uint8_t> bytes, const std::string& name);
+IntArray read_npy_int64(const std::string& path);
+
 // The arrays of an .npz archive by name (the entry name without ".npy"), in archive order.
 std::vector<std::pair<std::string, FloatArray>> parse_npz(std::span<const uint8_t> bytes, const std::string& name);
 std::vector<std::pair<std::string, FloatArray>> read_npz(const std::string& path);

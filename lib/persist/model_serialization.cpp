@@ -12,6 +12,7 @@
 #include "base/precision.h"
 #include "base/version.h"
 #include "data/text.h"
+#include "index/vector_index.h"
 #include "nn/optimizer.h"
 #include "persist/ann_section.h"
 
@@ -179,19 +180,6 @@ std::vector<uint8_t> weights_section(const RetrievalModel& model) {
     w.u64(p->value.cols());
     write_tensor_data(w, p->value.data(), p->value.rows(), p->value.cols(), prec, "tensor '" + p->name + "'");
   }
-  return w.take();
-}
-
-std::vector<uint8_t> index_section(const RetrievalModel& model, size_t dim) {
-  const CandidateIndex& index = model.index();
-  ByteWriter w;
-  w.u64(index.size());
-  w.u64(dim);
-  w.u32(static_cast<uint32_t>(model.candidate_precision()));
-  w.u32(0);
-  for (const auto& k : index.keys()) w.str(k);
-  write_tensor_data(w, index.embeddings().data(), index.size(), index.size() ? index.dim() : dim,
-                    model.candidate_precision(), "candidate embeddings");
   return w.take();
 }
 
@@ -428,7 +416,21 @@ Precision load_weights(const ModelFileReader& f, TwoTowerModel& m) {
   return precision.value_or(Precision::f32);
 }
 
-CandidateIndex load_index(const ModelFileReader& f, size_t embedding_dim, Precision& precision) {
+}  // namespace
+
+std::vector<uint8_t> index_section(const CandidateIndex& index, size_t dim, Precision precision) {
+  ByteWriter w;
+  w.u64(index.size());
+  w.u64(dim);
+  w.u32(static_cast<uint32_t>(precision));
+  w.u32(0);
+  for (const auto& k : index.keys()) w.str(k);
+  write_tensor_data(w, index.embeddings().data(), index.size(), index.size() ? index.dim() : dim, precision,
+                    "candidate embeddings");
+  return w.take();
+}
+
+CandidateIndex load_index(const ModelFileReader& f, std::optional<size_t> embedding_dim, Precision& precision) {
   const auto bytes = f.read(SectionKind::index);
   ByteReader r(bytes, where(f, SectionKind::index));
   StoredTensor t;
@@ -436,8 +438,11 @@ CandidateIndex load_index(const ModelFileReader& f, size_t embedding_dim, Precis
   const uint64_t dim = r.u64();
   t.dtype = read_dtype(r, f, "embeddings");
   r.u32();  // reserved
-  if (dim != embedding_dim)
-    r.corrupt("embedding dimension " + std::to_string(dim) + ", the model's is " + std::to_string(embedding_dim));
+  if (embedding_dim && dim != *embedding_dim)
+    r.corrupt("embedding dimension " + std::to_string(dim) + ", the model's is " + std::to_string(*embedding_dim));
+  // An index file has no spec to bound the dimension; a model's is bounded by its spec.
+  if (dim > VectorIndex::kMaxDim)
+    r.corrupt("embedding dimension " + std::to_string(dim) + " exceeds " + std::to_string(VectorIndex::kMaxDim));
   // Each key needs at least its 8-byte length: bounds the count before allocating.
   if (count > r.remaining() / 8)
     r.corrupt("candidate count " + std::to_string(count) + " exceeds what the " + std::to_string(r.remaining()) +
@@ -454,6 +459,8 @@ CandidateIndex load_index(const ModelFileReader& f, size_t embedding_dim, Precis
   precision = t.dtype;
   return CandidateIndex(std::move(keys), std::move(emb));
 }
+
+namespace {
 
 std::vector<uint8_t> load_optimizer(const ModelFileReader& f, TwoTowerModel& m) {
   const auto bytes = f.read_if_present(SectionKind::optimizer);
@@ -474,8 +481,20 @@ std::vector<uint8_t> load_optimizer(const ModelFileReader& f, TwoTowerModel& m) 
   return {state.begin(), state.end()};
 }
 
+// A file with an index and no spec, preprocessing or weights is a vector index file
+// (persist/vector_index_file.h), not a damaged model: say what it is and how to read it. A model
+// missing only some of those sections stays a damaged model.
+void refuse_index_file(const ModelFileReader& f) {
+  if (f.has(SectionKind::index) && !f.has(SectionKind::spec) && !f.has(SectionKind::preprocessing) &&
+      !f.has(SectionKind::weights))
+    fail(ErrorKind::invalid_argument, f.name() +
+                                          ": a vector index file (an index section and no model): load it as an "
+                                          "index (tt_index_load, twotower search --index)");
+}
+
 RetrievalModel load(const ModelFileReader& f) {
   f.verify_padding();
+  refuse_index_file(f);
   TwoTowerModel m = as_corrupt([&] { return TwoTowerModel(parse_spec(f)); });
   MetadataSection meta = parse_metadata(f);
   load_preprocessing(f, m);
@@ -514,6 +533,7 @@ RetrievalModel load(const ModelFileReader& f) {
 }
 
 ModelInfo info(const ModelFileReader& f) {
+  refuse_index_file(f);
   ModelInfo out;
   const ModelFileHeader& h = f.header();
   out.format_version = h.format_version;
@@ -568,7 +588,8 @@ std::vector<SectionData> model_sections(const RetrievalModel& model, const SaveO
   if (model.index().size() > 0 && model.index().dim() != m.embedding_dim())
     fail(ErrorKind::invalid_argument, "save: the index has dimension " + std::to_string(model.index().dim()) +
                                           ", the model's embeddings " + std::to_string(m.embedding_dim()));
-  add(SectionKind::index, true, index_section(model, m.embedding_dim()), options.compress_index);
+  add(SectionKind::index, true, index_section(model.index(), m.embedding_dim(), model.candidate_precision()),
+      options.compress_index);
   if (options.include_optimizer && !model.optimizer_state().empty())
     add(SectionKind::optimizer, false, optimizer_section(model));
   // Optional: readers that predate it skip it and search exactly.

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -73,6 +74,13 @@ uint32_t model_required_features(const RetrievalModel& model);
 // The precision a weight tensor is stored at when the model's weights are at `weights`:
 // embedding tables and kernels at `weights`, biases ("*/bias") always f32.
 Precision stored_weight_precision(const std::string& tensor_name, Precision weights);
+
+// The index section (kind 5): keys, dimension, dtype and the embeddings stored at `precision`
+// (the values must already be on that precision's grid for a lossless round trip).
+std::vector<uint8_t> index_section(const CandidateIndex& index, size_t dim, Precision precision);
+// Reads and checks a file's index section; `dim`, when given, is the dimension it must have.
+// `precision` receives the stored dtype. The ann section is not read.
+CandidateIndex load_index(const ModelFileReader& f, std::optional<size_t> dim, Precision& precision);
 
 void save_model(const std::string& path, const RetrievalModel& model, const SaveOptions& options = {});
 std::vector<uint8_t> save_model_to_buffer(const RetrievalModel& model, const SaveOptions& options = {});

@@ -103,6 +103,35 @@ TEST_CASE("array files: damaged .npy headers") {
   CHECK(contains(t.message, "needs more data"));  // a scalar needs 4 bytes
 }
 
+TEST_CASE("array files: .npy of integers (keys)") {
+  IntArray a = read_npy_int64(kDir + "i32_4.npy");  // written by NumPy
+  CHECK(a.shape == std::vector<uint64_t>{4});
+  CHECK(a.values == std::vector<int64_t>{0, 1, 2, 3});
+  auto npy = [](const std::string& descr, const std::vector<uint8_t>& data, size_t n) {
+    const std::string h = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + std::to_string(n) + ",)}";
+    // One string, one copy: GCC 12 at -O3 warns (array-bounds) about inserting into a vector
+    // made from an initializer list.
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(h.size()) + '\0' + h;
+    bytes.append(data.begin(), data.end());
+    return std::vector<uint8_t>(bytes.begin(), bytes.end());
+  };
+  // Sign extension of narrow signed types; unsigned types stay positive.
+  CHECK(parse_npy_int64(npy("|i1", {0xff, 0x05}, 2), "k.npy").values == std::vector<int64_t>{-1, 5});
+  CHECK(parse_npy_int64(npy("|u1", {0xff}, 1), "k.npy").values == std::vector<int64_t>{255});
+  CHECK(parse_npy_int64(npy("<i2", {0x00, 0x80}, 1), "k.npy").values == std::vector<int64_t>{-32768});
+  CHECK(parse_npy_int64(npy("<i8", {0, 0, 0, 0, 0, 0, 0, 0x80}, 1), "k.npy").values == std::vector<int64_t>{INT64_MIN});
+  Thrown t = thrown([&] { parse_npy_int64(npy("<u8", {0, 0, 0, 0, 0, 0, 0, 0x80}, 1), "k.npy"); });
+  CHECK(t.kind == kCorrupt);
+  CHECK(contains(t.message, "k.npy: element 0 is 9223372036854775808, beyond int64"));
+  t = thrown([&] { parse_npy_int64(npy(">i8", std::vector<uint8_t>(8), 1), "k.npy"); });
+  CHECK(t.kind == kUnsupported);
+  CHECK(contains(t.message, "k.npy: dtype '>i8' is not a little-endian integer type"));
+  t = thrown([&] { read_npy_int64(kDir + "f32_2x3.npy"); });
+  CHECK(contains(t.message, "dtype '<f4' is not a little-endian integer type"));
+  t = thrown([&] { parse_npy_int64(npy("<i4", std::vector<uint8_t>(7), 2), "k.npy"); });
+  CHECK(contains(t.message, "needs more data"));
+}
+
 TEST_CASE("array files: .npz of stored entries, and a clear refusal of compressed ones") {
   const auto arrays = read_npz(kDir + "weights.npz");
   REQUIRE(arrays.size() == 2);

@@ -21,6 +21,7 @@ from .errors import (
 from ._runtime import lib as _lib
 from .table import FLOAT32, INT64, STRING, Table, load_movielens
 from .model import Metrics, Model, Precision, Progress, convert, import_model
+from .index import VectorIndex
 
 #: The C ABI version this package was written for (TT_ABI_VERSION).
 from ._capi import ABI_VERSION  # noqa: E402
@@ -57,6 +58,7 @@ __all__ = [
     "INT64",
     "FLOAT32",
     "Model",
+    "VectorIndex",
     "Metrics",
     "Progress",
     "Precision",

@@ -116,6 +116,14 @@ class AnnOptions(Structure):
     ]
 
 
+class IndexOptions(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("precision", c_int32),
+        ("threads", c_int32),
+    ]
+
+
 class ConvertOptions(Structure):
     _fields_ = [
         ("struct_size", c_size_t),
@@ -215,6 +223,21 @@ _SIGNATURES = {
     "tt_model_build_ann": (_status, [_handle, POINTER(AnnOptions)]),
     "tt_model_drop_ann": (_status, [_handle]),
     "tt_model_ann_info": (_status, [_handle, c_double, POINTER(c_size_t), POINTER(c_size_t)]),
+    # search by vectors, the standalone vector index
+    "tt_model_query_vectors": (_status, [_handle, _f32p, c_size_t, c_size_t, POINTER(QueryOptions), _i64p, _f32p]),
+    "tt_index_options_init": (None, [c_void_p]),
+    "tt_index_create": (_status, [c_size_t, POINTER(IndexOptions), _out_handle]),
+    "tt_index_free": (None, [_handle]),
+    "tt_index_add": (_status, [_handle, _f32p, c_size_t, c_size_t, _i64p]),
+    "tt_index_search": (_status, [_handle, _f32p, c_size_t, c_size_t, POINTER(QueryOptions), _i64p, _f32p]),
+    "tt_index_size": (_status, [_handle, POINTER(c_size_t)]),
+    "tt_index_dim": (_status, [_handle, POINTER(c_size_t)]),
+    "tt_index_precision": (_status, [_handle, POINTER(c_int32)]),
+    "tt_index_build_ann": (_status, [_handle, POINTER(AnnOptions), _f32p, c_size_t, c_size_t]),
+    "tt_index_drop_ann": (_status, [_handle]),
+    "tt_index_ann_info": (_status, [_handle, c_double, POINTER(c_size_t), POINTER(c_size_t)]),
+    "tt_index_save": (_status, [_handle, c_char_p, POINTER(SaveOptions)]),
+    "tt_index_load": (_status, [c_char_p, POINTER(IndexOptions), _out_handle]),
     # conversion
     "tt_convert_options_init": (None, [c_void_p]),
     "tt_model_convert": (_status, [c_char_p, c_char_p, POINTER(ConvertOptions)]),
@@ -236,6 +259,7 @@ _STRUCTS = {
     "tt_query_options_init": QueryOptions,
     "tt_convert_options_init": ConvertOptions,
     "tt_ann_options_init": AnnOptions,
+    "tt_index_options_init": IndexOptions,
     "tt_export_options_init": ExportOptions,
     "tt_import_options_init": ImportOptions,
 }

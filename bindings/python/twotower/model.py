@@ -89,19 +89,20 @@ class _UseGuard:
     rebuild_index, close). A reader arriving during an exclusive call is refused with a clear
     error instead of racing; an exclusive call waits for running readers to finish."""
 
-    def __init__(self) -> None:
+    def __init__(self, noun: str = "model") -> None:
         self._cond = threading.Condition(threading.Lock())
         self._readers = 0
         self._writer: Optional[str] = None
+        self._noun = noun
 
     @contextlib.contextmanager
     def shared(self, what: str) -> Iterator[None]:
         with self._cond:
-            if self._writer == "Model.close":
-                raise errors.InvalidArgumentError(f"twotower: {what}: the model is closed")
+            if self._writer and self._writer.endswith(".close"):
+                raise errors.InvalidArgumentError(f"twotower: {what}: the {self._noun} is closed")
             if self._writer:
                 raise errors.InvalidArgumentError(
-                    f"twotower: {what}: the model is busy in {self._writer}, which needs exclusive access"
+                    f"twotower: {what}: the {self._noun} is busy in {self._writer}, which needs exclusive access"
                 )
             self._readers += 1
         try:
@@ -117,7 +118,7 @@ class _UseGuard:
         with self._cond:
             if self._writer:
                 raise errors.InvalidArgumentError(
-                    f"twotower: {what}: the model is busy in {self._writer}, which needs exclusive access"
+                    f"twotower: {what}: the {self._noun} is busy in {self._writer}, which needs exclusive access"
                 )
             self._writer = what
             while self._readers:
@@ -138,7 +139,124 @@ def _int64_array(values: Any, what: str) -> np.ndarray:
     return np.ascontiguousarray(arr.reshape(-1), dtype=np.int64)
 
 
-class Model:
+def _query_options(
+    what: str,
+    n: int,
+    k: int,
+    exclude: Optional[Sequence[Iterable[int]]],
+    allow: Optional[Iterable[int]],
+    recall: Optional[float],
+    probe: Optional[int],
+    rescore: Optional[int],
+    empty_allow: int = -1,
+) -> tuple[_capi.QueryOptions, list]:
+    """tt_query_options for n query rows, and the arrays it points into (keep them alive for
+    the call). ``empty_allow`` stands for an empty allow-list (the C API reads allow_count 0 as
+    "no allow-list"): an id or key that is never returned."""
+    if isinstance(k, bool) or int(k) < 1:
+        raise errors.InvalidArgumentError(f"twotower: {what}: k must be a positive integer, got {k!r}")
+    opts = _capi.QueryOptions()
+    lib.tt_query_options_init(byref(opts))
+    opts.k = int(k)
+    if recall is not None:
+        opts.recall = float(recall)
+    for name, value in (("probe", probe), ("rescore", rescore)):
+        if value is not None:
+            if isinstance(value, bool) or int(value) < 0:
+                raise errors.InvalidArgumentError(
+                    f"twotower: {what}: {name} must be a non-negative integer, got {value!r}"
+                )
+            setattr(opts, name, int(value))
+    keep: list = []  # the arrays the C call reads must outlive it
+    if exclude is not None:
+        if isinstance(exclude, (str, bytes)) or len(exclude) != n:
+            raise errors.InvalidArgumentError(
+                f"twotower: {what}: exclude must hold one list of ids per query row "
+                f"({n}), got {len(exclude) if not isinstance(exclude, (str, bytes)) else 'a string'}"
+            )
+        lists = [_int64_array(e, f"exclude[{i}]") for i, e in enumerate(exclude)]
+        keep.append(lists)
+        ptrs = (POINTER(c_int64) * max(n, 1))(*[a.ctypes.data_as(POINTER(c_int64)) for a in lists])
+        counts = (c_size_t * max(n, 1))(*[a.size for a in lists])
+        keep += [ptrs, counts]
+        opts.exclude = ctypes.cast(ptrs, POINTER(POINTER(c_int64)))
+        opts.exclude_counts = ctypes.cast(counts, POINTER(c_size_t))
+    if allow is not None:
+        allowed = _int64_array(list(allow) if not isinstance(allow, np.ndarray) else allow, "allow")
+        if allowed.size == 0:
+            allowed = np.array([empty_allow], np.int64)
+        keep.append(allowed)
+        opts.allow = allowed.ctypes.data_as(POINTER(c_int64))
+        opts.allow_count = allowed.size
+    opts.capacity = n * int(k)
+    return opts, keep
+
+
+def _float32_rows(vectors: Any, what: str) -> np.ndarray:
+    """Vectors as a C-contiguous float32 [n, d] array (a 1-D array is one row)."""
+    arr = np.asarray(vectors)
+    if arr.dtype.kind not in "fiu":
+        raise errors.InvalidArgumentError(f"twotower: {what} must hold numbers, got {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2:
+        raise errors.InvalidArgumentError(
+            f"twotower: {what} must be a 2-D array [rows, dimension], got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _results(n: int, k: int) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    """Output arrays [n, k] (int64, float32) and their ctypes pointers."""
+    ids = np.empty((n, k), np.int64)
+    scores = np.empty((n, k), np.float32)
+    return ids, scores, ids.ctypes.data_as(POINTER(c_int64)), scores.ctypes.data_as(POINTER(ctypes.c_float))
+
+
+class _Handle:
+    """The lifetime of a C handle shared by Model and VectorIndex: ``close()`` (waits for
+    running shared calls), context manager, freeing on garbage collection, and ``_h(what)``
+    refusing a closed handle. Subclasses set ``_NOUN`` ("model") and ``_FREE`` (the name of
+    the C free function)."""
+
+    _NOUN = "model"
+    _FREE = "tt_model_free"
+    _handle: Optional[int] = None
+
+    def close(self) -> None:
+        """Frees the handle now (waits for running calls; also done on garbage collection)."""
+        if self._handle is None:
+            return
+        with self._guard.exclusive(f"{type(self).__name__}.close"):
+            h, self._handle = self._handle, None
+            if h is not None:
+                getattr(self._lib, self._FREE)(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            h, self._handle = self._handle, None
+            if h is not None:
+                getattr(self._lib, self._FREE)(h)
+        except Exception:
+            pass
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def _h(self, what: str) -> int:
+        h = self._handle
+        if h is None:
+            raise errors.InvalidArgumentError(f"twotower: {what}: the {self._NOUN} is closed")
+        return h
+
+
+class Model(_Handle):
     """A two-tower retrieval model (a ``tt_model``).
 
     ``Model(spec)`` makes an untrained model from a JSON spec given as a dict, a JSON string or
@@ -174,41 +292,6 @@ class Model:
         m._handle = handle
         m._guard = _UseGuard()
         return m
-
-    # -- lifetime ---------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Frees the model now (waits for running queries; also done on garbage collection)."""
-        if self._handle is None:
-            return
-        with self._guard.exclusive("Model.close"):
-            h, self._handle = self._handle, None
-            if h is not None:
-                self._lib.tt_model_free(h)
-
-    def __enter__(self) -> "Model":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            h, self._handle = self._handle, None
-            if h is not None:
-                self._lib.tt_model_free(h)
-        except Exception:
-            pass
-
-    @property
-    def closed(self) -> bool:
-        return self._handle is None
-
-    def _h(self, what: str) -> int:
-        h = self._handle
-        if h is None:
-            raise errors.InvalidArgumentError(f"twotower: {what}: the model is closed")
-        return h
 
     # -- training ---------------------------------------------------------------------------
 
@@ -441,57 +524,38 @@ class Model:
         Returns ``(ids, scores)``: int64 and float32 arrays of shape [rows, k], best first, ties
         to the lower id; slots beyond the eligible candidates hold id -1 and score -inf.
         Thread-safe; runs without the GIL."""
-        if isinstance(k, bool) or int(k) < 1:
-            raise errors.InvalidArgumentError(f"twotower: Model.query: k must be a positive integer, got {k!r}")
-        k = int(k)
-        opts = _capi.QueryOptions()
-        lib.tt_query_options_init(byref(opts))
-        opts.k = k
-        if recall is not None:
-            opts.recall = float(recall)
-        for name, value in (("probe", probe), ("rescore", rescore)):
-            if value is not None:
-                if isinstance(value, bool) or int(value) < 0:
-                    raise errors.InvalidArgumentError(
-                        f"twotower: Model.query: {name} must be a non-negative integer, got {value!r}"
-                    )
-                setattr(opts, name, int(value))
         with _tables(queries) as (qtab,):
             n = qtab.num_rows
-            keep = []  # the arrays the C call reads must outlive it
-            if exclude is not None:
-                if isinstance(exclude, (str, bytes)) or len(exclude) != n:
-                    raise errors.InvalidArgumentError(
-                        f"twotower: Model.query: exclude must hold one list of ids per query row "
-                        f"({n}), got {len(exclude) if not isinstance(exclude, (str, bytes)) else 'a string'}"
-                    )
-                lists = [_int64_array(e, f"exclude[{i}]") for i, e in enumerate(exclude)]
-                keep.append(lists)
-                ptrs = (POINTER(c_int64) * max(n, 1))(*[a.ctypes.data_as(POINTER(c_int64)) for a in lists])
-                counts = (c_size_t * max(n, 1))(*[a.size for a in lists])
-                keep += [ptrs, counts]
-                opts.exclude = ctypes.cast(ptrs, POINTER(POINTER(c_int64)))
-                opts.exclude_counts = ctypes.cast(counts, POINTER(c_size_t))
-            if allow is not None:
-                allowed = _int64_array(list(allow) if not isinstance(allow, np.ndarray) else allow, "allow")
-                if allowed.size == 0:
-                    # The C API reads allow_count 0 as "no allow-list"; an empty allow-list
-                    # means nothing is eligible, which id -1 (never a candidate) expresses.
-                    allowed = np.array([-1], np.int64)
-                keep.append(allowed)
-                opts.allow = allowed.ctypes.data_as(POINTER(c_int64))
-                opts.allow_count = allowed.size
-            ids = np.empty((n, k), np.int64)
-            scores = np.empty((n, k), np.float32)
-            opts.capacity = ids.size
+            opts, keep = _query_options("Model.query", n, k, exclude, allow, recall, probe, rescore)
+            ids, scores, ids_p, scores_p = _results(n, int(k))
             with self._guard.shared("Model.query"):
-                lib.tt_model_query(
-                    self._h("Model.query"),
-                    qtab._h,
-                    byref(opts),
-                    ids.ctypes.data_as(POINTER(c_int64)),
-                    scores.ctypes.data_as(POINTER(ctypes.c_float)),
-                )
+                lib.tt_model_query(self._h("Model.query"), qtab._h, byref(opts), ids_p, scores_p)
+            del keep
+        return ids, scores
+
+    def query_vectors(
+        self,
+        vectors: Any,
+        k: int = 10,
+        exclude: Optional[Sequence[Iterable[int]]] = None,
+        allow: Optional[Iterable[int]] = None,
+        recall: Optional[float] = None,
+        probe: Optional[int] = None,
+        rescore: Optional[int] = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`query` with the query embeddings given: ``vectors`` is an array [n,
+        embedding_dim] (or one vector) made elsewhere, converted to float32; every value must
+        be finite. Options and results are :meth:`query`'s (candidate ids). Thread-safe; runs
+        without the GIL."""
+        q = _float32_rows(vectors, "Model.query_vectors: vectors")
+        n, d = q.shape
+        opts, keep = _query_options("Model.query_vectors", n, k, exclude, allow, recall, probe, rescore)
+        ids, scores, ids_p, scores_p = _results(n, int(k))
+        with self._guard.shared("Model.query_vectors"):
+            lib.tt_model_query_vectors(
+                self._h("Model.query_vectors"), q.ctypes.data_as(POINTER(ctypes.c_float)), n, d, byref(opts), ids_p,
+                scores_p)
+        del keep
         return ids, scores
 
     def _embed(self, fn, data: TableLike, what: str) -> np.ndarray:

@@ -127,6 +127,23 @@ pub struct tt_ann_options {
     pub calibration_queries: *const tt_table,
 }
 
+/// Opaque vector index handle.
+#[repr(C)]
+pub struct tt_index {
+    _private: [u8; 0],
+    _not_send_sync: core::marker::PhantomData<(*mut u8, core::marker::PhantomPinned)>,
+}
+
+pub const TT_INDEX_MAX_DIM: usize = 65536;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_index_options {
+    pub struct_size: usize,
+    pub precision: i32,
+    pub threads: i32,
+}
+
 /// `enum tt_precision`: storage precisions of the index and the weights in a model file.
 pub type tt_precision = c_int;
 pub const TT_PRECISION_FLOAT32: tt_precision = 0;
@@ -290,6 +307,49 @@ extern "C" {
         partitions: *mut usize,
         probe: *mut usize,
     ) -> tt_status;
+
+    pub fn tt_model_query_vectors(
+        model: *const tt_model,
+        vectors: *const f32,
+        n: usize,
+        dim: usize,
+        options: *const tt_query_options,
+        ids: *mut i64,
+        scores: *mut f32,
+    ) -> tt_status;
+    pub fn tt_index_options_init(options: *mut tt_index_options);
+    pub fn tt_index_create(dim: usize, options: *const tt_index_options, out: *mut *mut tt_index) -> tt_status;
+    pub fn tt_index_free(index: *mut tt_index);
+    pub fn tt_index_add(index: *mut tt_index, vectors: *const f32, n: usize, dim: usize, keys: *const i64)
+        -> tt_status;
+    pub fn tt_index_search(
+        index: *const tt_index,
+        queries: *const f32,
+        n: usize,
+        dim: usize,
+        options: *const tt_query_options,
+        keys: *mut i64,
+        scores: *mut f32,
+    ) -> tt_status;
+    pub fn tt_index_size(index: *const tt_index, out: *mut usize) -> tt_status;
+    pub fn tt_index_dim(index: *const tt_index, out: *mut usize) -> tt_status;
+    pub fn tt_index_precision(index: *const tt_index, out: *mut i32) -> tt_status;
+    pub fn tt_index_build_ann(
+        index: *mut tt_index,
+        options: *const tt_ann_options,
+        calibration: *const f32,
+        n: usize,
+        dim: usize,
+    ) -> tt_status;
+    pub fn tt_index_drop_ann(index: *mut tt_index) -> tt_status;
+    pub fn tt_index_ann_info(
+        index: *const tt_index,
+        recall: f64,
+        partitions: *mut usize,
+        probe: *mut usize,
+    ) -> tt_status;
+    pub fn tt_index_save(index: *const tt_index, path: *const c_char, options: *const tt_save_options) -> tt_status;
+    pub fn tt_index_load(path: *const c_char, options: *const tt_index_options, out: *mut *mut tt_index) -> tt_status;
 
     pub fn tt_convert_options_init(options: *mut tt_convert_options);
     pub fn tt_model_convert(

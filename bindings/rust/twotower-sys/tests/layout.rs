@@ -91,6 +91,11 @@ fn expected() -> Vec<(&'static str, usize)> {
         field!(tt_ann_options, iterations),
         field!(tt_ann_options, seed),
         field!(tt_ann_options, calibration_queries),
+        size!(tt_index_options),
+        field!(tt_index_options, struct_size),
+        field!(tt_index_options, precision),
+        field!(tt_index_options, threads),
+        vec![("TT_INDEX_MAX_DIM", TT_INDEX_MAX_DIM)],
         size!(tt_convert_options),
         field!(tt_convert_options, struct_size),
         field!(tt_convert_options, index_precision),
@@ -183,6 +188,7 @@ fn init_functions_report_the_rust_struct_size() {
     assert_eq!(struct_size_written_by(tt_query_options_init), size_of::<tt_query_options>());
     assert_eq!(struct_size_written_by(tt_convert_options_init), size_of::<tt_convert_options>());
     assert_eq!(struct_size_written_by(tt_ann_options_init), size_of::<tt_ann_options>());
+    assert_eq!(struct_size_written_by(tt_index_options_init), size_of::<tt_index_options>());
     assert_eq!(struct_size_written_by(tt_export_options_init), size_of::<tt_export_options>());
     assert_eq!(struct_size_written_by(tt_import_options_init), size_of::<tt_import_options>());
 }

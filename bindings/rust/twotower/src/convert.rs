@@ -26,7 +26,7 @@ pub enum Precision {
 }
 
 impl Precision {
-    fn code(self) -> i32 {
+    pub(crate) fn code(self) -> i32 {
         match self {
             Precision::Float32 => sys::TT_PRECISION_FLOAT32,
             Precision::Bf16 => sys::TT_PRECISION_BF16,
@@ -35,7 +35,7 @@ impl Precision {
         }
     }
 
-    fn from_code(code: i32) -> Result<Precision> {
+    pub(crate) fn from_code(code: i32) -> Result<Precision> {
         match code {
             sys::TT_PRECISION_FLOAT32 => Ok(Precision::Float32),
             sys::TT_PRECISION_BF16 => Ok(Precision::Bf16),
@@ -49,7 +49,7 @@ impl Precision {
     }
 
     /// `TT_PRECISION_KEEP` for `None`.
-    fn code_or_keep(precision: Option<Precision>) -> i32 {
+    pub(crate) fn code_or_keep(precision: Option<Precision>) -> i32 {
         precision.map_or(sys::TT_PRECISION_KEEP, Precision::code)
     }
 

@@ -4,6 +4,7 @@
 #![doc = include_str!("../../README.md")]
 mod convert;
 mod error;
+mod index;
 mod json;
 mod model;
 mod table;
@@ -16,6 +17,7 @@ use twotower_sys as sys;
 
 pub use convert::{convert, ConvertOptions, ExportOptions, ImportOptions, Precision, Precisions};
 pub use error::{Error, Result, Status};
+pub use index::{IndexOptions, VectorIndex};
 pub use model::{Embeddings, Hit, Model, QueryOptions, SaveOptions, SearchPrecision};
 pub use table::{load_movielens, DType, Table, TableBuilder};
 pub use train::{Metrics, Progress, TrainOptions};

@@ -34,7 +34,8 @@ impl Drop for Model {
     }
 }
 
-/// One result of a query: a candidate id (0 .. num_candidates) and its score.
+/// One result of a query: a candidate id (0 .. num_candidates) and its score (for
+/// [`crate::VectorIndex::search`], a key).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Hit {
     pub id: i64,
@@ -126,7 +127,7 @@ impl Default for SaveOptions {
 }
 
 impl SaveOptions {
-    fn raw(&self) -> sys::tt_save_options {
+    pub(crate) fn raw(&self) -> sys::tt_save_options {
         let mut raw = std::mem::MaybeUninit::<sys::tt_save_options>::zeroed();
         // SAFETY: a valid, writable struct.
         let mut raw = unsafe {
@@ -359,59 +360,24 @@ impl Model {
     /// [`Model::query`] with exclusion lists and an allow-list.
     pub fn query_with(&self, queries: &Table, options: &QueryOptions<'_>) -> Result<Vec<Vec<Hit>>> {
         let rows = queries.num_rows()?;
-        let mut raw = std::mem::MaybeUninit::<sys::tt_query_options>::zeroed();
-        // SAFETY: a valid, writable struct.
-        let mut raw = unsafe {
-            sys::tt_query_options_init(raw.as_mut_ptr());
-            raw.assume_init()
-        };
         // No more than num_candidates slots can hold a result; the rest would be padding.
-        let available = self.num_candidates()?.max(1);
-        raw.k = options.k.min(available);
-        let (exclude_ptrs, exclude_counts): (Vec<*const i64>, Vec<usize>) = match &options.exclude {
-            Some(lists) if lists.len() != rows => {
-                return Err(Error::new(
-                    Status::InvalidArgument,
-                    format!("QueryOptions::exclude has {} lists, the query table has {rows} rows", lists.len()),
-                ))
-            }
-            Some(lists) => lists.iter().map(|l| (l.as_ptr(), l.len())).unzip(),
-            None => (Vec::new(), Vec::new()),
-        };
-        if options.exclude.is_some() {
-            raw.exclude = exclude_ptrs.as_ptr();
-            raw.exclude_counts = exclude_counts.as_ptr();
-        }
-        raw.recall = options.recall;
-        raw.probe = options.probe;
-        raw.rescore = options.rescore;
-        const NOTHING: [i64; 1] = [-1]; // out of range: the C API's way to allow no candidate
-        if let Some(allow) = options.allow {
-            let allow = if allow.is_empty() { &NOTHING[..] } else { allow };
-            raw.allow = allow.as_ptr();
-            raw.allow_count = allow.len();
-        }
-        let slots = rows
-            .checked_mul(raw.k)
-            .ok_or_else(|| Error::new(Status::InvalidArgument, format!("{rows} queries x k = {} overflow", raw.k)))?;
-        let mut ids = vec![-1i64; slots];
-        let mut scores = vec![f32::NEG_INFINITY; slots];
-        raw.capacity = slots;
-        // SAFETY: valid handles; every pointer in `raw` points into live vectors of the counts
-        // given; `ids` and `scores` hold rows * k entries.
-        check(unsafe {
-            sys::tt_model_query(self.ptr(), queries.as_ptr(), &raw, ids.as_mut_ptr(), scores.as_mut_ptr())
-        })?;
-        if raw.k == 0 {
-            return Ok(vec![Vec::new(); rows]);
-        }
-        Ok(ids
-            .chunks(raw.k)
-            .zip(scores.chunks(raw.k))
-            .map(|(ids, scores)| {
-                ids.iter().zip(scores).take_while(|(id, _)| **id >= 0).map(|(&id, &score)| Hit { id, score }).collect()
-            })
-            .collect())
+        let available = self.num_candidates()?;
+        // SAFETY: valid handles; the options and outputs come from `search`, which sizes them.
+        search(options, rows, available, "query table", |raw, ids, scores| unsafe {
+            sys::tt_model_query(self.ptr(), queries.as_ptr(), raw, ids, scores)
+        })
+    }
+
+    /// [`Model::query_with`] with the query embeddings given: `vectors` holds rows of `dim`
+    /// (the model's [`Model::embedding_dim`]) values made elsewhere, row-major, every value
+    /// finite. Results are candidate ids, as for `query_with`.
+    pub fn query_vectors(&self, vectors: &[f32], dim: usize, options: &QueryOptions<'_>) -> Result<Vec<Vec<Hit>>> {
+        let rows = vector_rows(vectors, dim, "vectors")?;
+        let available = self.num_candidates()?;
+        // SAFETY: a valid handle; `vectors` holds rows * dim floats.
+        search(options, rows, available, "vectors", |raw, ids, scores| unsafe {
+            sys::tt_model_query_vectors(self.ptr(), vectors.as_ptr(), rows, dim, raw, ids, scores)
+        })
     }
 
     /// Query-tower embeddings of the rows of `queries`.
@@ -514,4 +480,85 @@ pub enum SearchPrecision {
     Float32 = 0,
     Bf16 = 1,
     Int8 = 3,
+}
+
+/// The rows of a row-major slice of `dim` values each; a length that is not a multiple of
+/// `dim` (or `dim` 0 with values) is an error naming `what`.
+pub(crate) fn vector_rows(values: &[f32], dim: usize, what: &str) -> Result<usize> {
+    if dim == 0 {
+        return if values.is_empty() {
+            Ok(0)
+        } else {
+            Err(Error::new(Status::InvalidArgument, format!("{what}: dim is 0 for {} values", values.len())))
+        };
+    }
+    if values.len() % dim != 0 {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            format!("{what}: {} values are not whole rows of dim {dim}", values.len()),
+        ));
+    }
+    Ok(values.len() / dim)
+}
+
+/// Runs one search call over `rows` queries with `options` (at most `available` results per
+/// row are possible, so k is capped there) and splits its answer into one list per row, each
+/// ending at the first empty slot (id -1). `call` gets the C options and the output arrays.
+pub(crate) fn search(
+    options: &QueryOptions<'_>,
+    rows: usize,
+    available: usize,
+    what: &str,
+    call: impl FnOnce(&sys::tt_query_options, *mut i64, *mut f32) -> sys::tt_status,
+) -> Result<Vec<Vec<Hit>>> {
+    let mut raw = std::mem::MaybeUninit::<sys::tt_query_options>::zeroed();
+    // SAFETY: a valid, writable struct.
+    let mut raw = unsafe {
+        sys::tt_query_options_init(raw.as_mut_ptr());
+        raw.assume_init()
+    };
+    raw.k = options.k.min(available.max(1));
+    let (exclude_ptrs, exclude_counts): (Vec<*const i64>, Vec<usize>) = match &options.exclude {
+        Some(lists) if lists.len() != rows => {
+            return Err(Error::new(
+                Status::InvalidArgument,
+                format!("QueryOptions::exclude has {} lists, the {what} has {rows} rows", lists.len()),
+            ))
+        }
+        Some(lists) => lists.iter().map(|l| (l.as_ptr(), l.len())).unzip(),
+        None => (Vec::new(), Vec::new()),
+    };
+    if options.exclude.is_some() {
+        raw.exclude = exclude_ptrs.as_ptr();
+        raw.exclude_counts = exclude_counts.as_ptr();
+    }
+    raw.recall = options.recall;
+    raw.probe = options.probe;
+    raw.rescore = options.rescore;
+    const NOTHING: [i64; 1] = [-1]; // never a result: the C API's way to allow nothing
+    if let Some(allow) = options.allow {
+        let allow = if allow.is_empty() { &NOTHING[..] } else { allow };
+        raw.allow = allow.as_ptr();
+        raw.allow_count = allow.len();
+    }
+    let slots = rows
+        .checked_mul(raw.k)
+        .ok_or_else(|| Error::new(Status::InvalidArgument, format!("{rows} queries x k = {} overflow", raw.k)))?;
+    // At least one slot, so that the library (not a NULL pointer) judges an empty batch.
+    let mut ids = vec![-1i64; slots.max(1)];
+    let mut scores = vec![f32::NEG_INFINITY; slots.max(1)];
+    raw.capacity = ids.len();
+    // Every pointer in `raw` points into live vectors of the counts given; `ids` and `scores`
+    // hold rows * k entries.
+    check(call(&raw, ids.as_mut_ptr(), scores.as_mut_ptr()))?;
+    if raw.k == 0 || rows == 0 {
+        return Ok(vec![Vec::new(); rows]);
+    }
+    Ok(ids[..slots]
+        .chunks(raw.k)
+        .zip(scores.chunks(raw.k))
+        .map(|(ids, scores)| {
+            ids.iter().zip(scores).take_while(|(id, _)| **id != -1).map(|(&id, &score)| Hit { id, score }).collect()
+        })
+        .collect())
 }
