@@ -64,7 +64,9 @@ static std::vector<size_t> distinct_per_batch(const Table& train, const std::str
 static double gemm_only_epoch(const TwoTowerModel& m, size_t n, size_t batch, const std::vector<size_t>& distinct,
                               int threads) {
   ThreadPool pool(threads);
-  const size_t shares = static_cast<size_t>(pool.threads()), d = m.embedding_dim(), block = 128;
+  // The trainer's split: pool.parts(rows, 128) shares per batch (model/trainer.cpp).
+  const size_t most = pool.parts(batch, 128), d = m.embedding_dim(), block = 128;
+  size_t shares = most;
   const long ld = static_cast<long>(d);
   size_t widest = d;
   for (const Tower* t : {&m.query(), &m.candidate()}) {
@@ -72,8 +74,8 @@ static double gemm_only_epoch(const TwoTowerModel& m, size_t n, size_t batch, co
     for (size_t out : t->spec().layers) widest = std::max(widest, out);
   }
   Matrix q(batch, d), c(batch, d), x(batch, widest), w(widest, widest);
-  std::vector<Matrix> s(shares, Matrix(block, batch)), dq(shares, Matrix(block, d)), dc(shares, Matrix(d, batch)),
-      y(shares, Matrix(batch, widest)), dw(shares, Matrix(widest, widest)), dx(shares, Matrix(batch, widest));
+  std::vector<Matrix> s(most, Matrix(block, batch)), dq(most, Matrix(block, d)), dc(most, Matrix(d, batch)),
+      y(most, Matrix(batch, widest)), dw(most, Matrix(widest, widest)), dx(most, Matrix(batch, widest));
   for (Matrix* a : {&q, &c, &x, &w}) a->zero();
   auto run = [&](size_t rows, size_t cols, size_t share) {  // one share of one batch
     const size_t r0 = rows * share / shares, r1 = rows * (share + 1) / shares;
@@ -103,9 +105,10 @@ static double gemm_only_epoch(const TwoTowerModel& m, size_t n, size_t batch, co
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t b0 = 0, i = 0; b0 < n; b0 += batch, ++i) {
     const size_t rows = std::min(batch, n - b0), cols = std::min(distinct[i], rows);
-    pool.for_each_omp(shares, [&](size_t sh) { towers(rows, cols, sh, true); });
-    pool.for_each_omp(shares, [&](size_t sh) { run(rows, cols, sh); });
-    pool.for_each_omp(shares, [&](size_t sh) { towers(rows, cols, sh, false); });
+    shares = pool.parts(rows, 128);
+    pool.for_each(shares, [&](size_t sh) { towers(rows, cols, sh, true); });
+    pool.for_each(shares, [&](size_t sh) { run(rows, cols, sh); });
+    pool.for_each(shares, [&](size_t sh) { towers(rows, cols, sh, false); });
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }

@@ -5,7 +5,6 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 #include <algorithm>
-#include <exception>
 #include <thread>
 
 #include "base/error.h"
@@ -56,24 +55,10 @@ void ThreadPool::for_each(size_t n, const std::function<void(size_t)>& fn) {
   });
 }
 
-void ThreadPool::for_each_omp(size_t n, const std::function<void(size_t)>& fn) {
-  if (n == 0) return;
-  std::exception_ptr error;
-  const long count = static_cast<long>(n);
-  const int team = static_cast<int>(std::min<size_t>(n, static_cast<size_t>(threads_)));
-#pragma omp parallel for schedule(static) num_threads(team)
-  for (long i = 0; i < count; ++i) {
-    try {
-      // A team of one is not "in parallel" to OpenMP, so oneDNN would start a nested team of
-      // its own here; pin it to one thread either way.
-      OmpSingleThreadScope single;
-      fn(static_cast<size_t>(i));
-    } catch (...) {
-#pragma omp critical(tt_for_each_omp_error)
-      if (!error) error = std::current_exception();
-    }
-  }
-  if (error) std::rethrow_exception(error);
+size_t ThreadPool::parts(size_t items, size_t min_items) const {
+  if (threads_ == 1 || items == 0) return 1;
+  const size_t most = std::max<size_t>(1, items / std::max<size_t>(1, min_items));
+  return std::min(kPartsPerThread * static_cast<size_t>(threads_), most);
 }
 
 void ThreadPool::with_omp(const std::function<void()>& fn) {

@@ -1,14 +1,18 @@
-// How twotower uses the machine's cores. oneDNN here runs on OpenMP; serving and evaluation run
-// on oneTBB. Left alone, a oneDNN call made from a TBB worker would start an OpenMP team per
-// worker (two cores become twenty threads), and OpenMP workers that spin-wait after a region
-// would compete with TBB workers for the same cores. The rules, enforced here:
-//   * training runs on OpenMP only: every phase of a step is a parallel loop (for_each_omp) on
-//     one team of `threads`, and the oneDNN sgemm calls made inside it run sequentially, with
-//     OpenMP pinned to one thread there (oneDNN would otherwise open nested teams);
-//   * serving and evaluation run on a TBB arena of `threads` (for_each); inside a TBB task,
-//     OpenMP is limited to one thread (OmpSingleThreadScope), so oneDNN's sgemm runs
-//     sequentially there;
-//   * the two never overlap: each loop returns before the next phase starts.
+// How twotower uses the machine's cores: one plan for the whole library (docs/architecture.md,
+// "Threads"). It lives inside other people's services, so a busy host must slow it down in
+// proportion, never stall it:
+//   * every parallel loop of the library (training step phases, the loss, evaluation, scoring,
+//     k-means, conversion) is a ThreadPool::for_each on a oneTBB arena of `threads`: work is cut
+//     into a fixed number of parts and idle threads steal parts, so a thread the host
+//     deschedules delays only the part it holds. TBB's idle workers spin briefly and then sleep;
+//   * oneDNN's sgemm (OpenMP underneath) always runs on the calling thread (nn/gemm.cpp limits
+//     OpenMP to one thread around each call): the library never starts an OpenMP team, so no
+//     OpenMP worker ever spin-waits at a barrier or after a region (libgomp spins for 300,000
+//     iterations by default, and its wait policy can only be set in the environment before the
+//     process starts, not by a library), and OpenMP never nests inside TBB;
+//   * determinism: parts are fixed by the item count and the thread count (parts()), never by
+//     timing, and partial results are combined in part order, so the same seed, data and thread
+//     count give the same model bit for bit whichever thread ran which part.
 #pragma once
 
 #include <cstddef>
@@ -41,14 +45,18 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int threads() const { return threads_; }
-  // Calls fn(i) for i in [0, n) on the pool's threads, each call with OpenMP limited to one
-  // thread. Returns when all are done; an exception from fn is rethrown here.
+  // Calls fn(i) for i in [0, n) on the pool's threads, each i once; idle threads take the
+  // indices still waiting (work stealing), so give it more indices than threads when the host
+  // may be busy (parts()). Returns when all are done; an exception from fn is rethrown here.
   void for_each(size_t n, const std::function<void(size_t)>& fn);
-  // Calls fn(i) for i in [0, n) on an OpenMP team of this pool's size, statically scheduled
-  // (index i always runs on thread i * threads / n). For the training step, whose oneDNN calls
-  // also run on OpenMP: one runtime, no idle spinning of the other.
-  void for_each_omp(size_t n, const std::function<void(size_t)>& fn);
-  // Runs fn on the calling thread with OpenMP (oneDNN) using this pool's thread count.
+  // The parts a loop over `items` is cut into: 1 on one thread, else kPartsPerThread per thread
+  // (a descheduled thread then holds back at most one small part while the others go on), but
+  // no part smaller than min_items. Depends on the counts only, so a result combined in part
+  // order is the same for a given thread count whatever the scheduling.
+  size_t parts(size_t items, size_t min_items) const;
+  static constexpr size_t kPartsPerThread = 4;
+  // Runs fn on the calling thread with OpenMP using this pool's thread count. Not used by the
+  // library (which never starts an OpenMP team): for benchmarks driving OpenMP libraries (Faiss).
   void with_omp(const std::function<void()>& fn);
 
  private:

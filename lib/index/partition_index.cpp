@@ -232,11 +232,8 @@ void PartitionIndex::search(const Matrix& emb, const float* queries, size_t n, c
   }
   // Centroid scores of every query (one small GEMM on this thread).
   Matrix cs(n, parts);
-  {
-    OmpSingleThreadScope single;
-    sgemm(false, true, static_cast<long>(n), static_cast<long>(parts), static_cast<long>(d), 1.0f, queries,
-          static_cast<long>(d), centroids_.data(), static_cast<long>(d), 0.0f, cs.data(), static_cast<long>(parts));
-  }
+  sgemm(false, true, static_cast<long>(n), static_cast<long>(parts), static_cast<long>(d), 1.0f, queries,
+        static_cast<long>(d), centroids_.data(), static_cast<long>(d), 0.0f, cs.data(), static_cast<long>(parts));
   auto filter_for = [&](size_t i) {
     Query f;
     f.allowed = &allowed;

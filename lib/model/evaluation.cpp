@@ -65,10 +65,7 @@ TopKMetrics evaluate_factorized_topk(const TwoTowerModel& model, const EvalSet& 
   // positives, scores the block against the whole catalogue and counts, so every phase runs on
   // all threads. Blocks are fixed, so counts never depend on the thread count.
   Matrix cat;
-  {
-    TowerScratch scratch;
-    model.candidate().embed(set.catalogue, cat, scratch);
-  }
+  model.candidate().embed(set.catalogue, cat, pool);
   std::vector<size_t> higher(n);
   const size_t block = 256;
   for (size_t b0 = 0; b0 < n; b0 += batch_size) {

@@ -24,9 +24,7 @@ void RetrievalModel::build_index(const Table& catalogue, ThreadPool& pool, const
   const bool had_ann = index_.partitions() != nullptr;
   EncodedBatch enc = model_.candidate().encode(catalogue);
   Matrix emb;
-  TowerScratch scratch;
-  // One large GEMM per layer: let oneDNN use the pool's threads.
-  pool.with_omp([&] { model_.candidate().embed(enc, emb, scratch); });
+  model_.candidate().embed(enc, emb, pool);
   round_to_precision(emb.data(), emb.rows(), emb.cols(), candidate_precision_, "candidate embeddings");
   index_ = CandidateIndex(candidate_keys(catalogue, model_.spec().candidate_id_column), std::move(emb));
   apply_search_precision();

@@ -206,6 +206,28 @@ void Tower::embed(const EncodedBatch& batch, Matrix& out, TowerScratch& s) const
   }
 }
 
+void Tower::embed(const EncodedBatch& batch, Matrix& out, ThreadPool& pool) const {
+  const size_t n = batch.rows;
+  if (n <= kEmbedBlockRows) {
+    TowerScratch s;
+    embed(batch, out, s);
+    return;
+  }
+  Matrix input(n, input_dim());
+  std::vector<Matrix> outputs(layers_.size());
+  for (size_t i = 0; i < layers_.size(); ++i) outputs[i].resize(n, layers_[i].out());
+  pool.for_each((n + kEmbedBlockRows - 1) / kEmbedBlockRows, [&](size_t b) {
+    const size_t r0 = b * kEmbedBlockRows, r1 = std::min(n, r0 + kEmbedBlockRows);
+    assemble_rows(batch, input, r0, r1);
+    const Matrix* x = &input;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      layers_[i].forward_rows(*x, outputs[i], r0, r1);
+      x = &outputs[i];
+    }
+  });
+  out = std::move(outputs.back());
+}
+
 std::vector<Parameter*> Tower::parameters() {
   std::vector<Parameter*> p;
   for (auto& e : embeddings_) p.push_back(&e);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/parallel.h"
 #include "model/feature_encoder.h"
 #include "nn/dense.h"
 #include "nn/matrix.h"
@@ -81,6 +82,10 @@ class Tower {
 
   // Inference (const, thread-safe): out = tower(batch).
   void embed(const EncodedBatch& batch, Matrix& out, TowerScratch& scratch) const;
+  // The same for a large batch (a catalogue): fixed blocks of kEmbedBlockRows rows embedded in
+  // parallel on `pool`, so the result does not depend on the thread count.
+  void embed(const EncodedBatch& batch, Matrix& out, ThreadPool& pool) const;
+  static constexpr size_t kEmbedBlockRows = 4096;
 
   std::vector<Parameter*> parameters();
   std::vector<const Parameter*> parameters() const;

@@ -216,9 +216,10 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   optimizer->prepare(params);
   const std::vector<Parameter*> q_params = model.query().parameters();
   const std::vector<Parameter*> c_params = model.candidate().parameters();
-  // Each step splits both towers' rows into one share per thread (see Tower::start_step).
-  const size_t shares = static_cast<size_t>(pool.threads());
-  auto share = [shares](size_t rows, size_t s) { return std::pair{rows * s / shares, rows * (s + 1) / shares}; };
+  // Each step splits both towers' rows into a fixed number of shares (see Tower::start_step),
+  // several per thread so that threads left running take over the shares of one the host
+  // descheduled; the count depends on the batch and the thread count only (determinism).
+  constexpr size_t kMinShareRows = 128;  // smaller GEMMs lose more to overhead than they balance
 
   for (size_t epoch = 1; epoch <= epochs; ++epoch) {
     const double t0 = now_seconds();
@@ -256,6 +257,8 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
         in.sampling_probability = batch_probs;
       }
       const size_t bc = c_rows.size();
+      const size_t shares = pool.parts(bn, kMinShareRows);
+      auto share = [shares](size_t rows, size_t s) { return std::pair{rows * s / shares, rows * (s + 1) / shares}; };
       // A distributed process whose range has run out takes part in the step with no rows.
       if (bn > 0) {
         qb.shape(q_all, bn);
@@ -264,7 +267,7 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
         model.candidate().start_step(bc, shares, c_act);
         // Both towers' layers are small (B x ~65 x 32): rather than a parallel region per
         // primitive, each thread runs a share of both towers' rows with single-threaded GEMMs.
-        pool.for_each_omp(shares, [&](size_t s) {
+        pool.for_each(shares, [&](size_t s) {
           const auto [q0, q1] = share(bn, s);
           const auto [c0, c1] = share(bc, s);
           qb.gather_rows(q_all, rows, q0, q1);
@@ -299,7 +302,7 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
         loss_sum += retrieval_loss(in, spec.task.loss, &dq, &dc, pool, loss_ws);
       }
       if (bn > 0) {
-        pool.for_each_omp(shares, [&](size_t s) {
+        pool.for_each(shares, [&](size_t s) {
           const auto [q0, q1] = share(bn, s);
           const auto [c0, c1] = share(bc, s);
           model.query().backward_rows(q_act, dq, s, q0, q1);
@@ -314,11 +317,11 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
           model.candidate().finish_backward(cb, c_act);
         }
         exchange->reduce_gradients(params);
-        pool.for_each_omp(2, [&](size_t t) { optimizer->update(t == 0 ? q_params : c_params); });
+        pool.for_each(2, [&](size_t t) { optimizer->update(t == 0 ? q_params : c_params); });
       } else {
         // Each tower's embedding gradients and its parameters' update on one thread: the towers
         // share no parameter, and their sparse gradient rows need a single writer.
-        pool.for_each_omp(2, [&](size_t t) {
+        pool.for_each(2, [&](size_t t) {
           if (t == 0) {
             model.query().finish_backward(qb, q_act);
             optimizer->update(q_params);

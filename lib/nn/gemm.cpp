@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/parallel.h"
 
 namespace tt {
 
@@ -18,6 +19,9 @@ void sgemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, cons
       for (long j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
     return;
   }
+  // On the calling thread only: parallelism comes from the caller's ThreadPool (base/parallel.h),
+  // and an OpenMP team here would spin-wait on a busy host and nest inside TBB.
+  OmpSingleThreadScope single;
   dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   if (st != dnnl_success)
     fail(ErrorKind::internal, "oneDNN sgemm failed with status " + std::to_string(static_cast<int>(st)) + " for m=" +

@@ -3,8 +3,8 @@
 
 namespace tt {
 
-// y = op(A) * op(B) * alpha + beta * C, row-major. Inside a TBB task it runs on one thread
-// (see base/parallel.h); on the caller's thread it uses OpenMP.
+// y = op(A) * op(B) * alpha + beta * C, row-major, always on the calling thread (OpenMP limited
+// to one thread around the call; see base/parallel.h): split large products over a ThreadPool.
 void sgemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda, const float* b,
            long ldb, float beta, float* c, long ldc);
 

@@ -152,10 +152,11 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
 
   column_bias(in, ws.bias);
 
-  // A fixed number of contiguous row ranges (one per thread): each range's dC partial sum is
-  // then added in range order, so the result depends on the thread count, never on scheduling.
+  // A fixed number of contiguous row ranges (several per thread, taken by whichever thread is
+  // free): each range's dC partial sum is then added in range order, so the result depends on
+  // the thread count, never on scheduling.
   const size_t kBlockRows = std::max<size_t>(1, ws.block_rows);
-  const size_t chunks = std::min<size_t>(static_cast<size_t>(pool.threads()), (bq + kBlockRows - 1) / kBlockRows);
+  const size_t chunks = pool.parts(bq, kBlockRows);
   ws.scores.resize(chunks);
   ws.dc_part.resize(chunks);
   ws.chunk_loss.assign(chunks, 0.0);
@@ -169,7 +170,7 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
   ws.row_factor.resize(chunks);
   ws.scaled_queries.resize(chunks);
 
-  pool.for_each_omp(chunks, [&](size_t ch) {
+  pool.for_each(chunks, [&](size_t ch) {
     const size_t r_begin = bq * ch / chunks, r_end = bq * (ch + 1) / chunks;
     Matrix& s = ws.scores[ch];
     Matrix& dcp = ws.dc_part[ch];

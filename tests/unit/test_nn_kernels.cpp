@@ -349,6 +349,21 @@ TEST_CASE("nn thread pool: exceptions propagate and leave the pool usable") {
   }
 }
 
+TEST_CASE("nn thread pool: parts depend on the counts only, several per thread, none below the minimum") {
+  CHECK(ThreadPool(1).parts(100000, 128) == 1);
+  CHECK(ThreadPool(2).parts(2048, 128) == 2 * ThreadPool::kPartsPerThread);
+  CHECK(ThreadPool(2).parts(2048, 1024) == 2);
+  CHECK(ThreadPool(2).parts(100, 128) == 1);
+  CHECK(ThreadPool(2).parts(0, 128) == 1);
+  CHECK(ThreadPool(3).parts(3000, 0) == 3 * ThreadPool::kPartsPerThread);
+  for (size_t items : {1u, 200u, 1000u, 5000u}) {
+    const size_t p = ThreadPool(8).parts(items, 100);
+    CHECK(p >= 1);
+    CHECK(p <= 8 * ThreadPool::kPartsPerThread);
+    if (p > 1) CHECK(items / p >= 100);
+  }
+}
+
 TEST_CASE("nn thread pool: OpenMP is limited to one thread inside for_each and restored after") {
   const int saved = omp_get_max_threads();
   omp_set_num_threads(3);
