@@ -28,6 +28,91 @@ type QueryOptions struct {
 	Recall  float64
 	Probe   int
 	Rescore int
+	// ExcludeKeys and AllowKeys are Exclude and Allow by candidate key (CandidateKey) rather
+	// than by id: ids are positions in the index and move when it is rebuilt, keys do not. A
+	// key covers every candidate that has it. They add to the id lists: a candidate is
+	// excluded when its id or its key is listed, and, with both allow lists, allowed when
+	// either lists it; a non-nil empty AllowKeys (without Allow) allows nothing. A key the index does not hold
+	// is an error naming it, unless IgnoreUnknownKeys (for items that left the catalogue).
+	ExcludeKeys       [][]string
+	AllowKeys         []string
+	IgnoreUnknownKeys bool
+}
+
+// cStrings copies strings into C memory as an array of C strings; free it with freeCStrings.
+func cStrings(op, what string, values []string) ([]*C.char, error) {
+	out := cArray[*C.char](len(values))
+	for i, v := range values {
+		cs, err := cString(op, what, v)
+		if err != nil {
+			freeCStrings(out)
+			return nil, err
+		}
+		out[i] = cs
+	}
+	return out, nil
+}
+
+func freeCStrings(s []*C.char) {
+	for _, p := range s {
+		C.free(unsafe.Pointer(p)) // free(NULL) is a no-op
+	}
+	freeArray(s)
+}
+
+// setKeyFilters fills the key fields of copts in C memory; call the returned function to free it.
+func setKeyFilters(op string, opts *QueryOptions, rows int, copts *C.tt_query_options) (func(), error) {
+	var frees []func()
+	free := func() {
+		for _, f := range frees {
+			f()
+		}
+	}
+	if opts.ExcludeKeys != nil {
+		if len(opts.ExcludeKeys) != rows {
+			return free, argError(op, "ExcludeKeys has %d lists for %d query rows", len(opts.ExcludeKeys), rows)
+		}
+		lists := cArray[**C.char](rows)
+		frees = append(frees, func() { freeArray(lists) })
+		counts := cArray[C.size_t](rows)
+		frees = append(frees, func() { freeArray(counts) })
+		for i, keys := range opts.ExcludeKeys {
+			ckeys, err := cStrings(op, "exclude key", keys)
+			if err != nil {
+				return free, err
+			}
+			frees = append(frees, func() { freeCStrings(ckeys) })
+			lists[i] = firstOrNil(ckeys)
+			counts[i] = C.size_t(len(keys))
+		}
+		copts.exclude_keys = firstOrNil(lists)
+		copts.exclude_key_counts = firstOrNil(counts)
+	}
+	if opts.AllowKeys != nil {
+		if len(opts.AllowKeys) == 0 {
+			copts.allow_key_count = 0
+			if copts.allow_count == 0 {
+				// Allow nothing, the C way (an id no candidate has).
+				none := cArray[C.int64_t](1)
+				frees = append(frees, func() { freeArray(none) })
+				none[0] = -1
+				copts.allow = &none[0]
+				copts.allow_count = 1
+			}
+		} else {
+			ckeys, err := cStrings(op, "allow key", opts.AllowKeys)
+			if err != nil {
+				return free, err
+			}
+			frees = append(frees, func() { freeCStrings(ckeys) })
+			copts.allow_keys = &ckeys[0]
+			copts.allow_key_count = C.size_t(len(ckeys))
+		}
+	}
+	if opts.IgnoreUnknownKeys {
+		copts.ignore_unknown_keys = 1
+	}
+	return free, nil
 }
 
 // Result is the answer to one query row: candidate ids (for Index.Search, keys) and their
@@ -142,6 +227,13 @@ func (opts *QueryOptions) toC(op string, rows, limit int) (copts C.tt_query_opti
 		}
 		copts.allow = &callow[0]
 		copts.allow_count = C.size_t(len(callow))
+	}
+	// After the id lists: an empty AllowKeys looks at allow_count.
+	freeKeys, err := setKeyFilters(op, opts, rows, &copts)
+	arrays = append(arrays, freeKeys)
+	if err != nil {
+		free()
+		return copts, 0, func() {}, err
 	}
 	return copts, k, free, nil
 }

@@ -19,7 +19,8 @@
  *     functions that take it const: tt_model_query, tt_model_embed_*, tt_model_candidate_*,
  *     tt_model_*_json, tt_model_evaluate, tt_model_save*. tt_model_train and
  *     tt_model_rebuild_index need exclusive access to the model: the caller must not run
- *     anything else on that model meanwhile. Tables are not internally synchronised: do not
+ *     anything else on that model meanwhile; to change a model that serves, change a clone and
+ *     swap it in with a tt_model_slot. Tables are not internally synchronised: do not
  *     modify a table while another thread reads it.
  *
  * Versions, kept apart: the library version (TT_VERSION_*, tt_version()), the C ABI version
@@ -103,6 +104,25 @@ TT_API tt_status tt_table_append_float32(tt_table* table, const char* column, co
 TT_API tt_status tt_table_num_rows(const tt_table* table, size_t* out);
 TT_API tt_status tt_table_validate(const tt_table* table);
 
+/* Reading a table back, e.g. one that tt_table_read_file or tt_load_movielens made. Columns are
+ * numbered 0 .. num_columns-1 in the order they were first appended or read. */
+TT_API tt_status tt_table_num_columns(const tt_table* table, size_t* out);
+/* Column `index`: its name (owned by the table, valid until the table is modified or freed), its
+ * type and its length (columns may differ in length until the table is validated). Any output
+ * pointer may be NULL. An index beyond the columns is TT_ERR_INVALID_ARGUMENT. */
+TT_API tt_status tt_table_column_info(const tt_table* table, size_t index, const char** name, tt_dtype* type,
+                                      size_t* length);
+/* Rows first_row .. first_row+count-1 of a column into out[0 .. count-1], a caller buffer of
+ * `count` elements. An unknown column, a column of another type or rows beyond the column's
+ * length are TT_ERR_INVALID_ARGUMENT naming the column, before anything is written. Strings are
+ * pointers into the table, valid until it is modified or freed. */
+TT_API tt_status tt_table_get_strings(const tt_table* table, const char* column, size_t first_row, size_t count,
+                                      const char** out);
+TT_API tt_status tt_table_get_int64(const tt_table* table, const char* column, size_t first_row, size_t count,
+                                    int64_t* out);
+TT_API tt_status tt_table_get_float32(const tt_table* table, const char* column, size_t first_row, size_t count,
+                                      float* out);
+
 /* Reads a CSV (RFC 4180) or TSV (by extension .tsv/.tab) file with a header row. The columns to
  * read and their types are given as parallel arrays; other columns are ignored. Errors name
  * the file, line and column. */
@@ -123,6 +143,39 @@ typedef struct tt_model tt_model;
 TT_API tt_status tt_model_create(const char* spec_json, tt_model** out);
 TT_API tt_status tt_model_create_from_file(const char* spec_path, tt_model** out);
 TT_API void tt_model_free(tt_model* model);
+
+/* Sharing a model between threads that come and go, and replacing it while it serves
+ * (docs/c-api.md, "Replacing a served model"). A model handle counts references: it starts with
+ * one, held by whoever created or loaded it; tt_model_retain adds one and tt_model_release drops
+ * one (atomically; any thread); the last release frees the model. tt_model_free is
+ * tt_model_release. Retaining a model whose references are all released is undefined, as is
+ * any use of a freed pointer: to hand the current model to threads safely, use a tt_model_slot.
+ * While more than one reference exists, the model is shared: only its thread-safe (const)
+ * functions may be called on it; to retrain or rebuild it, clone it and replace it. */
+TT_API tt_status tt_model_retain(tt_model* model);
+TT_API void tt_model_release(tt_model* model);
+/* A deep copy with one reference, that shares nothing with `model` but immutable data (e.g.
+ * vocabularies): train it, rebuild its index or quantize it while `model` serves. Thread-safe. */
+TT_API tt_status tt_model_clone(const tt_model* model, tt_model** out);
+
+/* A slot holds the model a service currently answers with; threads take it, a reloader replaces
+ * it. Internally synchronised: a mutex held only to copy a pointer and count a reference (never
+ * during a query or a free), so neither side can starve the other. */
+typedef struct tt_model_slot tt_model_slot;
+/* A slot holding `model` (which it retains; the caller keeps its own reference), or empty when
+ * model is NULL. Its generation is 1 with a model, 0 when empty. */
+TT_API tt_status tt_model_slot_create(tt_model* model, tt_model_slot** out);
+/* Releases the slot's reference to its model (which lives on while others hold it). */
+TT_API void tt_model_slot_free(tt_model_slot* slot);
+/* The current model, retained for the caller, who must tt_model_release it when done (typically
+ * after each request). `generation` (may be NULL) receives the number of models installed in
+ * the slot so far, counting this one: it names the model for logs and caches. An empty slot is
+ * TT_ERR_INVALID_ARGUMENT. Thread-safe. */
+TT_API tt_status tt_model_slot_acquire(tt_model_slot* slot, tt_model** model, uint64_t* generation);
+/* Installs `model` (retained by the slot; NULL empties it) and releases the slot's reference to
+ * the previous model, which is freed when the last thread that acquired it releases it.
+ * `generation` (may be NULL) receives the new model's generation. Thread-safe. */
+TT_API tt_status tt_model_slot_replace(tt_model_slot* slot, tt_model* model, uint64_t* generation);
 
 /* FactorizedTopK accuracies. */
 #define TT_MAX_K 16
@@ -216,6 +269,13 @@ TT_API tt_status tt_model_num_candidates(const tt_model* model, size_t* out);
 TT_API tt_status tt_model_candidate_key(const tt_model* model, int64_t id, const char** key);
 /* Key -> the first candidate id with that key, or -1 if none (still TT_OK). */
 TT_API tt_status tt_model_candidate_id(const tt_model* model, const char* key, int64_t* id);
+/* The index's embeddings of candidates first .. first+count-1 (ids as tt_model_query returns
+ * them), row-major, into `out`, a caller buffer of `capacity` floats (>= count *
+ * tt_model_embedding_dim). They are the float32 values queries score against (rounded to the
+ * index's storage precision). A range beyond the index or a small buffer is
+ * TT_ERR_INVALID_ARGUMENT, before anything is written. Thread-safe. */
+TT_API tt_status tt_model_candidate_embeddings(const tt_model* model, size_t first, size_t count, float* out,
+                                               size_t capacity);
 
 typedef struct tt_query_options {
   size_t struct_size;
@@ -242,9 +302,23 @@ typedef struct tt_query_options {
    * measured when the index was built, reached `recall`. Scores are exact float32 scores of the
    * candidates found. Exclusions and the allow-list filter the search itself: a query gets k
    * results whenever k candidates pass them. Defaults: 0 (exact). */
-  double recall;   /* 0 .. 1 */
+  double recall;  /* 0 .. 1 */
   size_t probe;   /* partitions to scan (search breadth), any value (at most all are scanned); overrides recall */
   size_t rescore; /* shortlist re-scored in float32; 0: max(2k, 32); any value (at most every candidate) */
+  /* Keys instead of ids: ids are positions in the index and change when it is rebuilt, keys
+   * (tt_model_candidate_key) do not. For query i, the exclude_key_counts[i] keys at
+   * exclude_keys[i] are excluded (both NULL: none); with allow_key_count > 0, only candidates
+   * whose key is in allow_keys may be returned. A key excludes or allows every candidate that
+   * has it (keys need not be unique). They combine with the id lists: a candidate is excluded
+   * when its id or its key is listed, and, when both allow lists are given, allowed when either
+   * lists it. A key the index does not hold is TT_ERR_INVALID_ARGUMENT naming the key and its
+   * place, unless ignore_unknown_keys is 1 (say, for items that left the catalogue); an allow
+   * list whose keys are all unknown then allows nothing. */
+  const char* const* const* exclude_keys;
+  const size_t* exclude_key_counts;
+  const char* const* allow_keys;
+  size_t allow_key_count;
+  int32_t ignore_unknown_keys; /* 0 or 1; default 0 */
 } tt_query_options;
 TT_API void tt_query_options_init(tt_query_options* options);
 

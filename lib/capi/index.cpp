@@ -78,6 +78,13 @@ TT_API tt_status tt_index_search(const tt_index* index, const float* queries, si
     require(keys, "keys");
     require(scores, "scores");
     const SearchOptions so = capi::search_options(options, n);
+    // The string-key filters are for a model's candidate keys; ignoring them here would
+    // return what the caller filtered out. A tt_index's int64 keys go in exclude and allow.
+    const tt_query_options o = capi::read_options(options, tt_query_options_init, "tt_query_options");
+    if (o.exclude_keys || o.exclude_key_counts || o.allow_key_count)
+      fail(ErrorKind::invalid_argument,
+           "tt_query_options: exclude_keys and allow_keys are a model's candidate keys; a tt_index's "
+           "int64 keys go in exclude and allow");
     capi::check_query_vectors(queries, n, dim, index->index.dim(), "queries", "the index");
     index->index.search(queries, n, so, keys, scores, *index->pool);
   });

@@ -99,7 +99,8 @@ TT_API tt_status tt_model_create_from_file(const char* spec_path, tt_model** out
   });
 }
 
-TT_API void tt_model_free(tt_model* model) { delete model; }
+// tt_model_free is tt_model_release (capi/model_slot.cpp).
+TT_API void tt_model_free(tt_model* model) { tt_model_release(model); }
 
 TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, const tt_table* candidates,
                                 const tt_train_options* options, tt_metrics* final_metrics) {

@@ -2,6 +2,7 @@
 // texts whose pointers the API hands out, and the thread pool queries run on.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +13,7 @@
 #include "model/spec.h"
 #include "twotower/twotower.h"
 
+// tt_model_clone (capi/model_slot.cpp) copies the fields one by one: a new field needs a line there.
 struct tt_model {
   tt::ModelSpec spec;
   std::unique_ptr<tt::RetrievalModel> model;  // null until trained or loaded
@@ -20,6 +22,8 @@ struct tt_model {
   std::string metadata_json;
   std::unique_ptr<tt::ThreadPool> pool;
   std::vector<std::string> training_warnings;  // of tt_model_train, shown in metadata_json
+  // References (tt_model_retain/release); the last release deletes the handle.
+  std::atomic<uint64_t> refs{1};
 
   // Throws invalid_argument unless the model has been trained or loaded.
   const tt::RetrievalModel& trained() const;

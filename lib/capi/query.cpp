@@ -22,6 +22,61 @@ static size_t checked_capacity(size_t rows, size_t dim, size_t capacity, const c
   return rows * dim;
 }
 
+// Appends the positions of `count` keys to `out`; an unknown key fails naming the field (which
+// field() spells, only then) and its place unless `ignore_unknown`.
+template <class FieldName>
+static void add_key_positions(const CandidateIndex& index, const char* const* keys, size_t count, bool ignore_unknown,
+                              FieldName field, std::vector<int64_t>& out) {
+  if (count && !keys) fail(ErrorKind::invalid_argument, field() + " is NULL but its count is " + std::to_string(count));
+  for (size_t j = 0; j < count; ++j) {
+    if (!keys[j]) fail(ErrorKind::invalid_argument, field() + "[" + std::to_string(j) + "] is NULL");
+    const std::vector<int64_t> found = index.key_positions(keys[j]);
+    if (found.empty() && !ignore_unknown)
+      fail(ErrorKind::invalid_argument,
+           field() + "[" + std::to_string(j) + "] is '" + keys[j] +
+               "', a key the index does not hold (set ignore_unknown_keys to skip such keys)");
+    out.insert(out.end(), found.begin(), found.end());
+  }
+}
+
+// Adds the key filters of the caller's options (exclude_keys, allow_keys) to `so`, which
+// capi::search_options made from the same options: keys resolved to index positions, appended to
+// the id lists already there. Spans that gain keys point into the storage here afterwards.
+struct KeyFilters {
+  std::vector<std::vector<int64_t>> exclude_storage;
+  std::vector<int64_t> allow_storage;
+};
+
+static void add_key_filters(const tt_query_options* options, const CandidateIndex& index, size_t n, SearchOptions& so,
+                            KeyFilters& f) {
+  const tt_query_options o = read_options(options, tt_query_options_init, "tt_query_options");
+  if ((o.exclude_keys == nullptr) != (o.exclude_key_counts == nullptr))
+    fail(ErrorKind::invalid_argument, "tt_query_options: exclude_keys and exclude_key_counts go together");
+  const bool ignore_unknown = capi::flag_field(o.ignore_unknown_keys, "tt_query_options.ignore_unknown_keys");
+  if (o.exclude_keys) {
+    if (so.exclude.empty()) so.exclude.resize(n);
+    f.exclude_storage.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (!o.exclude_key_counts[i]) continue;
+      auto& v = f.exclude_storage[i];
+      v.assign(so.exclude[i].begin(), so.exclude[i].end());
+      add_key_positions(
+          index, o.exclude_keys[i], o.exclude_key_counts[i], ignore_unknown,
+          [i] { return "tt_query_options.exclude_keys[" + std::to_string(i) + "]"; }, v);
+      so.exclude[i] = v;
+    }
+  }
+  if (o.allow_key_count) {
+    f.allow_storage.assign(so.allow.begin(), so.allow.end());
+    add_key_positions(
+        index, o.allow_keys, o.allow_key_count, ignore_unknown,
+        [] { return std::string("tt_query_options.allow_keys"); }, f.allow_storage);
+    // An allow-list was given: if none of it is in the index, nothing may be returned.
+    if (f.allow_storage.empty()) f.allow_storage.push_back(-1);
+    so.allow = f.allow_storage;
+  }
+}
+
 extern "C" {
 
 TT_API void tt_query_options_init(tt_query_options* o) {
@@ -68,6 +123,21 @@ TT_API tt_status tt_model_candidate_id(const tt_model* model, const char* key, i
   });
 }
 
+TT_API tt_status tt_model_candidate_embeddings(const tt_model* model, size_t first, size_t count, float* out,
+                                               size_t capacity) {
+  return TT_GUARD({
+    require(model, "model");
+    if (count) require(out, "out");
+    const CandidateIndex& index = model->trained().index();
+    if (first > index.size() || count > index.size() - first)
+      fail(ErrorKind::invalid_argument, "candidates " + std::to_string(first) + " + " + std::to_string(count) +
+                                            " are beyond the index's " + std::to_string(index.size()));
+    const size_t dim = model->trained().model().embedding_dim();
+    const size_t need = checked_capacity(count, dim, capacity, "tt_model_candidate_embeddings");
+    if (need) std::memcpy(out, index.embeddings().row(first), need * sizeof(float));
+  });
+}
+
 TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, const tt_query_options* options,
                                 int64_t* ids, float* scores) {
   return TT_GUARD({
@@ -78,7 +148,9 @@ TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, 
     const RetrievalModel& rm = model->trained();
     const Table t = queries->to_table();
     const size_t n = t.num_rows();
-    const SearchOptions so = capi::search_options(options, n);
+    SearchOptions so = capi::search_options(options, n);
+    KeyFilters key_filters;
+    add_key_filters(options, rm.index(), n, so, key_filters);
     Matrix q;
     rm.embed_queries(t, q);
     rm.index().search(q.data(), n, so, ids, scores, *model->pool);
@@ -92,7 +164,9 @@ TT_API tt_status tt_model_query_vectors(const tt_model* model, const float* vect
     require(ids, "ids");
     require(scores, "scores");
     const RetrievalModel& rm = model->trained();
-    const SearchOptions so = capi::search_options(options, n);
+    SearchOptions so = capi::search_options(options, n);
+    KeyFilters key_filters;
+    add_key_filters(options, rm.index(), n, so, key_filters);
     capi::check_query_vectors(vectors, n, dim, rm.model().embedding_dim(), "vectors", "the model");
     rm.index().search(vectors, n, so, ids, scores, *model->pool);
   });

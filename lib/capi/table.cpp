@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -46,6 +47,43 @@ static DType to_dtype(tt_dtype t) {
       return DType::float32;
   }
   fail(ErrorKind::invalid_argument, "unknown tt_dtype " + std::to_string(static_cast<int>(t)));
+}
+
+static tt_dtype from_dtype(DType t) {
+  switch (t) {
+    case DType::string:
+      return TT_DTYPE_STRING;
+    case DType::int64:
+      return TT_DTYPE_INT64;
+    case DType::float32:
+      return TT_DTYPE_FLOAT32;
+  }
+  fail(ErrorKind::internal, "unknown column type " + std::to_string(static_cast<int>(t)));
+}
+
+// The column named `name`, after checking that rows [first, first + count) exist in it.
+static const Column& column_rows(const tt_table* table, const char* name, size_t first, size_t count, const void* out) {
+  require(table, "table");
+  require(name, "column");
+  if (count) require(out, "out");
+  const Column* found = nullptr;
+  std::string names;
+  for (const auto& c : table->columns) {
+    if (c.name() == name) found = &c;
+    names += (names.empty() ? "" : ", ") + c.name();
+  }
+  if (!found) fail(ErrorKind::invalid_argument, std::string("unknown column '") + name + "' (columns: " + names + ")");
+  if (first > found->size() || count > found->size() - first)
+    fail(ErrorKind::invalid_argument, "column '" + found->name() + "' has " + std::to_string(found->size()) +
+                                          " rows; asked for " + std::to_string(count) + " from row " +
+                                          std::to_string(first));
+  return *found;
+}
+
+template <class T, class Values>
+static void copy_rows(const Values& values, size_t first, size_t count, T* out) {
+  std::copy(values.begin() + static_cast<std::ptrdiff_t>(first),
+            values.begin() + static_cast<std::ptrdiff_t>(first + count), out);
 }
 
 extern "C" {
@@ -111,6 +149,46 @@ TT_API tt_status tt_table_num_rows(const tt_table* table, size_t* out) {
                                               std::to_string(rows));
     *out = rows;
   });
+}
+
+TT_API tt_status tt_table_num_columns(const tt_table* table, size_t* out) {
+  return TT_GUARD({
+    require(table, "table");
+    require(out, "out");
+    *out = table->columns.size();
+  });
+}
+
+TT_API tt_status tt_table_column_info(const tt_table* table, size_t index, const char** name, tt_dtype* type,
+                                      size_t* length) {
+  return TT_GUARD({
+    require(table, "table");
+    if (index >= table->columns.size())
+      fail(ErrorKind::invalid_argument, "column index " + std::to_string(index) + " is beyond the table's " +
+                                            std::to_string(table->columns.size()) + " columns");
+    const Column& c = table->columns[index];
+    if (name) *name = c.name().c_str();
+    if (type) *type = from_dtype(c.dtype());
+    if (length) *length = c.size();
+  });
+}
+
+TT_API tt_status tt_table_get_strings(const tt_table* table, const char* column, size_t first_row, size_t count,
+                                      const char** out) {
+  return TT_GUARD({
+    const auto& values = column_rows(table, column, first_row, count, out).strings();
+    for (size_t i = 0; i < count; ++i) out[i] = values[first_row + i].c_str();
+  });
+}
+
+TT_API tt_status tt_table_get_int64(const tt_table* table, const char* column, size_t first_row, size_t count,
+                                    int64_t* out) {
+  return TT_GUARD({ copy_rows(column_rows(table, column, first_row, count, out).ints(), first_row, count, out); });
+}
+
+TT_API tt_status tt_table_get_float32(const tt_table* table, const char* column, size_t first_row, size_t count,
+                                      float* out) {
+  return TT_GUARD({ copy_rows(column_rows(table, column, first_row, count, out).floats(), first_row, count, out); });
 }
 
 TT_API tt_status tt_table_read_file(const char* path, const char* const* columns, const tt_dtype* types,

@@ -22,7 +22,10 @@ CandidateIndex::CandidateIndex(std::vector<std::string> keys, Matrix embeddings)
     fail(ErrorKind::invalid_argument, "candidate index: " + std::to_string(keys_.size()) + " keys for " +
                                           std::to_string(embeddings_.rows()) + " embeddings");
   position_.reserve(keys_.size());
-  for (size_t i = 0; i < keys_.size(); ++i) position_.emplace(keys_[i], static_cast<int64_t>(i));
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    const auto [first, inserted] = position_.emplace(keys_[i], static_cast<int64_t>(i));
+    if (!inserted) repeated_[first->first].push_back(static_cast<int64_t>(i));
+  }
 }
 
 int64_t CandidateIndex::key_position(std::string_view key) const {
@@ -34,8 +37,9 @@ std::vector<int64_t> CandidateIndex::key_positions(std::string_view key) const {
   std::vector<int64_t> out;
   const int64_t first = key_position(key);
   if (first < 0) return out;
-  for (size_t i = static_cast<size_t>(first); i < keys_.size(); ++i)
-    if (keys_[i] == key) out.push_back(static_cast<int64_t>(i));
+  out.push_back(first);
+  if (auto more = repeated_.find(key); more != repeated_.end())
+    out.insert(out.end(), more->second.begin(), more->second.end());
   return out;
 }
 

@@ -117,6 +117,8 @@ class CandidateIndex {
   std::vector<std::string> keys_;
   Matrix embeddings_;
   std::unordered_map<std::string_view, int64_t> position_;
+  // Positions after the first of keys that occur more than once (queries exclude by key).
+  std::unordered_map<std::string_view, std::vector<int64_t>> repeated_;
   // The compact copy scanned by search(), packed in groups of candidates (compact_scan.h).
   Precision scan_precision_ = Precision::f32;
   std::vector<uint16_t> packed_bf16_;

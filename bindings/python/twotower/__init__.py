@@ -20,7 +20,7 @@ from .errors import (
 )
 from ._runtime import lib as _lib
 from .table import FLOAT32, INT64, STRING, Table, load_movielens
-from .model import Metrics, Model, Precision, Progress, convert, import_model
+from .model import Metrics, Model, ModelSlot, Precision, Progress, convert, import_model
 from .index import VectorIndex
 
 #: The C ABI version this package was written for (TT_ABI_VERSION).
@@ -59,6 +59,7 @@ __all__ = [
     "FLOAT32",
     "Model",
     "VectorIndex",
+    "ModelSlot",
     "Metrics",
     "Progress",
     "Precision",

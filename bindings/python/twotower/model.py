@@ -19,7 +19,7 @@ from . import _capi, errors
 from ._runtime import lib
 from .table import Table, as_table
 
-__all__ = ["Model", "Metrics", "Progress", "Precision", "convert", "import_model"]
+__all__ = ["Model", "ModelSlot", "Metrics", "Progress", "Precision", "convert", "import_model"]
 
 TableLike = Union[Table, Mapping[str, Iterable]]
 PrecisionLike = Optional[Union[str, int]]
@@ -130,6 +130,17 @@ class _UseGuard:
                 self._writer = None
 
 
+def _key_array(values: Any, what: str):
+    """Candidate keys as a ctypes array of UTF-8 C strings."""
+    if isinstance(values, (str, bytes)):
+        raise errors.InvalidArgumentError(f"twotower: Model.query: {what} must be a list of keys, not one string")
+    keys = [str(v).encode("utf-8") for v in (values if values is not None else [])]
+    for key in keys:
+        if b"\0" in key:
+            raise errors.InvalidArgumentError(f"twotower: Model.query: {what}: key {key!r} contains a NUL byte")
+    return (c_char_p * len(keys))(*keys)
+
+
 def _int64_array(values: Any, what: str) -> np.ndarray:
     arr = np.asarray(values if values is not None else [], dtype=None)
     if arr.size == 0:
@@ -190,6 +201,42 @@ def _query_options(
         opts.allow_count = allowed.size
     opts.capacity = n * int(k)
     return opts, keep
+
+
+def _key_filters(
+    what: str,
+    n: int,
+    opts: _capi.QueryOptions,
+    keep: list,
+    exclude_keys: Optional[Sequence[Iterable[str]]],
+    allow_keys: Optional[Iterable[str]],
+    ignore_unknown_keys: bool,
+) -> None:
+    """Adds the key filters to ``opts`` (made by :func:`_query_options`, after its id lists),
+    appending the arrays they point into to ``keep``."""
+    if exclude_keys is not None:
+        if isinstance(exclude_keys, (str, bytes)) or len(exclude_keys) != n:
+            raise errors.InvalidArgumentError(
+                f"twotower: {what}: exclude_keys must hold one list of keys per query row ({n})"
+            )
+        key_lists = [_key_array(e, f"exclude_keys[{i}]") for i, e in enumerate(exclude_keys)]
+        kptrs = (POINTER(c_char_p) * max(n, 1))(*[ctypes.cast(a, POINTER(c_char_p)) for a in key_lists])
+        kcounts = (c_size_t * max(n, 1))(*[len(a) for a in key_lists])
+        keep += [key_lists, kptrs, kcounts]
+        opts.exclude_keys = ctypes.cast(kptrs, POINTER(POINTER(c_char_p)))
+        opts.exclude_key_counts = ctypes.cast(kcounts, POINTER(c_size_t))
+    if allow_keys is not None:
+        akeys = _key_array(allow_keys, "allow_keys")
+        keep.append(akeys)
+        if len(akeys):
+            opts.allow_keys = ctypes.cast(akeys, POINTER(c_char_p))
+            opts.allow_key_count = len(akeys)
+        elif opts.allow_count == 0:
+            none = np.array([-1], np.int64)  # an empty allow-list allows nothing
+            keep.append(none)
+            opts.allow = none.ctypes.data_as(POINTER(c_int64))
+            opts.allow_count = 1
+    opts.ignore_unknown_keys = 1 if ignore_unknown_keys else 0
 
 
 def _float32_rows(vectors: Any, what: str) -> np.ndarray:
@@ -510,6 +557,9 @@ class Model(_Handle):
         recall: Optional[float] = None,
         probe: Optional[int] = None,
         rescore: Optional[int] = None,
+        exclude_keys: Optional[Sequence[Iterable[str]]] = None,
+        allow_keys: Optional[Iterable[str]] = None,
+        ignore_unknown_keys: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k candidates for each row of ``queries`` (the query tower's columns; an unknown
         id maps to the out-of-vocabulary embedding).
@@ -521,12 +571,18 @@ class Model(_Handle):
         directly; ``rescore`` is the shortlist re-scored in float32 (default max(2k, 32)).
         Filters apply during the search: k results whenever k candidates pass. Without an
         approximate index the answer is exact.
+        ``exclude_keys`` and ``allow_keys`` are the same filters by candidate key (ids are
+        positions that move when the index is rebuilt; keys do not). A key covers every
+        candidate that has it; key and id lists combine (excluded if either excludes, allowed
+        if either allows). An unknown key raises InvalidArgumentError naming it, unless
+        ``ignore_unknown_keys``.
         Returns ``(ids, scores)``: int64 and float32 arrays of shape [rows, k], best first, ties
         to the lower id; slots beyond the eligible candidates hold id -1 and score -inf.
         Thread-safe; runs without the GIL."""
         with _tables(queries) as (qtab,):
             n = qtab.num_rows
             opts, keep = _query_options("Model.query", n, k, exclude, allow, recall, probe, rescore)
+            _key_filters("Model.query", n, opts, keep, exclude_keys, allow_keys, ignore_unknown_keys)
             ids, scores, ids_p, scores_p = _results(n, int(k))
             with self._guard.shared("Model.query"):
                 lib.tt_model_query(self._h("Model.query"), qtab._h, byref(opts), ids_p, scores_p)
@@ -542,6 +598,9 @@ class Model(_Handle):
         recall: Optional[float] = None,
         probe: Optional[int] = None,
         rescore: Optional[int] = None,
+        exclude_keys: Optional[Sequence[Iterable[str]]] = None,
+        allow_keys: Optional[Iterable[str]] = None,
+        ignore_unknown_keys: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`query` with the query embeddings given: ``vectors`` is an array [n,
         embedding_dim] (or one vector) made elsewhere, converted to float32; every value must
@@ -550,6 +609,7 @@ class Model(_Handle):
         q = _float32_rows(vectors, "Model.query_vectors: vectors")
         n, d = q.shape
         opts, keep = _query_options("Model.query_vectors", n, k, exclude, allow, recall, probe, rescore)
+        _key_filters("Model.query_vectors", n, opts, keep, exclude_keys, allow_keys, ignore_unknown_keys)
         ids, scores, ids_p, scores_p = _results(n, int(k))
         with self._guard.shared("Model.query_vectors"):
             lib.tt_model_query_vectors(
@@ -557,6 +617,37 @@ class Model(_Handle):
                 scores_p)
         del keep
         return ids, scores
+
+    def candidate_embeddings(self, first: int = 0, count: Optional[int] = None) -> np.ndarray:
+        """The index's embeddings of candidates ``first`` .. ``first+count-1`` (all from
+        ``first`` when count is None): float32 [count, embedding_dim], the values queries score
+        against. Thread-safe."""
+        first = int(first)
+        if first < 0 or (count is not None and int(count) < 0):
+            raise errors.InvalidArgumentError(
+                f"twotower: Model.candidate_embeddings: first ({first}) and count ({count}) must be >= 0"
+            )
+        with self._guard.shared("Model.candidate_embeddings"):
+            h = self._h("Model.candidate_embeddings")
+            if count is None:
+                total = c_size_t()
+                lib.tt_model_num_candidates(h, byref(total))
+                count = max(total.value - first, 0)
+            d = c_size_t()
+            lib.tt_model_embedding_dim(h, byref(d))
+            out = np.empty((int(count), d.value), np.float32)
+            lib.tt_model_candidate_embeddings(
+                h, first, int(count), out.ctypes.data_as(POINTER(ctypes.c_float)), out.size
+            )
+        return out
+
+    def clone(self) -> "Model":
+        """An independent deep copy: rebuild its index, quantize or train it while this model
+        serves, then install it in a :class:`ModelSlot`. Thread-safe."""
+        h = c_void_p()
+        with self._guard.shared("Model.clone"):
+            lib.tt_model_clone(self._h("Model.clone"), byref(h))
+        return Model._adopt(h.value)
 
     def _embed(self, fn, data: TableLike, what: str) -> np.ndarray:
         with _tables(data) as (tab,):
@@ -763,6 +854,81 @@ class Model(_Handle):
             return f"<twotower.Model {name!r} dim={self.embedding_dim} candidates={self.num_candidates}>"
         except errors.Error:
             return "<twotower.Model>"
+
+
+class ModelSlot:
+    """Holds the model a service answers with while a reloader replaces it (``tt_model_slot``;
+    docs/c-api.md, "Replacing a served model").
+
+    ``acquire()`` returns ``(model, generation)``: the current model as a :class:`Model` of its
+    own, holding a library reference until it is closed (use ``with``), and the number of
+    models installed so far. ``replace(model)`` installs another and returns its generation;
+    the previous model is freed by the library once the last request that acquired it closes
+    it. A model given to the slot is taken over (its object is closed), so that nobody trains
+    or rebuilds a model that requests read: change a ``clone()`` instead. The library
+    synchronises with a mutex held only to copy a pointer and count a reference, never during
+    a query, so neither side starves the other::
+
+        slot = twotower.ModelSlot(twotower.Model.load("model.tt"))
+        with slot.acquire()[0] as model:            # per request, any thread
+            ids, scores = model.query(queries)
+        slot.replace(twotower.Model.load("model.tt"))  # on reload; the slot takes it over
+    """
+
+    def __init__(self, model: Optional[Model] = None):
+        self._lib = lib
+        self._handle: Optional[int] = None
+        self._lock = threading.Lock()  # guards the handle against close only
+        h = c_void_p()
+        if model is None:
+            lib.tt_model_slot_create(None, byref(h))
+        else:
+            with model._guard.shared("ModelSlot"):
+                lib.tt_model_slot_create(model._h("ModelSlot"), byref(h))
+            model.close()  # the slot holds its own reference
+        self._handle = h.value
+
+    def _h(self, what: str) -> int:
+        h = self._handle
+        if h is None:
+            raise errors.InvalidArgumentError(f"twotower: {what}: the model slot is closed")
+        return h
+
+    def acquire(self) -> tuple[Model, int]:
+        out, gen = c_void_p(), ctypes.c_uint64()
+        with self._lock:
+            lib.tt_model_slot_acquire(self._h("ModelSlot.acquire"), byref(out), byref(gen))
+        return Model._adopt(out.value), int(gen.value)
+
+    def replace(self, model: Optional[Model]) -> int:
+        gen = ctypes.c_uint64()
+        if model is None:
+            with self._lock:
+                lib.tt_model_slot_replace(self._h("ModelSlot.replace"), None, byref(gen))
+        else:
+            with model._guard.shared("ModelSlot.replace"), self._lock:
+                lib.tt_model_slot_replace(self._h("ModelSlot.replace"), model._h("ModelSlot.replace"), byref(gen))
+            model.close()  # the slot holds its own reference
+        return int(gen.value)
+
+    def close(self) -> None:
+        """Releases the slot's reference to its model (acquired models stay usable)."""
+        with self._lock:
+            h, self._handle = self._handle, None
+        if h is not None:
+            self._lib.tt_model_slot_free(h)
+
+    def __enter__(self) -> "ModelSlot":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ INT64 = "int64"
 FLOAT32 = "float32"
 
 _CODES = {STRING: _capi.DTYPE_STRING, INT64: _capi.DTYPE_INT64, FLOAT32: _capi.DTYPE_FLOAT32}
+_TYPES = {code: name for name, code in _CODES.items()}
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -144,7 +145,7 @@ class Table:
     of column name to values (numpy arrays, lists, or anything with ``.items()``, such as a
     pandas DataFrame). Types are inferred -- str -> string, integers -> int64, floats ->
     float32 -- unless ``dtypes`` says otherwise ({column: "string" | "int64" | "float32"}).
-    Tables are write-only from Python: the library reads them in ``Model`` calls. Not
+    ``columns`` and ``column(name)`` read a table back (e.g. one ``read_file`` made). Not
     synchronised: do not append while another thread uses the table.
     """
 
@@ -233,8 +234,42 @@ class Table:
 
     @property
     def columns(self) -> dict[str, str]:
-        """The columns this object appended or read, with their types."""
-        return dict(self._types)
+        """The table's columns and their types, in the order they were first appended or read."""
+        n = c_size_t()
+        lib.tt_table_num_columns(self._h, byref(n))
+        out = {}
+        name, code = c_char_p(), c_int()
+        for i in range(n.value):
+            lib.tt_table_column_info(self._h, i, byref(name), byref(code), None)
+            out[name.value.decode("utf-8")] = _TYPES[code.value]
+        return out
+
+    def column(self, name: str) -> np.ndarray:
+        """A copy of a column's values: int64 or float32 arrays, or an object array of str.
+        InvalidArgumentError for an unknown column (the message lists the columns)."""
+        cname = str(name).encode("utf-8")
+        n, length, code, found = c_size_t(), c_size_t(), c_int(), c_char_p()
+        lib.tt_table_num_columns(self._h, byref(n))
+        for i in range(n.value):
+            lib.tt_table_column_info(self._h, i, byref(found), byref(code), byref(length))
+            if found.value == cname:
+                break
+        else:
+            lib.tt_table_get_int64(self._h, cname, 0, 0, None)  # raises, naming the columns
+        rows, kind = length.value, _TYPES[code.value]
+        if kind == STRING:
+            ptrs = (c_char_p * max(rows, 1))()
+            lib.tt_table_get_strings(self._h, cname, 0, rows, ptrs)
+            out = np.empty(rows, dtype=object)
+            out[:] = [p.decode("utf-8") for p in ptrs[:rows]]
+            return out
+        if kind == INT64:
+            arr = np.empty(rows, np.int64)
+            lib.tt_table_get_int64(self._h, cname, 0, rows, arr.ctypes.data_as(POINTER(c_int64)))
+            return arr
+        arr = np.empty(rows, np.float32)
+        lib.tt_table_get_float32(self._h, cname, 0, rows, arr.ctypes.data_as(POINTER(ctypes.c_float)))
+        return arr
 
     def close(self) -> None:
         """Frees the table now (also done when it is garbage-collected)."""

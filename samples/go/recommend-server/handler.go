@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"twotower"
@@ -18,10 +19,10 @@ type config struct {
 }
 
 type modelInfo struct {
-	File          string    `json:"file"`
-	Generation    int64     `json:"generation"`
-	LoadedAt      time.Time `json:"loaded_at"`
-	NumCandidates int       `json:"candidates"`
+	File          string     `json:"file"`
+	Generation    int64      `json:"generation"`
+	LoadedAt      *time.Time `json:"loaded_at,omitempty"` // absent for a model replaced while the request started
+	NumCandidates int        `json:"candidates"`
 }
 
 type recommendation struct {
@@ -57,10 +58,14 @@ func newHandler(ms *models, cfg config) http.Handler {
 			writeError(w, ms.logger, &badRequest{http.StatusMethodNotAllowed, r.Method + " not allowed: use GET"})
 			return
 		}
-		s := ms.acquire()
-		defer s.release()
+		m, s, err := ms.acquire()
+		if err != nil {
+			writeError(w, ms.logger, err)
+			return
+		}
+		defer m.Close() // the library frees a replaced model after its last request
 		time.Sleep(cfg.requestDelay)
-		resp, err := recommend(s, cfg, r)
+		resp, err := recommend(m, s, cfg, r)
 		if err != nil {
 			writeError(w, ms.logger, err)
 			return
@@ -68,8 +73,12 @@ func newHandler(ms *models, cfg config) http.Handler {
 		writeJSON(w, http.StatusOK, resp)
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		s := ms.acquire()
-		defer s.release()
+		m, s, err := ms.acquire()
+		if err != nil {
+			writeError(w, ms.logger, err)
+			return
+		}
+		m.Close()
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "model": s.info()})
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -79,11 +88,15 @@ func newHandler(ms *models, cfg config) http.Handler {
 }
 
 func (s *servedModel) info() modelInfo {
-	return modelInfo{File: s.path, Generation: s.generation, LoadedAt: s.loadedAt, NumCandidates: s.numCandidates}
+	info := modelInfo{File: s.path, Generation: int64(s.generation), NumCandidates: s.numCandidates}
+	if !s.loadedAt.IsZero() {
+		info.LoadedAt = &s.loadedAt
+	}
+	return info
 }
 
-// recommend answers one /recommend request with the model s.
-func recommend(s *servedModel, cfg config, r *http.Request) (*recommendResponse, error) {
+// recommend answers one /recommend request with the model m, described by s.
+func recommend(m *twotower.Model, s *servedModel, cfg config, r *http.Request) (*recommendResponse, error) {
 	q := r.URL.Query()
 	for name := range q {
 		switch name {
@@ -119,15 +132,12 @@ func recommend(s *servedModel, cfg config, r *http.Request) (*recommendResponse,
 		timestamp = n
 	}
 
-	var exclude []int64
+	var exclude []string // candidate keys, which the library resolves (unknown ones ignored)
 	for _, key := range q["exclude"] {
-		id, found, err := s.model.CandidateID(key)
-		if err != nil {
-			return nil, badParam("parameter exclude %q: %v", key, err)
+		if strings.IndexByte(key, 0) >= 0 {
+			return nil, badParam("parameter exclude %q contains a NUL byte", key)
 		}
-		if found {
-			exclude = append(exclude, id)
-		}
+		exclude = append(exclude, key)
 	}
 	columns := map[string]any{s.cols.user: []string{user}}
 	if s.needsTime {
@@ -138,15 +148,15 @@ func recommend(s *servedModel, cfg config, r *http.Request) (*recommendResponse,
 		return nil, badParam("%v", err) // e.g. a NUL byte in user
 	}
 	defer queries.Close()
-	opts := &twotower.QueryOptions{K: k}
+	opts := &twotower.QueryOptions{K: k, IgnoreUnknownKeys: true}
 	if exclude != nil {
-		opts.Exclude = [][]int64{exclude}
+		opts.ExcludeKeys = [][]string{exclude}
 	}
-	results, err := s.model.Query(queries, opts)
+	results, err := m.Query(queries, opts)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.model.CandidateKeys(results[0].IDs)
+	keys, err := m.CandidateKeys(results[0].IDs)
 	if err != nil {
 		return nil, err
 	}

@@ -16,8 +16,9 @@
 // Bad parameters get a 4xx answer {"error": "..."}.
 //
 // SIGHUP reloads the model file (replace it atomically, e.g. by renaming a complete file over
-// it): requests in flight finish on the model they started with, which is closed after the
-// last of them; a reload that fails is logged and the server keeps the model it has.
+// it): requests in flight finish on the model they started with, which the library frees after
+// the last of them (a twotower.ModelSlot holds the current model; docs/c-api.md, "Replacing a
+// served model"); a reload that fails is logged and the server keeps the model it has.
 // SIGINT and SIGTERM shut the server down gracefully.
 package main
 
@@ -69,7 +70,7 @@ func run(modelPath, addr string, cfg config, cols columns, logger *log.Logger) e
 		for range hup {
 			logger.Printf("SIGHUP: reloading %s", modelPath)
 			if err := ms.reload(); err != nil {
-				logger.Printf("reload failed, still serving generation %d: %v", ms.current.Load().generation, err)
+				logger.Printf("reload failed, still serving generation %d: %v", ms.latest.Load().generation, err)
 			}
 		}
 	}()
@@ -101,8 +102,6 @@ func run(modelPath, addr string, cfg config, cols columns, logger *log.Logger) e
 		return err
 	}
 	signal.Stop(hup)
-	ms.reloadMu.Lock() // no reload may install a model after this
-	defer ms.reloadMu.Unlock()
-	ms.current.Load().release()
+	ms.close()
 	return nil
 }

@@ -13,39 +13,17 @@ import (
 	"twotower"
 )
 
-// servedModel is one loaded model file. refs counts its owners: 1 while it is the current
-// model, plus 1 per request using it. The last release closes the model, so a reload never
-// frees a model under a request in flight.
+// servedModel is what the server knows of one model generation: where it came from and how to
+// build its queries. The model itself lives in the library's ModelSlot, which counts the
+// references of the requests using it: a reload never frees a model under a request in flight,
+// and the library, not this server, frees it after the last of them.
 type servedModel struct {
-	model         *twotower.Model
 	path          string
-	generation    int64
-	loadedAt      time.Time
+	generation    uint64
+	loadedAt      time.Time // zero for a description made after the fact (see models.describe)
 	numCandidates int
 	cols          columns
 	needsTime     bool // the query tower reads the time column
-	refs          atomic.Int64
-	logger        *log.Logger
-}
-
-// acquire takes a reference unless the model is already released.
-func (s *servedModel) acquire() bool {
-	for {
-		n := s.refs.Load()
-		if n == 0 {
-			return false
-		}
-		if s.refs.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
-func (s *servedModel) release() {
-	if s.refs.Add(-1) == 0 {
-		s.model.Close()
-		s.logger.Printf("model generation %d (%s) closed: no request uses it any more", s.generation, s.path)
-	}
 }
 
 // columns names the query tower's inputs a request can fill.
@@ -60,22 +38,31 @@ type models struct {
 	columns columns
 	logger  *log.Logger
 
-	current    atomic.Pointer[servedModel]
-	reloadMu   sync.Mutex // one load at a time
-	generation int64      // guarded by reloadMu
+	slot     *twotower.ModelSlot
+	latest   atomic.Pointer[servedModel] // the description of the newest generation
+	reloadMu sync.Mutex                  // one load at a time
 }
 
-// acquire returns the current model with a reference the caller must release.
-func (ms *models) acquire() *servedModel {
-	for {
-		if s := ms.current.Load(); s.acquire() {
-			return s
-		}
-		// Released between Load and acquire: a reload has already installed its successor.
+// acquire returns the current model, which the caller must Close, and its description.
+func (ms *models) acquire() (*twotower.Model, *servedModel, error) {
+	m, generation, err := ms.slot.Acquire()
+	if err != nil {
+		return nil, nil, err
 	}
+	if s := ms.latest.Load(); s != nil && s.generation == generation {
+		return m, s, nil
+	}
+	// A request that took the previous model just before a reload: describe it again.
+	s, err := ms.check(m)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	s.generation = generation
+	return m, s, nil
 }
 
-// reload loads the model file and, if that works, makes it current; the old model is closed
+// reload loads the model file and, if that works, makes it current; the old model is freed
 // when its last request finishes. On failure the current model stays and the error says why.
 func (ms *models) reload() error {
 	ms.reloadMu.Lock()
@@ -90,16 +77,40 @@ func (ms *models) reload() error {
 		m.Close()
 		return err
 	}
-	ms.generation++
-	s.generation = ms.generation
-	s.refs.Store(1)
-	old := ms.current.Swap(s)
+	s.loadedAt = time.Now()
+	previous := ms.latest.Load()
+	if ms.slot == nil {
+		if ms.slot, err = twotower.NewModelSlot(nil); err != nil {
+			m.Close()
+			return err
+		}
+	}
+	// Reloads are serialised, so the slot's next generation is known: describe it before any
+	// request can acquire it.
+	s.generation = 1
+	if previous != nil {
+		s.generation = previous.generation + 1
+	}
+	ms.latest.Store(s)
+	generation, err := ms.slot.Replace(m) // the slot takes m over
+	if err != nil || generation != s.generation {
+		m.Close()
+		ms.latest.Store(previous)
+		return fmt.Errorf("installing %s: generation %d, expected %d: %v", ms.path, generation, s.generation, err)
+	}
 	ms.logger.Printf("serving model generation %d from %s: %d candidates (loaded in %v)",
 		s.generation, s.path, s.numCandidates, time.Since(start).Round(time.Millisecond))
-	if old != nil {
-		old.release()
+	if previous != nil {
+		ms.logger.Printf("replaced model generation %d; the library frees it after its last request", previous.generation)
 	}
 	return nil
+}
+
+// close releases the slot's model once the server has stopped taking requests.
+func (ms *models) close() {
+	ms.reloadMu.Lock() // no reload may install a model after this
+	defer ms.reloadMu.Unlock()
+	ms.slot.Close()
 }
 
 // check makes sure the server can build the model's queries: its query tower may read only the
@@ -120,7 +131,7 @@ func (ms *models) check(m *twotower.Model) (*servedModel, error) {
 	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
 		return nil, fmt.Errorf("%s: reading the model's spec: %w", ms.path, err)
 	}
-	s := &servedModel{model: m, path: ms.path, loadedAt: time.Now(), cols: ms.columns, logger: ms.logger}
+	s := &servedModel{path: ms.path, cols: ms.columns}
 	var unknown []string
 	for _, f := range spec.QueryTower.Features {
 		switch {

@@ -381,7 +381,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	for _, want := range []string{
 		"serving model generation 2",
-		"model generation 1 (" + path + ") closed",
+		"replaced model generation 1; the library frees it after its last request",
 		"reload failed, still serving generation 2: twotower: Load:",
 	} {
 		if !strings.Contains(log, want) {

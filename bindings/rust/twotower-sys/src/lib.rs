@@ -56,6 +56,12 @@ pub struct tt_model {
 }
 
 #[repr(C)]
+pub struct tt_model_slot {
+    _private: [u8; 0],
+    _not_send_sync: core::marker::PhantomData<(*mut u8, core::marker::PhantomPinned)>,
+}
+
+#[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct tt_metrics {
     pub struct_size: usize,
@@ -115,6 +121,11 @@ pub struct tt_query_options {
     pub recall: f64,
     pub probe: usize,
     pub rescore: usize,
+    pub exclude_keys: *const *const *const c_char,
+    pub exclude_key_counts: *const usize,
+    pub allow_keys: *const *const c_char,
+    pub allow_key_count: usize,
+    pub ignore_unknown_keys: i32,
 }
 
 #[repr(C)]
@@ -221,6 +232,35 @@ extern "C" {
     ) -> tt_status;
     pub fn tt_table_num_rows(table: *const tt_table, out: *mut usize) -> tt_status;
     pub fn tt_table_validate(table: *const tt_table) -> tt_status;
+    pub fn tt_table_num_columns(table: *const tt_table, out: *mut usize) -> tt_status;
+    pub fn tt_table_column_info(
+        table: *const tt_table,
+        index: usize,
+        name: *mut *const c_char,
+        dtype: *mut tt_dtype,
+        length: *mut usize,
+    ) -> tt_status;
+    pub fn tt_table_get_strings(
+        table: *const tt_table,
+        column: *const c_char,
+        first_row: usize,
+        count: usize,
+        out: *mut *const c_char,
+    ) -> tt_status;
+    pub fn tt_table_get_int64(
+        table: *const tt_table,
+        column: *const c_char,
+        first_row: usize,
+        count: usize,
+        out: *mut i64,
+    ) -> tt_status;
+    pub fn tt_table_get_float32(
+        table: *const tt_table,
+        column: *const c_char,
+        first_row: usize,
+        count: usize,
+        out: *mut f32,
+    ) -> tt_status;
     pub fn tt_table_read_file(
         path: *const c_char,
         columns: *const *const c_char,
@@ -237,6 +277,17 @@ extern "C" {
     pub fn tt_model_create(spec_json: *const c_char, out: *mut *mut tt_model) -> tt_status;
     pub fn tt_model_create_from_file(spec_path: *const c_char, out: *mut *mut tt_model) -> tt_status;
     pub fn tt_model_free(model: *mut tt_model);
+    pub fn tt_model_retain(model: *mut tt_model) -> tt_status;
+    pub fn tt_model_release(model: *mut tt_model);
+    pub fn tt_model_clone(model: *const tt_model, out: *mut *mut tt_model) -> tt_status;
+    pub fn tt_model_slot_create(model: *mut tt_model, out: *mut *mut tt_model_slot) -> tt_status;
+    pub fn tt_model_slot_free(slot: *mut tt_model_slot);
+    pub fn tt_model_slot_acquire(
+        slot: *mut tt_model_slot,
+        model: *mut *mut tt_model,
+        generation: *mut u64,
+    ) -> tt_status;
+    pub fn tt_model_slot_replace(slot: *mut tt_model_slot, model: *mut tt_model, generation: *mut u64) -> tt_status;
 
     pub fn tt_metrics_init(metrics: *mut tt_metrics);
     pub fn tt_train_options_init(options: *mut tt_train_options);
@@ -273,6 +324,13 @@ extern "C" {
     pub fn tt_model_num_candidates(model: *const tt_model, out: *mut usize) -> tt_status;
     pub fn tt_model_candidate_key(model: *const tt_model, id: i64, key: *mut *const c_char) -> tt_status;
     pub fn tt_model_candidate_id(model: *const tt_model, key: *const c_char, id: *mut i64) -> tt_status;
+    pub fn tt_model_candidate_embeddings(
+        model: *const tt_model,
+        first: usize,
+        count: usize,
+        out: *mut f32,
+        capacity: usize,
+    ) -> tt_status;
 
     pub fn tt_query_options_init(options: *mut tt_query_options);
     pub fn tt_model_query(

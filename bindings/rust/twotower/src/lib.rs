@@ -7,6 +7,7 @@ mod error;
 mod index;
 mod json;
 mod model;
+mod slot;
 mod table;
 mod train;
 
@@ -19,7 +20,8 @@ pub use convert::{convert, ConvertOptions, ExportOptions, ImportOptions, Precisi
 pub use error::{Error, Result, Status};
 pub use index::{IndexOptions, VectorIndex};
 pub use model::{Embeddings, Hit, Model, QueryOptions, SaveOptions, SearchPrecision};
-pub use table::{load_movielens, DType, Table, TableBuilder};
+pub use slot::{ModelSlot, SharedModel};
+pub use table::{load_movielens, ColumnInfo, DType, Table, TableBuilder};
 pub use train::{Metrics, Progress, TrainOptions};
 
 /// The C ABI version this crate is written for.

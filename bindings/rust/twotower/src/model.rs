@@ -1,5 +1,5 @@
 //! `Model`: create from a spec, train, evaluate, save, load, query.
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_void, CStr, CString};
 use std::path::Path;
 use std::ptr::{self, NonNull};
 
@@ -51,12 +51,47 @@ pub struct QueryOptions<'a> {
     recall: f64,
     probe: usize,
     rescore: usize,
+    exclude_keys: Option<Vec<Vec<&'a str>>>,
+    allow_keys: Option<Vec<&'a str>>,
+    ignore_unknown_keys: bool,
 }
 
 impl<'a> QueryOptions<'a> {
     /// `k` results per query (at least 1).
     pub fn new(k: usize) -> Self {
-        QueryOptions { k, exclude: None, allow: None, recall: 0.0, probe: 0, rescore: 0 }
+        QueryOptions {
+            k,
+            exclude: None,
+            allow: None,
+            recall: 0.0,
+            probe: 0,
+            rescore: 0,
+            exclude_keys: None,
+            allow_keys: None,
+            ignore_unknown_keys: false,
+        }
+    }
+
+    /// Candidate keys never to return, one list per query row: `exclude` by key. Ids are
+    /// positions that move when the index is rebuilt; keys do not. A key covers every
+    /// candidate that has it; key and id lists add up. An unknown key is an error naming it,
+    /// unless `ignore_unknown_keys(true)`.
+    pub fn exclude_keys<L: AsRef<[S]>, S: AsRef<str> + 'a>(mut self, per_query: &'a [L]) -> Self {
+        self.exclude_keys = Some(per_query.iter().map(|l| l.as_ref().iter().map(AsRef::as_ref).collect()).collect());
+        self
+    }
+
+    /// The only candidate keys any query may return (with `allow`: either list allows). An
+    /// empty list (without `allow`) allows nothing.
+    pub fn allow_keys<S: AsRef<str>>(mut self, keys: &'a [S]) -> Self {
+        self.allow_keys = Some(keys.iter().map(AsRef::as_ref).collect());
+        self
+    }
+
+    /// Skip keys the index does not hold (items that left the catalogue) instead of failing.
+    pub fn ignore_unknown_keys(mut self, ignore: bool) -> Self {
+        self.ignore_unknown_keys = ignore;
+        self
     }
 
     /// Approximate search with the model's approximate index (`Model::build_ann`): scan the
@@ -380,6 +415,27 @@ impl Model {
         })
     }
 
+    /// The index's embeddings of candidates `first .. first + count` (ids as queries return
+    /// them): the float32 values queries score against.
+    pub fn candidate_embeddings(&self, first: usize, count: usize) -> Result<Embeddings> {
+        let dim = self.embedding_dim()?;
+        let capacity = count
+            .checked_mul(dim)
+            .ok_or_else(|| Error::new(Status::InvalidArgument, format!("{count} rows x {dim} floats overflow")))?;
+        let mut values = vec![0f32; capacity.max(1)];
+        // SAFETY: a valid handle; `values` holds at least `capacity` floats.
+        check(unsafe { sys::tt_model_candidate_embeddings(self.ptr(), first, count, values.as_mut_ptr(), capacity) })?;
+        values.truncate(capacity);
+        Ok(Embeddings { dim, values })
+    }
+
+    /// An independent deep copy: rebuild its index, quantize or retrain it while `self` keeps
+    /// serving, then install it with [`ModelSlot::replace`](crate::ModelSlot::replace).
+    pub fn try_clone(&self) -> Result<Model> {
+        // SAFETY: a valid handle and out-pointer; cloning only reads the model.
+        Model::create(|out| unsafe { sys::tt_model_clone(self.ptr(), out) })
+    }
+
     /// Query-tower embeddings of the rows of `queries`.
     pub fn embed_queries(&self, queries: &Table) -> Result<Embeddings> {
         self.embed(queries, sys::tt_model_embed_queries)
@@ -541,6 +597,36 @@ pub(crate) fn search(
         raw.allow = allow.as_ptr();
         raw.allow_count = allow.len();
     }
+    // Keys as C strings; the vectors below outlive the call.
+    let to_c = |keys: &[&str]| -> Result<Vec<CString>> { keys.iter().map(|k| c_string(k, "candidate key")).collect() };
+    let exclude_keys: Vec<Vec<CString>> = match &options.exclude_keys {
+        Some(lists) if lists.len() != rows => {
+            return Err(Error::new(
+                Status::InvalidArgument,
+                format!("QueryOptions::exclude_keys has {} lists, the {what} has {rows} rows", lists.len()),
+            ))
+        }
+        Some(lists) => lists.iter().map(|l| to_c(l)).collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
+    let exclude_key_ptrs: Vec<Vec<*const c_char>> =
+        exclude_keys.iter().map(|l| l.iter().map(|k| k.as_ptr()).collect()).collect();
+    let exclude_key_lists: Vec<*const *const c_char> = exclude_key_ptrs.iter().map(|l| l.as_ptr()).collect();
+    let exclude_key_counts: Vec<usize> = exclude_key_ptrs.iter().map(Vec::len).collect();
+    if options.exclude_keys.is_some() {
+        raw.exclude_keys = exclude_key_lists.as_ptr();
+        raw.exclude_key_counts = exclude_key_counts.as_ptr();
+    }
+    let allow_keys = to_c(options.allow_keys.as_deref().unwrap_or(&[]))?;
+    let allow_key_ptrs: Vec<*const c_char> = allow_keys.iter().map(|k| k.as_ptr()).collect();
+    if !allow_key_ptrs.is_empty() {
+        raw.allow_keys = allow_key_ptrs.as_ptr();
+        raw.allow_key_count = allow_key_ptrs.len();
+    } else if options.allow_keys.is_some() && options.allow.is_none() {
+        raw.allow = NOTHING.as_ptr();
+        raw.allow_count = 1;
+    }
+    raw.ignore_unknown_keys = i32::from(options.ignore_unknown_keys);
     let slots = rows
         .checked_mul(raw.k)
         .ok_or_else(|| Error::new(Status::InvalidArgument, format!("{rows} queries x k = {} overflow", raw.k)))?;

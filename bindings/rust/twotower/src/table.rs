@@ -5,7 +5,7 @@ use std::ptr::{self, NonNull};
 
 use twotower_sys as sys;
 
-use crate::error::{c_path, c_string, check, Result};
+use crate::error::{c_path, c_string, check, Error, Result, Status};
 
 /// A column's type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,6 +23,24 @@ impl DType {
             DType::Float32 => sys::TT_DTYPE_FLOAT32,
         }
     }
+
+    fn from_raw(raw: sys::tt_dtype) -> Result<DType> {
+        match raw {
+            sys::TT_DTYPE_STRING => Ok(DType::String),
+            sys::TT_DTYPE_INT64 => Ok(DType::Int64),
+            sys::TT_DTYPE_FLOAT32 => Ok(DType::Float32),
+            other => Err(Error::new(Status::Internal, format!("unknown column type {other}"))),
+        }
+    }
+}
+
+/// A table column as [`Table::columns`] lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub dtype: DType,
+    /// Its length (columns may differ in length until the table is validated).
+    pub len: usize,
 }
 
 /// Owns a `tt_table`; dropping it calls `tt_table_free`.
@@ -120,6 +138,71 @@ impl Table {
     pub fn validate(&self) -> Result<()> {
         // SAFETY: valid handle.
         check(unsafe { sys::tt_table_validate(self.as_ptr()) })
+    }
+
+    /// The columns, in the order they were first appended or read.
+    pub fn columns(&self) -> Result<Vec<ColumnInfo>> {
+        let mut n = 0usize;
+        // SAFETY: valid handle and out-pointer.
+        check(unsafe { sys::tt_table_num_columns(self.as_ptr(), &mut n) })?;
+        (0..n)
+            .map(|i| {
+                let (mut name, mut dtype, mut len) = (ptr::null(), 0, 0usize);
+                // SAFETY: valid handle, index below the count, valid out-pointers; the name lives
+                // while the table is unmodified, and is copied at once.
+                unsafe {
+                    check(sys::tt_table_column_info(self.as_ptr(), i, &mut name, &mut dtype, &mut len))?;
+                    let name = std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned();
+                    Ok(ColumnInfo { name, dtype: DType::from_raw(dtype)?, len })
+                }
+            })
+            .collect()
+    }
+
+    /// A column's length, or the library's error naming the columns if there is no such column.
+    fn column_len(&self, column: &str, name: &CString) -> Result<usize> {
+        if let Some(c) = self.columns()?.into_iter().find(|c| c.name == column) {
+            return Ok(c.len);
+        }
+        let mut unused = 0i64;
+        // SAFETY: valid handle, string and a one-element buffer (nothing is asked for).
+        check(unsafe { sys::tt_table_get_int64(self.as_ptr(), name.as_ptr(), 0, 0, &mut unused) })?;
+        Err(Error::new(Status::InvalidArgument, format!("unknown column '{column}'")))
+    }
+
+    /// A copy of a string column's values (an error for a column of another type).
+    pub fn column_strings(&self, column: &str) -> Result<Vec<String>> {
+        let name = c_string(column, "column name")?;
+        let len = self.column_len(column, &name)?;
+        let mut values = vec![ptr::null(); len.max(1)];
+        // SAFETY: valid handle and string; `values` holds `len` (at least one) pointers, which
+        // point into the table while it is unmodified (`&self`) and are copied at once.
+        unsafe {
+            check(sys::tt_table_get_strings(self.as_ptr(), name.as_ptr(), 0, len, values.as_mut_ptr()))?;
+            Ok(values[..len].iter().map(|&p| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()).collect())
+        }
+    }
+
+    /// A copy of an int64 column's values.
+    pub fn column_i64(&self, column: &str) -> Result<Vec<i64>> {
+        let name = c_string(column, "column name")?;
+        let len = self.column_len(column, &name)?;
+        let mut values = vec![0i64; len.max(1)];
+        // SAFETY: valid handle and string; `values` holds at least `len` elements.
+        check(unsafe { sys::tt_table_get_int64(self.as_ptr(), name.as_ptr(), 0, len, values.as_mut_ptr()) })?;
+        values.truncate(len);
+        Ok(values)
+    }
+
+    /// A copy of a float32 column's values.
+    pub fn column_f32(&self, column: &str) -> Result<Vec<f32>> {
+        let name = c_string(column, "column name")?;
+        let len = self.column_len(column, &name)?;
+        let mut values = vec![0f32; len.max(1)];
+        // SAFETY: as above.
+        check(unsafe { sys::tt_table_get_float32(self.as_ptr(), name.as_ptr(), 0, len, values.as_mut_ptr()) })?;
+        values.truncate(len);
+        Ok(values)
     }
 
     /// Reads a CSV (RFC 4180) or TSV (`.tsv`/`.tab`) file with a header row: the given columns
