@@ -7,6 +7,7 @@
 #include "capi/read_options.h"
 #include "capi/search_options.h"
 #include "capi/table_handle.h"
+#include "data/text.h"
 #include "index/candidate_index.h"
 
 using namespace tt;
@@ -33,8 +34,8 @@ static void add_key_positions(const CandidateIndex& index, const char* const* ke
     const std::vector<int64_t> found = index.key_positions(keys[j]);
     if (found.empty() && !ignore_unknown)
       fail(ErrorKind::invalid_argument,
-           field() + "[" + std::to_string(j) + "] is '" + keys[j] +
-               "', a key the index does not hold (set ignore_unknown_keys to skip such keys)");
+           field() + "[" + std::to_string(j) + "] is " + quote_for_message(keys[j]) +
+               ", a key the index does not hold (set ignore_unknown_keys to skip such keys)");
     out.insert(out.end(), found.begin(), found.end());
   }
 }

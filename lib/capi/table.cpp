@@ -7,6 +7,7 @@
 #include "data/delimited.h"
 #include "data/locate.h"
 #include "data/movielens.h"
+#include "data/text.h"
 
 using namespace tt;
 using capi::require;
@@ -72,11 +73,13 @@ static const Column& column_rows(const tt_table* table, const char* name, size_t
     if (c.name() == name) found = &c;
     names += (names.empty() ? "" : ", ") + c.name();
   }
-  if (!found) fail(ErrorKind::invalid_argument, std::string("unknown column '") + name + "' (columns: " + names + ")");
+  if (!found)
+    fail(ErrorKind::invalid_argument,
+         "unknown column " + quote_for_message(name) + " (columns: " + escape_for_message(names) + ")");
   if (first > found->size() || count > found->size() - first)
-    fail(ErrorKind::invalid_argument, "column '" + found->name() + "' has " + std::to_string(found->size()) +
-                                          " rows; asked for " + std::to_string(count) + " from row " +
-                                          std::to_string(first));
+    fail(ErrorKind::invalid_argument, "column " + quote_for_message(found->name()) + " has " +
+                                          std::to_string(found->size()) + " rows; asked for " + std::to_string(count) +
+                                          " from row " + std::to_string(first));
   return *found;
 }
 
