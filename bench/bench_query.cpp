@@ -26,7 +26,7 @@ static void movielens_model(const std::string& path, const std::string& data) {
   for (int i = 0; i < 5; ++i) {
     tt_model* mm = nullptr;
     auto t0 = clk::now();
-    if (tt_model_load(path.c_str(), &mm) != TT_OK) {
+    if (tt_model_load_v2(path.c_str(), nullptr, &mm) != TT_OK) {
       std::fprintf(stderr, "%s\n", tt_last_error());
       std::exit(1);
     }

@@ -4,6 +4,7 @@
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include "base/atomic_file.h"
 #include "base/error.h"
@@ -22,6 +23,8 @@ namespace {
 
 struct TrainFlags {
   std::string spec;
+  std::string init_from;  // warm start from this model file
+  bool reset = false;     // with init_from: its spec, preprocessing and weights fitted anew
   DataFlags data;
   size_t epochs = 0;
   uint64_t seed = 0;
@@ -50,7 +53,21 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   // Where the results go is checked before training, not found wanting after it.
   if (lead && !f.save.empty()) check_writable_path(f.save, "--save");
   if (lead && !f.history.empty()) check_writable_path(f.history, "--history");
-  ModelSpec spec = ModelSpec::from_file(f.spec);
+  if (f.spec.empty() == f.init_from.empty())
+    fail(ErrorKind::invalid_argument,
+         "train needs --spec (a new model) or --init-from (continue a saved one), not both");
+  if (f.reset && f.init_from.empty()) fail(ErrorKind::invalid_argument, "--reset goes with --init-from");
+  if (!f.init_from.empty() && !f.reset && f.max_unknown_candidates >= 0)
+    fail(ErrorKind::invalid_argument,
+         "--max-unknown-candidates changes the spec, which a warm start keeps: use it with --spec or --reset");
+  if (!f.init_from.empty() && !f.reset && f.distributed)
+    fail(ErrorKind::invalid_argument, "--init-from continues training in one process; --distributed needs --spec");
+  // Warm start: the saved model's spec, preprocessing, weights, optimizer state (if saved with
+  // --with-optimizer) and shuffling stream carry on; --reset keeps only its spec.
+  std::optional<RetrievalModel> start;
+  if (!f.init_from.empty()) start.emplace(load_model(f.init_from));
+  ModelSpec spec = start ? start->model().spec() : ModelSpec::from_file(f.spec);
+  if (f.reset) start.reset();
   if (f.max_unknown_candidates >= 0) spec.data.max_unknown_candidates = f.max_unknown_candidates;
   Dataset d = f.data.load(&spec);
   // fit_retrieval_model checks again; here the warnings come before the training, not after it.
@@ -71,8 +88,8 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   // mpirun gives ranks a terminal even when its own output is a file: no progress bar there.
   const bool tty = stdout_is_terminal() && !quiet && !f.distributed;
   if (lead)
-    std::cout << "training " << spec.name << " on " << train_rows << " interactions (" << test_rows << " held out, "
-              << d.candidates.num_rows() << " candidates), " << epochs << " epochs\n"
+    std::cout << (start ? "continuing " : "training ") << spec.name << " on " << train_rows << " interactions ("
+              << test_rows << " held out, " << d.candidates.num_rows() << " candidates), " << epochs << " epochs\n"
               << std::flush;
   opt.on_progress = [&](const TrainProgress& p) {
     if (tty && !p.record) {
@@ -90,8 +107,9 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
     }
     return true;
   };
-  FitResult fit = fit_model(spec, d, opt);
+  FitResult fit = start ? continue_fit(*start, d, opt) : fit_model(spec, d, opt);
   if (!lead) return;
+  const RetrievalModel& trained = start ? *start : *fit.model;
   const TrainResult& r = fit.training;
   if (tty) std::printf("\r%60s\r", "");
   std::cout << "done in " << std::fixed << std::setprecision(1) << r.seconds << " s (" << std::setprecision(3)
@@ -104,7 +122,7 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
     SaveOptions so;
     so.compression_level = f.compression;
     so.include_optimizer = f.with_optimizer;
-    save_model(f.save, *fit.model, so);
+    save_model(f.save, trained, so);
     std::cout << "model saved to " << f.save << "\n";
   }
   if (!f.history.empty()) {
@@ -152,7 +170,11 @@ void run_distributed(const TrainFlags& f, CLI::App* cmd) {
 void register_train(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
   auto* cmd = app.add_subcommand("train", "train a model from a spec and report FactorizedTopK accuracy");
-  cmd->add_option("--spec", f->spec, "model spec (JSON), e.g. samples/movielens/deep-32.json")->required();
+  cmd->add_option("--spec", f->spec, "model spec (JSON), e.g. samples/movielens/deep-32.json");
+  cmd->add_option("--init-from", f->init_from,
+                  "continue training this model file (warm start: weights, vocabularies, and the optimizer state "
+                  "and shuffling if it was saved --with-optimizer); instead of --spec");
+  cmd->add_flag("--reset", f->reset, "with --init-from: use only its spec, fitting and initialising anew");
   f->data.add_to(*cmd);
   add_number_option<size_t>(*cmd, "--epochs", f->epochs, 1, kMaxEpochs, "epochs (default: the spec's)");
   add_number_option<uint64_t>(*cmd, "--seed", f->seed, 0, UINT64_MAX,

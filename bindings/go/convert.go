@@ -112,7 +112,10 @@ func (m *Model) Quantize(index, weights Precision) error {
 		return err
 	}
 	defer m.mu.Unlock()
-	return call(op, func() C.tt_status { return C.tt_model_quantize(ptr, index.toC(), weights.toC()) })
+	var c C.tt_quantize_options
+	C.tt_quantize_options_init(&c)
+	c.index_precision, c.weights_precision = index.toC(), weights.toC()
+	return call(op, func() C.tt_status { return C.tt_model_quantize_v2(ptr, &c) })
 }
 
 // Strip drops the optimizer state and the training metadata (data source, seed, epochs,

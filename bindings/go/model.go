@@ -7,6 +7,7 @@ package twotower
 import "C"
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -47,11 +48,29 @@ func NewModelFromFile(specPath string) (*Model, error) {
 	})
 }
 
+// LoadOptions are the options of LoadWith and LoadFromBytesWith; nil means the defaults.
+type LoadOptions struct {
+	Threads int // the model's thread count (SetThreads): 0 all cores, else 1..256
+}
+
+func (o *LoadOptions) toC() C.tt_load_options {
+	var c C.tt_load_options
+	C.tt_load_options_init(&c)
+	if o != nil {
+		c.threads = C.int32_t(o.Threads)
+	}
+	return c
+}
+
 // Load loads a model file. Every size, offset and checksum is verified: a damaged file fails
 // with StatusCorrupt naming the section.
-func Load(path string) (*Model, error) {
+func Load(path string) (*Model, error) { return LoadWith(path, nil) }
+
+// LoadWith is Load with options (nil: the defaults).
+func LoadWith(path string, opts *LoadOptions) (*Model, error) {
+	c := opts.toC()
 	return newModelWith("Load", "path", path, func(s *C.char, out **C.tt_model) C.tt_status {
-		return C.tt_model_load(s, out)
+		return C.tt_model_load_v2(s, &c, out)
 	})
 }
 
@@ -73,13 +92,17 @@ func newModelWith(op, what, arg string, create func(*C.char, **C.tt_model) C.tt_
 
 // LoadFromBytes loads a model from the bytes of a model file (SaveToBytes makes them). The
 // bytes are copied; data may be reused afterwards.
-func LoadFromBytes(data []byte) (*Model, error) {
+func LoadFromBytes(data []byte) (*Model, error) { return LoadFromBytesWith(data, nil) }
+
+// LoadFromBytesWith is LoadFromBytes with options (nil: the defaults).
+func LoadFromBytesWith(data []byte, opts *LoadOptions) (*Model, error) {
 	if err := checkABI(); err != nil {
 		return nil, err
 	}
+	c := opts.toC()
 	var ptr *C.tt_model
 	err := call("LoadFromBytes", func() C.tt_status {
-		return C.tt_model_load_from_buffer(unsafe.Pointer(firstOrNil(data)), C.size_t(len(data)), &ptr)
+		return C.tt_model_load_from_buffer_v2(unsafe.Pointer(firstOrNil(data)), C.size_t(len(data)), &c, &ptr)
 	})
 	if err != nil {
 		return nil, err
@@ -398,4 +421,35 @@ func (m *Model) RebuildIndex(catalogue *Table) error {
 	}
 	defer catalogue.mu.RUnlock()
 	return call(op, func() C.tt_status { return C.tt_model_rebuild_index(ptr, tptr) })
+}
+
+// SetThreads sets the threads the model's queries, evaluation, index builds and training
+// (with TrainOptions.Threads 0) run on: 0 all cores (the default), else 1..256. Answers do not
+// depend on it; a trained model does. It waits for the calls in progress and runs alone.
+func (m *Model) SetThreads(threads int) error {
+	const op = "SetThreads"
+	if threads < 0 || threads > math.MaxInt32 {
+		return argError(op, "threads is %d; it must be 0 (all cores) or 1..256", threads)
+	}
+	ptr, err := m.exclusive(op)
+	if err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	return call(op, func() C.tt_status { return C.tt_model_set_threads(ptr, C.int32_t(threads)) })
+}
+
+// Threads is the thread count the model's calls run with (all cores resolved to their number).
+func (m *Model) Threads() (int, error) {
+	const op = "Threads"
+	ptr, err := m.shared(op)
+	if err != nil {
+		return 0, err
+	}
+	defer m.mu.RUnlock()
+	var n C.int32_t
+	if err := call(op, func() C.tt_status { return C.tt_model_threads(ptr, &n) }); err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }

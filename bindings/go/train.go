@@ -11,6 +11,7 @@ import "C"
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime/cgo"
 	"unsafe"
 )
@@ -73,7 +74,10 @@ type TrainOptions struct {
 	EvalEvery int    // 0: the spec's; n > 0: every n epochs; EvalAtEnd: after the last epoch only
 	Seed      uint64 // the shuffling seed, used if SeedSet
 	SeedSet   bool
-	Threads   int // 0: all cores
+	Threads   int // 0: the model's (SetThreads; all cores by default); else the model keeps it
+	// Reset starts over (refits the preprocessing, re-initialises the weights) on a trained or
+	// loaded model; by default such a model trains further (warm start, see Train).
+	Reset bool
 	// Progress, if set, is called on the training thread after every batch and epoch. To stop
 	// training, cancel Train's context. It must not call methods of the model being trained
 	// or append to its tables: those wait for Train to finish, which would never happen.
@@ -121,6 +125,13 @@ func ttGoProgress(p *C.tt_progress, handle C.uintptr_t) C.int {
 // on the held-out rows and builds the candidate index from candidates; it returns the last
 // evaluation. It waits for the calls in progress on the model and runs alone.
 //
+// A trained or loaded model trains further (warm start) unless opts.Reset: from its weights
+// and, when it has them (trained here, or loaded from a file saved with IncludeOptimizer), its
+// optimizer state and shuffling stream, so 10 epochs, a save, a load and 10 more give the
+// model of 20 epochs bit for bit (same data, seed and thread count). The vocabularies are not
+// refitted: ids they lack map to the out-of-vocabulary row or their hash bucket. SeedSet
+// starts a new shuffling stream.
+//
 // Cancelling ctx stops training after the current batch: Train then returns an error that
 // wraps ctx.Err() (and matches StatusCancelled), and the model keeps what it had before.
 // A nil ctx means context.Background().
@@ -162,6 +173,7 @@ func (m *Model) Train(ctx context.Context, interactions, candidates *Table, opts
 			copts.seed, copts.seed_set = C.uint64_t(opts.Seed), 1
 		}
 		copts.threads = C.int32_t(opts.Threads)
+		copts.reset = cBool(opts.Reset)
 	}
 	st := &trainState{ctx: ctx}
 	if opts != nil {
@@ -189,7 +201,42 @@ func (m *Model) Train(ctx context.Context, interactions, candidates *Table, opts
 // Evaluate computes FactorizedTopK of the trained model on the (query, candidate) rows of
 // interactions against every row of candidates (or their distinct ids if distinct).
 func (m *Model) Evaluate(interactions, candidates *Table, distinct bool) (Metrics, error) {
+	return m.EvaluateWith(interactions, candidates, &EvalOptions{Distinct: distinct})
+}
+
+// EvalOptions are the options of EvaluateWith; nil means the defaults.
+type EvalOptions struct {
+	Distinct  bool  // score each distinct candidate id once
+	K         []int // the k values (1..16 of them); nil: the spec's
+	BatchSize int   // queries scored at once; 0: the spec's eval_batch_size
+}
+
+// EvaluateWith is Evaluate with options, on the model's threads (SetThreads).
+func (m *Model) EvaluateWith(interactions, candidates *Table, opts *EvalOptions) (Metrics, error) {
 	const op = "Evaluate"
+	var co C.tt_eval_options
+	C.tt_eval_options_init(&co)
+	var ks *C.uint32_t
+	if opts != nil {
+		if opts.BatchSize < 0 {
+			return Metrics{}, argError(op, "negative BatchSize %d", opts.BatchSize)
+		}
+		co.distinct_candidates = cBool(opts.Distinct)
+		co.batch_size = C.size_t(opts.BatchSize)
+		if opts.K != nil {
+			// C memory: the struct passed to C must not point into Go memory.
+			ks = (*C.uint32_t)(C.malloc(C.size_t(len(opts.K)+1) * 4))
+			defer C.free(unsafe.Pointer(ks))
+			values := unsafe.Slice(ks, len(opts.K))
+			for i, k := range opts.K {
+				if k < 1 || k > math.MaxInt32 {
+					return Metrics{}, argError(op, "K[%d] is %d; it must be in 1..2147483647", i, k)
+				}
+				values[i] = C.uint32_t(k)
+			}
+			co.k, co.k_count = ks, C.size_t(len(opts.K))
+		}
+	}
 	ptr, err := m.shared(op)
 	if err != nil {
 		return Metrics{}, err
@@ -200,13 +247,9 @@ func (m *Model) Evaluate(interactions, candidates *Table, distinct bool) (Metric
 		return Metrics{}, err
 	}
 	defer unlock()
-	var d C.int32_t
-	if distinct {
-		d = 1
-	}
 	var cm C.tt_metrics
 	C.tt_metrics_init(&cm)
-	if err := call(op, func() C.tt_status { return C.tt_model_evaluate(ptr, iptr, cptr, d, &cm) }); err != nil {
+	if err := call(op, func() C.tt_status { return C.tt_model_evaluate_v2(ptr, iptr, cptr, &co, &cm) }); err != nil {
 		return Metrics{}, err
 	}
 	return metricsFromC(&cm), nil

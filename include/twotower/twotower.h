@@ -17,10 +17,11 @@
  *     NULL pointer included, is reported as a status.
  *   - Threads: a trained or loaded model may be used from any number of threads at once by the
  *     functions that take it const: tt_model_query, tt_model_embed_*, tt_model_candidate_*,
- *     tt_model_*_json, tt_model_evaluate, tt_model_save*. tt_model_train and
- *     tt_model_rebuild_index need exclusive access to the model: the caller must not run
- *     anything else on that model meanwhile; to change a model that serves, change a clone and
- *     swap it in with a tt_model_slot. Tables are not internally synchronised: do not
+ *     tt_model_*_json, tt_model_evaluate*, tt_model_save*. tt_model_train,
+ *     tt_model_rebuild_index and tt_model_set_threads need exclusive access to the model
+ *     (the functions that say so below likewise): the caller must not run anything else on
+ *     that model meanwhile; to change a model that serves, change a clone and swap it in with
+ *     a tt_model_slot. Tables are not internally synchronised: do not
  *     modify a table while another thread reads it.
  *
  * Versions, kept apart: the library version (TT_VERSION_*, tt_version()), the C ABI version
@@ -50,6 +51,19 @@ extern "C" {
 #define TT_API __attribute__((visibility("default")))
 #else
 #define TT_API
+#endif
+
+/* Marks an entry point kept only for callers built against an older header; it stays, working,
+ * until the next TT_ABI_VERSION. The message names the replacement. Define
+ * TT_NO_DEPRECATION_WARNINGS before including this header to silence the warnings. */
+#if defined(TT_NO_DEPRECATION_WARNINGS)
+#define TT_DEPRECATED(message)
+#elif defined(__GNUC__) || defined(__clang__)
+#define TT_DEPRECATED(message) __attribute__((deprecated(message)))
+#elif defined(_MSC_VER)
+#define TT_DEPRECATED(message) __declspec(deprecated(message))
+#else
+#define TT_DEPRECATED(message)
 #endif
 
 /* Status codes. The values are fixed forever. */
@@ -177,7 +191,8 @@ TT_API tt_status tt_model_slot_acquire(tt_model_slot* slot, tt_model** model, ui
  * `generation` (may be NULL) receives the new model's generation. Thread-safe. */
 TT_API tt_status tt_model_slot_replace(tt_model_slot* slot, tt_model* model, uint64_t* generation);
 
-/* FactorizedTopK accuracies. */
+/* FactorizedTopK accuracies. tt_progress holds one by value, so this layout is fixed until the
+ * next TT_ABI_VERSION; read it through tt_metrics_at_k rather than by position. */
 #define TT_MAX_K 16
 typedef struct tt_metrics {
   size_t struct_size;
@@ -187,6 +202,9 @@ typedef struct tt_metrics {
   uint64_t examples;         /* held-out (query, candidate) pairs evaluated */
 } tt_metrics;
 TT_API void tt_metrics_init(tt_metrics* metrics);
+/* The top-k accuracy for one k. TT_ERR_INVALID_ARGUMENT naming k and the k values evaluated
+ * when k was not one of them (accuracy is then left alone). */
+TT_API tt_status tt_metrics_at_k(const tt_metrics* metrics, uint32_t k, double* accuracy);
 
 typedef struct tt_progress {
   size_t struct_size;
@@ -211,23 +229,58 @@ typedef struct tt_train_options {
   int32_t eval_every; /* -1: the spec's; 0: only after the last epoch; else every N epochs */
   uint64_t seed;      /* shuffling seed (any value), used if seed_set */
   int32_t seed_set;   /* 0 or 1 */
-  int32_t threads;    /* 0: all cores; else 1 .. TT_MAX_THREADS */
+  int32_t threads;    /* 0: the model's (tt_model_set_threads); else 1 .. TT_MAX_THREADS, kept by the model */
   tt_progress_fn progress;
   void* user_data;
+  /* 0 (default): warm start. A trained or loaded model continues from its weights and, when it
+   * has them (trained here, or loaded from a file saved with include_optimizer), its optimizer
+   * state and shuffling stream; the preprocessing is not refitted, so ids it has not seen map
+   * to the out-of-vocabulary row (string_lookup) or their hash bucket (hashing). seed_set
+   * starts a new shuffling stream. 1: start over: refit the preprocessing and re-initialise
+   * the weights from the spec, as an untrained model always does. */
+  int32_t reset;
 } tt_train_options;
 TT_API void tt_train_options_init(tt_train_options* options);
 
 /* Fits the preprocessing (query features on `interactions`, candidate features on
  * `candidates`, unless the spec says otherwise), splits the interactions as the spec says,
  * trains, evaluates on the held-out rows and builds the candidate index from `candidates`.
- * `final_metrics` (may be NULL) receives the last evaluation. Exclusive access. */
+ * A trained or loaded model is trained further instead (warm start, see tt_train_options.reset):
+ * N epochs, a save with include_optimizer, a load and M more epochs give bit for bit the model
+ * of N + M epochs in one run (same data, seed and thread count). `final_metrics` (may be NULL)
+ * receives the last evaluation. On failure or cancellation the model keeps what it had.
+ * Exclusive access. */
 TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, const tt_table* candidates,
                                 const tt_train_options* options, tt_metrics* final_metrics);
 
+typedef struct tt_eval_options {
+  size_t struct_size;
+  int32_t distinct_candidates; /* 0 or 1: score each distinct candidate id once; default 0 */
+  /* The k values, k_count of them (1 .. TT_MAX_K, each 1 .. 2^31-1); NULL (default): the spec's. */
+  const uint32_t* k;
+  size_t k_count;
+  size_t batch_size; /* queries scored at once; 0 (default): the spec's eval_batch_size; else 1 .. 2^20 */
+} tt_eval_options;
+TT_API void tt_eval_options_init(tt_eval_options* options);
+
 /* FactorizedTopK of a trained model on (query, candidate) rows of `interactions` against every
- * row of `candidates` (or distinct ids if `distinct_candidates`). */
+ * row of `candidates`, on the model's threads (tt_model_set_threads). NULL options: the
+ * defaults. Thread-safe (the model is read only). */
+TT_API tt_status tt_model_evaluate_v2(const tt_model* model, const tt_table* interactions, const tt_table* candidates,
+                                      const tt_eval_options* options, tt_metrics* out);
+/* The same with distinct_candidates as an argument. */
+TT_DEPRECATED("use tt_model_evaluate_v2")
 TT_API tt_status tt_model_evaluate(const tt_model* model, const tt_table* interactions, const tt_table* candidates,
                                    int32_t distinct_candidates, tt_metrics* out);
+
+/* The threads this model's calls use: queries, evaluation, index and approximate-index builds,
+ * and training when tt_train_options.threads is 0. 0: all cores (the default); else
+ * 1 .. TT_MAX_THREADS. The library's pools live inside the host's process: see "Threads" in
+ * docs/architecture.md for how they meet the host's own. Results depend only on this count.
+ * Exclusive access (do not call it while other calls use the model). */
+TT_API tt_status tt_model_set_threads(tt_model* model, int32_t threads);
+/* The thread count those calls run with now (all cores resolved to their number). */
+TT_API tt_status tt_model_threads(const tt_model* model, int32_t* threads);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Model files.                                                                                 */
@@ -246,9 +299,22 @@ TT_API tt_status tt_model_save_to_buffer(const tt_model* model, const tt_save_op
                                          size_t* size);
 TT_API void tt_buffer_free(void* data);
 
+typedef struct tt_load_options {
+  size_t struct_size;
+  int32_t
+      threads; /* the model's thread count (tt_model_set_threads): 0 (default) all cores, else 1 .. TT_MAX_THREADS */
+} tt_load_options;
+TT_API void tt_load_options_init(tt_load_options* options);
+
 /* Loads a model file (or a buffer, which is copied). Every size, offset and checksum is
- * verified; a damaged file gives TT_ERR_CORRUPT naming the section. */
+ * verified; a damaged file gives TT_ERR_CORRUPT naming the section. NULL options: defaults. */
+TT_API tt_status tt_model_load_v2(const char* path, const tt_load_options* options, tt_model** out);
+TT_API tt_status tt_model_load_from_buffer_v2(const void* data, size_t size, const tt_load_options* options,
+                                              tt_model** out);
+/* The same with the default options. */
+TT_DEPRECATED("use tt_model_load_v2")
 TT_API tt_status tt_model_load(const char* path, tt_model** out);
+TT_DEPRECATED("use tt_model_load_from_buffer_v2")
 TT_API tt_status tt_model_load_from_buffer(const void* data, size_t size, tt_model** out);
 
 /* JSON texts owned by the model, valid until it is freed or retrained:
@@ -466,10 +532,18 @@ TT_API void tt_convert_options_init(tt_convert_options* options);
  * input file. */
 TT_API tt_status tt_model_convert(const char* input_path, const char* output_path, const tt_convert_options* options);
 
-/* The same operations on a model in memory (exclusive access). tt_model_quantize rounds the
+/* The same operations on a model in memory (exclusive access). tt_model_quantize_v2 rounds the
  * index and/or the weights to a precision (TT_PRECISION_KEEP leaves a part as it is); the next
- * save stores them at that precision. tt_model_strip drops optimizer state and training
- * metadata. */
+ * save stores them at that precision. NULL options: defaults (a no-op). tt_model_strip drops
+ * optimizer state and training metadata. */
+typedef struct tt_quantize_options {
+  size_t struct_size;
+  int32_t index_precision;   /* a tt_precision, or TT_PRECISION_KEEP (default) */
+  int32_t weights_precision; /* a tt_precision, or TT_PRECISION_KEEP (default) */
+} tt_quantize_options;
+TT_API void tt_quantize_options_init(tt_quantize_options* options);
+TT_API tt_status tt_model_quantize_v2(tt_model* model, const tt_quantize_options* options);
+TT_DEPRECATED("use tt_model_quantize_v2")
 TT_API tt_status tt_model_quantize(tt_model* model, int32_t index_precision, int32_t weights_precision);
 TT_API tt_status tt_model_strip(tt_model* model);
 /* The precisions a save would store (tt_precision values). Either pointer may be NULL. */

@@ -2,6 +2,7 @@
 // between standard libraries; a model must come out bit-identical anywhere from the same seed.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -22,6 +23,16 @@ class Rng {
     uint64_t s = seed ^ (0xD1B54A32D192ED03ull * (stream + 1));
     for (auto& w : s_) w = splitmix64(s);
   }
+  // The generator's whole state, so that a stream can be saved and continued exactly (the
+  // shuffling of warm-started training). An all-zero state is the one xoshiro cannot leave.
+  using State = std::array<uint64_t, 4>;
+  State state() const { return {s_[0], s_[1], s_[2], s_[3]}; }
+  static Rng from_state(const State& s) {
+    Rng r(0);
+    for (size_t i = 0; i < 4; ++i) r.s_[i] = s[i];
+    return r;
+  }
+  static bool valid_state(const State& s) { return (s[0] | s[1] | s[2] | s[3]) != 0; }
   uint64_t next() {
     const uint64_t result = rotl(s_[1] * 5, 7) * 9;
     const uint64_t t = s_[1] << 17;

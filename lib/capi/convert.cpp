@@ -23,6 +23,14 @@ RetrievalModel& trained_mut(tt_model* h) {
   return *h->model;
 }
 
+// tt_model_quantize*: `field` prefixes the option names in messages ("tt_quantize_options.").
+void quantize(tt_model* model, const tt_quantize_options& o, const std::string& field) {
+  RetrievalModel& m = trained_mut(model);
+  quantize_model(m, precision_arg(o.index_precision, (field + "index_precision").c_str()),
+                 precision_arg(o.weights_precision, (field + "weights_precision").c_str()));
+  model->refresh_texts();
+}
+
 }  // namespace
 
 extern "C" {
@@ -68,13 +76,29 @@ TT_API tt_status tt_model_convert(const char* input_path, const char* output_pat
   });
 }
 
+TT_API void tt_quantize_options_init(tt_quantize_options* o) {
+  if (!o) return;
+  std::memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+  o->index_precision = TT_PRECISION_KEEP;
+  o->weights_precision = TT_PRECISION_KEEP;
+}
+
+TT_API tt_status tt_model_quantize_v2(tt_model* model, const tt_quantize_options* options) {
+  return TT_GUARD({
+    require(model, "model");
+    quantize(model, read_options(options, tt_quantize_options_init, "tt_quantize_options"), "tt_quantize_options.");
+  });
+}
+
 TT_API tt_status tt_model_quantize(tt_model* model, int32_t index_precision, int32_t weights_precision) {
   return TT_GUARD({
     require(model, "model");
-    RetrievalModel& m = trained_mut(model);
-    quantize_model(m, precision_arg(index_precision, "index_precision"),
-                   precision_arg(weights_precision, "weights_precision"));
-    model->refresh_texts();
+    tt_quantize_options o;
+    tt_quantize_options_init(&o);
+    o.index_precision = index_precision;
+    o.weights_precision = weights_precision;
+    quantize(model, o, "");
   });
 }
 
@@ -181,7 +205,7 @@ TT_API tt_status tt_model_import(const char* directory, const tt_import_options*
     auto h = std::make_unique<tt_model>();
     h->model = std::make_unique<RetrievalModel>(import_model(io));
     h->spec = h->model->model().spec();
-    h->pool = std::make_unique<ThreadPool>(0);
+    h->use_threads(o.threads);
     h->refresh_texts();
     *out = h.release();
   });

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,11 @@ const RetrievalModel& tt_model::trained() const {
   // The C boundary prefixes the function's name.
   if (!model) fail(ErrorKind::invalid_argument, "needs a trained or loaded model");
   return *model;
+}
+
+void tt_model::use_threads(int count) {
+  pool = std::make_unique<ThreadPool>(count);
+  threads = count;
 }
 
 void tt_model::refresh_texts() {
@@ -49,9 +55,8 @@ void tt_model::refresh_texts() {
 }
 
 static void fill_metrics(const TopKMetrics& m, tt_metrics* out) {
-  if (out->struct_size < sizeof(tt_metrics))
-    fail(ErrorKind::invalid_argument,
-         "tt_metrics.struct_size is " + std::to_string(out->struct_size) + "; initialise it with tt_metrics_init");
+  // tt_progress holds a tt_metrics, so its size is fixed: every caller's is this library's.
+  capi::check_struct_size(out->struct_size, sizeof(tt_metrics), sizeof(tt_metrics), "tt_metrics");
   if (m.k.size() > TT_MAX_K)
     fail(ErrorKind::invalid_argument, "more than TT_MAX_K (" + std::to_string(TT_MAX_K) + ") k values");
   out->count = m.k.size();
@@ -62,12 +67,51 @@ static void fill_metrics(const TopKMetrics& m, tt_metrics* out) {
   out->examples = m.examples;
 }
 
+// tt_model_evaluate*: `field` prefixes option names in messages ("tt_eval_options.").
+static void evaluate(const tt_model& model, const tt_table& interactions, const tt_table& candidates,
+                     const tt_eval_options& o, const std::string& field, tt_metrics* out) {
+  const RetrievalModel& rm = model.trained();
+  const bool distinct = flag_field(o.distinct_candidates, (field + "distinct_candidates").c_str());
+  std::vector<size_t> ks = rm.model().spec().eval.k;
+  if (o.k || o.k_count) {
+    require(o.k, (field + "k").c_str());
+    range_field<size_t>(o.k_count, 1, TT_MAX_K, (field + "k_count").c_str());
+    ks.assign(o.k, o.k + o.k_count);
+    for (size_t i = 0; i < ks.size(); ++i)
+      range_field<size_t>(ks[i], 1, kMaxTopK, (field + "k[" + std::to_string(i) + "]").c_str());
+  }
+  const size_t batch = o.batch_size
+                           ? range_field<size_t>(o.batch_size, 1, kMaxBatchSize, (field + "batch_size").c_str())
+                           : rm.model().spec().training.eval_batch_size;
+  EvalSet set = make_eval_set(rm.model(), interactions.to_table(), candidates.to_table(), distinct);
+  fill_metrics(evaluate_factorized_topk(rm.model(), set, ks, batch, *model.pool), out);
+}
+
 extern "C" {
 
 TT_API void tt_metrics_init(tt_metrics* m) {
   if (!m) return;
   std::memset(m, 0, sizeof *m);
   m->struct_size = sizeof *m;
+}
+
+TT_API tt_status tt_metrics_at_k(const tt_metrics* metrics, uint32_t k, double* accuracy) {
+  return TT_GUARD({
+    require(metrics, "metrics");
+    require(accuracy, "accuracy");
+    capi::check_struct_size(metrics->struct_size, sizeof(tt_metrics), sizeof(tt_metrics), "tt_metrics");
+    const size_t count = std::min<size_t>(metrics->count, TT_MAX_K);
+    std::string evaluated;
+    for (size_t i = 0; i < count; ++i) {
+      if (metrics->k[i] == k) {
+        *accuracy = metrics->accuracy[i];
+        return;
+      }
+      evaluated += (i ? ", " : "") + std::to_string(metrics->k[i]);
+    }
+    fail(ErrorKind::invalid_argument, "k " + std::to_string(k) + " was not evaluated (" +
+                                          (count ? "the k values are " + evaluated : std::string("no k values")) + ")");
+  });
 }
 
 TT_API void tt_train_options_init(tt_train_options* o) {
@@ -118,6 +162,8 @@ TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, c
     t.seed = o.seed;
     t.seed_set = flag_field(o.seed_set, "tt_train_options.seed_set");
     t.threads = checked_threads(o.threads, "tt_train_options.threads");
+    if (t.threads == 0) t.threads = model->threads;
+    const bool reset = flag_field(o.reset, "tt_train_options.reset");
     Dataset data{interactions->to_table(), candidates->to_table(), "tables passed through the C API"};
     if (o.progress) {
       t.on_progress = [&o](const TrainProgress& p) {
@@ -140,7 +186,8 @@ TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, c
         return o.progress(&r, o.user_data) == 0;
       };
     }
-    FitResult fit = fit_retrieval_model(model->spec, data, t);
+    const bool warm = model->model && !reset;
+    FitResult fit = warm ? continue_fit(*model->model, data, t) : fit_retrieval_model(model->spec, data, t);
     if (final_metrics) {
       if (fit.training.final_metrics)
         fill_metrics(*fit.training.final_metrics, final_metrics);
@@ -148,12 +195,31 @@ TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, c
         tt_metrics_init(final_metrics);
       }
     }
-    // Only now, with everything done, does the handle change.
-    model->model = std::move(fit.model);
+    // Only now, with everything done, does the handle change (continue_fit changed the model
+    // in place, and only on success).
+    if (!warm) model->model = std::move(fit.model);
     model->format_version = 0;
     model->training_warnings = std::move(fit.warnings);
-    model->pool = std::make_unique<ThreadPool>(o.threads);
+    if (!model->pool || t.threads != model->threads) model->use_threads(t.threads);
     model->refresh_texts();
+  });
+}
+
+TT_API void tt_eval_options_init(tt_eval_options* o) {
+  if (!o) return;
+  std::memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+}
+
+TT_API tt_status tt_model_evaluate_v2(const tt_model* model, const tt_table* interactions, const tt_table* candidates,
+                                      const tt_eval_options* options, tt_metrics* out) {
+  return TT_GUARD({
+    require(model, "model");
+    require(interactions, "interactions");
+    require(candidates, "candidates");
+    require(out, "out");
+    evaluate(*model, *interactions, *candidates, read_options(options, tt_eval_options_init, "tt_eval_options"),
+             "tt_eval_options.", out);
   });
 }
 
@@ -164,13 +230,25 @@ TT_API tt_status tt_model_evaluate(const tt_model* model, const tt_table* intera
     require(interactions, "interactions");
     require(candidates, "candidates");
     require(out, "out");
-    const RetrievalModel& rm = model->trained();
-    const bool distinct = flag_field(distinct_candidates, "distinct_candidates");
-    EvalSet set = make_eval_set(rm.model(), interactions->to_table(), candidates->to_table(), distinct);
-    ThreadPool pool(0);
-    fill_metrics(evaluate_factorized_topk(rm.model(), set, rm.model().spec().eval.k,
-                                          rm.model().spec().training.eval_batch_size, pool),
-                 out);
+    tt_eval_options o;
+    tt_eval_options_init(&o);
+    o.distinct_candidates = distinct_candidates;
+    evaluate(*model, *interactions, *candidates, o, "", out);
+  });
+}
+
+TT_API tt_status tt_model_set_threads(tt_model* model, int32_t threads) {
+  return TT_GUARD({
+    require(model, "model");
+    model->use_threads(checked_threads(threads, "threads"));
+  });
+}
+
+TT_API tt_status tt_model_threads(const tt_model* model, int32_t* threads) {
+  return TT_GUARD({
+    require(model, "model");
+    require(threads, "threads");
+    *threads = model->threads ? model->threads : hardware_threads();
   });
 }
 

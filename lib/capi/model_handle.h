@@ -20,6 +20,9 @@ struct tt_model {
   uint32_t format_version = 0;                // of the file it was loaded from (0: trained here)
   std::string spec_json;
   std::string metadata_json;
+  // The model's threads (tt_model_set_threads): every call on the model runs on this pool, or
+  // with OpenMP limited to its size. 0: all cores.
+  int threads = 0;
   std::unique_ptr<tt::ThreadPool> pool;
   std::vector<std::string> training_warnings;  // of tt_model_train, shown in metadata_json
   // References (tt_model_retain/release); the last release deletes the handle.
@@ -29,4 +32,6 @@ struct tt_model {
   const tt::RetrievalModel& trained() const;
   // Recomputes spec_json and metadata_json after training or loading.
   void refresh_texts();
+  // Makes `count` (0: all cores; else 1..TT_MAX_THREADS, checked by the caller) the model's.
+  void use_threads(int count);
 };

@@ -13,16 +13,24 @@
 
 namespace tt::capi {
 
+// The one struct_size check of the C API, for option structs read and result structs written:
+// a caller's struct of `size` bytes must hold at least the fields every caller has (`min_size`)
+// and at most what this library knows (`max_size`), else invalid_argument naming `name`.
+inline void check_struct_size(size_t size, size_t min_size, size_t max_size, const char* name) {
+  if (size < min_size || size > max_size)
+    fail(ErrorKind::invalid_argument,
+         std::string(name) + ".struct_size is " + std::to_string(size) + "; initialise it with " + name + "_init");
+}
+
 // The caller's options over the defaults `init` sets, or the defaults when `given` is NULL.
-// A struct_size outside [sizeof(size_t), sizeof(T)] is invalid_argument naming `name`.
+// A caller built against an older header passes a shorter struct: the fields it lacks keep their
+// defaults. `min_size`: the fields a caller must have (the first version of the struct).
 template <class T>
-T read_options(const T* given, void (*init)(T*), const char* name) {
+T read_options(const T* given, void (*init)(T*), const char* name, size_t min_size = sizeof(size_t)) {
   T o;
   init(&o);
   if (!given) return o;
-  if (given->struct_size < sizeof(size_t) || given->struct_size > sizeof(T))
-    fail(ErrorKind::invalid_argument, std::string(name) + ".struct_size is " + std::to_string(given->struct_size) +
-                                          "; initialise the struct with its _init function");
+  check_struct_size(given->struct_size, min_size, sizeof(T), name);
   std::memcpy(static_cast<void*>(&o), given, given->struct_size);
   return o;
 }

@@ -1,6 +1,7 @@
 #include "model/fit.h"
 
 #include <chrono>
+#include <utility>
 
 #include "base/parallel.h"
 #include "base/version.h"
@@ -14,6 +15,25 @@ Table rank_range(const Table& t, const StepExchange& exchange) {
   std::vector<size_t> rows(last - first);
   for (size_t i = 0; i < rows.size(); ++i) rows[i] = first + i;
   return t.take(rows);
+}
+
+// The metadata of a finished run; `epochs_before` counts the epochs a warm start began from.
+void record_metadata(RetrievalModel& model, const Dataset& data, const TrainOptions& options, const TrainResult& r,
+                     size_t epochs_before) {
+  TrainingMetadata& meta = model.metadata();
+  meta.library_version = kVersionString;
+  meta.data_source = data.source;
+  meta.data_fingerprint = table_fingerprint(data.interactions) + "-" + table_fingerprint(data.candidates);
+  meta.seed = options.seed_set ? options.seed : model.model().spec().training.seed;
+  meta.epochs = epochs_before + r.history.size();
+  meta.shuffle_state = r.shuffle_state;
+  meta.train_seconds = r.seconds;
+  meta.created_unix =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  meta.metrics.clear();
+  if (r.final_metrics)
+    for (size_t i = 0; i < r.final_metrics->k.size(); ++i)
+      meta.metrics[TopKMetrics::metric_name(r.final_metrics->k[i])] = r.final_metrics->accuracy[i];
 }
 
 }  // namespace
@@ -42,20 +62,48 @@ FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const 
   ThreadPool pool(options.threads);
   out.model->build_index(data.candidates, pool, &split.test);
   out.model->optimizer_state() = out.training.optimizer_state;
+  record_metadata(*out.model, data, options, out.training, 0);
+  return out;
+}
 
-  TrainingMetadata& meta = out.model->metadata();
-  meta.library_version = kVersionString;
-  meta.data_source = data.source;
-  meta.data_fingerprint = table_fingerprint(data.interactions) + "-" + table_fingerprint(data.candidates);
-  meta.seed = options.seed_set ? options.seed : spec.training.seed;
-  meta.epochs = out.training.history.size();
-  meta.train_seconds = out.training.seconds;
-  meta.created_unix =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  if (out.training.final_metrics)
-    for (size_t i = 0; i < out.training.final_metrics->k.size(); ++i)
-      meta.metrics[TopKMetrics::metric_name(out.training.final_metrics->k[i])] =
-          out.training.final_metrics->accuracy[i];
+FitResult continue_fit(RetrievalModel& model, const Dataset& data, const TrainOptions& options) {
+  check_train_options(options);
+  if (model.weights_precision() != Precision::f32)
+    fail(ErrorKind::invalid_argument, std::string("warm start needs float32 weights; this model's are ") +
+                                          precision_name(model.weights_precision()) +
+                                          " (quantized): continue from the float32 model, or reset");
+  const ModelSpec& spec = model.model().spec();
+  FitResult out;
+  out.warnings = check_training_data(spec, data);
+  Split split = split_for_spec(data.interactions, spec.data);
+  out.train_rows = split.train.num_rows();
+  out.test_rows = split.test.num_rows();
+
+  TrainOptions resumed = options;
+  resumed.optimizer_state = model.optimizer_state();
+  if (!options.seed_set) resumed.shuffle_state = model.metadata().shuffle_state;
+  // Train a copy: until everything has succeeded, `model` keeps what it had.
+  TwoTowerModel trained = model.model();
+  if (options.exchange) {
+    // Distributed, as in fit_retrieval_model: each rank trains on its range of the rows.
+    const Table train = rank_range(split.train, *options.exchange), test = rank_range(split.test, *options.exchange);
+    out.training = train_model(trained, train, test, data.candidates, resumed);
+  } else {
+    out.training = train_model(trained, split.train, split.test, data.candidates, resumed);
+  }
+
+  TwoTowerModel before = std::exchange(model.model(), std::move(trained));
+  try {
+    ThreadPool pool(options.threads);
+    model.build_index(data.candidates, pool, &split.test);
+  } catch (...) {
+    // Bad input (an encoding error) fails before the index is replaced: the old weights match
+    // it again.
+    model.model() = std::move(before);
+    throw;
+  }
+  model.optimizer_state() = out.training.optimizer_state;
+  record_metadata(model, data, options, out.training, model.metadata().epochs);
   return out;
 }
 

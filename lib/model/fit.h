@@ -20,4 +20,14 @@ struct FitResult {
 
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options);
 
+// Warm start: trains `model` (trained or loaded) further on `data`, in place. The preprocessing
+// is not refitted (ids it has not seen map to the out-of-vocabulary row or to their hash
+// bucket), the weights continue, and so do the optimizer state and the shuffling stream when
+// the model has them (a model trained here, or loaded from a file saved with its optimizer
+// state) unless `options` sets a seed, which starts a new stream. The spec's data split applies
+// to `data` as in a first run. Then the index is rebuilt from data.candidates and the metadata
+// updated (epochs counts all of them). On any failure, cancellation included, `model` is left
+// as it was. FitResult::model is null: the result is `model` itself.
+FitResult continue_fit(RetrievalModel& model, const Dataset& data, const TrainOptions& options);
+
 }  // namespace tt

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/precision.h"
+#include "base/random.h"
 #include "index/candidate_index.h"
 #include "index/partition_index.h"
 #include "model/two_tower_model.h"
@@ -21,7 +22,9 @@ struct TrainingMetadata {
   std::string data_source;
   std::string data_fingerprint;  // table_fingerprint() of interactions and candidates
   uint64_t seed = 0;
-  size_t epochs = 0;
+  size_t epochs = 0;  // in all: a warm-started model counts the epochs it started from
+  // Where the shuffling stream of the last epoch left off: warm-started training continues it.
+  std::optional<Rng::State> shuffle_state;
   std::map<std::string, double> metrics;  // final FactorizedTopK metrics by TFRS name
   double train_seconds = 0.0;
   int64_t created_unix = 0;

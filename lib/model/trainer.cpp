@@ -110,6 +110,7 @@ class BatchOrder {
       fail(ErrorKind::invalid_argument, "training.batch_size " + std::to_string(batch_size) +
                                             " must be a multiple of the number of ranks " + std::to_string(ranges));
     local_batch_ = batch_size / ranges;
+    ranges_ = ranges;
     const size_t base = rank_rows(global_rows, first, ranges).first;
     for (size_t r = first; r < last; ++r) {
       const auto [lo, hi] = rank_rows(global_rows, r, ranges);
@@ -122,6 +123,14 @@ class BatchOrder {
     perms_.resize(size_.size());
   }
   size_t batches() const { return batches_; }
+  // The shuffling stream, for warm starts: only an order of one range (a single process with
+  // order_ranks 1) saves and continues it; others start new streams from the seed.
+  std::optional<Rng::State> state() const {
+    return rngs_.size() == 1 && size_.size() == 1 && ranges_ == 1 ? std::optional(rngs_[0].state()) : std::nullopt;
+  }
+  void restore(const Rng::State& state) {
+    if (rngs_.size() == 1 && ranges_ == 1) rngs_[0] = Rng::from_state(state);
+  }
   void shuffle() {
     for (size_t i = 0; i < size_.size(); ++i) perms_[i] = permutation(size_[i], rngs_[i]);
   }
@@ -134,7 +143,7 @@ class BatchOrder {
   }
 
  private:
-  size_t local_batch_ = 0, batches_ = 0;
+  size_t local_batch_ = 0, batches_ = 0, ranges_ = 0;
   std::vector<size_t> start_, size_;
   std::vector<Rng> rngs_;
   std::vector<std::vector<size_t>> perms_;
@@ -153,6 +162,8 @@ void check_train_options(const TrainOptions& o) {
   if (o.order_ranks < 1 || o.order_ranks > kMaxBatchSize)
     fail(ErrorKind::invalid_argument,
          "order_ranks is " + std::to_string(o.order_ranks) + "; it must be in 1.." + std::to_string(kMaxBatchSize));
+  if (o.shuffle_state && !Rng::valid_state(*o.shuffle_state))
+    fail(ErrorKind::invalid_argument, "shuffle_state is all zero, which is no generator state");
 }
 
 TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& test, const Table& catalogue,
@@ -213,6 +224,13 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
       exchange ? BatchOrder(global_rows, exchange->ranks(), exchange->rank(), exchange->rank() + 1, batch_size, seed)
                : BatchOrder(n, opt.order_ranks, 0, opt.order_ranks, batch_size, seed);
   const size_t batches = order.batches();
+  // Warm start: one shuffled range (a single process, order_ranks 1) continues its stream.
+  if (opt.shuffle_state) order.restore(*opt.shuffle_state);
+  if (!opt.optimizer_state.empty()) {
+    ByteReader r(opt.optimizer_state, "optimizer state");
+    optimizer->load_state(r, params);
+    r.expect_end();
+  }
   optimizer->prepare(params);
   const std::vector<Parameter*> q_params = model.query().parameters();
   const std::vector<Parameter*> c_params = model.candidate().parameters();
@@ -364,6 +382,7 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   ByteWriter state;
   optimizer->save_state(state);
   result.optimizer_state = state.take();
+  result.shuffle_state = order.state();
   result.seconds = now_seconds() - t_start;
   return result;
 }

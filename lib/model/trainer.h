@@ -4,8 +4,11 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
+
+#include "base/random.h"
 
 #include "model/evaluation.h"
 #include "model/step_exchange.h"
@@ -48,6 +51,12 @@ struct TrainOptions {
   StepExchange* exchange = nullptr;
   // Called after every batch and after every epoch; return false to cancel (ErrorKind::cancelled).
   std::function<bool(const TrainProgress&)> on_progress;
+  // Warm start: the optimizer state to continue from (Optimizer::save_state's bytes; empty: a
+  // fresh optimizer) and the shuffling stream to continue (nullopt: a new stream from the seed).
+  // With both taken from a run's TrainResult, N epochs and then M more train exactly the model
+  // of N + M epochs in one run (same data, seed and thread count).
+  std::span<const uint8_t> optimizer_state;
+  std::optional<Rng::State> shuffle_state;
 };
 
 struct TrainResult {
@@ -55,7 +64,8 @@ struct TrainResult {
   std::optional<TopKMetrics> final_metrics;
   double seconds = 0.0;
   size_t examples = 0;
-  std::vector<uint8_t> optimizer_state;  // Optimizer::save_state after the last step
+  std::vector<uint8_t> optimizer_state;     // Optimizer::save_state after the last step
+  std::optional<Rng::State> shuffle_state;  // the shuffling stream after the last epoch (one range only)
 };
 
 // ErrorKind::invalid_argument naming the field when an option is out of range (epochs above

@@ -1,6 +1,7 @@
 #include "persist/model_serialization.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -183,9 +184,34 @@ std::vector<uint8_t> weights_section(const RetrievalModel& model) {
   return w.take();
 }
 
+// The shuffling generator's state as 64 hex digits (four words, most significant digit first),
+// so that warm-started training continues the stream exactly.
+std::string shuffle_state_text(const Rng::State& state) {
+  std::string out;
+  char buf[17];
+  for (uint64_t word : state) {
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(word));
+    out += buf;
+  }
+  return out;
+}
+
+std::optional<Rng::State> parse_shuffle_state(const std::string& text) {
+  if (text.size() != 64) return std::nullopt;
+  Rng::State state{};
+  for (size_t i = 0; i < 64; ++i) {
+    const char c = text[i];
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return std::nullopt;
+    state[i / 16] = state[i / 16] << 4 | static_cast<uint64_t>(digit);
+  }
+  if (!Rng::valid_state(state)) return std::nullopt;
+  return state;
+}
+
 bool is_stripped(const TrainingMetadata& m) {
   return m.library_version.empty() && m.data_source.empty() && m.data_fingerprint.empty() && m.seed == 0 &&
-         m.epochs == 0 && m.metrics.empty() && m.train_seconds == 0.0 && m.created_unix == 0;
+         m.epochs == 0 && m.metrics.empty() && m.train_seconds == 0.0 && m.created_unix == 0 && !m.shuffle_state;
 }
 
 std::vector<uint8_t> metadata_section(const RetrievalModel& model) {
@@ -203,6 +229,7 @@ std::vector<uint8_t> metadata_section(const RetrievalModel& model) {
     j["metrics"] = metrics;
     j["train_seconds"] = std::isfinite(m.train_seconds) ? json(m.train_seconds) : json(nullptr);
     j["created_unix"] = m.created_unix;
+    if (m.shuffle_state) j["shuffle_state"] = shuffle_state_text(*m.shuffle_state);
   }
   j["written_by"] = std::string("twotower ") + kVersionString;
   j["parameter_count"] = model.model().parameter_count();
@@ -288,6 +315,13 @@ MetadataSection parse_metadata(const ModelFileReader& f) {
   get_string("written_by", out.written_by);
   if (auto v = get_uint("seed")) out.meta.seed = *v;
   if (auto v = get_uint("epochs")) out.meta.epochs = static_cast<size_t>(*v);
+  if (j.contains("shuffle_state")) {
+    std::string text;
+    get_string("shuffle_state", text);
+    out.meta.shuffle_state = parse_shuffle_state(text);
+    if (!out.meta.shuffle_state)
+      fail(ErrorKind::corrupt, w + ": 'shuffle_state' must be 64 lower-case hex digits, not all zero");
+  }
   get_number("train_seconds", out.meta.train_seconds);
   if (j.contains("created_unix")) {
     if (!j["created_unix"].is_number_integer()) fail(ErrorKind::corrupt, w + ": 'created_unix' must be an integer");

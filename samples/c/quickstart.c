@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   check(tt_model_save(model, out, &save), "tt_model_save");
   tt_model_free(model);
   tt_model* served = NULL;
-  check(tt_model_load(out, &served), "tt_model_load");
+  check(tt_model_load_v2(out, NULL, &served), "tt_model_load_v2");
 
   /* 4. Query: the query tower's columns for one user, top 10 candidates. */
   tt_table* query = NULL;

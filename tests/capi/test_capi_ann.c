@@ -1,6 +1,8 @@
 /* The approximate index through the C API, in C99: build, info, per-query breadth and recall
  * target, filtered search returning k, save and load, conversion, the shorter tt_query_options
  * of an older header, and argument errors. Reads tests/data/model-v1.tt (15 candidates). */
+/* Also calls the deprecated entry points, which must keep working until the next ABI version. */
+#define TT_NO_DEPRECATION_WARNINGS
 #include <math.h>
 #include <stddef.h>
 

@@ -2,6 +2,8 @@
  * message naming the field, file or argument at fault, never crash, hang or write out of
  * bounds, and a NULL options pointer always means the defaults. */
 #define _POSIX_C_SOURCE 200809L /* mkfifo, alarm */
+/* Also calls the deprecated entry points, which must keep working until the next ABI version. */
+#define TT_NO_DEPRECATION_WARNINGS
 #include <errno.h>
 #include <stdint.h>
 #include <sys/stat.h>

@@ -1,5 +1,7 @@
 /* The conversion functions of the C API, in C99: upgrade, quantize, strip, export, import and
  * their errors (bad input gives a clear status and no output file). */
+/* Also calls the deprecated entry points, which must keep working until the next ABI version. */
+#define TT_NO_DEPRECATION_WARNINGS
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -3,6 +3,8 @@
  * (create, add with and without keys, search against a brute-force reference, key filters,
  * precisions, the approximate index, save and load, a model file loaded as an index), and the
  * errors for bad input. */
+/* Also calls the deprecated entry points, which must keep working until the next ABI version. */
+#define TT_NO_DEPRECATION_WARNINGS
 #include <math.h>
 #include <stddef.h>
 

@@ -133,7 +133,7 @@ def test_messages_are_per_thread(trained):
     for t in threads:
         t.join()
     assert "candidate id 1000" in results["key"]
-    assert "tt_model_load_from_buffer" in results["bytes"]
+    assert "tt_model_load_from_buffer_v2" in results["bytes"]
 
 
 def test_busy_model_refuses_queries_during_training(synthetic):

@@ -80,6 +80,32 @@ class TrainOptions(Structure):
         ("threads", c_int32),
         ("progress", PROGRESS_FN),
         ("user_data", c_void_p),
+        ("reset", c_int32),
+    ]
+
+
+class EvalOptions(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("distinct_candidates", c_int32),
+        ("k", POINTER(c_uint32)),
+        ("k_count", c_size_t),
+        ("batch_size", c_size_t),
+    ]
+
+
+class LoadOptions(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("threads", c_int32),
+    ]
+
+
+class QuantizeOptions(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("index_precision", c_int32),
+        ("weights_precision", c_int32),
     ]
 
 
@@ -212,15 +238,20 @@ _SIGNATURES = {
     "tt_model_slot_acquire": (_status, [_handle, _out_handle, POINTER(ctypes.c_uint64)]),
     "tt_model_slot_replace": (_status, [_handle, _handle, POINTER(ctypes.c_uint64)]),
     "tt_metrics_init": (None, [c_void_p]),
+    "tt_metrics_at_k": (_status, [POINTER(Metrics), c_uint32, POINTER(c_double)]),
     "tt_train_options_init": (None, [c_void_p]),
     "tt_model_train": (_status, [_handle, _handle, _handle, POINTER(TrainOptions), POINTER(Metrics)]),
-    "tt_model_evaluate": (_status, [_handle, _handle, _handle, c_int32, POINTER(Metrics)]),
+    "tt_eval_options_init": (None, [c_void_p]),
+    "tt_model_evaluate_v2": (_status, [_handle, _handle, _handle, POINTER(EvalOptions), POINTER(Metrics)]),
+    "tt_model_set_threads": (_status, [_handle, c_int32]),
+    "tt_model_threads": (_status, [_handle, POINTER(c_int32)]),
     "tt_save_options_init": (None, [c_void_p]),
     "tt_model_save": (_status, [_handle, c_char_p, POINTER(SaveOptions)]),
     "tt_model_save_to_buffer": (_status, [_handle, POINTER(SaveOptions), POINTER(c_void_p), POINTER(c_size_t)]),
     "tt_buffer_free": (None, [c_void_p]),
-    "tt_model_load": (_status, [c_char_p, _out_handle]),
-    "tt_model_load_from_buffer": (_status, [c_char_p, c_size_t, _out_handle]),
+    "tt_load_options_init": (None, [c_void_p]),
+    "tt_model_load_v2": (_status, [c_char_p, POINTER(LoadOptions), _out_handle]),
+    "tt_model_load_from_buffer_v2": (_status, [c_char_p, c_size_t, POINTER(LoadOptions), _out_handle]),
     "tt_model_spec_json": (_status, [_handle, POINTER(c_char_p)]),
     "tt_model_metadata_json": (_status, [_handle, POINTER(c_char_p)]),
     # queries
@@ -259,7 +290,8 @@ _SIGNATURES = {
     # conversion
     "tt_convert_options_init": (None, [c_void_p]),
     "tt_model_convert": (_status, [c_char_p, c_char_p, POINTER(ConvertOptions)]),
-    "tt_model_quantize": (_status, [_handle, c_int32, c_int32]),
+    "tt_quantize_options_init": (None, [c_void_p]),
+    "tt_model_quantize_v2": (_status, [_handle, POINTER(QuantizeOptions)]),
     "tt_model_strip": (_status, [_handle]),
     "tt_model_precision": (_status, [_handle, POINTER(c_int32), POINTER(c_int32)]),
     "tt_model_topk_overlap": (_status, [_handle, _handle, _handle, c_size_t, POINTER(c_double)]),
@@ -280,6 +312,9 @@ _STRUCTS = {
     "tt_index_options_init": IndexOptions,
     "tt_export_options_init": ExportOptions,
     "tt_import_options_init": ImportOptions,
+    "tt_eval_options_init": EvalOptions,
+    "tt_load_options_init": LoadOptions,
+    "tt_quantize_options_init": QuantizeOptions,
 }
 
 

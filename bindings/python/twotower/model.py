@@ -351,13 +351,22 @@ class Model(_Handle):
         seed: Optional[int] = None,
         threads: int = 0,
         progress: Optional[Callable[[Progress], Any]] = None,
+        reset: bool = False,
     ) -> Metrics:
         """Fits the preprocessing, splits ``interactions`` as the spec says, trains, evaluates
         on the held-out rows and builds the candidate index from ``candidates``. Returns the
         last evaluation (empty Metrics if none ran).
 
+        A trained or loaded model trains further instead (warm start): from its weights and,
+        when it has them (trained here, or loaded from a file saved with
+        ``include_optimizer=True``), its optimizer state and shuffling stream, so 10 epochs, a
+        save, a load and 10 more give the model of 20 epochs bit for bit. The vocabularies are
+        not refitted: ids they lack map to the out-of-vocabulary row or their hash bucket. A
+        ``seed`` starts a new shuffling stream; ``reset=True`` starts over from the spec.
+
         ``epochs`` / ``eval_every`` / ``seed`` None: the spec's (``eval_every=0``: evaluate only
-        after the last epoch). ``threads`` 0: all cores.
+        after the last epoch). ``threads`` 0: the model's (:attr:`threads`); otherwise the model
+        keeps that count.
 
         ``progress(p: Progress)`` is called on this thread after every batch and every epoch,
         holding the GIL (the training itself runs without it). Returning ``False`` (or any
@@ -380,6 +389,7 @@ class Model(_Handle):
             opts.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
             opts.seed_set = 1
         opts.threads = int(threads)
+        opts.reset = int(bool(reset))
 
         raised: list[BaseException] = []
         interrupted: list[int] = []
@@ -425,15 +435,49 @@ class Model(_Handle):
                 raise KeyboardInterrupt
         return Metrics._from_c(metrics)
 
-    def evaluate(self, interactions: TableLike, candidates: TableLike, distinct_candidates: bool = False) -> Metrics:
+    def evaluate(
+        self,
+        interactions: TableLike,
+        candidates: TableLike,
+        distinct_candidates: bool = False,
+        k: Optional[Sequence[int]] = None,
+        batch_size: int = 0,
+    ) -> Metrics:
         """FactorizedTopK of the trained model on the (query, candidate) rows of
-        ``interactions`` against every row of ``candidates`` (or distinct ids only)."""
+        ``interactions`` against every row of ``candidates`` (or distinct ids only), on the
+        model's :attr:`threads`. ``k``: the k values (up to 16; None: the spec's);
+        ``batch_size`` 0: the spec's eval_batch_size."""
+        o = _capi.EvalOptions()
+        lib.tt_eval_options_init(byref(o))
+        o.distinct_candidates = int(bool(distinct_candidates))
+        o.batch_size = int(batch_size)
+        if k is not None:
+            ks = (ctypes.c_uint32 * max(1, len(k)))(*[int(x) for x in k])
+            o.k = ctypes.cast(ks, POINTER(ctypes.c_uint32))
+            o.k_count = len(k)
         metrics = _capi.Metrics()
         lib.tt_metrics_init(byref(metrics))
         # The header lists evaluation among the calls that need exclusive access to the model.
         with _tables(interactions, candidates) as (itab, ctab), self._guard.exclusive("Model.evaluate"):
-            lib.tt_model_evaluate(self._h("Model.evaluate"), itab._h, ctab._h, int(bool(distinct_candidates)), byref(metrics))
+            lib.tt_model_evaluate_v2(self._h("Model.evaluate"), itab._h, ctab._h, byref(o), byref(metrics))
         return Metrics._from_c(metrics)
+
+    # -- threads ----------------------------------------------------------------------------
+
+    @property
+    def threads(self) -> int:
+        """The threads this model's queries, evaluation, index builds and training (with
+        ``threads=0``) run on: all cores by default. Set it to a count (1 .. 256) or 0 for all
+        cores; setting needs the model to itself. Answers do not depend on it (training does)."""
+        out = ctypes.c_int32(0)
+        with self._guard.shared("Model.threads"):
+            lib.tt_model_threads(self._h("Model.threads"), byref(out))
+        return int(out.value)
+
+    @threads.setter
+    def threads(self, count: int) -> None:
+        with self._guard.exclusive("Model.threads"):
+            lib.tt_model_set_threads(self._h("Model.threads"), int(count))
 
     # -- files ------------------------------------------------------------------------------
 
@@ -463,21 +507,29 @@ class Model(_Handle):
         finally:
             lib.tt_buffer_free(data)
 
+    @staticmethod
+    def _load_options(threads: int) -> _capi.LoadOptions:
+        o = _capi.LoadOptions()
+        lib.tt_load_options_init(byref(o))
+        o.threads = int(threads)
+        return o
+
     @classmethod
-    def load(cls, path: Union[str, os.PathLike]) -> "Model":
+    def load(cls, path: Union[str, os.PathLike], threads: int = 0) -> "Model":
         """Loads a model file. A damaged file raises :class:`CorruptModelError` naming the
-        section; a newer format :class:`UnsupportedError`."""
+        section; a newer format :class:`UnsupportedError`. ``threads``: the model's
+        :attr:`threads` (0: all cores)."""
         h = c_void_p()
-        lib.tt_model_load(_capi.encode_path(path), byref(h))
+        lib.tt_model_load_v2(_capi.encode_path(path), byref(cls._load_options(threads)), byref(h))
         return cls._adopt(h.value)
 
     @classmethod
-    def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "Model":
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview], threads: int = 0) -> "Model":
         """Loads a model from the bytes of a model file (as made by :meth:`to_bytes`)."""
         if not isinstance(data, bytes):
             data = bytes(data)
         h = c_void_p()
-        lib.tt_model_load_from_buffer(data, len(data), byref(h))
+        lib.tt_model_load_from_buffer_v2(data, len(data), byref(cls._load_options(threads)), byref(h))
         return cls._adopt(h.value)
 
     # -- description ------------------------------------------------------------------------
@@ -752,8 +804,12 @@ class Model(_Handle):
         and :meth:`save` stores it so. Needs the model to itself."""
         i = _precision_code(index, "Model.quantize", "index")
         w = _precision_code(weights, "Model.quantize", "weights")
+        o = _capi.QuantizeOptions()
+        lib.tt_quantize_options_init(byref(o))
+        o.index_precision = i
+        o.weights_precision = w
         with self._guard.exclusive("Model.quantize"):
-            lib.tt_model_quantize(self._h("Model.quantize"), i, w)
+            lib.tt_model_quantize_v2(self._h("Model.quantize"), byref(o))
 
     def strip(self) -> None:
         """Drops the optimizer state and the training metadata (data source, seed, epochs,

@@ -98,6 +98,32 @@ pub struct tt_train_options {
     pub threads: i32,
     pub progress: tt_progress_fn,
     pub user_data: *mut c_void,
+    pub reset: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_eval_options {
+    pub struct_size: usize,
+    pub distinct_candidates: i32,
+    pub k: *const u32,
+    pub k_count: usize,
+    pub batch_size: usize,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_load_options {
+    pub struct_size: usize,
+    pub threads: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_quantize_options {
+    pub struct_size: usize,
+    pub index_precision: i32,
+    pub weights_precision: i32,
 }
 
 #[repr(C)]
@@ -290,6 +316,7 @@ extern "C" {
     pub fn tt_model_slot_replace(slot: *mut tt_model_slot, model: *mut tt_model, generation: *mut u64) -> tt_status;
 
     pub fn tt_metrics_init(metrics: *mut tt_metrics);
+    pub fn tt_metrics_at_k(metrics: *const tt_metrics, k: u32, accuracy: *mut f64) -> tt_status;
     pub fn tt_train_options_init(options: *mut tt_train_options);
     pub fn tt_model_train(
         model: *mut tt_model,
@@ -305,6 +332,16 @@ extern "C" {
         distinct_candidates: i32,
         out: *mut tt_metrics,
     ) -> tt_status;
+    pub fn tt_eval_options_init(options: *mut tt_eval_options);
+    pub fn tt_model_evaluate_v2(
+        model: *const tt_model,
+        interactions: *const tt_table,
+        candidates: *const tt_table,
+        options: *const tt_eval_options,
+        out: *mut tt_metrics,
+    ) -> tt_status;
+    pub fn tt_model_set_threads(model: *mut tt_model, threads: i32) -> tt_status;
+    pub fn tt_model_threads(model: *const tt_model, threads: *mut i32) -> tt_status;
 
     pub fn tt_save_options_init(options: *mut tt_save_options);
     pub fn tt_model_save(model: *const tt_model, path: *const c_char, options: *const tt_save_options) -> tt_status;
@@ -317,6 +354,15 @@ extern "C" {
     pub fn tt_buffer_free(data: *mut c_void);
     pub fn tt_model_load(path: *const c_char, out: *mut *mut tt_model) -> tt_status;
     pub fn tt_model_load_from_buffer(data: *const c_void, size: usize, out: *mut *mut tt_model) -> tt_status;
+    pub fn tt_load_options_init(options: *mut tt_load_options);
+    pub fn tt_model_load_v2(path: *const c_char, options: *const tt_load_options, out: *mut *mut tt_model)
+        -> tt_status;
+    pub fn tt_model_load_from_buffer_v2(
+        data: *const c_void,
+        size: usize,
+        options: *const tt_load_options,
+        out: *mut *mut tt_model,
+    ) -> tt_status;
     pub fn tt_model_spec_json(model: *const tt_model, json: *mut *const c_char) -> tt_status;
     pub fn tt_model_metadata_json(model: *const tt_model, json: *mut *const c_char) -> tt_status;
 
@@ -416,6 +462,8 @@ extern "C" {
         options: *const tt_convert_options,
     ) -> tt_status;
     pub fn tt_model_quantize(model: *mut tt_model, index_precision: i32, weights_precision: i32) -> tt_status;
+    pub fn tt_quantize_options_init(options: *mut tt_quantize_options);
+    pub fn tt_model_quantize_v2(model: *mut tt_model, options: *const tt_quantize_options) -> tt_status;
     pub fn tt_model_strip(model: *mut tt_model) -> tt_status;
     pub fn tt_model_precision(
         model: *const tt_model,

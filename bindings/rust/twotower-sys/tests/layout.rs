@@ -70,6 +70,20 @@ fn expected() -> Vec<(&'static str, usize)> {
         field!(tt_train_options, threads),
         field!(tt_train_options, progress),
         field!(tt_train_options, user_data),
+        field!(tt_train_options, reset),
+        size!(tt_eval_options),
+        field!(tt_eval_options, struct_size),
+        field!(tt_eval_options, distinct_candidates),
+        field!(tt_eval_options, k),
+        field!(tt_eval_options, k_count),
+        field!(tt_eval_options, batch_size),
+        size!(tt_load_options),
+        field!(tt_load_options, struct_size),
+        field!(tt_load_options, threads),
+        size!(tt_quantize_options),
+        field!(tt_quantize_options, struct_size),
+        field!(tt_quantize_options, index_precision),
+        field!(tt_quantize_options, weights_precision),
         size!(tt_save_options),
         field!(tt_save_options, struct_size),
         field!(tt_save_options, compression_level),
@@ -196,6 +210,9 @@ fn init_functions_report_the_rust_struct_size() {
     assert_eq!(struct_size_written_by(tt_index_options_init), size_of::<tt_index_options>());
     assert_eq!(struct_size_written_by(tt_export_options_init), size_of::<tt_export_options>());
     assert_eq!(struct_size_written_by(tt_import_options_init), size_of::<tt_import_options>());
+    assert_eq!(struct_size_written_by(tt_eval_options_init), size_of::<tt_eval_options>());
+    assert_eq!(struct_size_written_by(tt_load_options_init), size_of::<tt_load_options>());
+    assert_eq!(struct_size_written_by(tt_quantize_options_init), size_of::<tt_quantize_options>());
 }
 
 #[test]

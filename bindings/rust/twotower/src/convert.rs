@@ -217,9 +217,16 @@ impl Model {
     /// it is). The model then answers as a file saved at that precision would, and a save
     /// stores it so. Needs the model exclusively (`&mut self`).
     pub fn quantize(&mut self, index: Option<Precision>, weights: Option<Precision>) -> Result<()> {
-        let (i, w) = (Precision::code_or_keep(index), Precision::code_or_keep(weights));
-        // SAFETY: a valid handle; the model is exclusively borrowed.
-        check(unsafe { sys::tt_model_quantize(self.as_mut_ptr(), i, w) })
+        let mut raw = std::mem::MaybeUninit::<sys::tt_quantize_options>::zeroed();
+        // SAFETY: a valid, writable struct, fully written by the *_init function.
+        let mut raw = unsafe {
+            sys::tt_quantize_options_init(raw.as_mut_ptr());
+            raw.assume_init()
+        };
+        raw.index_precision = Precision::code_or_keep(index);
+        raw.weights_precision = Precision::code_or_keep(weights);
+        // SAFETY: a valid handle and options; the model is exclusively borrowed.
+        check(unsafe { sys::tt_model_quantize_v2(self.as_mut_ptr(), &raw) })
     }
 
     /// Drops the optimizer state and the training metadata; the answers do not change. Needs

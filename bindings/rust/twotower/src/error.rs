@@ -75,7 +75,7 @@ impl Status {
 }
 
 /// A failed call: its status and the library's message, which names the file, line, field or
-/// argument at fault (e.g. `tt_model_load: model.tt: no such file`).
+/// argument at fault (e.g. `tt_model_load_v2: model.tt: no such file`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     status: Status,

@@ -19,7 +19,7 @@ use twotower_sys as sys;
 pub use convert::{convert, ConvertOptions, ExportOptions, ImportOptions, Precision, Precisions};
 pub use error::{Error, Result, Status};
 pub use index::{IndexOptions, VectorIndex};
-pub use model::{Embeddings, Hit, Model, QueryOptions, SaveOptions, SearchPrecision};
+pub use model::{Embeddings, EvalOptions, Hit, LoadOptions, Model, QueryOptions, SaveOptions, SearchPrecision};
 pub use slot::{ModelSlot, SharedModel};
 pub use table::{load_movielens, ColumnInfo, DType, Table, TableBuilder};
 pub use train::{Metrics, Progress, TrainOptions};

@@ -147,6 +147,42 @@ impl Embeddings {
     }
 }
 
+/// How to evaluate ([`Model::evaluate_with`]); the defaults are the spec's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EvalOptions {
+    /// Score each distinct candidate id once.
+    pub distinct_candidates: bool,
+    /// The k values (1..=16 of them); `None`: the spec's.
+    pub k: Option<Vec<u32>>,
+    /// Queries scored at once; 0: the spec's eval_batch_size.
+    pub batch_size: usize,
+}
+
+/// How to load ([`Model::load_with`], [`Model::from_bytes_with`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The model's thread count ([`Model::set_threads`]): 0 all cores, else 1..=256.
+    pub threads: usize,
+}
+
+impl LoadOptions {
+    fn raw(&self) -> Result<sys::tt_load_options> {
+        let mut raw = std::mem::MaybeUninit::<sys::tt_load_options>::zeroed();
+        // SAFETY: a valid, writable struct, fully written by the *_init function.
+        let mut raw = unsafe {
+            sys::tt_load_options_init(raw.as_mut_ptr());
+            raw.assume_init()
+        };
+        raw.threads = i32::try_from(self.threads).map_err(|_| {
+            Error::new(
+                Status::InvalidArgument,
+                format!("LoadOptions::threads is {}, more than {}", self.threads, i32::MAX),
+            )
+        })?;
+        Ok(raw)
+    }
+}
+
 /// How to save: zstd level 0 (uncompressed) ..= 19 (default 3), optionally with the optimizer state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SaveOptions {
@@ -218,21 +254,59 @@ impl Model {
 
     /// Loads a model file; every size, offset and checksum is verified.
     pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+        Model::load_with(path, &LoadOptions::default())
+    }
+
+    /// [`Model::load`] with options.
+    pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Model> {
         let path = c_path(path.as_ref())?;
+        let raw = options.raw()?;
         // SAFETY: as above.
-        Model::create(|out| unsafe { sys::tt_model_load(path.as_ptr(), out) })
+        Model::create(|out| unsafe { sys::tt_model_load_v2(path.as_ptr(), &raw, out) })
     }
 
     /// Loads a model from the bytes of a model file (copied).
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
-        // SAFETY: a valid slice and out-pointer.
-        Model::create(|out| unsafe { sys::tt_model_load_from_buffer(bytes.as_ptr().cast(), bytes.len(), out) })
+        Model::from_bytes_with(bytes, &LoadOptions::default())
+    }
+
+    /// [`Model::from_bytes`] with options.
+    pub fn from_bytes_with(bytes: &[u8], options: &LoadOptions) -> Result<Model> {
+        let raw = options.raw()?;
+        // SAFETY: a valid slice, options and out-pointer.
+        Model::create(|out| unsafe { sys::tt_model_load_from_buffer_v2(bytes.as_ptr().cast(), bytes.len(), &raw, out) })
+    }
+
+    /// The threads this model's queries, evaluation, index builds and training (with
+    /// `TrainOptions::threads(0)`) run on: 0 for all cores (the default), else 1..=256. Answers
+    /// do not depend on it; a trained model does. Needs the model exclusively (`&mut self`).
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        let n = i32::try_from(threads).map_err(|_| {
+            Error::new(Status::InvalidArgument, format!("threads is {threads}, more than {}", i32::MAX))
+        })?;
+        // SAFETY: a valid handle; the model is exclusively borrowed.
+        check(unsafe { sys::tt_model_set_threads(self.raw.as_ptr(), n) })
+    }
+
+    /// The thread count the model's calls run with (all cores resolved to their number).
+    pub fn threads(&self) -> Result<usize> {
+        let mut n = 0i32;
+        // SAFETY: a valid handle and output.
+        check(unsafe { sys::tt_model_threads(self.ptr(), &mut n) })?;
+        Ok(n as usize)
     }
 
     /// Fits the preprocessing, splits `interactions` as the spec says, trains, evaluates on the
     /// held-out rows and indexes `candidates`. Returns the last evaluation (empty `top_k` if
     /// none ran). A failed or cancelled training leaves the model as it was. Needs the model
     /// exclusively (`&mut self`).
+    ///
+    /// A trained or loaded model trains further (warm start) unless `options.reset(true)`: from
+    /// its weights and, when it has them (trained here, or loaded from a file saved with
+    /// `include_optimizer`), its optimizer state and shuffling stream, so 10 epochs, a save, a
+    /// load and 10 more give the model of 20 epochs bit for bit (same data, seed and threads).
+    /// The vocabularies are not refitted: ids they lack map to the out-of-vocabulary row or
+    /// their hash bucket. A seed starts a new shuffling stream.
     pub fn train(&mut self, interactions: &Table, candidates: &Table, options: TrainOptions<'_>) -> Result<Metrics> {
         let mut metrics = Metrics::raw();
         let model = self.raw.as_ptr();
@@ -246,16 +320,27 @@ impl Model {
     /// FactorizedTopK on the (query, candidate) rows of `interactions` against every row of
     /// `candidates` (or its distinct ids if `distinct_candidates`).
     pub fn evaluate(&self, interactions: &Table, candidates: &Table, distinct_candidates: bool) -> Result<Metrics> {
+        self.evaluate_with(interactions, candidates, &EvalOptions { distinct_candidates, ..EvalOptions::default() })
+    }
+
+    /// [`Model::evaluate`] with options, on the model's threads ([`Model::set_threads`]).
+    pub fn evaluate_with(&self, interactions: &Table, candidates: &Table, options: &EvalOptions) -> Result<Metrics> {
+        let mut raw = std::mem::MaybeUninit::<sys::tt_eval_options>::zeroed();
+        // SAFETY: a valid, writable struct, fully written by the *_init function.
+        let mut raw = unsafe {
+            sys::tt_eval_options_init(raw.as_mut_ptr());
+            raw.assume_init()
+        };
+        raw.distinct_candidates = i32::from(options.distinct_candidates);
+        raw.batch_size = options.batch_size;
+        if let Some(k) = &options.k {
+            raw.k = k.as_ptr();
+            raw.k_count = k.len();
+        }
         let mut metrics = Metrics::raw();
-        // SAFETY: valid handles and output.
+        // SAFETY: valid handles, options (k outlives the call) and output.
         check(unsafe {
-            sys::tt_model_evaluate(
-                self.ptr(),
-                interactions.as_ptr(),
-                candidates.as_ptr(),
-                i32::from(distinct_candidates),
-                &mut metrics,
-            )
+            sys::tt_model_evaluate_v2(self.ptr(), interactions.as_ptr(), candidates.as_ptr(), &raw, &mut metrics)
         })?;
         Ok(Metrics::from_raw(&metrics))
     }

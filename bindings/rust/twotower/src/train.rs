@@ -83,6 +83,7 @@ pub struct TrainOptions<'a> {
     eval_every: Option<u32>,
     seed: Option<u64>,
     threads: usize,
+    reset: bool,
     progress: Option<Box<ProgressFn<'a>>>,
 }
 
@@ -93,6 +94,7 @@ impl fmt::Debug for TrainOptions<'_> {
             .field("eval_every", &self.eval_every)
             .field("seed", &self.seed)
             .field("threads", &self.threads)
+            .field("reset", &self.reset)
             .field("progress", &self.progress.as_ref().map(|_| "closure"))
             .finish()
     }
@@ -121,9 +123,18 @@ impl<'a> TrainOptions<'a> {
         self
     }
 
-    /// Training threads; 0 (the default): all cores.
+    /// Training threads; 0 (the default): the model's ([`Model::set_threads`](crate::Model::set_threads),
+    /// all cores unless set); otherwise the model keeps this count.
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads;
+        self
+    }
+
+    /// Start over on a trained or loaded model (refit the preprocessing, re-initialise the
+    /// weights) instead of training it further, which is the default (warm start: see
+    /// [`Model::train`](crate::Model::train)).
+    pub fn reset(mut self, reset: bool) -> Self {
+        self.reset = reset;
         self
     }
 
@@ -178,6 +189,7 @@ fn raw_options(options: &TrainOptions<'_>) -> Result<sys::tt_train_options> {
         raw.seed_set = 1;
     }
     raw.threads = i32::try_from(options.threads).map_err(|_| out_of_range("threads", options.threads as u64))?;
+    raw.reset = i32::from(options.reset);
     Ok(raw)
 }
 
