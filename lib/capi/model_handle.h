@@ -20,8 +20,8 @@ struct tt_model {
   uint32_t format_version = 0;                // of the file it was loaded from (0: trained here)
   std::string spec_json;
   std::string metadata_json;
-  // The model's threads (tt_model_set_threads): every call on the model runs on this pool, or
-  // with OpenMP limited to its size. 0: all cores.
+  // The model's threads (tt_model_set_threads): every parallel loop of a call on the model runs
+  // on this pool (docs/architecture.md, "Threads": no OpenMP team is ever started). 0: all cores.
   int threads = 0;
   std::unique_ptr<tt::ThreadPool> pool;
   std::vector<std::string> training_warnings;  // of tt_model_train, shown in metadata_json

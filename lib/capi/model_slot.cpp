@@ -45,6 +45,7 @@ TT_API tt_status tt_model_clone(const tt_model* model, tt_model** out) {
     copy->spec_json = model->spec_json;
     copy->metadata_json = model->metadata_json;
     if (model->pool) copy->pool = std::make_unique<ThreadPool>(model->pool->threads());
+    copy->threads = model->threads;
     copy->training_warnings = model->training_warnings;
     *out = copy.release();
   });

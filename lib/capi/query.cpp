@@ -153,7 +153,7 @@ TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, 
     KeyFilters key_filters;
     add_key_filters(options, rm.index(), n, so, key_filters);
     Matrix q;
-    model->pool->with_omp([&] { rm.embed_queries(t, q); });
+    rm.embed_queries(t, q);
     rm.index().search(q.data(), n, so, ids, scores, *model->pool);
   });
 }
@@ -182,7 +182,7 @@ TT_API tt_status tt_model_embed_queries(const tt_model* model, const tt_table* q
     const Table t = queries->to_table();
     const size_t need = checked_capacity(t.num_rows(), rm.model().embedding_dim(), capacity, "tt_model_embed_queries");
     Matrix q;
-    model->pool->with_omp([&] { rm.embed_queries(t, q); });
+    rm.embed_queries(t, q);
     if (need) std::memcpy(out, q.data(), need * sizeof(float));
   });
 }
@@ -200,7 +200,7 @@ TT_API tt_status tt_model_embed_candidates(const tt_model* model, const tt_table
     EncodedBatch enc = rm.model().candidate().encode(t);
     Matrix c;
     TowerScratch scratch;
-    model->pool->with_omp([&] { rm.model().candidate().embed(enc, c, scratch); });
+    rm.model().candidate().embed(enc, c, scratch);
     if (need) std::memcpy(out, c.data(), need * sizeof(float));
   });
 }
