@@ -17,6 +17,7 @@ struct DataFlags {
   std::string data_dir;
   std::string interactions;
   std::string candidates;
+  bool skip_unknown_candidates = false;
   void add_to(CLI::App& cmd);
   Dataset load(const ModelSpec* spec) const;
 };

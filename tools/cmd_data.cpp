@@ -40,6 +40,9 @@ void register_data(CLI::App& app) {
     Dataset d = flags->load(&spec);
     std::cout << "data: " << d.source << "\n";
     print_table("interactions", d.interactions);
+    if (d.skipped_unknown_candidates)
+      std::cout << "  (" << d.skipped_unknown_candidates
+                << " interactions left out: candidate id not in the catalogue)\n";
     print_table("candidates", d.candidates);
     Split split = split_for_spec(d.interactions, spec.data);
     std::cout << "split (seed " << spec.data.split_seed << "): " << split.train.num_rows() << " train, "

@@ -87,10 +87,13 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   const bool quiet = f.quiet || !lead;
   // mpirun gives ranks a terminal even when its own output is a file: no progress bar there.
   const bool tty = stdout_is_terminal() && !quiet && !f.distributed;
-  if (lead)
+  if (lead) {
     std::cout << (start ? "continuing " : "training ") << spec.name << " on " << train_rows << " interactions ("
-              << test_rows << " held out, " << d.candidates.num_rows() << " candidates), " << epochs << " epochs\n"
-              << std::flush;
+              << test_rows << " held out, " << d.candidates.num_rows() << " candidates), " << epochs << " epochs";
+    if (d.skipped_unknown_candidates)
+      std::cout << "; " << d.skipped_unknown_candidates << " interactions left out (candidate id not in the catalogue)";
+    std::cout << "\n" << std::flush;
+  }
   opt.on_progress = [&](const TrainProgress& p) {
     if (tty && !p.record) {
       const int width = 30;

@@ -14,6 +14,9 @@ void DataFlags::add_to(CLI::App& cmd) {
   cmd.add_option("--data", data_dir, "MovieLens 100k directory (default: $TWOTOWER_DATA, then ../shared/data/ml-100k)");
   cmd.add_option("--interactions", interactions, "your own interactions file (CSV or TSV with a header)");
   cmd.add_option("--candidates", candidates, "your own candidate catalogue (CSV or TSV with a header)");
+  cmd.add_flag("--skip-unknown-candidates", skip_unknown_candidates,
+               "leave out interactions whose candidate id is not in --candidates (counted in the summary) "
+               "instead of failing");
 }
 
 Dataset DataFlags::load(const ModelSpec* spec) const {
@@ -21,7 +24,9 @@ Dataset DataFlags::load(const ModelSpec* spec) const {
     if (interactions.empty() || candidates.empty())
       fail(ErrorKind::invalid_argument, "--interactions and --candidates go together");
     if (!spec) fail(ErrorKind::invalid_argument, "reading your own files needs --spec (for the column types)");
-    return load_delimited_dataset(interactions, candidates, *spec);
+    LoadOptions options;
+    options.skip_unknown_candidates = skip_unknown_candidates;
+    return load_delimited_dataset(interactions, candidates, *spec, options);
   }
   return load_movielens_dataset(locate_movielens(data_dir, TT_SOURCE_DIR));
 }

@@ -158,4 +158,12 @@ Table read_delimited_text(std::string_view text, const std::string& source_name,
   return table;
 }
 
+size_t delimited_row_line(const std::string& path, size_t row) {
+  const std::string text = read_file(path, "data file");
+  RecordReader records(text, path, delimited_options_for_path(path));
+  for (size_t r = 0; r <= row + 1; ++r)
+    if (!records.next()) fail(ErrorKind::internal, path + ": has no data row " + std::to_string(row));
+  return records.line();
+}
+
 }  // namespace tt

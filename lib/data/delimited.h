@@ -36,6 +36,10 @@ Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& col
 // As above with options chosen from the file name by delimited_options_for_path.
 Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& columns);
 
+// The 1-based line where data row `row` (0-based, the header not counted) of a delimited file
+// starts, for messages about a row found later (it reads the file again: errors only).
+size_t delimited_row_line(const std::string& path, size_t row);
+
 // Parses text already in memory; `source_name` stands for the file in messages.
 Table read_delimited_text(std::string_view text, const std::string& source_name, const std::vector<ColumnSpec>& columns,
                           const DelimitedOptions& options = {});

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "base/error.h"
+#include "data/catalogue_join.h"
 #include "data/delimited.h"
 #include "data/movielens.h"
 #include "data/text.h"
@@ -23,10 +24,10 @@ std::vector<ColumnSpec> columns_for(const ModelSpec& spec, bool candidates_file)
   std::set<std::string> names;
   for (const TowerSpec* t : {&spec.query, &spec.candidate})
     for (const auto& f : t->features) {
-      // Training encodes both towers from the interaction rows, whatever a feature is fitted on;
-      // the catalogue goes through the candidate tower, and query features fitted on candidates
-      // read it too.
-      const bool wanted = candidates_file ? (t == &spec.candidate || f.fit_on == FitOn::candidates) : true;
+      // The interactions carry the query tower's columns and the candidate id; the catalogue
+      // carries the candidate tower's columns (joined on the id), and those of query features
+      // fitted on candidates.
+      const bool wanted = candidates_file ? (t == &spec.candidate || f.fit_on == FitOn::candidates) : t == &spec.query;
       if (wanted) names.insert(f.column);
     }
   names.insert(spec.candidate_id_column);
@@ -47,11 +48,31 @@ std::vector<ColumnSpec> columns_for(const ModelSpec& spec, bool candidates_file)
 }  // namespace
 
 Dataset load_delimited_dataset(const std::string& interactions_path, const std::string& candidates_path,
-                               const ModelSpec& spec) {
+                               const ModelSpec& spec, const LoadOptions& options) {
   Dataset d;
   d.interactions = read_delimited(interactions_path, columns_for(spec, false));
   d.candidates = read_delimited(candidates_path, columns_for(spec, true));
   d.source = interactions_path + " + " + candidates_path;
+  // Checked here, where rows still have file lines; training then joins without failing.
+  const std::string& id = spec.candidate_id_column;
+  const CatalogueJoin join = join_catalogue(d.interactions, d.candidates, id, [&](size_t r) {
+    return candidates_path + ":" + std::to_string(delimited_row_line(candidates_path, r));
+  });
+  if (join.missing && !options.skip_unknown_candidates)
+    fail(ErrorKind::parse,
+         interactions_path + ":" + std::to_string(delimited_row_line(interactions_path, join.first_missing)) +
+             ": candidate id " + id_for_message(d.interactions, id, join.first_missing) + " (column '" + id +
+             "') is not in the catalogue " + candidates_path + " (" + std::to_string(join.missing) +
+             " interactions have unknown ids; to leave them out, skip unknown candidates: "
+             "--skip-unknown-candidates)");
+  if (join.missing) {
+    std::vector<size_t> keep;
+    keep.reserve(join.catalogue_row.size() - join.missing);
+    for (size_t r = 0; r < join.catalogue_row.size(); ++r)
+      if (join.catalogue_row[r] != CatalogueJoin::kNoCatalogueRow) keep.push_back(r);
+    d.interactions = d.interactions.take(keep);
+    d.skipped_unknown_candidates = join.missing;
+  }
   return d;
 }
 

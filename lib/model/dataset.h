@@ -15,15 +15,26 @@ struct Dataset {
   Table interactions;
   Table candidates;
   std::string source;  // where it came from, for summaries and the model file's metadata
+  // Interaction rows left out because their candidate id is not in the catalogue
+  // (LoadOptions::skip_unknown_candidates).
+  size_t skipped_unknown_candidates = 0;
+};
+
+struct LoadOptions {
+  // An interaction whose candidate id is not in the catalogue: an error naming file and line
+  // (false), or the row is left out and counted in Dataset::skipped_unknown_candidates (true).
+  bool skip_unknown_candidates = false;
 };
 
 // MovieLens 100k: ratings are the interactions, u.item the candidates.
 Dataset load_movielens_dataset(const std::string& dir);
 
 // The user's own files; the columns the spec's features read are loaded with the types the
-// spec declares under "columns" (a feature column without a declared type is an error).
+// spec declares under "columns" (a feature column without a declared type is an error). The
+// interactions carry the candidate id and the query tower's columns; the candidate tower's
+// columns come from the catalogue row with that id (ids must be unique in the catalogue).
 Dataset load_delimited_dataset(const std::string& interactions_path, const std::string& candidates_path,
-                               const ModelSpec& spec);
+                               const ModelSpec& spec, const LoadOptions& options = {});
 
 // Checks made before any training, so that bad data fails in seconds with a message about the
 // data, not after an epoch inside a GEMM: an empty catalogue or interaction table, a split that

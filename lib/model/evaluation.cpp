@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/parallel.h"
+#include "model/candidate_inputs.h"
 #include "nn/gemm.h"
 #include "nn/row_kernels.h"
 
@@ -29,9 +30,16 @@ EvalSet make_eval_set(const TwoTowerModel& model, const Table& test, const Table
          "the candidate catalogue has no rows: nothing to rank the held-out positives against");
   EvalSet s;
   s.queries = model.query().encode(test);
-  s.positives = model.candidate().encode(test);
+  CandidateInputs positives = encode_candidate_inputs(model, test, catalogue);
+  if (positives.row_of.empty()) {
+    s.positives = std::move(positives.encoded);
+  } else {
+    const std::vector<size_t> rows(positives.row_of.begin(), positives.row_of.end());
+    s.positives.gather(positives.encoded, rows);
+  }
   if (!distinct) {
-    s.catalogue = model.candidate().encode(catalogue);
+    // Joined, the positives' source is the whole catalogue encoded already.
+    s.catalogue = positives.row_of.empty() ? model.candidate().encode(catalogue) : std::move(positives.encoded);
   } else {
     const std::string& id = model.spec().candidate_id_column;
     const Column& c = catalogue.column(id);

@@ -5,6 +5,7 @@
 
 #include "base/parallel.h"
 #include "base/version.h"
+#include "model/candidate_inputs.h"
 
 namespace tt {
 
@@ -40,6 +41,9 @@ void record_metadata(RetrievalModel& model, const Dataset& data, const TrainOpti
 
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options) {
   check_train_options(options);
+  // Unknown candidate ids are named by their row in the caller's table, before the split
+  // reorders the rows.
+  if (reads_catalogue(spec, data.interactions)) (void)catalogue_rows(spec, data.interactions, data.candidates);
   FitResult out;
   out.warnings = check_training_data(spec, data);
   Split split = split_for_spec(data.interactions, spec.data);

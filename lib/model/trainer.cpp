@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <unordered_map>
@@ -10,6 +11,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "base/random.h"
+#include "model/candidate_inputs.h"
 #include "nn/optimizer.h"
 #include "nn/retrieval_loss.h"
 
@@ -62,9 +64,14 @@ struct DistinctCandidates {
   std::vector<float> multiplicity;
   std::vector<int32_t> positive_column;
 
-  DistinctCandidates(const EncodedBatch& all, std::span<const int32_t> ids, std::span<const float> probs) {
+  // `inputs` are the candidate tower's inputs of the n training rows; `ids` are per row of
+  // inputs.encoded, `probs` per training row. Rows group first by their encoded inputs and id,
+  // then, when there are sampling probabilities, by those too.
+  DistinctCandidates(const CandidateInputs& inputs, size_t n, std::span<const int32_t> ids,
+                     std::span<const float> probs) {
+    const EncodedBatch& all = inputs.encoded;
     std::unordered_map<std::string, uint32_t> groups;
-    group.resize(all.rows);
+    std::vector<uint32_t> input_group(all.rows);
     std::string key;
     auto append = [&](const void* p, size_t bytes) { key.append(static_cast<const char*>(p), bytes); };
     for (size_t r = 0; r < all.rows; ++r) {
@@ -74,10 +81,22 @@ struct DistinctCandidates {
         if (!f.values.empty()) append(&f.values[r], sizeof(float));
       }
       if (!ids.empty()) append(&ids[r], sizeof(int32_t));
-      if (!probs.empty()) append(&probs[r], sizeof(float));
-      group[r] = groups.emplace(key, static_cast<uint32_t>(groups.size())).first->second;
+      input_group[r] = groups.emplace(key, static_cast<uint32_t>(groups.size())).first->second;
     }
-    slot.assign(groups.size(), -1);
+    group.resize(n);
+    if (probs.empty()) {
+      for (size_t r = 0; r < n; ++r) group[r] = input_group[inputs.row(r)];
+      slot.assign(groups.size(), -1);
+      return;
+    }
+    std::unordered_map<uint64_t, uint32_t> with_probs;
+    for (size_t r = 0; r < n; ++r) {
+      uint32_t bits = 0;
+      std::memcpy(&bits, &probs[r], sizeof bits);
+      const uint64_t k = (uint64_t{input_group[inputs.row(r)]} << 32) | bits;
+      group[r] = with_probs.emplace(k, static_cast<uint32_t>(with_probs.size())).first->second;
+    }
+    slot.assign(with_probs.size(), -1);
   }
 
   void collect(std::span<const size_t> batch) {
@@ -186,16 +205,19 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   const double t_start = now_seconds();
 
   // Preprocess once: every epoch only gathers encoded rows.
+  // The candidate side is encoded per catalogue row when the interactions are joined to it.
   const EncodedBatch q_all = model.query().encode(train);
-  const EncodedBatch c_all = model.candidate().encode(train);
-  std::vector<int32_t> id_codes;
-  if (spec.task.loss.remove_accidental_hits) id_codes = candidate_id_codes(train, spec.candidate_id_column);
+  const CandidateInputs c_in = encode_candidate_inputs(model, train, catalogue);
+  const EncodedBatch& c_all = c_in.encoded;
+  std::vector<int32_t> id_codes;  // per row of c_all
+  if (spec.task.loss.remove_accidental_hits)
+    id_codes = candidate_id_codes(c_in.row_of.empty() ? train : catalogue, spec.candidate_id_column);
   const std::vector<float> weights = float_column(train, spec.task.sample_weight_column, "sample weight");
   const std::vector<float> probs = float_column(train, spec.task.sampling_probability_column, "sampling probability");
 
   const bool grouping = opt.group_repeated_candidates && spec.task.loss.num_hard_negatives == 0;
   std::optional<DistinctCandidates> distinct;
-  if (grouping) distinct.emplace(c_all, id_codes, probs);
+  if (grouping) distinct.emplace(c_in, n, id_codes, probs);
 
   if (exchange) {
     // Evaluation is collective: every process holds test rows, or none does.
@@ -218,7 +240,7 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   Matrix dq, dc, dc_all;
   std::vector<int32_t> batch_ids;
   std::vector<float> batch_weights, batch_probs, ones;
-  std::vector<size_t> batch_rows;
+  std::vector<size_t> batch_rows, c_source;
   GatheredCandidates gathered;
   BatchOrder order =
       exchange ? BatchOrder(global_rows, exchange->ranks(), exchange->rank(), exchange->rank() + 1, batch_size, seed)
@@ -259,9 +281,12 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
           in.multiplicity = distinct->multiplicity;
         }
       }
+      // The rows of c_all the candidate side gathers.
+      c_source.resize(c_rows.size());
+      for (size_t i = 0; i < c_rows.size(); ++i) c_source[i] = c_in.row(c_rows[i]);
       if (!id_codes.empty()) {
         batch_ids.resize(c_rows.size());
-        for (size_t i = 0; i < c_rows.size(); ++i) batch_ids[i] = id_codes[c_rows[i]];
+        for (size_t i = 0; i < c_rows.size(); ++i) batch_ids[i] = id_codes[c_source[i]];
         in.candidate_ids = batch_ids;
       }
       if (!weights.empty()) {
@@ -289,7 +314,7 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
           const auto [q0, q1] = share(bn, s);
           const auto [c0, c1] = share(bc, s);
           qb.gather_rows(q_all, rows, q0, q1);
-          cb.gather_rows(c_all, c_rows, c0, c1);
+          cb.gather_rows(c_all, c_source, c0, c1);
           model.query().forward_rows(qb, q_act, q0, q1);
           model.candidate().forward_rows(cb, c_act, c0, c1);
         });

@@ -7,6 +7,7 @@
 
 #include "base/checked_math.h"
 #include "base/error.h"
+#include "model/candidate_inputs.h"
 
 namespace tt {
 
@@ -15,7 +16,18 @@ TwoTowerModel::TwoTowerModel(ModelSpec spec)
 
 void TwoTowerModel::fit_preprocessing(const Table& interactions, const Table& candidates) {
   query_.fit(interactions, candidates);
-  candidate_.fit(interactions, candidates);
+  if (!reads_catalogue(spec_, interactions)) {
+    candidate_.fit(interactions, candidates);
+    return;
+  }
+  // Joined to the catalogue: a candidate feature fitted on the interactions sees, per
+  // interaction, its catalogue row's value (what a denormalised file would have held).
+  std::vector<std::string> columns;
+  for (const auto& f : spec_.candidate.features)
+    if (f.fit_on == FitOn::interactions) columns.push_back(f.column);
+  Table joined;
+  if (!columns.empty()) joined = joined_columns(candidates, catalogue_rows(spec_, interactions, candidates), columns);
+  candidate_.fit(joined, candidates);
 }
 
 namespace {

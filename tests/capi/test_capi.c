@@ -101,7 +101,7 @@ static void test_model_errors(void) {
   size_t dim = 0;
   CHECK_FAILS(tt_model_create("{not json", &m), TT_ERR_PARSE, "invalid JSON");
   CHECK(m == NULL);
-  CHECK_FAILS(tt_model_create("{\"query_tower\": 1}", &m), TT_ERR_PARSE, "query_tower");
+  CHECK_FAILS(tt_model_create("{'query_tower': 1}", &m), TT_ERR_PARSE, "query_tower");
   CHECK_FAILS(tt_model_create(NULL, &m), TT_ERR_INVALID_ARGUMENT, "spec_json is NULL");
   CHECK_FAILS(tt_model_create(syn_spec_json, NULL), TT_ERR_INVALID_ARGUMENT, "out is NULL");
   CHECK_FAILS(tt_model_create_from_file("/nonexistent/spec.json", &m), TT_ERR_IO, "/nonexistent/spec.json");
@@ -283,7 +283,7 @@ static void test_train_query(void) {
   }
 
   CHECK_OK(tt_model_spec_json(m, &json));
-  CHECK(json && strstr(json, "\"synthetic\"") != NULL);
+  CHECK(json && strstr(json, "'synthetic'") != NULL);
   CHECK_OK(tt_model_metadata_json(m, &json));
   CHECK(json && strstr(json, "factorized_top_k/top_10_categorical_accuracy") != NULL);
   CHECK_FAILS(tt_model_metadata_json(m, NULL), TT_ERR_INVALID_ARGUMENT, "json is NULL");
@@ -295,11 +295,58 @@ static void test_train_query(void) {
   tt_model_free(m);
 }
 
+/* Interactions carrying only the ids and the query's columns: the candidate tower reads the
+ * catalogue row with the interaction's item_id (the catalogue join). An unknown id is refused
+ * naming the row and the id. */
+static void test_catalogue_join(void) {
+  tt_table *inter = NULL, *cand = NULL, *ids_only = NULL;
+  tt_model* m = NULL;
+  tt_train_options to;
+  tt_metrics metrics;
+  char user[32], item[32], title[64];
+  const char* u = user;
+  const char* it = item;
+  const char* unknown = "i999";
+  int i;
+
+  CHECK(syn_tables(&inter, &cand));
+  CHECK_OK(tt_table_create(&ids_only));
+  for (i = 0; i < SYN_ROWS; ++i) {
+    int64_t ts = 1000000 + 37 * (int64_t)i;
+    syn_names(i, user, item, title, sizeof user, i / SYN_USERS);
+    CHECK_OK(tt_table_append_strings(ids_only, "user_id", &u, 1));
+    CHECK_OK(tt_table_append_int64(ids_only, "timestamp", &ts, 1));
+    CHECK_OK(tt_table_append_strings(ids_only, "item_id", &it, 1));
+  }
+  CHECK_OK(tt_model_create(syn_spec_json, &m));
+  tt_train_options_init(&to);
+  to.threads = 1;
+  tt_metrics_init(&metrics);
+  CHECK_OK(tt_model_train(m, ids_only, cand, &to, &metrics));
+  CHECK(metrics.accuracy[2] > 0.5);
+  tt_model_free(m);
+
+  CHECK_OK(tt_table_append_strings(ids_only, "user_id", &u, 1));
+  {
+    int64_t ts = 5;
+    CHECK_OK(tt_table_append_int64(ids_only, "timestamp", &ts, 1));
+  }
+  CHECK_OK(tt_table_append_strings(ids_only, "item_id", &unknown, 1));
+  CHECK_OK(tt_model_create(syn_spec_json, &m));
+  CHECK_FAILS(tt_model_train(m, ids_only, cand, &to, NULL), TT_ERR_INVALID_ARGUMENT,
+              "interactions row 1200: candidate id 'i999' (column 'item_id') is not in the catalogue");
+  tt_model_free(m);
+  tt_table_free(ids_only);
+  tt_table_free(inter);
+  tt_table_free(cand);
+}
+
 int main(void) {
   test_versions();
   test_tables();
   test_read_file();
   test_model_errors();
   test_train_query();
+  test_catalogue_join();
   return finish("test_capi");
 }
