@@ -12,6 +12,10 @@
 
 namespace tt {
 
+namespace {
+constexpr size_t kScoreColumns = 16384;
+}  // namespace
+
 std::string TopKMetrics::metric_name(size_t k) {
   return "factorized_top_k/top_" + std::to_string(k) + "_categorical_accuracy";
 }
@@ -89,14 +93,24 @@ TopKMetrics evaluate_factorized_topk(const TwoTowerModel& model, const EvalSet& 
       TowerScratch scratch;
       model.query().embed(qb, q, scratch);
       model.candidate().embed(pb, pos, scratch);
-      std::vector<float> scores(rn * nc);
-      sgemm(false, true, rn, nc, d, 1.0f, q.data(), d, cat.data(), d, 0.0f, scores.data(), nc);
+      std::vector<float> s_pos(rn);
       for (size_t r = 0; r < rn; ++r) {
         const float* qi = q.row(r);
         const float* pi = pos.row(r);
-        float s_pos = 0.0f;
-        for (size_t k = 0; k < d; ++k) s_pos += qi[k] * pi[k];
-        higher[r0 + r] = std::isfinite(s_pos) ? row_count_greater(scores.data() + r * nc, nc, s_pos) : SIZE_MAX;
+        float s = 0.0f;
+        for (size_t k = 0; k < d; ++k) s += qi[k] * pi[k];
+        s_pos[r] = s;
+        higher[r0 + r] = std::isfinite(s) ? 0 : SIZE_MAX;
+      }
+      // The catalogue in slices of kScoreColumns: a task's scores stay at 256 x 16384 floats
+      // (16 MiB) however large the catalogue (a million candidates would need 1 GiB at once).
+      const size_t width = std::min(nc, kScoreColumns);
+      std::vector<float> scores(rn * width);
+      for (size_t c0 = 0; c0 < nc; c0 += width) {
+        const size_t cn = std::min(width, nc - c0);
+        sgemm(false, true, rn, cn, d, 1.0f, q.data(), d, cat.row(c0), d, 0.0f, scores.data(), cn);
+        for (size_t r = 0; r < rn; ++r)
+          if (higher[r0 + r] != SIZE_MAX) higher[r0 + r] += row_count_greater(scores.data() + r * cn, cn, s_pos[r]);
       }
     });
   }

@@ -666,6 +666,20 @@ TEST_CASE("evaluation: the FactorizedTopK counting rule") {
   }
   CHECK(strictly_higher_somewhere);
   CHECK(with_dups.at(1000) == 1.0);
+
+  // A catalogue larger than one slice of scores (16384 columns): every item 500 times. A row
+  // then has 500 times as many higher-scoring rows, so top-500k here is top-k of the plain
+  // catalogue (up to GEMM rounding, as above); a miscounted slice would break the equality.
+  Table big;
+  for (int copy = 0; copy < 500; ++copy) big.append(p.catalogue);
+  REQUIRE(big.num_rows() == 20000);
+  const EvalSet sliced = make_eval_set(m, p.test, big, false);
+  const TopKMetrics b = evaluate_factorized_topk(m, sliced, {500, 1000, 2500, 5000, 20000}, 64, pool);
+  CHECK(std::abs(b.at(500) - a.at(1)) <= 0.03);
+  CHECK(std::abs(b.at(1000) - a.at(2)) <= 0.03);
+  CHECK(std::abs(b.at(2500) - a.at(5)) <= 0.03);
+  CHECK(std::abs(b.at(5000) - a.at(10)) <= 0.03);
+  CHECK(b.at(20000) == 1.0);
 }
 
 TEST_CASE("dataset: CSV files load every column the spec's features read") {
