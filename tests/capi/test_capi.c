@@ -101,7 +101,7 @@ static void test_model_errors(void) {
   size_t dim = 0;
   CHECK_FAILS(tt_model_create("{not json", &m), TT_ERR_PARSE, "invalid JSON");
   CHECK(m == NULL);
-  CHECK_FAILS(tt_model_create("{'query_tower': 1}", &m), TT_ERR_PARSE, "query_tower");
+  CHECK_FAILS(tt_model_create("{\"query_tower\": 1}", &m), TT_ERR_PARSE, "query_tower");
   CHECK_FAILS(tt_model_create(NULL, &m), TT_ERR_INVALID_ARGUMENT, "spec_json is NULL");
   CHECK_FAILS(tt_model_create(syn_spec_json, NULL), TT_ERR_INVALID_ARGUMENT, "out is NULL");
   CHECK_FAILS(tt_model_create_from_file("/nonexistent/spec.json", &m), TT_ERR_IO, "/nonexistent/spec.json");
@@ -283,7 +283,7 @@ static void test_train_query(void) {
   }
 
   CHECK_OK(tt_model_spec_json(m, &json));
-  CHECK(json && strstr(json, "'synthetic'") != NULL);
+  CHECK(json && strstr(json, "\"synthetic\"") != NULL);
   CHECK_OK(tt_model_metadata_json(m, &json));
   CHECK(json && strstr(json, "factorized_top_k/top_10_categorical_accuracy") != NULL);
   CHECK_FAILS(tt_model_metadata_json(m, NULL), TT_ERR_INVALID_ARGUMENT, "json is NULL");
