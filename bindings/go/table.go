@@ -131,7 +131,8 @@ func convert[From, To int | int32 | int64 | float32 | float64](values []From) []
 }
 
 // ReadTableFile reads the given columns of a CSV (RFC 4180) or TSV (.tsv/.tab) file with a
-// header row; other columns of the file are ignored. Errors name the file, line and column.
+// header row, or of a columnar data file (recognised by its first bytes; see WriteColumnar);
+// other columns of the file are ignored. Errors name the file, line and column.
 func ReadTableFile(path string, columns ...Column) (*Table, error) {
 	const op = "ReadTableFile"
 	if err := checkABI(); err != nil {
@@ -163,6 +164,58 @@ func ReadTableFile(path string, columns ...Column) (*Table, error) {
 		return nil, err
 	}
 	return newTable(ptr), nil
+}
+
+// WriteColumnar writes the table as a columnar data file (typed columns, strings
+// dictionary-encoded, checksummed; docs/data-format.md), atomically. ReadTableFile reads it
+// back, and training reads it without parsing.
+func (t *Table) WriteColumnar(path string) error {
+	const op = "WriteColumnar"
+	ptr, err := t.read(op, "table")
+	if err != nil {
+		return err
+	}
+	defer t.mu.RUnlock()
+	cpath, err := cString(op, "path", path)
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(cpath))
+	return call(op, func() C.tt_status { return C.tt_table_write_columnar(ptr, cpath) })
+}
+
+// ConvertData converts a data file (CSV, TSV or columnar) to a columnar data file holding the
+// given columns with their types, in that order (what `twotower data convert` does).
+func ConvertData(input, output string, columns ...Column) error {
+	const op = "ConvertData"
+	if err := checkABI(); err != nil {
+		return err
+	}
+	cin, err := cString(op, "input", input)
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(cin))
+	cout, err := cString(op, "output", output)
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(cout))
+	n := len(columns)
+	names := cArray[*C.char](n)
+	types := cArray[C.tt_dtype](n)
+	defer freeArray(names)
+	defer freeArray(types)
+	for i, c := range columns {
+		if names[i], err = cString(op, "column name", c.Name); err != nil {
+			return err
+		}
+		defer C.free(unsafe.Pointer(names[i]))
+		types[i] = C.tt_dtype(c.Type)
+	}
+	return call(op, func() C.tt_status {
+		return C.tt_data_convert(cin, cout, firstOrNil(names), firstOrNil(types), C.size_t(n))
+	})
 }
 
 // LoadMovieLens loads MovieLens 100k from its original directory (u.data, u.item; SHA256SUMS

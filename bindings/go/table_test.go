@@ -100,6 +100,40 @@ func TestTableUseAfterClose(t *testing.T) {
 	}
 }
 
+func TestColumnarFiles(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "clicks.csv")
+	writeFile(t, csv, "user,item,w,ignored\nu1,10,0.5,x\n\"u, 2\",20,1.5,y\nu1,10,2.5,z\n")
+	ttc := filepath.Join(dir, "clicks.ttc")
+	if err := ConvertData(csv, ttc, Column{"user", DTypeString}, Column{"item", DTypeInt64}); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := ReadTableFile(ttc, Column{"item", DTypeInt64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	if n, _ := tab.NumRows(); n != 3 {
+		t.Fatalf("rows = %d, want 3", n)
+	}
+	again := filepath.Join(dir, "again.ttc")
+	if err := tab.WriteColumnar(again); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadTableFile(again, Column{"item", DTypeInt64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	if n, _ := back.NumRows(); n != 3 {
+		t.Fatalf("rows read back = %d, want 3", n)
+	}
+	_, err = ReadTableFile(ttc, Column{"item", DTypeString})
+	wantErr(t, err, StatusParse, "column 'item' is stored as int64, expected string")
+	err = ConvertData(csv, filepath.Join(dir, "x.ttc"), Column{"nope", DTypeString})
+	wantErr(t, err, StatusParse, "nope")
+}
+
 func TestReadTableFile(t *testing.T) {
 	dir := t.TempDir()
 	csv := filepath.Join(dir, "items.csv")

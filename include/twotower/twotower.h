@@ -137,11 +137,22 @@ TT_API tt_status tt_table_get_int64(const tt_table* table, const char* column, s
 TT_API tt_status tt_table_get_float32(const tt_table* table, const char* column, size_t first_row, size_t count,
                                       float* out);
 
-/* Reads a CSV (RFC 4180) or TSV (by extension .tsv/.tab) file with a header row. The columns to
- * read and their types are given as parallel arrays; other columns are ignored. Errors name
- * the file, line and column. */
+/* Reads a data file with a header row: CSV (RFC 4180), TSV (by extension .tsv/.tab) or a
+ * columnar data file (docs/data-format.md; recognised by its first bytes, whatever its name).
+ * The columns to read and their types are given as parallel arrays; other columns are ignored.
+ * Errors name the file, line and column (for a columnar file: the column, and its stored type
+ * when it differs). */
 TT_API tt_status tt_table_read_file(const char* path, const char* const* columns, const tt_dtype* types,
                                     size_t num_columns, tt_table** out);
+
+/* Writes the table as a columnar data file (docs/data-format.md: typed columns, strings
+ * dictionary-encoded, checksummed; read back with tt_table_read_file or used as training data
+ * without parsing), atomically. */
+TT_API tt_status tt_table_write_columnar(const tt_table* table, const char* path);
+/* Converts a data file (CSV, TSV or columnar) to a columnar data file: the named columns with
+ * their types, in that order (what `twotower data convert` does). */
+TT_API tt_status tt_data_convert(const char* input, const char* output, const char* const* columns,
+                                 const tt_dtype* types, size_t num_columns);
 
 /* MovieLens 100k from its original directory (u.data, u.item; SHA256SUMS verified if present):
  * ratings {user_id: string, movie_title: string, timestamp: int64, rating: float32} and the

@@ -2,11 +2,14 @@
 #include <cstring>
 #include <memory>
 
+#include "base/atomic_file.h"
 #include "capi/api_guard.h"
 #include "capi/table_handle.h"
+#include "data/columnar.h"
 #include "data/delimited.h"
 #include "data/locate.h"
 #include "data/movielens.h"
+#include "data/table_file.h"
 #include "data/text.h"
 
 using namespace tt;
@@ -87,6 +90,20 @@ template <class T, class Values>
 static void copy_rows(const Values& values, size_t first, size_t count, T* out) {
   std::copy(values.begin() + static_cast<std::ptrdiff_t>(first),
             values.begin() + static_cast<std::ptrdiff_t>(first + count), out);
+}
+
+// The parallel arrays of tt_table_read_file and tt_data_convert as column specs.
+static std::vector<ColumnSpec> column_specs(const char* const* columns, const tt_dtype* types, size_t num_columns) {
+  if (num_columns) {
+    require(columns, "columns");
+    require(types, "types");
+  }
+  std::vector<ColumnSpec> specs;
+  for (size_t i = 0; i < num_columns; ++i) {
+    if (!columns[i]) fail(ErrorKind::invalid_argument, "columns[" + std::to_string(i) + "] is NULL");
+    specs.push_back({columns[i], to_dtype(types[i])});
+  }
+  return specs;
 }
 
 extern "C" {
@@ -203,12 +220,25 @@ TT_API tt_status tt_table_read_file(const char* path, const char* const* columns
       require(columns, "columns");
       require(types, "types");
     }
-    std::vector<ColumnSpec> specs;
-    for (size_t i = 0; i < num_columns; ++i) {
-      if (!columns[i]) fail(ErrorKind::invalid_argument, "columns[" + std::to_string(i) + "] is NULL");
-      specs.push_back({columns[i], to_dtype(types[i])});
-    }
-    *out = wrap(read_delimited(path, specs));
+    *out = wrap(read_table_file(path, column_specs(columns, types, num_columns)));
+  });
+}
+
+TT_API tt_status tt_table_write_columnar(const tt_table* table, const char* path) {
+  return TT_GUARD({
+    require(table, "table");
+    require(path, "path");
+    write_columnar(path, table->to_table());
+  });
+}
+
+TT_API tt_status tt_data_convert(const char* input, const char* output, const char* const* columns,
+                                 const tt_dtype* types, size_t num_columns) {
+  return TT_GUARD({
+    require(input, "input");
+    require(output, "output");
+    check_writable_path(output, "output");
+    write_columnar(output, read_table_file(input, column_specs(columns, types, num_columns)));
   });
 }
 

@@ -9,6 +9,7 @@
 #include "data/catalogue_join.h"
 #include "data/delimited.h"
 #include "data/movielens.h"
+#include "data/table_file.h"
 #include "data/text.h"
 
 namespace tt {
@@ -50,21 +51,19 @@ std::vector<ColumnSpec> columns_for(const ModelSpec& spec, bool candidates_file)
 Dataset load_delimited_dataset(const std::string& interactions_path, const std::string& candidates_path,
                                const ModelSpec& spec, const LoadOptions& options) {
   Dataset d;
-  d.interactions = read_delimited(interactions_path, columns_for(spec, false));
-  d.candidates = read_delimited(candidates_path, columns_for(spec, true));
+  d.interactions = read_table_file(interactions_path, columns_for(spec, false));
+  d.candidates = read_table_file(candidates_path, columns_for(spec, true));
   d.source = interactions_path + " + " + candidates_path;
   // Checked here, where rows still have file lines; training then joins without failing.
   const std::string& id = spec.candidate_id_column;
-  const CatalogueJoin join = join_catalogue(d.interactions, d.candidates, id, [&](size_t r) {
-    return candidates_path + ":" + std::to_string(delimited_row_line(candidates_path, r));
-  });
+  const CatalogueJoin join = join_catalogue(d.interactions, d.candidates, id,
+                                            [&](size_t r) { return describe_table_file_row(candidates_path, r); });
   if (join.missing && !options.skip_unknown_candidates)
-    fail(ErrorKind::parse,
-         interactions_path + ":" + std::to_string(delimited_row_line(interactions_path, join.first_missing)) +
-             ": candidate id " + id_for_message(d.interactions, id, join.first_missing) + " (column '" + id +
-             "') is not in the catalogue " + candidates_path + " (" + std::to_string(join.missing) +
-             " interactions have unknown ids; to leave them out, skip unknown candidates: "
-             "--skip-unknown-candidates)");
+    fail(ErrorKind::parse, describe_table_file_row(interactions_path, join.first_missing) + ": candidate id " +
+                               id_for_message(d.interactions, id, join.first_missing) + " (column '" + id +
+                               "') is not in the catalogue " + candidates_path + " (" + std::to_string(join.missing) +
+                               " interactions have unknown ids; to leave them out, skip unknown candidates: "
+                               "--skip-unknown-candidates)");
   if (join.missing) {
     std::vector<size_t> keep;
     keep.reserve(join.catalogue_row.size() - join.missing);

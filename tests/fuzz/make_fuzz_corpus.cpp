@@ -29,6 +29,7 @@ const Writer kWriters[] = {
     {"npz", write_npz_seeds},
     {"safetensors", write_safetensors_seeds},
     {"fvecs", write_fvecs_seeds},
+    {"columnar", write_columnar_seeds},
 };
 
 }  // namespace

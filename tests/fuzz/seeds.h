@@ -36,5 +36,6 @@ void write_npy_seeds(SeedDir& out);
 void write_npz_seeds(SeedDir& out);
 void write_safetensors_seeds(SeedDir& out);
 void write_fvecs_seeds(SeedDir& out);
+void write_columnar_seeds(SeedDir& out);
 
 }  // namespace tt::fuzz

@@ -80,6 +80,32 @@ def test_read_file_errors_name_file_and_line(tmp_path):
         twotower.Table.read_file(p, {"nosuchcolumn": "string"})
 
 
+def test_columnar_round_trip_and_convert(tmp_path):
+    t = twotower.Table({"user": ["a", "b", "a"], "ts": [1, 2, 3], "w": [0.5, 1.5, 2.5]},
+                       dtypes={"ts": "int64", "w": "float32"})
+    ttc = tmp_path / "t.ttc"
+    t.write_columnar(ttc)
+    assert ttc.read_bytes()[:6] == b"TTCOLS"
+    back = twotower.Table.read_file(ttc, {"w": "float32", "user": "string"})
+    assert back.num_rows == 3
+    assert back.columns == {"w": "float32", "user": "string"}
+    csv = tmp_path / "clicks.csv"
+    csv.write_text('user,ts,unused\n"x, y",10,z\nq,20,z\n')
+    out = tmp_path / "clicks.ttc"
+    twotower.convert_data(csv, out, {"user": str, "ts": "int64"})
+    assert twotower.Table.read_file(out, {"ts": "int64"}).num_rows == 2
+    # A stored type differing from the requested one names the column and both types.
+    with pytest.raises(twotower.ParseError) as e:
+        twotower.Table.read_file(out, {"ts": "string"})
+    assert "column 'ts' is stored as int64, expected string" in e.value.message
+    # Damage is refused as corrupt.
+    data = bytearray(out.read_bytes())
+    data[20] ^= 1
+    out.write_bytes(bytes(data))
+    with pytest.raises(twotower.CorruptModelError):
+        twotower.Table.read_file(out, {"ts": "int64"})
+
+
 def test_closed_table():
     t = twotower.Table({"a": [1]})
     with t:

@@ -19,7 +19,7 @@ from .errors import (
     UnsupportedError,
 )
 from ._runtime import lib as _lib
-from .table import FLOAT32, INT64, STRING, Table, load_movielens
+from .table import FLOAT32, INT64, STRING, Table, convert_data, load_movielens
 from .model import Metrics, Model, ModelSlot, Precision, Progress, convert, import_model
 from .index import VectorIndex
 
@@ -54,6 +54,7 @@ __all__ = [
     "model_format_min_version",
     "Table",
     "load_movielens",
+    "convert_data",
     "STRING",
     "INT64",
     "FLOAT32",

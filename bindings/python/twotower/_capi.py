@@ -225,6 +225,8 @@ _SIGNATURES = {
     "tt_table_get_int64": (_status, [_handle, c_char_p, c_size_t, c_size_t, _i64p]),
     "tt_table_get_float32": (_status, [_handle, c_char_p, c_size_t, c_size_t, _f32p]),
     "tt_table_read_file": (_status, [c_char_p, POINTER(c_char_p), POINTER(c_int), c_size_t, _out_handle]),
+    "tt_table_write_columnar": (_status, [_handle, c_char_p]),
+    "tt_data_convert": (_status, [c_char_p, c_char_p, POINTER(c_char_p), POINTER(c_int), c_size_t]),
     "tt_load_movielens": (_status, [c_char_p, _out_handle, _out_handle]),
     # models
     "tt_model_create": (_status, [c_char_p, _out_handle]),

@@ -173,9 +173,9 @@ class Table:
 
     @classmethod
     def read_file(cls, path: str | os.PathLike, columns: Mapping[str, Any]) -> "Table":
-        """Reads a CSV (RFC 4180) or TSV (.tsv/.tab) file with a header row. ``columns`` maps
-        each column to read to its type; other columns are ignored. Errors name the file, line
-        and column."""
+        """Reads a CSV (RFC 4180) or TSV (.tsv/.tab) file with a header row, or a columnar data
+        file (docs/data-format.md; recognised by its first bytes). ``columns`` maps each column
+        to read to its type; other columns are ignored. Errors name the file, line and column."""
         if not columns:
             raise errors.InvalidArgumentError("twotower: Table.read_file needs at least one column")
         types = {str(c): _dtype_name(t) for c, t in columns.items()}
@@ -184,6 +184,12 @@ class Table:
         h = c_void_p()
         lib.tt_table_read_file(_capi.encode_path(path), names, codes, len(types), byref(h))
         return cls._adopt(h.value, types)
+
+    def write_columnar(self, path: str | os.PathLike) -> None:
+        """Writes the table as a columnar data file (typed columns, strings dictionary-encoded,
+        checksummed; docs/data-format.md), atomically. Read it back with ``read_file`` or train
+        from it without parsing."""
+        lib.tt_table_write_columnar(self._h, _capi.encode_path(path))
 
     @property
     def _h(self) -> int:
@@ -309,6 +315,17 @@ def as_table(data: "Table | Mapping[str, Iterable]") -> tuple[Table, bool]:
     raise errors.InvalidArgumentError(
         f"twotower: expected a twotower.Table or a mapping of columns, got {type(data).__name__}"
     )
+
+
+def convert_data(input: str | os.PathLike, output: str | os.PathLike, columns: Mapping[str, Any]) -> None:
+    """Converts a data file (CSV, TSV or columnar) to a columnar data file holding ``columns``
+    (column name to type, in that order), as ``twotower data convert`` does."""
+    if not columns:
+        raise errors.InvalidArgumentError("twotower: convert_data needs at least one column")
+    types = {str(c): _dtype_name(t) for c, t in columns.items()}
+    names = (c_char_p * len(types))(*[c.encode("utf-8") for c in types])
+    codes = (c_int * len(types))(*[_CODES[t] for t in types.values()])
+    lib.tt_data_convert(_capi.encode_path(input), _capi.encode_path(output), names, codes, len(types))
 
 
 def load_movielens(dir: str | os.PathLike | None = None) -> tuple[Table, Table]:

@@ -294,6 +294,14 @@ extern "C" {
         num_columns: usize,
         out: *mut *mut tt_table,
     ) -> tt_status;
+    pub fn tt_table_write_columnar(table: *const tt_table, path: *const c_char) -> tt_status;
+    pub fn tt_data_convert(
+        input: *const c_char,
+        output: *const c_char,
+        columns: *const *const c_char,
+        types: *const tt_dtype,
+        num_columns: usize,
+    ) -> tt_status;
     pub fn tt_load_movielens(
         dir: *const c_char,
         ratings: *mut *mut tt_table,

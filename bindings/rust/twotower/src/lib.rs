@@ -21,7 +21,7 @@ pub use error::{Error, Result, Status};
 pub use index::{IndexOptions, VectorIndex};
 pub use model::{Embeddings, EvalOptions, Hit, LoadOptions, Model, QueryOptions, SaveOptions, SearchPrecision};
 pub use slot::{ModelSlot, SharedModel};
-pub use table::{load_movielens, ColumnInfo, DType, Table, TableBuilder};
+pub use table::{convert_data, load_movielens, ColumnInfo, DType, Table, TableBuilder};
 pub use train::{Metrics, Progress, TrainOptions};
 
 /// The C ABI version this crate is written for.

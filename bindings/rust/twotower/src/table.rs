@@ -205,8 +205,18 @@ impl Table {
         Ok(values)
     }
 
-    /// Reads a CSV (RFC 4180) or TSV (`.tsv`/`.tab`) file with a header row: the given columns
-    /// with their types, other columns ignored. Errors name the file, line and column.
+    /// Writes the table as a columnar data file (typed columns, strings dictionary-encoded,
+    /// checksummed; docs/data-format.md), atomically. [`Table::read_file`] reads it back, and
+    /// training reads it without parsing.
+    pub fn write_columnar(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = c_path(path.as_ref())?;
+        // SAFETY: valid handle and string.
+        check(unsafe { sys::tt_table_write_columnar(self.as_ptr(), path.as_ptr()) })
+    }
+
+    /// Reads a CSV (RFC 4180) or TSV (`.tsv`/`.tab`) file with a header row, or a columnar data
+    /// file (recognised by its first bytes): the given columns with their types, other columns
+    /// ignored. Errors name the file, line and column.
     pub fn read_file(path: impl AsRef<Path>, columns: &[(&str, DType)]) -> Result<Table> {
         crate::ensure_abi()?;
         let path = c_path(path.as_ref())?;
@@ -220,6 +230,21 @@ impl Table {
         })?;
         Ok(Table::adopt(raw))
     }
+}
+
+/// Converts a data file (CSV, TSV or columnar) to a columnar data file holding `columns` with
+/// their types, in that order (what `twotower data convert` does).
+pub fn convert_data(input: impl AsRef<Path>, output: impl AsRef<Path>, columns: &[(&str, DType)]) -> Result<()> {
+    crate::ensure_abi()?;
+    let input = c_path(input.as_ref())?;
+    let output = c_path(output.as_ref())?;
+    let names = columns.iter().map(|(name, _)| c_string(name, "column name")).collect::<Result<Vec<CString>>>()?;
+    let name_ptrs: Vec<*const std::ffi::c_char> = names.iter().map(|s| s.as_ptr()).collect();
+    let types: Vec<sys::tt_dtype> = columns.iter().map(|(_, t)| t.raw()).collect();
+    // SAFETY: parallel arrays of `columns.len()` entries and valid strings.
+    check(unsafe {
+        sys::tt_data_convert(input.as_ptr(), output.as_ptr(), name_ptrs.as_ptr(), types.as_ptr(), types.len())
+    })
 }
 
 /// Columns collected in Rust and handed to the library by [`TableBuilder::build`], which reports

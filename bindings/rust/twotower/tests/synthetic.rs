@@ -344,6 +344,24 @@ fn tables_from_files() {
 }
 
 #[test]
+fn columnar_files() {
+    let dir = temp_dir("columnar");
+    let csv = dir.join("clicks.csv");
+    std::fs::write(&csv, "user,item,ignored\n\"u, 1\",10,x\nu2,20,y\nu2,10,z\n").unwrap();
+    let ttc = dir.join("clicks.ttc");
+    twotower::convert_data(&csv, &ttc, &[("user", DType::String), ("item", DType::Int64)]).unwrap();
+    let t = Table::read_file(&ttc, &[("item", DType::Int64)]).unwrap();
+    assert_eq!(t.num_rows().unwrap(), 3);
+    let again = dir.join("again.ttc");
+    t.write_columnar(&again).unwrap();
+    assert_eq!(Table::read_file(&again, &[("item", DType::Int64)]).unwrap().num_rows().unwrap(), 3);
+    let err = Table::read_file(&ttc, &[("item", DType::String)]).unwrap_err();
+    assert_eq!(err.status(), Status::Parse);
+    assert!(err.message().contains("column 'item' is stored as int64, expected string"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn tables_built_in_batches() {
     let mut t = Table::new().unwrap();
     assert_eq!(t.num_rows().unwrap(), 0);
