@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <exception>
+#include <iterator>
 
 #include "base/error.h"
+#include "base/parallel.h"
 #include "data/delimited_records.h"
 #include "data/parse_number.h"
 #include "data/read_file.h"
@@ -117,6 +121,101 @@ void append_value(Target& target, const RecordReader& records, const std::string
   }
 }
 
+// Where a piece of the records starts: its offset and the line number there.
+struct PieceStart {
+  size_t pos;
+  size_t line;
+};
+
+// Cuts text[begin, end) into pieces of whole records of about `piece_bytes` each: one pass that
+// follows the reader's quoting rules (a quote opens a quoted field only at a field's start;
+// inside, "" is a quote and a line break is data), so that each cut falls on a line break
+// outside quotes. On malformed input the cuts after the first bad record may be wrong; that
+// record's piece reports it first, which is all the caller reports.
+std::vector<PieceStart> cut_records(std::string_view text, size_t begin, size_t first_line,
+                                    const DelimitedOptions& options, size_t piece_bytes) {
+  std::vector<PieceStart> out{{begin, first_line}};
+  size_t line = first_line;
+  size_t next_cut = begin + piece_bytes;
+  const char* p = text.data();
+  const size_t n = text.size();
+  if (!options.quoting) {
+    // No quotes: any line break ends a record, and lines are counted only up to each cut.
+    size_t from = begin;
+    while (next_cut < n) {
+      const void* nl = std::memchr(p + next_cut, '\n', n - next_cut);
+      if (!nl) break;
+      const size_t cut = static_cast<size_t>(static_cast<const char*>(nl) - p) + 1;
+      if (cut >= n) break;
+      line += static_cast<size_t>(std::count(p + from, p + cut, '\n'));
+      out.push_back({cut, line});
+      from = cut;
+      next_cut = cut + piece_bytes;
+    }
+    return out;
+  }
+  const char d = options.delimiter;
+  bool field_start = true;
+  for (size_t i = begin; i < n; ++i) {
+    const char c = p[i];
+    if (c == '\n') {
+      ++line;
+      field_start = true;
+      if (i + 1 >= next_cut && i + 1 < n) {
+        out.push_back({i + 1, line});
+        next_cut = i + 1 + piece_bytes;
+      }
+    } else if (c == '"' && field_start) {
+      // A quoted field: skip to its closing quote, counting its line breaks.
+      for (++i; i < n; ++i) {
+        if (p[i] == '"') {
+          if (i + 1 < n && p[i + 1] == '"') {
+            ++i;
+            continue;
+          }
+          break;
+        }
+        if (p[i] == '\n') ++line;
+      }
+      field_start = false;
+    } else {
+      field_start = c == d;
+    }
+  }
+  return out;
+}
+
+// The requested columns of records [begin, end) of `text`.
+std::vector<Target> parse_records(std::string_view text, const PieceStart& start, size_t end,
+                                  const std::string& source_name, const std::vector<std::string>& header,
+                                  const std::vector<Target>& shape, const DelimitedOptions& options) {
+  std::vector<Target> targets;
+  for (const Target& t : shape) targets.push_back({t.field, Column(t.column.name(), t.column.dtype())});
+  RecordReader records(text.substr(start.pos, end - start.pos), source_name, options, start.line);
+  records.set_column_names(header);
+  while (records.next()) {
+    check_field_count(records, header, source_name);
+    check_utf8(records, source_name);
+    for (auto& target : targets) append_value(target, records, source_name);
+  }
+  return targets;
+}
+
+// Appends `from`'s values to `to`, moving strings.
+void move_append(Column& to, Column& from) {
+  if (to.dtype() == DType::string) {
+    auto& src = from.strings();
+    to.strings().insert(to.strings().end(), std::make_move_iterator(src.begin()), std::make_move_iterator(src.end()));
+  } else {
+    to.append(from);
+  }
+}
+
+// Inputs under this size parse on the calling thread: starting threads costs more.
+constexpr size_t kParallelBytes = 4u << 20;
+// Pieces are small enough for a few per thread, so that one descheduled thread delays little.
+constexpr size_t kPieceBytes = 2u << 20;
+
 }  // namespace
 
 DelimitedOptions delimited_options_for_path(const std::string& path) {
@@ -148,10 +247,38 @@ Table read_delimited_text(std::string_view text, const std::string& source_name,
   std::vector<Target> targets = match_header(header, columns, source_name, records.line());
   records.set_column_names(header);
 
-  while (records.next()) {
-    check_field_count(records, header, source_name);
-    check_utf8(records, source_name);
-    for (auto& target : targets) append_value(target, records, source_name);
+  const int threads = checked_threads(options.threads, "threads");
+  const size_t data_begin = records.position();
+  if (text.size() - data_begin < kParallelBytes || threads == 1) {
+    while (records.next()) {
+      check_field_count(records, header, source_name);
+      check_utf8(records, source_name);
+      for (auto& target : targets) append_value(target, records, source_name);
+    }
+  } else {
+    // Pieces of whole records parse on all threads; their columns join in file order, and the
+    // first piece that fails (so the first bad record in the file) gives the error.
+    const std::vector<PieceStart> pieces = cut_records(text, data_begin, records.position_line(), options, kPieceBytes);
+    std::vector<std::vector<Target>> parsed(pieces.size());
+    std::vector<std::exception_ptr> errors(pieces.size());
+    ThreadPool pool(threads);
+    pool.for_each(pieces.size(), [&](size_t i) {
+      const size_t end = i + 1 < pieces.size() ? pieces[i + 1].pos : text.size();
+      try {
+        parsed[i] = parse_records(text, pieces[i], end, source_name, header, targets, options);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    });
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    for (size_t c = 0; c < targets.size(); ++c) {
+      Column& column = targets[c].column;
+      for (auto& piece : parsed) {
+        move_append(column, piece[c].column);
+        piece[c].column = Column(column.name(), column.dtype());
+      }
+    }
   }
   Table table;
   for (auto& target : targets) table.add(std::move(target.column));

@@ -21,6 +21,9 @@ struct DelimitedOptions {
   // and must be followed by a delimiter or line end; a '"' inside an unquoted field is kept as
   // text. Off for TSV, where a quote is always an ordinary character.
   bool quoting = true;
+  // Threads parsing the records: 0 means all hardware threads. Any count gives the same table
+  // and, for bad input, the same error (the first in the file).
+  int threads = 0;
 };
 
 // TSV (tab, no quoting) for names ending in .tsv or .tab (any case), CSV otherwise.

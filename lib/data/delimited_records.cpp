@@ -7,8 +7,8 @@
 
 namespace tt {
 
-RecordReader::RecordReader(std::string_view text, std::string source_name, DelimitedOptions options)
-    : text_(text), source_name_(std::move(source_name)), options_(options) {
+RecordReader::RecordReader(std::string_view text, std::string source_name, DelimitedOptions options, size_t first_line)
+    : text_(text), source_name_(std::move(source_name)), options_(options), line_(first_line) {
   const char d = options_.delimiter;
   if (d == '\n' || d == '\r' || (options_.quoting && d == '"'))
     fail(ErrorKind::invalid_argument,

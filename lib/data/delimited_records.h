@@ -12,8 +12,9 @@ namespace tt {
 
 class RecordReader {
  public:
-  // `text` must outlive the reader. `source_name` is used in messages.
-  RecordReader(std::string_view text, std::string source_name, DelimitedOptions options);
+  // `text` must outlive the reader. `source_name` is used in messages; `first_line` is the line
+  // number of text's first byte (a reader of one piece of a file counts from where it starts).
+  RecordReader(std::string_view text, std::string source_name, DelimitedOptions options, size_t first_line = 1);
 
   // Names used in messages for fields by position (set once the header is read).
   void set_column_names(std::vector<std::string> names) { column_names_ = std::move(names); }
@@ -29,6 +30,10 @@ class RecordReader {
   size_t field_line(size_t i) const { return field_lines_[i]; }
   // 1-based line where the current record starts.
   size_t line() const { return field_lines_.empty() ? line_ : field_lines_[0]; }
+  // The offset just past the current record (where the next one, or empty lines, begin) and
+  // the line number there.
+  size_t position() const { return pos_; }
+  size_t position_line() const { return line_; }
   // "column 'name'" for field i, or "field 7" past the known names.
   std::string describe_field(size_t i) const;
 
