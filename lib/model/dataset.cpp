@@ -21,14 +21,17 @@ Dataset load_movielens_dataset(const std::string& dir) {
 
 namespace {
 
-std::vector<ColumnSpec> columns_for(const ModelSpec& spec, bool candidates_file) {
+// `own_candidate_columns`: the interactions file carries every column the candidate tower reads,
+// which are then read from it (no join).
+std::vector<ColumnSpec> columns_for(const ModelSpec& spec, bool candidates_file, bool own_candidate_columns = false) {
   std::set<std::string> names;
   for (const TowerSpec* t : {&spec.query, &spec.candidate})
     for (const auto& f : t->features) {
       // The interactions carry the query tower's columns and the candidate id; the catalogue
-      // carries the candidate tower's columns (joined on the id), and those of query features
-      // fitted on candidates.
-      const bool wanted = candidates_file ? (t == &spec.candidate || f.fit_on == FitOn::candidates) : t == &spec.query;
+      // carries the candidate tower's columns (joined on the id unless the interactions have
+      // them too), and those of query features fitted on candidates.
+      const bool wanted = candidates_file ? (t == &spec.candidate || f.fit_on == FitOn::candidates)
+                                          : (t == &spec.query || own_candidate_columns);
       if (wanted) names.insert(f.column);
     }
   names.insert(spec.candidate_id_column);
@@ -51,9 +54,16 @@ std::vector<ColumnSpec> columns_for(const ModelSpec& spec, bool candidates_file)
 Dataset load_delimited_dataset(const std::string& interactions_path, const std::string& candidates_path,
                                const ModelSpec& spec, const LoadOptions& options) {
   Dataset d;
-  d.interactions = read_table_file(interactions_path, columns_for(spec, false));
+  const std::vector<std::string> header = table_file_columns(interactions_path);
+  bool own = true;
+  for (const auto& f : spec.candidate.features)
+    own = own && std::find(header.begin(), header.end(), f.column) != header.end();
+  d.interactions = read_table_file(interactions_path, columns_for(spec, false, own));
   d.candidates = read_table_file(candidates_path, columns_for(spec, true));
   d.source = interactions_path + " + " + candidates_path;
+  // Interactions carrying the candidate tower's columns are read as they are (check_training_data
+  // then weighs ids missing from the catalogue); others are joined to the catalogue on the id.
+  if (own) return d;
   // Checked here, where rows still have file lines; training then joins without failing.
   const std::string& id = spec.candidate_id_column;
   const CatalogueJoin join = join_catalogue(d.interactions, d.candidates, id,

@@ -41,10 +41,12 @@ void record_metadata(RetrievalModel& model, const Dataset& data, const TrainOpti
 
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options) {
   check_train_options(options);
-  // Unknown candidate ids are named by their row in the caller's table, before the split
-  // reorders the rows.
-  if (reads_catalogue(spec, data.interactions)) (void)catalogue_rows(spec, data.interactions, data.candidates);
   FitResult out;
+  // Joined interactions need every candidate id in the catalogue (an unknown one has no
+  // features): named by its row in the caller's table, before the split reorders the rows.
+  // Empty tables are left to check_training_data, which says so.
+  if (reads_catalogue(spec, data.interactions) && data.interactions.num_rows() && data.candidates.num_rows())
+    (void)catalogue_rows(spec, data.interactions, data.candidates);
   out.warnings = check_training_data(spec, data);
   Split split = split_for_spec(data.interactions, spec.data);
   out.train_rows = split.train.num_rows();

@@ -704,14 +704,13 @@ TEST_CASE("dataset: CSV files load every column the spec's features read") {
   })");
   const ModelSpec spec = ModelSpec::from_json(j.dump(), "spec");
   const Dataset d = load_delimited_dataset(clicks, items, spec);
-  // Interactions: the query tower's columns and the id column; the candidate tower's come
-  // from the catalogue (joined on the id).
+  // Interactions: every feature's column (the file carries the candidate tower's, so they are
+  // read from it rather than joined) and the id column.
   CHECK(d.interactions.num_rows() == 2);
-  CHECK(d.interactions.num_columns() == 3);
+  CHECK(d.interactions.num_columns() == 4);
   CHECK(d.interactions.column("user_id").ints() == std::vector<int64_t>{7, 8});
   CHECK(d.interactions.column("group").strings() == std::vector<std::string>{"a", "b"});
-  CHECK(d.interactions.column("item_id").ints() == std::vector<int64_t>{100, 101});
-  CHECK_FALSE(d.interactions.has("title"));
+  CHECK(d.interactions.column("title").strings()[0] == "Red fish, blue");
   CHECK_FALSE(d.interactions.has("unused"));
   // Candidates: the candidate tower's columns, the id column and query features fitted on them.
   CHECK(d.candidates.num_rows() == 3);
