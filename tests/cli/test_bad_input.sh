@@ -178,9 +178,10 @@ head -1 "$inter" > empty-interactions.csv
 # eval against an empty catalogue printed top-k accuracy 1.0.
 refused "the candidate catalogue has no rows: nothing to rank" "$tt" eval m.tt --interactions "$inter" --candidates empty.csv
 refused "the interactions have no rows" "$tt" train --spec "$spec" --interactions empty-interactions.csv --candidates "$cand"
-# Every missing column at once.
-cut -d, -f1,3 "$inter" > two-columns.csv
-refused "columns 'timestamp', 'title' not found in the header ('user_id', 'item_id')" \
+# Every missing column at once (the query's: a title-less file would take the title from the
+# catalogue).
+cut -d, -f3,4 "$inter" > two-columns.csv
+refused "columns 'timestamp', 'user_id' not found in the header ('item_id', 'title')" \
   "$tt" train --spec "$spec" --interactions two-columns.csv --candidates "$cand"
 # Unknown or missing command: list the commands.
 refused "commands: data train query inspect eval convert" "$tt" frobnicate
