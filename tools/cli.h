@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "model/dataset.h"
+#include "model/evaluation.h"
 #include "model/spec.h"
 
 namespace tt::cli {
@@ -58,6 +59,11 @@ CLI::Option* add_number_option(CLI::App& cmd, const std::string& name, T& target
 double parse_real_option(const std::string& text, const std::string& option, double lo, double hi);
 CLI::Option* add_real_option(CLI::App& cmd, const std::string& name, double& target, double lo, double hi,
                              const std::string& help);
+
+// "top-1 0.0123  top-5 ..." for a metrics line, and the most-popular baseline's line with the
+// summary that flags a model not beating it at some k ("" without a baseline).
+std::string metrics_line(const TopKMetrics& m);
+std::string baseline_lines(const TopKMetrics& m);
 
 // --threads: 0 (all cores) or 1..kMaxThreads.
 CLI::Option* add_threads_option(CLI::App& cmd, int& target);

@@ -4,6 +4,7 @@
 #include "base/parallel.h"
 #include "cli.h"
 #include "model/evaluation.h"
+#include "model/popularity.h"
 #include "persist/model_serialization.h"
 
 namespace tt::cli {
@@ -53,6 +54,9 @@ void run(const EvalFlags& f, CLI::App* cmd) {
   EvalSet set = make_eval_set(rm.model(), split.test, d.candidates, distinct);
   ThreadPool pool(f.threads);
   TopKMetrics m = evaluate_factorized_topk(rm.model(), set, spec.eval.k, spec.training.eval_batch_size, pool);
+  if (split.train.has(spec.candidate_id_column))
+    m.baseline = most_popular_accuracy(count_candidates(split.train, spec.candidate_id_column), split.test,
+                                       d.candidates, spec.candidate_id_column, distinct, spec.eval.k);
   std::printf("%s on %zu held-out interactions against %zu %scandidates:\n", f.model.c_str(), m.examples,
               set.catalogue.rows, distinct ? "distinct " : "");
   for (size_t i = 0; i < m.k.size(); ++i) {
@@ -63,6 +67,7 @@ void run(const EvalFlags& f, CLI::App* cmd) {
       std::printf("   (at training: %.4f%s)", it->second, it->second == m.accuracy[i] ? ", identical" : "");
     std::printf("\n");
   }
+  std::printf("%s", baseline_lines(m).c_str());
 }
 
 }  // namespace

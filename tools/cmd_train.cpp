@@ -39,13 +39,6 @@ struct TrainFlags {
   bool distributed = false;
 };
 
-std::string metrics_line(const TopKMetrics& m) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(4);
-  for (size_t i = 0; i < m.k.size(); ++i) o << (i ? "  " : "") << "top-" << m.k[i] << " " << m.accuracy[i];
-  return o.str();
-}
-
 // Trains in this process, or as one rank of `mpirun -np N twotower train --distributed`.
 using FitFunction = std::function<FitResult(const ModelSpec&, const Dataset&, const TrainOptions&)>;
 
@@ -73,7 +66,9 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   // fit_retrieval_model checks again; here the warnings come before the training, not after it.
   for (const auto& w : check_training_data(spec, d)) std::cerr << "twotower: warning: " << w << "\n";
   const size_t test_rows = spec.data.test_rows;
-  const size_t train_rows = spec.data.train_rows ? spec.data.train_rows : d.interactions.num_rows() - test_rows;
+  const size_t val_rows = spec.data.validation_rows;
+  const size_t train_rows =
+      (spec.data.train_rows ? spec.data.train_rows : d.interactions.num_rows() - test_rows) - val_rows;
 
   TrainOptions opt;
   opt.epochs = f.epochs;
@@ -89,7 +84,9 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   const bool tty = stdout_is_terminal() && !quiet && !f.distributed;
   if (lead) {
     std::cout << (start ? "continuing " : "training ") << spec.name << " on " << train_rows << " interactions ("
-              << test_rows << " held out, " << d.candidates.num_rows() << " candidates), " << epochs << " epochs";
+              << test_rows << " held out"
+              << (val_rows ? ", " + std::to_string(val_rows) + " for validation" : std::string()) << ", "
+              << d.candidates.num_rows() << " candidates), " << epochs << " epochs";
     if (d.skipped_unknown_candidates)
       std::cout << "; " << d.skipped_unknown_candidates << " interactions left out (candidate id not in the catalogue)";
     std::cout << "\n" << std::flush;
@@ -106,6 +103,8 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
       if (tty) std::printf("\r%60s\r", "");
       std::printf("epoch %4zu  loss %.4f  %s  (%.2fs + eval %.3fs)\n", p.epoch, p.record->mean_loss,
                   metrics_line(*p.record->metrics).c_str(), p.record->seconds, p.record->eval_seconds);
+      if (p.record->validation_metrics)
+        std::printf("     validation  %s\n", metrics_line(*p.record->validation_metrics).c_str());
       std::fflush(stdout);
     }
     return true;
@@ -117,7 +116,13 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   if (tty) std::printf("\r%60s\r", "");
   std::cout << "done in " << std::fixed << std::setprecision(1) << r.seconds << " s (" << std::setprecision(3)
             << r.seconds / static_cast<double>(std::max<size_t>(1, r.history.size())) << " s/epoch incl. evaluation)\n";
-  if (r.final_metrics) std::cout << "final: " << metrics_line(*r.final_metrics) << "\n";
+  if (r.best_epoch)
+    std::cout << (r.stopped_early ? "stopped early; " : "") << "kept the weights of epoch " << r.best_epoch
+              << " (best top-" << spec.training.early_stopping_k << " on the validation rows)\n";
+  if (r.final_metrics) {
+    std::cout << "final: " << metrics_line(*r.final_metrics) << "\n";
+    std::cout << baseline_lines(*r.final_metrics);
+  }
   std::cout << "mean per-example training loss of the last epoch: " << std::setprecision(4)
             << r.history.back().mean_loss << "\n";
   // The model first: it is what a failure afterwards must not cost.

@@ -17,11 +17,26 @@ import (
 )
 
 // Metrics are FactorizedTopK accuracies: Accuracy[i] is the top-K[i] accuracy over Examples
-// held-out (query, candidate) pairs.
+// held-out (query, candidate) pairs. Baseline[i] is the most-popular list's top-K[i] accuracy
+// on the same rows (candidates ranked by their count in the training rows, one list for every
+// query); nil when the counts are unknown.
 type Metrics struct {
 	K        []int
 	Accuracy []float64
 	Examples uint64
+	Baseline []float64
+}
+
+// NotBeatingBaseline returns the k at which the model does not beat the most-popular
+// baseline (empty: it beats it everywhere, or there is no baseline).
+func (m Metrics) NotBeatingBaseline() []int {
+	var out []int
+	for i, k := range m.K {
+		if i < len(m.Baseline) && !(m.Accuracy[i] > m.Baseline[i]) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // At returns the top-k accuracy; ok is false if k was not evaluated.
@@ -51,6 +66,12 @@ func metricsFromC(c *C.tt_metrics) Metrics {
 	for i := 0; i < n; i++ {
 		m.K[i] = int(c.k[i])
 		m.Accuracy[i] = float64(c.accuracy[i])
+	}
+	if c.has_baseline != 0 {
+		m.Baseline = make([]float64, n)
+		for i := 0; i < n; i++ {
+			m.Baseline[i] = float64(c.baseline_accuracy[i])
+		}
 	}
 	return m
 }

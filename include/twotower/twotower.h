@@ -211,6 +211,11 @@ typedef struct tt_metrics {
   uint32_t k[TT_MAX_K];
   double accuracy[TT_MAX_K]; /* accuracy[i] is top-k[i] accuracy */
   uint64_t examples;         /* held-out (query, candidate) pairs evaluated */
+  /* The most-popular baseline on the same rows: candidates ranked by their count in the
+   * training rows, one list for every query. baseline_accuracy[i] is its top-k[i] accuracy;
+   * has_baseline is 0 when the counts are unknown (a model file written without them). */
+  int32_t has_baseline;
+  double baseline_accuracy[TT_MAX_K];
 } tt_metrics;
 TT_API void tt_metrics_init(tt_metrics* metrics);
 /* The top-k accuracy for one k. TT_ERR_INVALID_ARGUMENT naming k and the k values evaluated

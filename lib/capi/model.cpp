@@ -9,6 +9,7 @@
 #include "capi/table_handle.h"
 #include "model/evaluation.h"
 #include "model/fit.h"
+#include "model/popularity.h"
 
 using namespace tt;
 using capi::flag_field;
@@ -65,6 +66,8 @@ static void fill_metrics(const TopKMetrics& m, tt_metrics* out) {
     out->accuracy[i] = m.accuracy[i];
   }
   out->examples = m.examples;
+  out->has_baseline = m.baseline.size() == m.k.size() && !m.k.empty();
+  for (size_t i = 0; i < m.baseline.size() && i < TT_MAX_K; ++i) out->baseline_accuracy[i] = m.baseline[i];
 }
 
 // tt_model_evaluate*: `field` prefixes option names in messages ("tt_eval_options.").
@@ -83,8 +86,17 @@ static void evaluate(const tt_model& model, const tt_table& interactions, const 
   const size_t batch = o.batch_size
                            ? range_field<size_t>(o.batch_size, 1, kMaxBatchSize, (field + "batch_size").c_str())
                            : rm.model().spec().training.eval_batch_size;
-  EvalSet set = make_eval_set(rm.model(), interactions.to_table(), candidates.to_table(), distinct);
-  fill_metrics(evaluate_factorized_topk(rm.model(), set, ks, batch, *model.pool), out);
+  const Table rows = interactions.to_table(), catalogue = candidates.to_table();
+  EvalSet set = make_eval_set(rm.model(), rows, catalogue, distinct);
+  TopKMetrics m = evaluate_factorized_topk(rm.model(), set, ks, batch, *model.pool);
+  // The most-popular baseline from the training counts the model file keeps.
+  const auto& stored = rm.metadata().candidate_counts;
+  if (!stored.empty()) {
+    CandidateCounts counts;
+    counts.count.insert(stored.begin(), stored.end());
+    m.baseline = most_popular_accuracy(counts, rows, catalogue, rm.model().spec().candidate_id_column, distinct, ks);
+  }
+  fill_metrics(m, out);
 }
 
 extern "C" {

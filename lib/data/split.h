@@ -18,6 +18,7 @@ inline constexpr uint64_t kDefaultSplitSeed = 42;
 struct Split {
   Table train;
   Table test;
+  Table validation;  // empty unless asked for (split_validation)
 };
 
 // A permutation of 0..n-1 determined by `seed`.
@@ -27,5 +28,9 @@ std::vector<size_t> shuffled_rows(size_t n, uint64_t seed);
 // rows beyond are left out. Throws ErrorKind::invalid_argument if n_train + n_test exceeds
 // the table's rows.
 Split shuffle_split(const Table& table, size_t n_train, size_t n_test, uint64_t seed);
+
+// Moves the last n rows of split.train to split.validation, leaving the test rows as they are.
+// Throws ErrorKind::invalid_argument unless n is below the training rows.
+void split_validation(Split& split, size_t n);
 
 }  // namespace tt

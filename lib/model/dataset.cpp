@@ -151,7 +151,9 @@ Split split_for_spec(const Table& interactions, const DataSpec& data) {
     fail(ErrorKind::invalid_argument,
          "test_rows " + std::to_string(data.test_rows) + " exceeds the " + std::to_string(n) + " interactions");
   const size_t train = data.train_rows ? data.train_rows : n - data.test_rows;
-  return shuffle_split(interactions, train, data.test_rows, data.split_seed);
+  Split split = shuffle_split(interactions, train, data.test_rows, data.split_seed);
+  split_validation(split, data.validation_rows);
+  return split;
 }
 
 }  // namespace tt

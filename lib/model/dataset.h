@@ -43,7 +43,8 @@ Dataset load_delimited_dataset(const std::string& interactions_path, const std::
 // are refused above spec.data.max_unknown_candidates; below it, a warning is returned.
 std::vector<std::string> check_training_data(const ModelSpec& spec, const Dataset& data);
 
-// The spec's train/test split (train_rows 0 means all rows not in test).
+// The spec's train/test split (train_rows 0 means all rows not in test), with the last
+// validation_rows of the training part held out as the validation rows.
 Split split_for_spec(const Table& interactions, const DataSpec& data);
 
 }  // namespace tt

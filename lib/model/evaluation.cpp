@@ -26,6 +26,13 @@ double TopKMetrics::at(size_t kk) const {
   fail(ErrorKind::invalid_argument, "top-" + std::to_string(kk) + " accuracy was not evaluated");
 }
 
+std::vector<size_t> TopKMetrics::not_beating_baseline() const {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < baseline.size() && i < k.size(); ++i)
+    if (!(accuracy[i] > baseline[i])) out.push_back(k[i]);
+  return out;
+}
+
 EvalSet make_eval_set(const TwoTowerModel& model, const Table& test, const Table& catalogue, bool distinct) {
   // The positive's own score is compared with the catalogue's: against no candidates every
   // example would be a hit, and top-k accuracy 1.0 would be reported for any model.

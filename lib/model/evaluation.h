@@ -16,6 +16,12 @@ struct TopKMetrics {
   std::vector<size_t> k;
   std::vector<double> accuracy;  // same order as k
   size_t examples = 0;
+  // The most-popular list's accuracy on the same rows (model/popularity.h), same order as k;
+  // empty when it was not computed (no training counts at hand).
+  std::vector<double> baseline;
+  // The k at which the model does not beat the baseline (empty: it beats it everywhere, or
+  // there is no baseline).
+  std::vector<size_t> not_beating_baseline() const;
   // "factorized_top_k/top_{k}_categorical_accuracy", TFRS's metric names.
   static std::string metric_name(size_t k);
   double at(size_t k) const;  // throws if k was not evaluated

@@ -27,6 +27,10 @@ void record_metadata(RetrievalModel& model, const Dataset& data, const TrainOpti
   meta.data_fingerprint = table_fingerprint(data.interactions) + "-" + table_fingerprint(data.candidates);
   meta.seed = options.seed_set ? options.seed : model.model().spec().training.seed;
   meta.epochs = epochs_before + r.history.size();
+  meta.best_epoch = r.best_epoch ? epochs_before + r.best_epoch : 0;
+  meta.candidate_counts.clear();
+  meta.candidate_counts.insert(r.candidate_counts.count.begin(), r.candidate_counts.count.end());
+  meta.sampling_probability = r.sampling_probability;
   meta.shuffle_state = r.shuffle_state;
   meta.train_seconds = r.seconds;
   meta.created_unix =
@@ -51,17 +55,21 @@ FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const 
   Split split = split_for_spec(data.interactions, spec.data);
   out.train_rows = split.train.num_rows();
   out.test_rows = split.test.num_rows();
+  out.validation_rows = split.validation.num_rows();
 
   TwoTowerModel model(spec);
   model.fit_preprocessing(data.interactions, data.candidates);
   model.initialize(spec.training.seed);
   if (options.exchange) {
     // Distributed: every process fits the same preprocessing on all rows, then trains and
-    // evaluates on its rank's range of the training and test rows.
+    // evaluates on its rank's range of the training and test rows (validation rows are
+    // refused by train_model). The model file keeps the counts of all training rows.
     const Table train = rank_range(split.train, *options.exchange), test = rank_range(split.test, *options.exchange);
-    out.training = train_model(model, train, test, data.candidates, options);
+    out.training = train_model(model, train, split.validation, test, data.candidates, options);
+    if (split.train.has(spec.candidate_id_column))
+      out.training.candidate_counts = count_candidates(split.train, spec.candidate_id_column);
   } else {
-    out.training = train_model(model, split.train, split.test, data.candidates, options);
+    out.training = train_model(model, split.train, split.validation, split.test, data.candidates, options);
   }
 
   out.model = std::make_unique<RetrievalModel>(std::move(model));
@@ -80,10 +88,14 @@ FitResult continue_fit(RetrievalModel& model, const Dataset& data, const TrainOp
                                           " (quantized): continue from the float32 model, or reset");
   const ModelSpec& spec = model.model().spec();
   FitResult out;
+  // As in fit_retrieval_model: unknown candidate ids of joined interactions named first.
+  if (reads_catalogue(spec, data.interactions) && data.interactions.num_rows() && data.candidates.num_rows())
+    (void)catalogue_rows(spec, data.interactions, data.candidates);
   out.warnings = check_training_data(spec, data);
   Split split = split_for_spec(data.interactions, spec.data);
   out.train_rows = split.train.num_rows();
   out.test_rows = split.test.num_rows();
+  out.validation_rows = split.validation.num_rows();
 
   TrainOptions resumed = options;
   resumed.optimizer_state = model.optimizer_state();
@@ -93,9 +105,11 @@ FitResult continue_fit(RetrievalModel& model, const Dataset& data, const TrainOp
   if (options.exchange) {
     // Distributed, as in fit_retrieval_model: each rank trains on its range of the rows.
     const Table train = rank_range(split.train, *options.exchange), test = rank_range(split.test, *options.exchange);
-    out.training = train_model(trained, train, test, data.candidates, resumed);
+    out.training = train_model(trained, train, split.validation, test, data.candidates, resumed);
+    if (split.train.has(spec.candidate_id_column))
+      out.training.candidate_counts = count_candidates(split.train, spec.candidate_id_column);
   } else {
-    out.training = train_model(trained, split.train, split.test, data.candidates, resumed);
+    out.training = train_model(trained, split.train, split.validation, split.test, data.candidates, resumed);
   }
 
   TwoTowerModel before = std::exchange(model.model(), std::move(trained));

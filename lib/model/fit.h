@@ -14,7 +14,7 @@ namespace tt {
 struct FitResult {
   std::unique_ptr<RetrievalModel> model;
   TrainResult training;
-  size_t train_rows = 0, test_rows = 0;
+  size_t train_rows = 0, test_rows = 0, validation_rows = 0;
   std::vector<std::string> warnings;  // check_training_data's, for the caller to show
 };
 

@@ -28,6 +28,12 @@ struct TrainingMetadata {
   std::map<std::string, double> metrics;  // final FactorizedTopK metrics by TFRS name
   double train_seconds = 0.0;
   int64_t created_unix = 0;
+  // Training-row statistics: each candidate key's count (the most-popular baseline of
+  // tt_model_evaluate) and, with task.sampling_probability, its estimated sampling probability
+  // per draw (what the logQ correction used; training only, serving never reads it).
+  std::map<std::string, uint64_t> candidate_counts;
+  std::map<std::string, double> sampling_probability;
+  size_t best_epoch = 0;  // early stopping: the epoch whose weights these are (0: the last)
 };
 
 class RetrievalModel {

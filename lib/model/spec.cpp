@@ -32,6 +32,18 @@ const char* feature_kind_name(FeatureKind k) {
   return "unknown";
 }
 
+const char* sampling_estimate_name(SamplingEstimate e) {
+  switch (e) {
+    case SamplingEstimate::none:
+      return "none";
+    case SamplingEstimate::counts:
+      return "counts";
+    case SamplingEstimate::streaming:
+      return "streaming";
+  }
+  return "unknown";
+}
+
 namespace {
 
 template <class T>
@@ -380,6 +392,27 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
       t.error("must be in 0..65536", "num_hard_negatives");
     s.task.sample_weight_column = t.get<std::string>("sample_weight_column", "");
     s.task.sampling_probability_column = t.get<std::string>("sampling_probability_column", "");
+    const std::string estimate = t.get<std::string>("sampling_probability", "none");
+    if (estimate == "none")
+      s.task.sampling_estimate = SamplingEstimate::none;
+    else if (estimate == "counts")
+      s.task.sampling_estimate = SamplingEstimate::counts;
+    else if (estimate == "streaming")
+      s.task.sampling_estimate = SamplingEstimate::streaming;
+    else
+      t.error("unknown estimate '" + estimate + "' (expected none, counts or streaming)", "sampling_probability");
+    if (s.task.sampling_estimate != SamplingEstimate::none && !s.task.sampling_probability_column.empty())
+      t.error("give either sampling_probability (estimated) or sampling_probability_column, not both",
+              "sampling_probability");
+    s.task.streaming_buckets = t.get<size_t>("streaming_buckets", s.task.streaming_buckets);
+    if (s.task.streaming_buckets == 0 || s.task.streaming_buckets > (1u << 30))
+      t.error("must be in 1..2^30", "streaming_buckets");
+    s.task.streaming_alpha = t.get<float>("streaming_alpha", s.task.streaming_alpha);
+    if (!(s.task.streaming_alpha > 0.0f && s.task.streaming_alpha <= 1.0f))
+      t.error("must be in (0, 1]", "streaming_alpha");
+    s.task.uniform_negatives = t.get<size_t>("uniform_negatives", 0);
+    if (s.task.uniform_negatives > kMaxBatchSize)
+      t.error("must be in 0.." + std::to_string(kMaxBatchSize), "uniform_negatives");
     t.finish();
   } else {
     r.get<int>("task", 0);
@@ -414,6 +447,9 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     s.training.eval_every = t.get<size_t>("eval_every", 5);
     s.training.eval_batch_size = t.get<size_t>("eval_batch_size", 4096);
     s.training.seed = t.get<uint64_t>("seed", 42);
+    s.training.patience = t.get<size_t>("patience", 0);
+    if (s.training.patience > kMaxEpochs) t.error("must be in 0.." + std::to_string(kMaxEpochs), "patience");
+    s.training.early_stopping_k = t.get<size_t>("early_stopping_k", 100);
     if (s.training.batch_size == 0 || s.training.batch_size > kMaxBatchSize)
       t.error("must be in 1.." + std::to_string(kMaxBatchSize), "batch_size");
     if (s.training.epochs == 0 || s.training.epochs > kMaxEpochs)
@@ -429,6 +465,7 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     Reader d = r.child("data");
     s.data.train_rows = d.get<size_t>("train_rows", 80000);
     s.data.test_rows = d.get<size_t>("test_rows", 20000);
+    s.data.validation_rows = d.get<size_t>("validation_rows", 0);
     s.data.split_seed = d.get<uint64_t>("split_seed", 42);
     s.data.max_unknown_candidates = d.get<double>("max_unknown_candidates", 0.01);
     if (!(s.data.max_unknown_candidates >= 0.0 && s.data.max_unknown_candidates <= 1.0))
@@ -453,6 +490,11 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     r.get<int>("evaluation", 0);
   }
   r.finish();
+  if (s.training.patience > 0) {
+    if (s.data.validation_rows == 0) r.error("early stopping needs data.validation_rows", "training.patience");
+    if (std::find(s.eval.k.begin(), s.eval.k.end(), s.training.early_stopping_k) == s.eval.k.end())
+      r.error(std::to_string(s.training.early_stopping_k) + " is not one of evaluation.k", "training.early_stopping_k");
+  }
   return s;
 }
 
@@ -474,6 +516,15 @@ std::string ModelSpec::to_json() const {
                {"num_hard_negatives", task.loss.num_hard_negatives},
                {"sample_weight_column", task.sample_weight_column},
                {"sampling_probability_column", task.sampling_probability_column}};
+  // Options added later are written only when set, so a model that does not use them stays
+  // readable by readers that predate them.
+  if (task.sampling_estimate != SamplingEstimate::none)
+    j["task"]["sampling_probability"] = sampling_estimate_name(task.sampling_estimate);
+  if (task.sampling_estimate == SamplingEstimate::streaming) {
+    j["task"]["streaming_buckets"] = task.streaming_buckets;
+    j["task"]["streaming_alpha"] = task.streaming_alpha;
+  }
+  if (task.uniform_negatives) j["task"]["uniform_negatives"] = task.uniform_negatives;
   const auto& o = training.optimizer;
   j["training"] = {{"optimizer",
                     {{"kind", o.kind},
@@ -488,10 +539,15 @@ std::string ModelSpec::to_json() const {
                    {"eval_every", training.eval_every},
                    {"eval_batch_size", training.eval_batch_size},
                    {"seed", training.seed}};
+  if (training.patience) {
+    j["training"]["patience"] = training.patience;
+    j["training"]["early_stopping_k"] = training.early_stopping_k;
+  }
   j["data"] = {{"train_rows", data.train_rows},
                {"test_rows", data.test_rows},
                {"split_seed", data.split_seed},
                {"max_unknown_candidates", data.max_unknown_candidates}};
+  if (data.validation_rows) j["data"]["validation_rows"] = data.validation_rows;
   j["evaluation"] = {{"k", eval.k}, {"distinct_candidates", eval.distinct_candidates}};
   return j.dump(2);
 }

@@ -38,10 +38,24 @@ struct TowerSpec {
   std::vector<size_t> layers;  // dense sizes; ReLU after all but the last
 };
 
+// How the task estimates candidate sampling probabilities (docs/model-spec.md): not at all,
+// exact counts in the training rows, or the streaming estimate of Yi et al. (RecSys 2019), which
+// needs fixed memory however many distinct candidates there are.
+enum class SamplingEstimate { none, counts, streaming };
+const char* sampling_estimate_name(SamplingEstimate e);
+
 struct TaskSpec {
   RetrievalLossOptions loss;
   std::string sample_weight_column;         // optional, float32 column of the interactions
   std::string sampling_probability_column;  // optional, float32 column of the interactions
+  // logQ correction without a hand-made column: each candidate's sampling probability
+  // estimated from the training rows, used by the training loss only.
+  SamplingEstimate sampling_estimate = SamplingEstimate::none;
+  size_t streaming_buckets = 1u << 20;  // streaming: hash buckets of the frequency arrays
+  float streaming_alpha = 0.01f;        // streaming: learning rate of the gap estimate
+  // Mixed negatives (Yang et al. 2020): this many catalogue rows drawn uniformly per batch join
+  // the in-batch candidates as negatives; 0 = in-batch only.
+  size_t uniform_negatives = 0;
 };
 
 // Bounds shared by the spec, the C API's options and the CLI's flags (docs/model-spec.md).
@@ -57,11 +71,18 @@ struct TrainingSpec {
   size_t eval_every = 5;  // 0 = only at the end
   size_t eval_batch_size = 4096;
   uint64_t seed = 42;
+  // Early stopping on the validation rows (data.validation_rows): stop when the top-k accuracy
+  // at early_stopping_k has not improved for `patience` evaluations and restore the best
+  // evaluation's weights. 0 = off.
+  size_t patience = 0;
+  size_t early_stopping_k = 100;
 };
 
 struct DataSpec {
   size_t train_rows = 80000;  // 0 = all but test_rows
   size_t test_rows = 20000;
+  // Taken from the end of the training part, so the test rows stay those of the plain split.
+  size_t validation_rows = 0;
   uint64_t split_seed = 42;
   // Interactions whose candidate id is not in the catalogue cannot be retrieved: training warns
   // with their count and refuses when they are more than this share of the interactions (0..1).

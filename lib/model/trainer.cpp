@@ -12,6 +12,8 @@
 #include "base/parallel.h"
 #include "base/random.h"
 #include "model/candidate_inputs.h"
+#include "model/retrieval_model.h"
+#include "model/streaming_frequency.h"
 #include "nn/optimizer.h"
 #include "nn/retrieval_loss.h"
 
@@ -24,23 +26,54 @@ double now_seconds() {
   return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
 }
 
-// Dense integer ids for the candidate id column, for removing accidental hits: only equality matters.
-std::vector<int32_t> candidate_id_codes(const Table& t, const std::string& column) {
-  const Column& c = t.column(column);
-  std::vector<int32_t> out(c.size());
-  if (c.dtype() == DType::string) {
-    std::unordered_map<std::string_view, int32_t> codes;
-    for (size_t i = 0; i < c.size(); ++i)
-      out[i] = codes.emplace(c.strings()[i], static_cast<int32_t>(codes.size())).first->second;
-  } else if (c.dtype() == DType::int64) {
-    std::unordered_map<int64_t, int32_t> codes;
-    for (size_t i = 0; i < c.size(); ++i)
-      out[i] = codes.emplace(c.ints()[i], static_cast<int32_t>(codes.size())).first->second;
-  } else {
-    fail(ErrorKind::invalid_argument, "candidate id column '" + column + "' must be string or int64");
+// Dense integer ids for the candidate id column, for removing accidental hits and estimating
+// sampling probabilities: only equality matters. One coder codes several tables (training rows
+// and catalogue) in one space, so a catalogue row and a training row of one candidate agree.
+class CandidateCoder {
+ public:
+  explicit CandidateCoder(std::string column) : column_(std::move(column)) {}
+  std::vector<int32_t> code(const Table& t) {
+    std::vector<std::string> keys = candidate_keys(t, column_);
+    std::vector<int32_t> out(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto [it, fresh] = codes_.emplace(std::move(keys[i]), static_cast<int32_t>(codes_.size()));
+      if (fresh) names_.push_back(&it->first);
+      out[i] = it->second;
+    }
+    return out;
+  }
+  size_t size() const { return codes_.size(); }
+  const std::string& name(int32_t code) const { return *names_[static_cast<size_t>(code)]; }
+
+ private:
+  std::string column_;
+  std::unordered_map<std::string, int32_t> codes_;
+  std::vector<const std::string*> names_;  // node-based map: the keys never move
+};
+
+// Rows of `a` followed by rows of `b` (same features); id rows of different widths (text) are
+// padded with 0, the id no token maps to.
+EncodedBatch concat_rows(const EncodedBatch& a, const EncodedBatch& b) {
+  EncodedBatch out;
+  out.rows = a.rows + b.rows;
+  out.features.resize(a.features.size());
+  for (size_t f = 0; f < a.features.size(); ++f) {
+    const EncodedFeature &fa = a.features[f], &fb = b.features[f];
+    EncodedFeature& o = out.features[f];
+    o.values = fa.values;
+    o.values.insert(o.values.end(), fb.values.begin(), fb.values.end());
+    if (fa.ids.empty()) continue;
+    o.width = std::max(fa.width, fb.width);
+    o.ids.assign(out.rows * o.width, 0);
+    for (size_t r = 0; r < a.rows; ++r) std::copy_n(fa.ids.data() + r * fa.width, fa.width, &o.ids[r * o.width]);
+    for (size_t r = 0; r < b.rows; ++r)
+      std::copy_n(fb.ids.data() + r * fb.width, fb.width, &o.ids[(a.rows + r) * o.width]);
   }
   return out;
 }
+
+// Per-draw probabilities are clamped before their log is taken (retrieval_loss.cpp does the same).
+constexpr float kMinProbability = 1e-30f;
 
 std::vector<float> float_column(const Table& t, const std::string& name, const char* role) {
   if (name.empty()) return {};
@@ -187,9 +220,15 @@ void check_train_options(const TrainOptions& o) {
 
 TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& test, const Table& catalogue,
                         const TrainOptions& opt) {
+  return train_model(model, train, Table(), test, catalogue, opt);
+}
+
+TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& validation, const Table& test,
+                        const Table& catalogue, const TrainOptions& opt) {
   check_train_options(opt);
   if (!model.ready()) fail(ErrorKind::invalid_argument, "the model must be fitted and initialised before training");
   const ModelSpec& spec = model.spec();
+  const TaskSpec& task = spec.task;
   const size_t epochs = opt.epochs ? opt.epochs : spec.training.epochs;
   const size_t eval_every = opt.eval_every == SIZE_MAX ? spec.training.eval_every : opt.eval_every;
   const uint64_t seed = opt.seed_set ? opt.seed : spec.training.seed;
@@ -198,26 +237,81 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   StepExchange* const exchange = opt.exchange;
   const size_t global_rows = exchange ? static_cast<size_t>(exchange->sum(static_cast<double>(n))) : n;
   if (global_rows == 0) fail(ErrorKind::invalid_argument, "the training table is empty");
+  if (exchange) {
+    // Not combined with the exchange yet: refused rather than silently wrong (each process
+    // would draw its own uniform negatives and estimate probabilities from its own rows only,
+    // and validation is not split between the processes).
+    if (task.uniform_negatives > 0)
+      fail(ErrorKind::invalid_argument,
+           "task.uniform_negatives is not supported with distributed training (set it to 0)");
+    if (task.sampling_estimate != SamplingEstimate::none)
+      fail(ErrorKind::invalid_argument,
+           "task.sampling_probability 'counts' or 'streaming' is not supported with distributed training "
+           "(use a probability column)");
+    if (validation.num_rows() > 0)
+      fail(ErrorKind::invalid_argument,
+           "validation rows (data.validation_rows, early stopping) are not supported with distributed training");
+  }
+  const size_t patience = validation.num_rows() > 0 ? spec.training.patience : 0;
+  const size_t n_uniform = task.uniform_negatives;
+  if (n_uniform > 0 && catalogue.num_rows() == 0)
+    fail(ErrorKind::invalid_argument, "task.uniform_negatives needs a non-empty catalogue");
 
   ThreadPool pool(opt.threads);
   TrainResult result;
   result.examples = global_rows;
   const double t_start = now_seconds();
 
-  // Preprocess once: every epoch only gathers encoded rows.
-  // The candidate side is encoded per catalogue row when the interactions are joined to it.
+  // Preprocess once: every epoch only gathers encoded rows. The candidate side gathers from
+  // c_all: the catalogue's rows, encoded once, when the interactions are joined to it; else the
+  // training rows themselves, followed (for uniform negatives) by the catalogue's.
   const EncodedBatch q_all = model.query().encode(train);
-  const CandidateInputs c_in = encode_candidate_inputs(model, train, catalogue);
+  CandidateInputs c_in = encode_candidate_inputs(model, train, catalogue);
+  const bool joined = !c_in.row_of.empty();
+  const size_t n_catalogue = catalogue.num_rows();
+  // Row of c_all where the catalogue starts (for uniform negatives).
+  const size_t catalogue_base = joined ? 0 : n;
+  if (n_uniform > 0 && !joined) c_in.encoded = concat_rows(c_in.encoded, model.candidate().encode(catalogue));
   const EncodedBatch& c_all = c_in.encoded;
+  const bool has_ids = train.has(spec.candidate_id_column);
+  if (has_ids) result.candidate_counts = count_candidates(train, spec.candidate_id_column);
+  const bool estimate = task.sampling_estimate != SamplingEstimate::none;
   std::vector<int32_t> id_codes;  // per row of c_all
-  if (spec.task.loss.remove_accidental_hits)
-    id_codes = candidate_id_codes(c_in.row_of.empty() ? train : catalogue, spec.candidate_id_column);
-  const std::vector<float> weights = float_column(train, spec.task.sample_weight_column, "sample weight");
-  const std::vector<float> probs = float_column(train, spec.task.sampling_probability_column, "sampling probability");
+  std::optional<CandidateCoder> coder;
+  if (task.loss.remove_accidental_hits || estimate) {
+    coder.emplace(spec.candidate_id_column);
+    id_codes = coder->code(joined ? catalogue : train);
+    if (n_uniform > 0 && !joined) {
+      const std::vector<int32_t> cat = coder->code(catalogue);
+      id_codes.insert(id_codes.end(), cat.begin(), cat.end());
+    }
+  }
+  const std::vector<float> weights = float_column(train, task.sample_weight_column, "sample weight");
+  // Per-draw sampling probabilities of the training rows: a given column, or exact counts.
+  std::vector<float> probs = float_column(train, task.sampling_probability_column, "sampling probability");
+  if (task.sampling_estimate == SamplingEstimate::counts) {
+    std::vector<uint64_t> count(coder->size(), 0);
+    for (size_t r = 0; r < n; ++r) ++count[static_cast<size_t>(id_codes[c_in.row(r)])];
+    probs.resize(n);
+    for (size_t r = 0; r < n; ++r)
+      probs[r] = static_cast<float>(static_cast<double>(count[static_cast<size_t>(id_codes[c_in.row(r)])]) / n);
+    for (size_t c = 0; c < count.size(); ++c)
+      if (count[c])
+        result.sampling_probability[coder->name(static_cast<int32_t>(c))] = static_cast<double>(count[c]) / n;
+  }
+  std::optional<StreamingFrequency> streaming;
+  if (task.sampling_estimate == SamplingEstimate::streaming)
+    streaming.emplace(task.streaming_buckets, task.streaming_alpha);
+  const bool corrected = !probs.empty() || streaming.has_value();
 
-  const bool grouping = opt.group_repeated_candidates && spec.task.loss.num_hard_negatives == 0;
+  // Grouping repeated candidates: the streaming estimate changes per batch but is equal for
+  // equal ids, so the ids (already part of the key) keep groups apart.
+  const bool grouping = opt.group_repeated_candidates && task.loss.num_hard_negatives == 0;
   std::optional<DistinctCandidates> distinct;
-  if (grouping) distinct.emplace(c_in, n, id_codes, probs);
+  if (grouping)
+    distinct.emplace(
+        c_in, n, id_codes,
+        task.sampling_estimate == SamplingEstimate::none ? std::span<const float>(probs) : std::span<const float>());
 
   if (exchange) {
     // Evaluation is collective: every process holds test rows, or none does.
@@ -227,8 +321,21 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
                                             std::to_string(static_cast<size_t>(with_test)) + " of " +
                                             std::to_string(exchange->ranks()) + " have some)");
   }
-  std::optional<EvalSet> eval_set;
-  if (test.num_rows() > 0) eval_set = make_eval_set(model, test, catalogue, spec.eval.distinct_candidates);
+  std::optional<EvalSet> eval_set, val_set;
+  std::vector<double> test_baseline, val_baseline;
+  if (test.num_rows() > 0) {
+    eval_set = make_eval_set(model, test, catalogue, spec.eval.distinct_candidates);
+    // Distributed: each process holds a part of the rows, so no baseline from its own counts.
+    if (!exchange && has_ids && test.has(spec.candidate_id_column))
+      test_baseline = most_popular_accuracy(result.candidate_counts, test, catalogue, spec.candidate_id_column,
+                                            spec.eval.distinct_candidates, spec.eval.k);
+  }
+  if (validation.num_rows() > 0) {
+    val_set = make_eval_set(model, validation, catalogue, spec.eval.distinct_candidates);
+    if (has_ids && validation.has(spec.candidate_id_column))
+      val_baseline = most_popular_accuracy(result.candidate_counts, validation, catalogue, spec.candidate_id_column,
+                                           spec.eval.distinct_candidates, spec.eval.k);
+  }
 
   auto optimizer = make_optimizer(spec.training.optimizer);
   std::vector<Parameter*> params = model.parameters();
@@ -238,8 +345,8 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   RetrievalLossWorkspace loss_ws;
   EncodedBatch qb, cb;
   Matrix dq, dc, dc_all;
-  std::vector<int32_t> batch_ids;
-  std::vector<float> batch_weights, batch_probs, ones;
+  std::vector<int32_t> batch_ids, batch_codes;
+  std::vector<float> batch_weights, batch_probs, batch_multiplicity, ones;
   std::vector<size_t> batch_rows, c_source;
   GatheredCandidates gathered;
   BatchOrder order =
@@ -253,6 +360,8 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
     optimizer->load_state(r, params);
     r.expect_end();
   }
+  Rng negative_rng(seed, 0x554e49464f524dull);  // "UNIFORM"
+  uint64_t step = 0;
   optimizer->prepare(params);
   const std::vector<Parameter*> q_params = model.query().parameters();
   const std::vector<Parameter*> c_params = model.candidate().parameters();
@@ -260,6 +369,11 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   // several per thread so that threads left running take over the shares of one the host
   // descheduled; the count depends on the batch and the thread count only (determinism).
   constexpr size_t kMinShareRows = 128;  // smaller GEMMs lose more to overhead than they balance
+
+  // Early stopping: the best validation accuracy so far, its epoch and its weights.
+  double best = -1.0;
+  size_t since_best = 0;
+  std::vector<Matrix> best_weights;
 
   for (size_t epoch = 1; epoch <= epochs; ++epoch) {
     const double t0 = now_seconds();
@@ -269,6 +383,7 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
       order.batch(b, batch_rows);
       const size_t bn = batch_rows.size();
       std::span<const size_t> rows(batch_rows);
+      ++step;
       RetrievalLossInputs in;
       // The candidate side's rows: one per distinct candidate, or one per example.
       std::span<const size_t> c_rows = rows;
@@ -281,12 +396,27 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
           in.multiplicity = distinct->multiplicity;
         }
       }
-      // The rows of c_all the candidate side gathers.
-      c_source.resize(c_rows.size());
-      for (size_t i = 0; i < c_rows.size(); ++i) c_source[i] = c_in.row(c_rows[i]);
-      if (!id_codes.empty()) {
-        batch_ids.resize(c_rows.size());
-        for (size_t i = 0; i < c_rows.size(); ++i) batch_ids[i] = id_codes[c_source[i]];
+      if (streaming) {
+        batch_codes.resize(bn);
+        for (size_t i = 0; i < bn; ++i) batch_codes[i] = id_codes[c_in.row(rows[i])];
+        streaming->observe(step, batch_codes);
+      }
+      // The rows of c_all the candidate side gathers: the batch's own, then (mixed negatives)
+      // catalogue rows drawn uniformly with replacement.
+      const size_t in_batch = c_rows.size();
+      c_source.resize(in_batch);
+      for (size_t i = 0; i < in_batch; ++i) c_source[i] = c_in.row(c_rows[i]);
+      if (n_uniform > 0) {
+        for (size_t u = 0; u < n_uniform; ++u) c_source.push_back(catalogue_base + negative_rng.below(n_catalogue));
+        if (!in.multiplicity.empty()) {
+          batch_multiplicity.assign(in.multiplicity.begin(), in.multiplicity.end());
+          batch_multiplicity.resize(c_source.size(), 1.0f);
+          in.multiplicity = batch_multiplicity;
+        }
+      }
+      if (task.loss.remove_accidental_hits) {
+        batch_ids.resize(c_source.size());
+        for (size_t i = 0; i < c_source.size(); ++i) batch_ids[i] = id_codes[c_source[i]];
         in.candidate_ids = batch_ids;
       }
       if (!weights.empty()) {
@@ -294,12 +424,27 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
         for (size_t i = 0; i < bn; ++i) batch_weights[i] = weights[rows[i]];
         in.sample_weight = batch_weights;
       }
-      if (!probs.empty()) {
-        batch_probs.resize(c_rows.size());
-        for (size_t i = 0; i < c_rows.size(); ++i) batch_probs[i] = probs[c_rows[i]];
+      if (corrected) {
+        // logQ: each column's probability per draw. The batch's own columns were drawn bn
+        // times from the training rows; a uniform column stands for n_uniform draws of 1/N
+        // each, i.e. n_uniform / (N bn) per batch draw, so both kinds are on one scale.
+        batch_probs.resize(c_source.size());
+        for (size_t i = 0; i < in_batch; ++i)
+          batch_probs[i] =
+              streaming ? streaming->per_batch(id_codes[c_source[i]]) / static_cast<float>(bn) : probs[c_rows[i]];
+        const double uniform_p = static_cast<double>(n_uniform) / (static_cast<double>(n_catalogue) * bn);
+        for (size_t i = in_batch; i < c_source.size(); ++i) batch_probs[i] = static_cast<float>(uniform_p);
+        // Only ratios matter (one factor for every column shifts each row's logits equally), so
+        // the batch's largest becomes 1: the loss's floor of 1e-6 then clips only columns a
+        // million times rarer than the batch's most frequent, whatever the catalogue's size.
+        if (task.sampling_estimate != SamplingEstimate::none || n_uniform > 0) {
+          const float top = *std::max_element(batch_probs.begin(), batch_probs.end());
+          if (top > 0.0f)
+            for (float& p : batch_probs) p /= top;
+        }
         in.sampling_probability = batch_probs;
       }
-      const size_t bc = c_rows.size();
+      const size_t bc = c_source.size();
       const size_t shares = pool.parts(bn, kMinShareRows);
       auto share = [shares](size_t rows, size_t s) { return std::pair{rows * s / shares, rows * (s + 1) / shares}; };
       // A distributed process whose range has run out takes part in the step with no rows.
@@ -388,12 +533,34 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
     rec.mean_loss = loss_sum / static_cast<double>(global_rows);
     rec.seconds = now_seconds() - t0;
     const bool due = eval_every ? (epoch % eval_every == 0) : false;
-    if (eval_set && (due || epoch == epochs)) {
+    bool stop = false;
+    if ((eval_set || val_set) && (due || epoch == epochs)) {
       const double e0 = now_seconds();
-      rec.metrics = evaluate_factorized_topk(model, *eval_set, spec.eval.k, spec.training.eval_batch_size, pool);
-      if (exchange) exchange->reduce_metrics(*rec.metrics);
+      if (val_set) {
+        rec.validation_metrics =
+            evaluate_factorized_topk(model, *val_set, spec.eval.k, spec.training.eval_batch_size, pool);
+        rec.validation_metrics->baseline = val_baseline;
+      }
+      if (eval_set) {
+        rec.metrics = evaluate_factorized_topk(model, *eval_set, spec.eval.k, spec.training.eval_batch_size, pool);
+        if (exchange) exchange->reduce_metrics(*rec.metrics);
+        rec.metrics->baseline = test_baseline;
+      }
       rec.eval_seconds = now_seconds() - e0;
-      result.final_metrics = rec.metrics;
+      if (patience > 0) {
+        const double v = rec.validation_metrics->at(spec.training.early_stopping_k);
+        if (v > best) {
+          best = v;
+          since_best = 0;
+          result.best_epoch = epoch;
+          best_weights.resize(params.size());
+          for (size_t i = 0; i < params.size(); ++i) best_weights[i] = params[i]->value;
+        } else if (++since_best >= patience) {
+          stop = epoch < epochs;
+        }
+      }
+      if (rec.metrics && result.best_epoch == epoch) result.final_metrics = rec.metrics;
+      if (rec.metrics && patience == 0) result.final_metrics = rec.metrics;
     }
     result.history.push_back(rec);
     if (!std::isfinite(rec.mean_loss))
@@ -403,7 +570,19 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
       TrainProgress p{epoch, epochs, batches, batches, &result.history.back()};
       if (!opt.on_progress(p)) fail(ErrorKind::cancelled, "training cancelled after epoch " + std::to_string(epoch));
     }
+    if (stop) {
+      result.stopped_early = true;
+      break;
+    }
   }
+  // The best evaluation's weights (the test metrics reported are that evaluation's).
+  if (!best_weights.empty() && result.best_epoch != result.history.back().epoch)
+    for (size_t i = 0; i < params.size(); ++i) params[i]->value = best_weights[i];
+  if (streaming)
+    for (size_t c = 0; c < coder->size(); ++c) {
+      const float p = streaming->per_batch(static_cast<int32_t>(c)) / static_cast<float>(batch_size);
+      if (p > 0.0f) result.sampling_probability[coder->name(static_cast<int32_t>(c))] = p;
+    }
   ByteWriter state;
   optimizer->save_state(state);
   result.optimizer_state = state.take();
@@ -412,24 +591,58 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   return result;
 }
 
+namespace {
+
+// The k values of the first evaluated epoch (every evaluation uses the spec's).
+const TopKMetrics* first_metrics(const TrainResult& r, bool validation) {
+  for (const auto& e : r.history) {
+    const auto& m = validation ? e.validation_metrics : e.metrics;
+    if (m) return &*m;
+  }
+  return nullptr;
+}
+
+nlohmann::json metrics_json(const std::vector<size_t>& ks, const std::vector<double>& values) {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t i = 0; i < ks.size() && i < values.size(); ++i) j[TopKMetrics::metric_name(ks[i])] = values[i];
+  return j;
+}
+
+}  // namespace
+
 std::string history_csv(const TrainResult& r) {
   std::ostringstream o;
   o.precision(9);
-  std::vector<size_t> ks;
-  for (const auto& e : r.history)
-    if (e.metrics) {
-      ks = e.metrics->k;
-      break;
-    }
+  const TopKMetrics* test = first_metrics(r, false);
+  const TopKMetrics* val = first_metrics(r, true);
   o << "epoch,loss,seconds,eval_seconds";
-  for (size_t k : ks) o << ",top_" << k;
+  if (test) {
+    for (size_t k : test->k) o << ",top_" << k;
+    if (!test->baseline.empty())
+      for (size_t k : test->k) o << ",popular_top_" << k;
+  }
+  if (val) {
+    for (size_t k : val->k) o << ",val_top_" << k;
+    if (!val->baseline.empty())
+      for (size_t k : val->k) o << ",val_popular_top_" << k;
+  }
   o << "\n";
+  auto cells = [&o](const std::optional<TopKMetrics>& m, const TopKMetrics* first) {
+    if (!first) return;
+    for (size_t i = 0; i < first->k.size(); ++i) {
+      o << ",";
+      if (m) o << m->accuracy[i];
+    }
+    if (first->baseline.empty()) return;
+    for (size_t i = 0; i < first->k.size(); ++i) {
+      o << ",";
+      if (m && i < m->baseline.size()) o << m->baseline[i];
+    }
+  };
   for (const auto& e : r.history) {
     o << e.epoch << "," << e.mean_loss << "," << e.seconds << "," << e.eval_seconds;
-    for (size_t i = 0; i < ks.size(); ++i) {
-      o << ",";
-      if (e.metrics) o << e.metrics->accuracy[i];
-    }
+    cells(e.metrics, test);
+    cells(e.validation_metrics, val);
     o << "\n";
   }
   return o.str();
@@ -443,12 +656,24 @@ std::string history_json(const TrainResult& r) {
     if (e.metrics)
       for (size_t i = 0; i < e.metrics->k.size(); ++i)
         j[TopKMetrics::metric_name(e.metrics->k[i])] = e.metrics->accuracy[i];
+    if (e.validation_metrics) j["validation"] = metrics_json(e.validation_metrics->k, e.validation_metrics->accuracy);
     epochs.push_back(j);
   }
   nlohmann::json out = {{"loss_definition", "mean per-example softmax cross-entropy over the epoch"},
                         {"seconds", r.seconds},
                         {"examples", r.examples},
                         {"history", epochs}};
+  // The most-popular list's accuracy on the same rows: constant, so written once.
+  nlohmann::json popular = nlohmann::json::object();
+  if (const TopKMetrics* t = first_metrics(r, false); t && !t->baseline.empty())
+    popular["test"] = metrics_json(t->k, t->baseline);
+  if (const TopKMetrics* v = first_metrics(r, true); v && !v->baseline.empty())
+    popular["validation"] = metrics_json(v->k, v->baseline);
+  if (!popular.empty()) out["most_popular"] = popular;
+  if (r.best_epoch) {
+    out["best_epoch"] = r.best_epoch;
+    out["stopped_early"] = r.stopped_early;
+  }
   return out.dump(2);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,17 +12,19 @@
 #include "base/random.h"
 
 #include "model/evaluation.h"
+#include "model/popularity.h"
 #include "model/step_exchange.h"
 #include "model/two_tower_model.h"
 
 namespace tt {
 
 struct EpochRecord {
-  size_t epoch = 0;           // 1-based
-  double mean_loss = 0.0;     // mean per-example loss over the epoch (not Keras's last-batch sum)
-  double seconds = 0.0;       // wall time of the epoch's training steps
-  double eval_seconds = 0.0;  // wall time of the evaluation, if any
-  std::optional<TopKMetrics> metrics;
+  size_t epoch = 0;                               // 1-based
+  double mean_loss = 0.0;                         // mean per-example loss over the epoch (not Keras's last-batch sum)
+  double seconds = 0.0;                           // wall time of the epoch's training steps
+  double eval_seconds = 0.0;                      // wall time of the evaluation, if any
+  std::optional<TopKMetrics> metrics;             // on the test rows
+  std::optional<TopKMetrics> validation_metrics;  // on the validation rows, when there are any
 };
 
 struct TrainProgress {
@@ -66,6 +69,15 @@ struct TrainResult {
   size_t examples = 0;
   std::vector<uint8_t> optimizer_state;     // Optimizer::save_state after the last step
   std::optional<Rng::State> shuffle_state;  // the shuffling stream after the last epoch (one range only)
+  // Early stopping: the epoch whose weights the model holds (0: the last one, no early
+  // stopping) and whether training stopped before the epochs ran out.
+  size_t best_epoch = 0;
+  bool stopped_early = false;
+  // Training-row statistics the model file keeps: each candidate's count (the most-popular
+  // baseline) and, with task.sampling_probability, its estimated sampling probability per draw
+  // at the end of training.
+  CandidateCounts candidate_counts;
+  std::map<std::string, double> sampling_probability;
 };
 
 // ErrorKind::invalid_argument naming the field when an option is out of range (epochs above
@@ -76,8 +88,13 @@ void check_train_options(const TrainOptions& options);
 // `catalogue` (FactorizedTopK). `test` may be empty, then no evaluation is done.
 TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& test, const Table& catalogue,
                         const TrainOptions& options);
+// The same with validation rows: each evaluation also runs on them, and early stopping
+// (training.patience) watches them; the test rows are only reported, never used to choose.
+TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& validation, const Table& test,
+                        const Table& catalogue, const TrainOptions& options);
 
-// History as CSV (epoch,loss,seconds,top_1,...) and as JSON.
+// History as CSV (epoch,loss,seconds,eval_seconds,top_1,...,popular_top_1,...,val_top_1,...) and
+// as JSON (the most-popular baseline once, beside the per-epoch metrics).
 std::string history_csv(const TrainResult& r);
 std::string history_json(const TrainResult& r);
 

@@ -211,7 +211,8 @@ std::optional<Rng::State> parse_shuffle_state(const std::string& text) {
 
 bool is_stripped(const TrainingMetadata& m) {
   return m.library_version.empty() && m.data_source.empty() && m.data_fingerprint.empty() && m.seed == 0 &&
-         m.epochs == 0 && m.metrics.empty() && m.train_seconds == 0.0 && m.created_unix == 0 && !m.shuffle_state;
+         m.epochs == 0 && m.metrics.empty() && m.train_seconds == 0.0 && m.created_unix == 0 && !m.shuffle_state &&
+         m.candidate_counts.empty() && m.sampling_probability.empty() && m.best_epoch == 0;
 }
 
 std::vector<uint8_t> metadata_section(const RetrievalModel& model) {
@@ -230,6 +231,10 @@ std::vector<uint8_t> metadata_section(const RetrievalModel& model) {
     j["train_seconds"] = std::isfinite(m.train_seconds) ? json(m.train_seconds) : json(nullptr);
     j["created_unix"] = m.created_unix;
     if (m.shuffle_state) j["shuffle_state"] = shuffle_state_text(*m.shuffle_state);
+    // Written only when present, as older writers did not have them.
+    if (!m.candidate_counts.empty()) j["candidate_counts"] = m.candidate_counts;
+    if (!m.sampling_probability.empty()) j["sampling_probability"] = m.sampling_probability;
+    if (m.best_epoch) j["best_epoch"] = m.best_epoch;
   }
   j["written_by"] = std::string("twotower ") + kVersionString;
   j["parameter_count"] = model.model().parameter_count();
@@ -339,6 +344,24 @@ MetadataSection parse_metadata(const ModelFileReader& f) {
         fail(ErrorKind::corrupt, w + ": metric '" + k + "' must be a number");
     }
   }
+  if (j.contains("candidate_counts")) {
+    const json& m = j["candidate_counts"];
+    if (!m.is_object()) fail(ErrorKind::corrupt, w + ": 'candidate_counts' must be an object");
+    for (const auto& [k, v] : m.items()) {
+      if (!v.is_number_unsigned()) fail(ErrorKind::corrupt, w + ": candidate count of '" + k + "' must be a count");
+      out.meta.candidate_counts[k] = v.get<uint64_t>();
+    }
+  }
+  if (j.contains("sampling_probability")) {
+    const json& m = j["sampling_probability"];
+    if (!m.is_object()) fail(ErrorKind::corrupt, w + ": 'sampling_probability' must be an object");
+    for (const auto& [k, v] : m.items()) {
+      if (!v.is_number() || !(v.get<double>() > 0.0 && v.get<double>() <= 1.0))
+        fail(ErrorKind::corrupt, w + ": sampling probability of '" + k + "' must be a number in (0, 1]");
+      out.meta.sampling_probability[k] = v.get<double>();
+    }
+  }
+  if (auto v = get_uint("best_epoch")) out.meta.best_epoch = static_cast<size_t>(*v);
   out.parameter_count = get_uint("parameter_count");
   out.candidates = get_uint("candidates");
   out.embedding_dim = get_uint("embedding_dim");

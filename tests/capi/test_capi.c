@@ -201,6 +201,10 @@ static void test_train_query(void) {
   /* Each user only ever sees 6 of 30 items: a trained model ranks them in its top 10. */
   CHECK(metrics.accuracy[2] > 0.5);
   CHECK(metrics.accuracy[0] <= metrics.accuracy[1] && metrics.accuracy[1] <= metrics.accuracy[2]);
+  /* The most-popular list on the same rows: 6 items of one group at best in a top 10 of 30. */
+  CHECK(metrics.has_baseline == 1);
+  CHECK(metrics.baseline_accuracy[2] > 0.0 && metrics.baseline_accuracy[2] < 0.6);
+  CHECK(metrics.accuracy[2] > metrics.baseline_accuracy[2]);
 
   CHECK_OK(tt_model_num_candidates(m, &n));
   CHECK(n == SYN_ITEMS);
@@ -297,6 +301,8 @@ static void test_train_query(void) {
   CHECK_OK(tt_model_evaluate(m, inter, cand, 0, &metrics));
   CHECK(metrics.examples == SYN_ROWS);
   CHECK(metrics.accuracy[2] > 0.5);
+  CHECK(metrics.has_baseline == 1); /* from the training counts the model keeps */
+  CHECK(metrics.baseline_accuracy[0] <= metrics.baseline_accuracy[1]);
   metrics.struct_size = 0;
   CHECK_FAILS(tt_model_evaluate(m, inter, cand, 0, &metrics), TT_ERR_INVALID_ARGUMENT, "struct_size");
 

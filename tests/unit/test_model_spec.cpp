@@ -538,3 +538,56 @@ TEST_CASE("spec: a number too large for a double is a parse error, not a crash")
     CHECK(std::string(e.what()).find("big.json") != std::string::npos);
   }
 }
+
+TEST_CASE("model spec: the recipe options (estimated logQ, mixed negatives, validation, early stopping)") {
+  nlohmann::json j = base_spec();
+  const ModelSpec plain = ModelSpec::from_json(j.dump(), "spec.json");
+  CHECK(plain.task.sampling_estimate == SamplingEstimate::none);
+  CHECK(plain.task.uniform_negatives == 0);
+  CHECK(plain.data.validation_rows == 0);
+  CHECK(plain.training.patience == 0);
+  // Options left at their defaults are not written (older readers reject unknown fields).
+  const std::string text = plain.to_json();
+  for (const char* key : {"sampling_probability\"", "uniform_negatives", "validation_rows", "patience"})
+    CHECK(text.find(key) == std::string::npos);
+
+  j["task"] = {{"sampling_probability", "streaming"},
+               {"streaming_buckets", 4096},
+               {"streaming_alpha", 0.05},
+               {"uniform_negatives", 32}};
+  j["training"]["patience"] = 3;
+  j["training"]["early_stopping_k"] = 5;
+  j["data"] = {{"validation_rows", 1000}};
+  const ModelSpec s = ModelSpec::from_json(j.dump(), "spec.json");
+  CHECK(s.task.sampling_estimate == SamplingEstimate::streaming);
+  CHECK(s.task.streaming_buckets == 4096);
+  CHECK(s.task.streaming_alpha == 0.05f);
+  CHECK(s.task.uniform_negatives == 32);
+  CHECK(s.training.patience == 3);
+  CHECK(s.training.early_stopping_k == 5);
+  CHECK(s.data.validation_rows == 1000);
+  const ModelSpec again = ModelSpec::from_json(s.to_json(), "round trip");
+  CHECK(again.to_json() == s.to_json());
+  CHECK(again.task.sampling_estimate == SamplingEstimate::streaming);
+  CHECK(again.data.validation_rows == 1000);
+  CHECK(again.training.early_stopping_k == 5);
+
+  nlohmann::json bad = j;
+  bad["task"]["sampling_probability"] = "popularity";
+  check_error(bad, {"task.sampling_probability: unknown estimate 'popularity'", "counts"});
+  bad = j;
+  bad["task"]["sampling_probability_column"] = "p";
+  check_error(bad, {"task.sampling_probability: give either"});
+  bad = j;
+  bad["task"]["streaming_alpha"] = 0.0;
+  check_error(bad, {"task.streaming_alpha: must be in (0, 1]"});
+  bad = j;
+  bad["task"]["streaming_buckets"] = 0;
+  check_error(bad, {"task.streaming_buckets: must be in 1..2^30"});
+  bad = j;
+  bad["data"].erase("validation_rows");
+  check_error(bad, {"training.patience: early stopping needs data.validation_rows"});
+  bad = j;
+  bad["training"]["early_stopping_k"] = 10;
+  check_error(bad, {"training.early_stopping_k: 10 is not one of evaluation.k"});
+}

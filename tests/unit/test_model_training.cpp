@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -31,7 +32,9 @@
 #include "data/table.h"
 #include "model/dataset.h"
 #include "model/evaluation.h"
+#include "model/popularity.h"
 #include "model/spec.h"
+#include "model/streaming_frequency.h"
 #include "model/trainer.h"
 #include "model/two_tower_model.h"
 
@@ -430,14 +433,16 @@ TEST_CASE("training: history as CSV and JSON") {
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   REQUIRE(lines.size() == 4);
-  CHECK(lines[0] == "epoch,loss,seconds,eval_seconds,top_1,top_5,top_10,top_40");
+  CHECK(lines[0] ==
+        "epoch,loss,seconds,eval_seconds,top_1,top_5,top_10,top_40,popular_top_1,popular_top_5,popular_top_10,"
+        "popular_top_40");
   for (size_t e = 1; e <= 3; ++e) {
     CAPTURE(lines[e]);
     CHECK(lines[e].rfind(std::to_string(e) + ",", 0) == 0);
-    CHECK(std::count(lines[e].begin(), lines[e].end(), ',') == 7);
+    CHECK(std::count(lines[e].begin(), lines[e].end(), ',') == 11);
   }
-  CHECK(lines[1].substr(lines[1].size() - 4) == ",,,,");  // not evaluated: empty metric fields
-  CHECK(lines[3].substr(lines[3].size() - 2) == ",1");    // top-40 of 40 candidates
+  CHECK(lines[1].substr(lines[1].size() - 8) == ",,,,,,,,");  // not evaluated: empty metric fields
+  CHECK(lines[3].substr(lines[3].size() - 2) == ",1");        // popular top-40 of 40 candidates
 
   const nlohmann::json h = nlohmann::json::parse(history_json(r.result));
   CHECK(h.at("examples") == kTrain);
@@ -451,6 +456,11 @@ TEST_CASE("training: history as CSV and JSON") {
     CHECK(rec.contains("factorized_top_k/top_5_categorical_accuracy") == (e > 0));
   }
   CHECK(h["history"][2].at("factorized_top_k/top_40_categorical_accuracy") == 1.0);
+  // The most-popular baseline, once.
+  CHECK(h.at("most_popular").at("test").at("factorized_top_k/top_40_categorical_accuracy") == 1.0);
+  CHECK(h.at("most_popular").at("test").at("factorized_top_k/top_1_categorical_accuracy") ==
+        r.result.final_metrics->baseline[0]);
+  CHECK_FALSE(h.contains("best_epoch"));
 }
 
 TEST_CASE("training: order_ranks shuffles as a run of that many ranks does") {
@@ -737,4 +747,226 @@ TEST_CASE("dataset: CSV files load every column the spec's features read") {
     CHECK(std::string(e.what()).find("column 'group'") != std::string::npos);
   }
   std::filesystem::remove_all(dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Beyond the tutorial (issue 16): the most-popular baseline, estimated logQ, mixed negatives,
+// validation rows and early stopping.
+
+namespace {
+
+// The most-popular list's accuracy computed plainly: rank catalogue rows by training count
+// (stable), a test row is a hit at k if its item's first row is among the first k.
+std::vector<double> plain_popular(const Table& train, const Table& test, const Table& catalogue,
+                                  const std::vector<size_t>& ks) {
+  std::map<std::string, size_t> count;
+  for (const std::string& id : train.column("item_id").strings()) ++count[id];
+  const auto& cat = catalogue.column("item_id").strings();
+  std::vector<size_t> order(cat.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return count[cat[a]] > count[cat[b]]; });
+  std::vector<double> acc(ks.size(), 0.0);
+  for (const std::string& id : test.column("item_id").strings()) {
+    size_t pos = 0;
+    while (cat[order[pos]] != id) ++pos;
+    for (size_t j = 0; j < ks.size(); ++j) acc[j] += pos < ks[j];
+  }
+  for (double& a : acc) a /= static_cast<double>(test.num_rows());
+  return acc;
+}
+
+// The training rows with a column holding each item's share of them (a hand-made logQ column).
+Table train_with_share_column() {
+  Table t = problem().train;
+  std::map<std::string, size_t> count;
+  const auto& ids = t.column("item_id").strings();
+  for (const std::string& id : ids) ++count[id];
+  std::vector<float> share;
+  for (const std::string& id : ids) share.push_back(static_cast<float>(static_cast<double>(count[id]) / ids.size()));
+  t.add(Column("train_share", share));
+  return t;
+}
+
+double largest_difference(const Run& a, const Run& b, double* largest) {
+  double worst = 0.0;
+  *largest = 0.0;
+  for (size_t i = 0; i < a.params.size(); ++i) {
+    std::vector<float> x(a.params[i].size() / 4), y(x.size());
+    std::memcpy(x.data(), a.params[i].data(), a.params[i].size());
+    std::memcpy(y.data(), b.params[i].data(), b.params[i].size());
+    for (size_t k = 0; k < x.size(); ++k) {
+      worst = std::max(worst, static_cast<double>(std::fabs(x[k] - y[k])));
+      *largest = std::max(*largest, static_cast<double>(std::fabs(x[k])));
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("popularity: the most-popular list by hand") {
+  // Training counts b 3, a 2, c 2, d 0 (a before c: catalogue order).
+  Table train, test, catalogue;
+  train.add(Column("id", std::vector<std::string>{"b", "c", "a", "b", "a", "c", "b"}));
+  catalogue.add(Column("id", std::vector<std::string>{"a", "b", "c", "d", "b"}));
+  test.add(Column("id", std::vector<std::string>{"b", "a", "d", "c", "e"}));
+  const CandidateCounts counts = count_candidates(train, "id");
+  CHECK(counts.total == 7);
+  CHECK(counts.of("b") == 3);
+  CHECK(counts.of("d") == 0);
+  // The list, duplicates competing as FactorizedTopK counts them: b, b (the second b row), a, c,
+  // d. Positions of the test rows: b 0, a 2, d 4, c 3, and e (unknown, count 0) after every row
+  // counted 0 or more: 5.
+  const std::vector<double> acc = most_popular_accuracy(counts, test, catalogue, "id", false, {1, 2, 3, 4, 5, 6});
+  CHECK(acc == std::vector<double>{0.2, 0.2, 0.4, 0.6, 0.8, 1.0});
+  // Distinct candidates drop the second b row: b 0, a 1, c 2, d 3, e 4.
+  const std::vector<double> distinct = most_popular_accuracy(counts, test, catalogue, "id", true, {1, 3, 4, 5});
+  CHECK(distinct == std::vector<double>{0.2, 0.6, 0.8, 1.0});
+  TopKMetrics m;
+  m.k = {1, 5};
+  m.accuracy = {0.3, 0.5};
+  m.baseline = {0.2, 0.5};
+  CHECK(m.not_beating_baseline() == std::vector<size_t>{5});
+}
+
+TEST_CASE("training: every evaluation carries the most-popular baseline") {
+  const Run r = train(base_spec(), 1);
+  REQUIRE(r.result.final_metrics);
+  const std::vector<double> want = plain_popular(problem().train, problem().test, problem().catalogue, {1, 5, 10, 40});
+  CHECK(r.result.final_metrics->baseline == want);
+  CHECK(r.result.candidate_counts.total == kTrain);
+  // The synthetic users each like one cluster: the model beats the one list for everybody.
+  INFO("model top-5 " << r.result.final_metrics->at(5) << ", most popular " << want[1]);
+  CHECK(r.result.final_metrics->at(5) > want[1]);
+  CHECK(want[1] < 0.5);  // a baseline that is not trivially perfect
+}
+
+TEST_CASE("training: sampling_probability counts is the hand-made share column, without the column") {
+  nlohmann::json by_hand = base_spec(), estimated = base_spec();
+  by_hand["task"] = {{"sampling_probability_column", "train_share"}};
+  estimated["task"] = {{"sampling_probability", "counts"}};
+  const Table rows = train_with_share_column();
+  auto run = [&](const nlohmann::json& spec) {
+    TwoTowerModel m = make_model(spec);
+    TrainOptions opt;
+    opt.threads = 1;
+    opt.epochs = 2;
+    Run r;
+    r.result = train_model(m, rows, problem().test, problem().catalogue, opt);
+    r.params = param_bytes(m);
+    return r;
+  };
+  const Run a = run(by_hand), b = run(estimated), plain = train(base_spec(), 1, [](TrainOptions&o) { o.epochs = 2; });
+  for (size_t e = 0; e < a.result.history.size(); ++e)
+    CHECK(b.result.history[e].mean_loss == doctest::Approx(a.result.history[e].mean_loss).epsilon(1e-5));
+  double largest = 0.0;
+  const double worst = largest_difference(a, b, &largest);
+  INFO("largest parameter " << largest << ", largest difference " << worst);
+  CHECK(worst < 1e-4 * largest);
+  CHECK(b.params != plain.params);  // the correction is applied
+  // The estimate is what the model file keeps: each item's share of the training rows.
+  REQUIRE(b.result.sampling_probability.size() == kItems);
+  const auto& ids = rows.column("item_id").strings();
+  const auto& share = rows.column("train_share").floats();
+  for (size_t r = 0; r < 50; ++r) CHECK(b.result.sampling_probability.at(ids[r]) == doctest::Approx(share[r]));
+}
+
+TEST_CASE("streaming frequency: the estimate follows occurrences per batch, buckets collide") {
+  StreamingFrequency f(1024, 0.05f);
+  // Item 0 three times in every batch, item 1 once every 4th batch, item 2 once every batch.
+  for (uint64_t step = 1; step <= 400; ++step) {
+    std::vector<int32_t> codes = {0, 2, 0, 0};
+    if (step % 4 == 0) codes.push_back(1);
+    f.observe(step, codes);
+  }
+  CHECK(f.per_batch(1) == doctest::Approx(0.25).epsilon(0.01));
+  CHECK(f.per_batch(2) == doctest::Approx(1.0).epsilon(0.01));
+  CHECK(f.per_batch(0) > 2.0);  // three a batch: the gaps 1, 0, 0 average towards 1/3
+  CHECK(f.per_batch(0) < 4.0);
+  CHECK(f.per_batch(7) == 0.0f);  // never seen
+  // One bucket: every candidate shares it, so each is overestimated as the sum of all.
+  StreamingFrequency one(1, 0.05f);
+  for (uint64_t step = 1; step <= 400; ++step) one.observe(step, std::vector<int32_t>{5, 6});
+  CHECK(one.per_batch(5) == one.per_batch(6));
+  CHECK(one.per_batch(5) > 1.5);
+}
+
+TEST_CASE("training: the streaming estimate trains close to exact counts") {
+  nlohmann::json counts = base_spec(), streaming = base_spec();
+  counts["task"] = {{"sampling_probability", "counts"}};
+  streaming["task"] = {{"sampling_probability", "streaming"}, {"streaming_alpha", 0.01}, {"streaming_buckets", 4096}};
+  const Run a = train(counts, 1), b = train(streaming, 1);
+  CHECK(all_finite(b));
+  CHECK(a.params != b.params);
+  REQUIRE(b.result.final_metrics);
+  CHECK(b.result.final_metrics->at(5) > 3 * chance(5));
+  // 40 items in batches of 64 over 160 steps: each estimate within 35% of the exact share.
+  REQUIRE(b.result.sampling_probability.size() == kItems);
+  for (const auto& [key, p] : a.result.sampling_probability) {
+    CAPTURE(key);
+    CHECK(b.result.sampling_probability.at(key) == doctest::Approx(p).epsilon(0.35));
+  }
+}
+
+TEST_CASE("training: mixed negatives add uniform catalogue candidates") {
+  for (const char* correction : {"none", "counts"}) {
+    CAPTURE(std::string(correction));
+    nlohmann::json j = base_spec();
+    j["task"] = {{"sampling_probability", correction}, {"uniform_negatives", 16}, {"remove_accidental_hits", true}};
+    nlohmann::json without = j;
+    without["task"].erase("uniform_negatives");
+    const Run mixed = train(j, 2), plain = train(without, 2);
+    CHECK(all_finite(mixed));
+    CHECK(mixed.params != plain.params);
+    REQUIRE(mixed.result.final_metrics);
+    CHECK(mixed.result.final_metrics->at(5) > 3 * chance(5));
+    // Grouped and one-column-per-example forms agree with the extra columns too.
+    const Run full = train(j, 2, [](TrainOptions& o) { o.group_repeated_candidates = false; });
+    for (size_t e = 0; e < full.result.history.size(); ++e)
+      CHECK(mixed.result.history[e].mean_loss == doctest::Approx(full.result.history[e].mean_loss).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("training: validation rows, early stopping restores the best evaluation's weights") {
+  nlohmann::json j = base_spec();
+  // A learning rate that overfits 60 users quickly, evaluated every epoch.
+  j["training"]["optimizer"]["learning_rate"] = 0.5;
+  j["training"]["epochs"] = 30;
+  j["training"]["eval_every"] = 1;
+  j["training"]["patience"] = 2;
+  j["training"]["early_stopping_k"] = 1;
+  Split split = shuffle_split(problem().interactions, kTrain, kTest, 7);
+  split_validation(split, 400);
+  CHECK(split.train.num_rows() == kTrain - 400);
+  CHECK(split.validation.num_rows() == 400);
+  CHECK(split.test.column("user_id").strings() == problem().test.column("user_id").strings());
+  TwoTowerModel m = make_model(j);
+  TrainOptions opt;
+  opt.threads = 1;
+  const TrainResult r = train_model(m, split.train, split.validation, split.test, problem().catalogue, opt);
+  REQUIRE(r.best_epoch >= 1);
+  INFO("best epoch " << r.best_epoch << " of " << r.history.size());
+  // Stopping happens exactly `patience` evaluations after the best, unless epochs ran out.
+  if (r.stopped_early) CHECK(r.history.size() == r.best_epoch + 2);
+  double best = -1.0;
+  for (const EpochRecord& e : r.history) {
+    REQUIRE(e.validation_metrics);
+    REQUIRE(e.metrics);
+    CHECK(e.validation_metrics->examples == 400);
+    CHECK(e.validation_metrics->baseline.size() == 4);
+    best = std::max(best, e.validation_metrics->at(1));
+  }
+  CHECK(r.history[r.best_epoch - 1].validation_metrics->at(1) == best);
+  // The model holds the best epoch's weights: evaluating it again gives that epoch's test numbers.
+  REQUIRE(r.final_metrics);
+  CHECK(r.final_metrics->accuracy == r.history[r.best_epoch - 1].metrics->accuracy);
+  ThreadPool pool(1);
+  const EvalSet set = make_eval_set(m, split.test, problem().catalogue, false);
+  CHECK(evaluate_factorized_topk(m, set, {1, 5, 10, 40}, 128, pool).accuracy == r.final_metrics->accuracy);
+  // The history names the validation numbers and the epoch kept.
+  const nlohmann::json h = nlohmann::json::parse(history_json(r));
+  CHECK(h.at("best_epoch") == r.best_epoch);
+  CHECK(h.at("history")[0].at("validation").contains("factorized_top_k/top_1_categorical_accuracy"));
+  CHECK(h.at("most_popular").contains("validation"));
+  CHECK(history_csv(r).find(",val_top_1,") != std::string::npos);
 }

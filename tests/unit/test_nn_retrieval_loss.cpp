@@ -704,3 +704,54 @@ TEST_CASE("nn retrieval loss: bad distinct-candidate inputs throw invalid_argume
   lc.opt.num_hard_negatives = 1;
   CHECK(kind(lc) == kInvalid);
 }
+
+// Mixed negatives (task.uniform_negatives): the trainer appends catalogue rows drawn uniformly
+// after a grouped batch's distinct candidates, each with multiplicity 1 and its own sampling
+// probability (the uniform draw's, on the batch's scale). The loss must treat them as plain
+// negatives: gradients against finite differences, fused against reference, and only ratios of
+// probabilities matter (the trainer rescales them per batch).
+TEST_CASE("nn retrieval loss: mixed negatives after grouped candidates, gradient matches finite differences") {
+  for (const Flags& f :
+       {Flags{.logq = true}, Flags{.temperature = 0.5f, .logq = true, .hits = true, .weights = true}}) {
+    TwoForms t = two_forms(12, 6, 3, 77, f);
+    LossCase lc = t.grouped;
+    const size_t in_batch = lc.c.rows(), extra = 4, d = lc.c.cols();
+    Rng rng(78);
+    Matrix c(in_batch + extra, d);
+    for (size_t j = 0; j < in_batch; ++j) std::copy(lc.c.row(j), lc.c.row(j) + d, c.row(j));
+    for (size_t j = in_batch; j < c.rows(); ++j)
+      for (size_t k = 0; k < d; ++k) c.at(j, k) = rng.uniform(-1.0f, 1.0f);
+    lc.c = c;
+    for (size_t j = 0; j < extra; ++j) {
+      lc.multiplicity.push_back(1.0f);
+      lc.prob.push_back(0.02f);
+      // One uniform draw is an accidental hit of row 0's positive, one a new id.
+      if (f.hits) lc.ids.push_back(j == 0 ? lc.ids[static_cast<size_t>(lc.positive[0])] : 1000 + static_cast<int>(j));
+    }
+    Matrix dq, dc, rdq, rdc;
+    const double loss = fused(lc, &dq, &dc);
+    CHECK(reference(lc, &rdq, &rdc) == doctest::Approx(loss).epsilon(1e-5));
+    ThreadPool pool(1);
+    RetrievalLossWorkspace ws;
+    auto objective = [&] { return retrieval_loss(lc.inputs(), lc.opt, nullptr, nullptr, pool, ws); };
+    const auto nq = numeric_gradient(lc.q.span(), 1e-2f, objective);
+    const auto nc = numeric_gradient(lc.c.span(), 1e-2f, objective);
+    check_gradient(dq, nq, 1e-2, "mixed dq");
+    check_gradient(dc, nc, 1e-2, "mixed dc");
+    check_gradient(rdq, nq, 1e-2, "mixed reference dq");
+    check_gradient(rdc, nc, 1e-2, "mixed reference dc");
+    // The uniform columns get gradient (they are real negatives).
+    double extra_grad = 0.0;
+    for (size_t j = in_batch; j < lc.c.rows(); ++j)
+      for (size_t k = 0; k < d; ++k) extra_grad += std::fabs(dc.at(j, k));
+    CHECK(extra_grad > 1e-3);
+    // One factor on every probability changes nothing.
+    LossCase scaled = lc;
+    for (float& p : scaled.prob) p *= 7.0f / 9.0f;
+    CHECK(fused(scaled, nullptr, nullptr) == doctest::Approx(loss).epsilon(1e-5));
+    // Their correction matters: a larger probability for the uniform columns lowers their weight.
+    LossCase rarer = lc;
+    for (size_t j = in_batch; j < rarer.prob.size(); ++j) rarer.prob[j] = 0.5f;
+    CHECK(fused(rarer, nullptr, nullptr) != doctest::Approx(loss).epsilon(1e-4));
+  }
+}

@@ -181,3 +181,30 @@ def test_other_python_threads_run_during_training(synthetic):
     # Training takes about a second; holding the GIL would stall this loop for all of it.
     assert longest < 0.25 and longest < elapsed / 3, f"stalled {longest:.3f}s of {elapsed:.3f}s"
     assert count > 1000
+
+
+def test_recipe_options_and_most_popular_baseline(synthetic, tmp_path):
+    """The recipe's options live in the spec; every evaluation carries the most-popular baseline."""
+    interactions, candidates = synthetic
+    spec = dict(SYN_SPEC)
+    spec["task"] = {"sampling_probability": "counts", "uniform_negatives": 8}
+    spec["training"] = dict(SYN_SPEC["training"], eval_every=1, patience=2, early_stopping_k=10)
+    spec["data"] = dict(SYN_SPEC["data"], validation_rows=100)
+    model = twotower.Model(spec)
+    metrics = model.train(interactions, candidates, epochs=6, threads=1)
+    assert len(metrics.baseline) == len(metrics.k) == 3
+    assert all(0.0 <= b <= 1.0 for b in metrics.baseline)
+    # 5 groups of 6 items, one list for everybody: at best a group's 6 items... of 30.
+    assert metrics.baseline[2] < 0.6
+    assert metrics[10] > metrics.baseline[2]
+    assert metrics.not_beating_baseline() == [k for k, a, b in zip(metrics.k, metrics.accuracy, metrics.baseline) if a <= b]
+    md = model.metadata
+    assert model.spec["task"]["sampling_probability"] == "counts"
+    assert model.spec["data"]["validation_rows"] == 100
+    # tt_model_evaluate finds the training counts in the model (also after a save and load).
+    again = model.evaluate(interactions, candidates)
+    assert len(again.baseline) == 3
+    assert md["epochs"] >= 1
+    model.save(tmp_path / "recipe.tt")
+    loaded = twotower.Model.load(tmp_path / "recipe.tt")
+    assert loaded.evaluate(interactions, candidates) == again

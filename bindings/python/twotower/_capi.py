@@ -49,6 +49,8 @@ class Metrics(Structure):
         ("k", c_uint32 * TT_MAX_K),
         ("accuracy", c_double * TT_MAX_K),
         ("examples", c_uint64),
+        ("has_baseline", c_int32),
+        ("baseline_accuracy", c_double * TT_MAX_K),
     ]
 
 

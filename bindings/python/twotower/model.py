@@ -28,16 +28,31 @@ PrecisionLike = Optional[Union[str, int]]
 @dataclass(frozen=True)
 class Metrics:
     """FactorizedTopK accuracies: ``accuracy[i]`` is the top-``k[i]`` accuracy over
-    ``examples`` held-out (query, candidate) pairs. ``metrics[100]`` is the top-100 accuracy."""
+    ``examples`` held-out (query, candidate) pairs. ``metrics[100]`` is the top-100 accuracy.
+    ``baseline[i]`` is the most-popular list's top-``k[i]`` accuracy on the same rows (the
+    candidates ranked by their count in the training rows, one list for every query); empty
+    when the counts are unknown."""
 
     k: tuple[int, ...]
     accuracy: tuple[float, ...]
     examples: int
+    baseline: tuple[float, ...] = ()
 
     @classmethod
     def _from_c(cls, m: _capi.Metrics) -> "Metrics":
         n = min(int(m.count), _capi.TT_MAX_K)
-        return cls(tuple(int(m.k[i]) for i in range(n)), tuple(float(m.accuracy[i]) for i in range(n)), int(m.examples))
+        baseline = tuple(float(m.baseline_accuracy[i]) for i in range(n)) if m.has_baseline else ()
+        return cls(
+            tuple(int(m.k[i]) for i in range(n)),
+            tuple(float(m.accuracy[i]) for i in range(n)),
+            int(m.examples),
+            baseline,
+        )
+
+    def not_beating_baseline(self) -> list[int]:
+        """The k at which the model does not beat the most-popular baseline (empty: it beats
+        it everywhere, or there is no baseline)."""
+        return [k for k, a, b in zip(self.k, self.accuracy, self.baseline) if not a > b]
 
     def __getitem__(self, k: int) -> float:
         try:

@@ -69,6 +69,8 @@ pub struct tt_metrics {
     pub k: [u32; TT_MAX_K],
     pub accuracy: [f64; TT_MAX_K],
     pub examples: u64,
+    pub has_baseline: i32,
+    pub baseline_accuracy: [f64; TT_MAX_K],
 }
 
 #[repr(C)]

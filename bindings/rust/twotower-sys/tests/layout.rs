@@ -51,6 +51,8 @@ fn expected() -> Vec<(&'static str, usize)> {
         field!(tt_metrics, k),
         field!(tt_metrics, accuracy),
         field!(tt_metrics, examples),
+        field!(tt_metrics, has_baseline),
+        field!(tt_metrics, baseline_accuracy),
         size!(tt_progress),
         field!(tt_progress, struct_size),
         field!(tt_progress, epoch),

@@ -17,6 +17,10 @@ pub struct Metrics {
     pub top_k: Vec<(u32, f64)>,
     /// Held-out pairs evaluated.
     pub examples: u64,
+    /// The most-popular list's accuracy on the same rows, in the order of `top_k` (candidates
+    /// ranked by their count in the training rows, one list for every query); empty when the
+    /// counts are unknown.
+    pub baseline: Vec<f64>,
 }
 
 impl Metrics {
@@ -27,7 +31,14 @@ impl Metrics {
 
     pub(crate) fn from_raw(m: &sys::tt_metrics) -> Metrics {
         let count = m.count.min(sys::TT_MAX_K);
-        Metrics { top_k: (0..count).map(|i| (m.k[i], m.accuracy[i])).collect(), examples: m.examples }
+        let baseline = if m.has_baseline != 0 { m.baseline_accuracy[..count].to_vec() } else { Vec::new() };
+        Metrics { top_k: (0..count).map(|i| (m.k[i], m.accuracy[i])).collect(), examples: m.examples, baseline }
+    }
+
+    /// The k at which the model does not beat the most-popular baseline (empty: it beats it
+    /// everywhere, or there is no baseline).
+    pub fn not_beating_baseline(&self) -> Vec<u32> {
+        self.top_k.iter().zip(&self.baseline).filter(|((_, a), b)| !(*a > **b)).map(|((k, _), _)| *k).collect()
     }
 
     pub(crate) fn raw() -> sys::tt_metrics {
