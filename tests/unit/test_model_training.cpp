@@ -935,6 +935,7 @@ TEST_CASE("training: validation rows, early stopping restores the best evaluatio
   j["training"]["eval_every"] = 1;
   j["training"]["patience"] = 2;
   j["training"]["early_stopping_k"] = 1;
+  j["data"] = {{"validation_rows", 400}};  // early stopping needs validation rows (the split is made here)
   Split split = shuffle_split(problem().interactions, kTrain, kTest, 7);
   split_validation(split, 400);
   CHECK(split.train.num_rows() == kTrain - 400);
