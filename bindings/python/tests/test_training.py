@@ -131,9 +131,10 @@ def test_bad_train_options(synthetic):
         model.train(interactions, candidates, epochs=0)
     with pytest.raises(twotower.InvalidArgumentError, match="eval_every"):
         model.train(interactions, candidates, eval_every=-3)
-    no_title = {k: v for k, v in synthetic_columns()[0].items() if k != "title"}
-    with pytest.raises(twotower.InvalidArgumentError, match="title"):
-        model.train(no_title, candidates, epochs=1)
+    # A candidate column the interactions lack is joined from the catalogue; a query column is not.
+    no_timestamp = {k: v for k, v in synthetic_columns()[0].items() if k != "timestamp"}
+    with pytest.raises(twotower.InvalidArgumentError, match="timestamp"):
+        model.train(no_timestamp, candidates, epochs=1)
 
 
 def test_evaluate(trained, synthetic):
