@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything twotower needs to build and test on Debian 12, starting from a minimal
 # system (mmdebstrap --variant=minbase: no Python, no compiler). Safe to run again: it only
-# installs what is missing. With --mpi also Open MPI, for the optional MPI component.
+# installs what is missing. With --mpi also Open MPI, for the optional MPI component; with
+# --abi abigail-tools, for the ABI check.
 # Checked in CI by ../shared/tools/fresh-debian-check.sh (.ci/run).
 set -euo pipefail
 
@@ -13,10 +14,16 @@ debs=(build-essential cmake ninja-build pkg-config
       libfaiss-dev                 # the peer in bench/bench_faiss (only that benchmark links it)
       libopenblas0-openmp)         # Faiss's BLAS: Debian's default reference BLAS would handicap it
 
-# The optional MPI component (-DTWOTOWER_WITH_MPI=ON, docs/distributed.md): `install-deps.sh --mpi`.
-if [ "${1:-}" = "--mpi" ]; then
-  debs+=(libopenmpi-dev openmpi-bin)
-fi
+# Optional extras, as flags (any order): --mpi Open MPI for the MPI component
+# (-DTWOTOWER_WITH_MPI=ON, docs/distributed.md); --abi abigail-tools for tools/check-abi.sh
+# (the C ABI against the committed baseline, docs/c-api.md).
+for flag in "$@"; do
+  case $flag in
+    --mpi) debs+=(libopenmpi-dev openmpi-bin) ;;
+    --abi) debs+=(abigail-tools) ;;
+    *) echo "install-deps.sh: unknown flag $flag (known: --mpi, --abi)" >&2; exit 2 ;;
+  esac
+done
 
 # Python 3 runs the result plot (tools/plot-results.py) and the Python binding's tests. A minimal
 # Debian has none: take Debian's interpreter and modules (pip into Debian's own Python is refused
