@@ -35,7 +35,19 @@ struct ConvertFlags {
   bool ann = false, no_ann = false;
   size_t ann_partitions = 0;
   uint64_t ann_seed = 0;
+  std::string shard;  // "i/S"
 };
+
+// --shard i/S: two whole decimal numbers, 0 <= i < S <= ShardInfo::kMaxCount.
+std::pair<size_t, size_t> parse_shard(const std::string& text) {
+  const size_t slash = text.find('/');
+  if (slash == std::string::npos)
+    fail(ErrorKind::invalid_argument,
+         "--shard: '" + text + "' is not INDEX/COUNT (e.g. 0/4 for the first of 4 shards)");
+  const size_t count = parse_uint_option(text.substr(slash + 1), "--shard COUNT", 1, ShardInfo::kMaxCount);
+  const size_t index = parse_uint_option(text.substr(0, slash), "--shard INDEX", 0, count - 1);
+  return {index, count};
+}
 
 bool has_data(const ConvertFlags& f) {
   return f.evaluate || !f.data.data_dir.empty() || !f.data.interactions.empty() || !f.data.candidates.empty();
@@ -132,12 +144,16 @@ void run_convert(const ConvertFlags& f) {
   const PartitionIndex* ann_before = rm.index().partitions();
   const size_t partitions_before = ann_before ? ann_before->partitions() : 0;
   if (f.no_ann) rm.drop_ann();
-  if (f.ann) {
-    PartitionBuildOptions o;
-    o.partitions = f.ann_partitions;
-    o.seed = f.ann_seed;
-    ThreadPool pool(f.threads);
-    rm.build_ann(o, pool);
+  PartitionBuildOptions ann_options;
+  ann_options.partitions = f.ann_partitions;
+  ann_options.seed = f.ann_seed;
+  ThreadPool pool(f.threads);
+  // A shard's approximate index is built over its slice.
+  if (!f.shard.empty()) {
+    const auto [i, count] = parse_shard(f.shard);
+    shard_model(rm, i, count, pool, f.ann ? &ann_options : nullptr);
+  } else if (f.ann) {
+    rm.build_ann(ann_options, pool);
   }
 
   SaveOptions so;
@@ -164,6 +180,10 @@ void run_convert(const ConvertFlags& f) {
       std::printf("none\n");
     }
   }
+  if (const auto& sh = rm.shard())
+    std::printf("  shard %zu of %zu: catalogue rows %zu..%zu of %zu (%zu candidates; its ids are catalogue rows)\n",
+                sh->index, sh->count, sh->offset, sh->offset + rm.index().size() - 1, sh->catalogue_size,
+                rm.index().size());
   if (f.strip)
     std::printf("  stripped: optimizer state %s, training metadata dropped\n",
                 info.has_optimizer_state ? "dropped" : "(none)");
@@ -176,8 +196,11 @@ void run_convert(const ConvertFlags& f) {
 void run(const ConvertFlags& f) {
   if (!f.output.empty()) check_writable_path(f.output, "--output");
   const bool transform = !f.quantize.empty() || !f.quantize_index.empty() || !f.quantize_weights.empty() || f.strip ||
-                         f.upgrade || f.ann || f.no_ann;
+                         f.upgrade || f.ann || f.no_ann || !f.shard.empty();
   if (f.ann && f.no_ann) fail(ErrorKind::invalid_argument, "convert: --ann and --no-ann contradict each other");
+  if (!f.shard.empty() && has_data(f))
+    fail(ErrorKind::invalid_argument,
+         "convert --shard: a shard holds part of the catalogue; evaluate the whole model, not a shard");
   if (!f.ann && (f.ann_partitions || f.ann_seed))
     fail(ErrorKind::invalid_argument, "convert: --ann-partitions and --ann-seed go with --ann");
   if (!f.import_dir.empty() || !f.weights.empty()) {
@@ -196,7 +219,7 @@ void run(const ConvertFlags& f) {
   }
   if (f.output.empty())
     fail(ErrorKind::invalid_argument,
-         "convert needs --output FILE (and --quantize, --strip, --ann or --upgrade), or --export DIR");
+         "convert needs --output FILE (and --quantize, --strip, --ann, --shard or --upgrade), or --export DIR");
   std::error_code ec;
   if (std::filesystem::equivalent(f.input, f.output, ec))
     fail(ErrorKind::invalid_argument, "convert: --output is the input file; write a new file");
@@ -235,6 +258,9 @@ void register_convert(CLI::App& app) {
   add_number_option<uint64_t>(*cmd, "--ann-seed", f->ann_seed, 0, UINT64_MAX,
                               "seed of the approximate index's k-means (default 0)");
   cmd->add_flag("--no-ann", f->no_ann, "drop the approximate index");
+  cmd->add_option("--shard", f->shard,
+                  "INDEX/COUNT: keep shard INDEX of COUNT of the candidate index (catalogue rows "
+                  "[INDEX*N/COUNT, (INDEX+1)*N/COUNT)), for sharded serving (docs/distributed.md)");
   f->data.add_to(*cmd);
   add_threads_option(*cmd, f->threads);
   cmd->callback([f] { run(*f); });

@@ -31,6 +31,9 @@ void run(const std::string& path, bool show_spec) {
               info.has_optimizer_state ? ", with optimizer state" : "");
   std::printf("  stored precision: index %s, weights %s\n", precision_name(info.index_precision),
               precision_name(info.weights_precision));
+  if (info.shard)
+    std::printf("  shard %zu of %zu: catalogue rows from %zu of %zu (candidate ids are catalogue rows)\n",
+                info.shard->index, info.shard->count, info.shard->offset, info.shard->catalogue_size);
   for (const auto* t : {&spec.query, &spec.candidate}) {
     std::printf("  %s tower: layers [", t == &spec.query ? "query" : "candidate");
     for (size_t i = 0; i < t->layers.size(); ++i) std::printf("%s%zu", i ? ", " : "", t->layers[i]);

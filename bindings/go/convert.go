@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 )
 
@@ -59,6 +60,9 @@ type ConvertOptions struct {
 	// about 2 sqrt(candidates)), -1 drops it, 0 keeps what the file has.
 	ANN           int
 	ANNPartitions int
+	// ShardCount > 0 writes shard ShardIndex (0..ShardCount-1) of ShardCount of the candidate
+	// index, as (*Model).Shard does (sharded serving, docs/distributed.md).
+	ShardIndex, ShardCount int
 }
 
 // Convert reads a model file of any format version this library reads, applies opts and
@@ -98,6 +102,10 @@ func Convert(input, output string, opts *ConvertOptions) error {
 			return argError(op, "ANNPartitions is %d; it must be >= 0", opts.ANNPartitions)
 		}
 		c.ann_partitions = C.uint32_t(opts.ANNPartitions)
+		if opts.ShardIndex < 0 || opts.ShardCount < 0 || opts.ShardIndex > math.MaxUint32 || opts.ShardCount > math.MaxUint32 {
+			return argError(op, "ShardIndex (%d) and ShardCount (%d) must be in 0..2^32-1", opts.ShardIndex, opts.ShardCount)
+		}
+		c.shard_index, c.shard_count = C.uint32_t(opts.ShardIndex), C.uint32_t(opts.ShardCount)
 	}
 	return call(op, func() C.tt_status { return C.tt_model_convert(cin, cout, &c) })
 }

@@ -253,6 +253,12 @@ func searchInto(op string, n, k int, copts *C.tt_query_options,
 	if err != nil {
 		return nil, err
 	}
+	return splitRows(ids, scores, n, k), nil
+}
+
+// splitRows splits n rows of k slots into one Result per row, each ending at the first empty
+// slot (id -1).
+func splitRows(ids []int64, scores []float32, n, k int) []Result {
 	results := make([]Result, n)
 	for i := range results {
 		rowIDs, rowScores := ids[i*k:(i+1)*k:(i+1)*k], scores[i*k:(i+1)*k:(i+1)*k]
@@ -262,5 +268,5 @@ func searchInto(op string, n, k int, copts *C.tt_query_options,
 		}
 		results[i] = Result{IDs: rowIDs[:found:found], Scores: rowScores[:found:found]}
 	}
-	return results, nil
+	return results
 }

@@ -518,6 +518,53 @@ TT_API tt_status tt_index_save(const tt_index* index, const char* path, const tt
 TT_API tt_status tt_index_load(const char* path, const tt_index_options* options, tt_index** out);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Sharded serving: a catalogue split into S shards, each answering top-k for its slice, and   */
+/* an exact merge of their answers (docs/distributed.md, "Sharded serving").                   */
+
+/* The largest shard count. */
+#define TT_MAX_SHARDS 65536
+
+/* Shard `index` of `count` holds the catalogue rows [offset, offset + candidates), offset =
+ * floor(index * catalogue_size / count). A model that is not a shard reports index 0, count 1,
+ * offset 0 and candidates = catalogue_size. */
+typedef struct tt_shard_info {
+  size_t struct_size;
+  uint32_t index;
+  uint32_t count;
+  uint64_t offset;
+  uint64_t candidates;
+  uint64_t catalogue_size;
+} tt_shard_info;
+TT_API void tt_shard_info_init(tt_shard_info* info);
+
+/* Keeps shard `index` (0 .. count-1) of `count` (1 .. TT_MAX_SHARDS, at most the candidates) of
+ * the model's candidate index, as `twotower convert --shard index/count` and
+ * tt_convert_options.shard_count do; an approximate index is rebuilt over the slice. From then
+ * on the model's candidate ids are catalogue rows: tt_model_query and tt_model_query_vectors
+ * return ids offset .. offset+candidates-1, and tt_model_candidate_key, tt_model_candidate_id,
+ * tt_model_candidate_embeddings and the exclusion and allow lists take and give such ids (ids
+ * of other shards are ignored, as out-of-range ids always are). Keys of other shards in
+ * exclude_keys / allow_keys are skipped, whatever ignore_unknown_keys says: a shard cannot tell
+ * them from unknown keys. tt_model_train and tt_model_rebuild_index refuse a shard. A model
+ * that is already a shard is TT_ERR_INVALID_ARGUMENT. Exclusive access. */
+TT_API tt_status tt_model_shard(tt_model* model, uint32_t index, uint32_t count);
+/* The model's shard (see tt_shard_info). `info` must be initialised with tt_shard_info_init. */
+TT_API tt_status tt_model_shard_info(const tt_model* model, tt_shard_info* info);
+
+/* Merges `lists` top-k answers for the same `rows` queries into the top-k over all of them:
+ * ids[s] and scores[s] hold rows * k_in entries (as tt_model_query wrote them, with k = k_in),
+ * out_ids and out_scores receive rows * k, best first, higher score then lower id, -1 and
+ * -INFINITY beyond the entries. Merging the exact answers (k_in >= k) of the S shards of a
+ * model to calls of up to 4 query rows gives bit for bit the unsharded model's answer; for
+ * larger batches (scored by a GEMM whose rounding depends on the block) the scores agree within
+ * float rounding and near-ties may swap. The order within a list does not
+ * matter; -1 entries are skipped. TT_ERR_INVALID_ARGUMENT, before anything is written, for a
+ * NaN score, an id below -1 or an id twice in one row (shards that overlap), naming the list,
+ * row and slot. The outputs must not overlap the inputs. Thread-safe. */
+TT_API tt_status tt_topk_merge(const int64_t* const* ids, const float* const* scores, size_t lists, size_t rows,
+                               size_t k_in, size_t k, int64_t* out_ids, float* out_scores);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Conversion: quantize, strip, upgrade, export, import (docs/convert.md).                     */
 
 /* Storage precisions of the index embeddings and of the weights (embedding tables and dense
@@ -539,6 +586,10 @@ typedef struct tt_convert_options {
   int32_t compression_level; /* zstd level of the output, 0 (uncompressed) .. 19; default 3 */
   int32_t ann;               /* 1: build (or rebuild) the approximate index; -1: drop it; 0 (default): keep */
   uint32_t ann_partitions;   /* with ann = 1: partitions, 0 (default): about 2 sqrt(candidates) */
+  /* With shard_count > 0: write shard shard_index (0 .. shard_count-1) of shard_count
+   * (1 .. TT_MAX_SHARDS) of the candidate index, as tt_model_shard. Default 0: the whole index. */
+  uint32_t shard_index;
+  uint32_t shard_count;
 } tt_convert_options;
 TT_API void tt_convert_options_init(tt_convert_options* options);
 

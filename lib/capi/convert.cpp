@@ -59,16 +59,21 @@ TT_API tt_status tt_model_convert(const char* input_path, const char* output_pat
     std::error_code ec;
     if (std::filesystem::equivalent(input_path, output_path, ec))
       fail(ErrorKind::invalid_argument, std::string(output_path) + ": the output is the input file; write a new file");
+    if (o.shard_count == 0 && o.shard_index != 0)
+      fail(ErrorKind::invalid_argument,
+           "tt_convert_options.shard_index is " + std::to_string(o.shard_index) + " without a shard_count");
     RetrievalModel m = load_model(input_path);
     if (index || weights) quantize_model(m, index, weights);
     if (strip) strip_model(m);
     if (o.ann == -1) m.drop_ann();
-    if (o.ann == 1) {
-      PartitionBuildOptions bo;
-      bo.partitions = o.ann_partitions;
-      ThreadPool pool(0);
+    PartitionBuildOptions bo;
+    bo.partitions = o.ann_partitions;
+    ThreadPool pool(0);
+    // A shard's approximate index is built over its slice (so --ann with --shard builds it once).
+    if (o.shard_count)
+      shard_model(m, o.shard_index, o.shard_count, pool, o.ann == 1 ? &bo : nullptr);
+    else if (o.ann == 1)
       m.build_ann(bo, pool);
-    }
     SaveOptions so;
     so.compression_level = o.compression_level;
     so.include_optimizer = !m.optimizer_state().empty();

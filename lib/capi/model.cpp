@@ -49,6 +49,9 @@ void tt_model::refresh_texts() {
     j["has_optimizer_state"] = !model->optimizer_state().empty();
     j["index_precision"] = precision_name(model->candidate_precision());
     j["weights_precision"] = precision_name(model->weights_precision());
+    if (const auto& sh = model->shard())
+      j["shard"] = {
+          {"index", sh->index}, {"count", sh->count}, {"offset", sh->offset}, {"catalogue_size", sh->catalogue_size}};
   }
   if (!training_warnings.empty()) j["training_warnings"] = training_warnings;
   if (format_version) j["format_version"] = format_version;
@@ -176,6 +179,7 @@ TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, c
     t.threads = checked_threads(o.threads, "tt_train_options.threads");
     if (t.threads == 0) t.threads = model->threads;
     const bool reset = flag_field(o.reset, "tt_train_options.reset");
+    if (!reset) capi::refuse_shard(*model, "train it further");
     Dataset data{interactions->to_table(), candidates->to_table(), "tables passed through the C API"};
     if (o.progress) {
       t.on_progress = [&o](const TrainProgress& p) {

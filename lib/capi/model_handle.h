@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "base/parallel.h"
 #include "model/retrieval_model.h"
 #include "model/spec.h"
@@ -30,8 +31,27 @@ struct tt_model {
 
   // Throws invalid_argument unless the model has been trained or loaded.
   const tt::RetrievalModel& trained() const;
+  // The catalogue row of index position 0: the shard's offset (tt_model_shard), else 0. The
+  // C API's candidate ids are index positions plus this.
+  int64_t candidate_offset() const {
+    return model && model->shard() ? static_cast<int64_t>(model->shard()->offset) : 0;
+  }
   // Recomputes spec_json and metadata_json after training or loading.
   void refresh_texts();
   // Makes `count` (0: all cores; else 1..TT_MAX_THREADS, checked by the caller) the model's.
   void use_threads(int count);
 };
+
+namespace tt::capi {
+
+// A shard's index is a slice of a catalogue whose ids are catalogue rows; an operation that
+// would replace it with another index (`what`: "train it") is refused, naming the shard.
+inline void refuse_shard(const tt_model& m, const char* what) {
+  if (!m.model || !m.model->shard()) return;
+  const tt::ShardInfo& sh = *m.model->shard();
+  tt::fail(tt::ErrorKind::invalid_argument, "the model is shard " + std::to_string(sh.index) + " of " +
+                                                std::to_string(sh.count) + " of a catalogue; to " + what +
+                                                ", do so with the whole model and shard it again");
+}
+
+}  // namespace tt::capi

@@ -48,12 +48,14 @@ struct KeyFilters {
   std::vector<int64_t> allow_storage;
 };
 
-static void add_key_filters(const tt_query_options* options, const CandidateIndex& index, size_t n, SearchOptions& so,
-                            KeyFilters& f) {
+// A shard (shard_keys) skips keys it does not hold: they may be another shard's.
+static void add_key_filters(const tt_query_options* options, const CandidateIndex& index, size_t n, bool shard_keys,
+                            SearchOptions& so, KeyFilters& f) {
   const tt_query_options o = read_options(options, tt_query_options_init, "tt_query_options");
   if ((o.exclude_keys == nullptr) != (o.exclude_key_counts == nullptr))
     fail(ErrorKind::invalid_argument, "tt_query_options: exclude_keys and exclude_key_counts go together");
-  const bool ignore_unknown = capi::flag_field(o.ignore_unknown_keys, "tt_query_options.ignore_unknown_keys");
+  const bool ignore_unknown =
+      capi::flag_field(o.ignore_unknown_keys, "tt_query_options.ignore_unknown_keys") || shard_keys;
   if (o.exclude_keys) {
     if (so.exclude.empty()) so.exclude.resize(n);
     f.exclude_storage.resize(n);
@@ -77,6 +79,41 @@ static void add_key_filters(const tt_query_options* options, const CandidateInde
     so.allow = f.allow_storage;
   }
 }
+
+// A search of the model's index with the caller's options: on a shard, the caller's ids
+// (catalogue rows) become index positions for the search and the results catalogue rows again.
+class ModelSearch {
+ public:
+  ModelSearch(const tt_model* model, const tt_query_options* options, size_t n)
+      : rm_(model->trained()), offset_(model->candidate_offset()), so_(capi::search_options(options, n)) {
+    if (offset_) {
+      exclude_storage_.resize(so_.exclude.size());
+      for (size_t i = 0; i < so_.exclude.size(); ++i) {
+        for (int64_t id : so_.exclude[i]) exclude_storage_[i].push_back(local(id));
+        so_.exclude[i] = exclude_storage_[i];
+      }
+      for (int64_t id : so_.allow) allow_storage_.push_back(local(id));
+      if (!so_.allow.empty()) so_.allow = allow_storage_;
+    }
+    add_key_filters(options, rm_.index(), n, rm_.shard().has_value(), so_, keys_);
+  }
+  void run(const float* queries, size_t n, int64_t* ids, float* scores, ThreadPool& pool) const {
+    rm_.index().search(queries, n, so_, ids, scores, pool);
+    if (offset_)
+      for (size_t i = 0; i < n * so_.k; ++i)
+        if (ids[i] >= 0) ids[i] += offset_;
+  }
+
+ private:
+  // An id below the shard is out of range here (and ignored) as -1 is.
+  int64_t local(int64_t id) const { return id >= offset_ ? id - offset_ : -1; }
+  const RetrievalModel& rm_;
+  int64_t offset_;
+  SearchOptions so_;
+  std::vector<std::vector<int64_t>> exclude_storage_;
+  std::vector<int64_t> allow_storage_;
+  KeyFilters keys_;
+};
 
 extern "C" {
 
@@ -108,10 +145,11 @@ TT_API tt_status tt_model_candidate_key(const tt_model* model, int64_t id, const
     require(model, "model");
     require(key, "key");
     const auto& index = model->trained().index();
-    if (id < 0 || static_cast<size_t>(id) >= index.size())
-      fail(ErrorKind::invalid_argument, "candidate id " + std::to_string(id) + " is outside 0.." +
-                                            std::to_string(static_cast<int64_t>(index.size()) - 1));
-    *key = index.keys()[static_cast<size_t>(id)].c_str();
+    const int64_t first = model->candidate_offset();
+    if (id < first || static_cast<size_t>(id - first) >= index.size())
+      fail(ErrorKind::invalid_argument, "candidate id " + std::to_string(id) + " is outside " + std::to_string(first) +
+                                            ".." + std::to_string(first + static_cast<int64_t>(index.size()) - 1));
+    *key = index.keys()[static_cast<size_t>(id - first)].c_str();
   });
 }
 
@@ -120,7 +158,8 @@ TT_API tt_status tt_model_candidate_id(const tt_model* model, const char* key, i
     require(model, "model");
     require(key, "key");
     require(id, "id");
-    *id = model->trained().index().key_position(key);
+    const int64_t position = model->trained().index().key_position(key);
+    *id = position < 0 ? -1 : position + model->candidate_offset();
   });
 }
 
@@ -130,9 +169,12 @@ TT_API tt_status tt_model_candidate_embeddings(const tt_model* model, size_t fir
     require(model, "model");
     if (count) require(out, "out");
     const CandidateIndex& index = model->trained().index();
-    if (first > index.size() || count > index.size() - first)
+    const size_t offset = static_cast<size_t>(model->candidate_offset());
+    if (first < offset || first - offset > index.size() || count > index.size() - (first - offset))
       fail(ErrorKind::invalid_argument, "candidates " + std::to_string(first) + " + " + std::to_string(count) +
-                                            " are beyond the index's " + std::to_string(index.size()));
+                                            " are beyond the index's " + std::to_string(index.size()) +
+                                            (offset ? " from " + std::to_string(offset) : std::string()));
+    first -= offset;
     const size_t dim = model->trained().model().embedding_dim();
     const size_t need = checked_capacity(count, dim, capacity, "tt_model_candidate_embeddings");
     if (need) std::memcpy(out, index.embeddings().row(first), need * sizeof(float));
@@ -149,12 +191,10 @@ TT_API tt_status tt_model_query(const tt_model* model, const tt_table* queries, 
     const RetrievalModel& rm = model->trained();
     const Table t = queries->to_table();
     const size_t n = t.num_rows();
-    SearchOptions so = capi::search_options(options, n);
-    KeyFilters key_filters;
-    add_key_filters(options, rm.index(), n, so, key_filters);
+    const ModelSearch search(model, options, n);
     Matrix q;
     rm.embed_queries(t, q);
-    rm.index().search(q.data(), n, so, ids, scores, *model->pool);
+    search.run(q.data(), n, ids, scores, *model->pool);
   });
 }
 
@@ -165,11 +205,9 @@ TT_API tt_status tt_model_query_vectors(const tt_model* model, const float* vect
     require(ids, "ids");
     require(scores, "scores");
     const RetrievalModel& rm = model->trained();
-    SearchOptions so = capi::search_options(options, n);
-    KeyFilters key_filters;
-    add_key_filters(options, rm.index(), n, so, key_filters);
+    const ModelSearch search(model, options, n);
     capi::check_query_vectors(vectors, n, dim, rm.model().embedding_dim(), "vectors", "the model");
-    rm.index().search(vectors, n, so, ids, scores, *model->pool);
+    search.run(vectors, n, ids, scores, *model->pool);
   });
 }
 
@@ -210,6 +248,7 @@ TT_API tt_status tt_model_rebuild_index(tt_model* model, const tt_table* catalog
     require(model, "model");
     require(catalogue, "catalogue");
     (void)model->trained();
+    capi::refuse_shard(*model, "rebuild its index");
     model->model->build_index(catalogue->to_table(), *model->pool);
     model->refresh_texts();
   });

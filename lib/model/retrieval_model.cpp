@@ -27,6 +27,7 @@ void RetrievalModel::build_index(const Table& catalogue, ThreadPool& pool, const
   model_.candidate().embed(enc, emb, pool);
   round_to_precision(emb.data(), emb.rows(), emb.cols(), candidate_precision_, "candidate embeddings");
   index_ = CandidateIndex(candidate_keys(catalogue, model_.spec().candidate_id_column), std::move(emb));
+  shard_.reset();
   apply_search_precision();
   const bool want = ann_policy_ == AnnPolicy::keep ||
                     (ann_policy_ == AnnPolicy::automatic && (had_ann || index_.size() >= kAutoAnnCandidates));

@@ -36,6 +36,21 @@ struct TrainingMetadata {
   size_t best_epoch = 0;  // early stopping: the epoch whose weights these are (0: the last)
 };
 
+// A model whose index holds one contiguous slice of a catalogue (sharded serving,
+// docs/distributed.md): shard `index` of `count` holds catalogue rows [offset, offset + the
+// index's size), where offset = floor(index * catalogue_size / count). Ids the C API hands out
+// for such a model are catalogue rows (index position + offset), so the shards' answers merge.
+struct ShardInfo {
+  static constexpr size_t kMaxCount = 65536;
+  size_t index = 0;
+  size_t count = 1;
+  size_t offset = 0;
+  size_t catalogue_size = 0;
+  // First catalogue row of shard i of `count` (the rows of shard i end where shard i + 1's start).
+  // i * n / count without overflow (i < count <= 2^32, so i * (n % count) fits).
+  static size_t begin(size_t i, size_t count, size_t n) { return i * (n / count) + i * (n % count) / count; }
+};
+
 class RetrievalModel {
  public:
   explicit RetrievalModel(TwoTowerModel model) : model_(std::move(model)) {}
@@ -47,6 +62,10 @@ class RetrievalModel {
     index_ = std::move(index);
     apply_search_precision();
   }
+  // Set when the index is a shard of a larger catalogue (persist/convert.h shard_model);
+  // build_index clears it (the new index is the whole catalogue it was given).
+  const std::optional<ShardInfo>& shard() const { return shard_; }
+  void set_shard(std::optional<ShardInfo> shard) { shard_ = shard; }
   TrainingMetadata& metadata() { return meta_; }
   const TrainingMetadata& metadata() const { return meta_; }
   // Optimizer state as Optimizer::save_state wrote it (empty: none), for resuming training.
@@ -97,6 +116,7 @@ class RetrievalModel {
  private:
   TwoTowerModel model_;
   CandidateIndex index_;
+  std::optional<ShardInfo> shard_;
   TrainingMetadata meta_;
   std::vector<uint8_t> optimizer_state_;
   Precision candidate_precision_ = Precision::f32;

@@ -77,6 +77,39 @@ void strip_model(RetrievalModel& model) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Shard
+
+void shard_model(RetrievalModel& model, size_t index, size_t count, ThreadPool& pool,
+                 const PartitionBuildOptions* ann) {
+  if (!model.model().ready()) fail(ErrorKind::invalid_argument, "shard: the model is not trained or loaded");
+  if (const auto& sh = model.shard())
+    fail(ErrorKind::invalid_argument, "shard: the model is already shard " + std::to_string(sh->index) + " of " +
+                                          std::to_string(sh->count) + "; shard the whole model instead");
+  const CandidateIndex& old = model.index();
+  const size_t n = old.size();
+  if (count == 0 || count > ShardInfo::kMaxCount || count > n)
+    fail(ErrorKind::invalid_argument, "shard: the shard count is " + std::to_string(count) + "; it must be 1.." +
+                                          std::to_string(std::min(ShardInfo::kMaxCount, n)) + " (the index holds " +
+                                          std::to_string(n) + " candidates)");
+  if (index >= count)
+    fail(ErrorKind::invalid_argument, "shard: shard index " + std::to_string(index) + " of " + std::to_string(count) +
+                                          " shards; it must be 0.." + std::to_string(count - 1));
+  const size_t begin = ShardInfo::begin(index, count, n), end = ShardInfo::begin(index + 1, count, n);
+  if (ann && ann->partitions > end - begin)
+    fail(ErrorKind::invalid_argument, "shard: " + std::to_string(ann->partitions) + " partitions for the " +
+                                          std::to_string(end - begin) + " candidates of shard " +
+                                          std::to_string(index));
+  std::vector<std::string> keys(old.keys().begin() + static_cast<ptrdiff_t>(begin),
+                                old.keys().begin() + static_cast<ptrdiff_t>(end));
+  Matrix emb(end - begin, old.dim());
+  std::copy(old.embeddings().row(begin), old.embeddings().row(begin) + emb.size(), emb.data());
+  const bool had_ann = old.partitions() != nullptr;
+  model.set_index(CandidateIndex(std::move(keys), std::move(emb)));  // values already on the precision's grid
+  if (had_ann || ann) model.build_ann(ann ? *ann : PartitionBuildOptions{}, pool);
+  model.set_shard(ShardInfo{index, count, begin, n});
+}
+
+// ---------------------------------------------------------------------------------------------
 // Comparing answers
 
 std::vector<double> index_topk_accuracy(const RetrievalModel& model, const Table& test, const std::vector<size_t>& ks,

@@ -25,6 +25,15 @@ void quantize_model(RetrievalModel& model, std::optional<Precision> index, std::
 // fingerprint, seed, epochs, metrics, timings). The model answers exactly as before.
 void strip_model(RetrievalModel& model);
 
+// Keeps shard `index` of `count` of the model's candidate index: catalogue rows
+// [ShardInfo::begin(index), ShardInfo::begin(index + 1)), with their keys, embeddings and
+// precision, and records the shard (model.shard()). An approximate index is rebuilt over the
+// slice (default partitions for its size, or `ann` when given). Throws invalid_argument for a
+// model that is already a shard, count outside 1..ShardInfo::kMaxCount or above the candidates,
+// or index >= count; the model is unchanged then.
+void shard_model(RetrievalModel& model, size_t index, size_t count, ThreadPool& pool,
+                 const PartitionBuildOptions* ann = nullptr);
+
 // Accuracy of the model as served: for each row of `test` (query columns and the candidate id
 // column), the number of index rows scoring strictly higher than the row's own candidate (looked
 // up in the index by key); a hit at k when fewer than k do (FactorizedTopK's rule, with the

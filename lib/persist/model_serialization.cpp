@@ -242,6 +242,9 @@ std::vector<uint8_t> metadata_section(const RetrievalModel& model) {
   j["embedding_dim"] = model.model().embedding_dim();
   j["index_precision"] = precision_name(model.candidate_precision());
   j["weights_precision"] = precision_name(model.weights_precision());
+  if (const auto& sh = model.shard())
+    j["shard"] = {
+        {"index", sh->index}, {"count", sh->count}, {"offset", sh->offset}, {"catalogue_size", sh->catalogue_size}};
   // Strings that are not valid UTF-8 (a Latin-1 file name as data_source) are stored with
   // U+FFFD replacements rather than failing the save.
   return text_bytes(j.dump(2, ' ', false, json::error_handler_t::replace));
@@ -280,7 +283,36 @@ struct MetadataSection {
   std::string written_by;
   std::optional<uint64_t> parameter_count, candidates, embedding_dim;
   std::optional<Precision> index_precision, weights_precision;
+  std::optional<ShardInfo> shard;
 };
+
+// The metadata's "shard" object: every field present, shard `index` of `count` starting at the
+// row ShardInfo::begin gives and holding exactly its rows (`candidates`, when the metadata says).
+ShardInfo parse_shard(const json& s, std::optional<uint64_t> candidates, const std::string& w) {
+  if (!s.is_object()) fail(ErrorKind::corrupt, w + ": 'shard' must be an object");
+  auto field = [&](const char* key) -> uint64_t {
+    if (!s.contains(key) || !s[key].is_number_unsigned())
+      fail(ErrorKind::corrupt, w + ": 'shard." + key + "' must be a non-negative integer");
+    return s[key].get<uint64_t>();
+  };
+  ShardInfo sh;
+  sh.index = field("index");
+  sh.count = field("count");
+  sh.offset = field("offset");
+  sh.catalogue_size = field("catalogue_size");
+  if (sh.count == 0 || sh.count > ShardInfo::kMaxCount || sh.index >= sh.count)
+    fail(ErrorKind::corrupt, w + ": shard " + std::to_string(sh.index) + " of " + std::to_string(sh.count) +
+                                 " (count must be 1.." + std::to_string(ShardInfo::kMaxCount) + ", index below it)");
+  const size_t begin = ShardInfo::begin(sh.index, sh.count, sh.catalogue_size);
+  const size_t end = ShardInfo::begin(sh.index + 1, sh.count, sh.catalogue_size);
+  if (sh.offset != begin || (candidates && *candidates != end - begin))
+    fail(ErrorKind::corrupt, w + ": shard " + std::to_string(sh.index) + " of " + std::to_string(sh.count) +
+                                 " of a catalogue of " + std::to_string(sh.catalogue_size) + " holds rows [" +
+                                 std::to_string(begin) + ", " + std::to_string(end) + "), not offset " +
+                                 std::to_string(sh.offset) +
+                                 (candidates ? " with " + std::to_string(*candidates) + " candidates" : ""));
+  return sh;
+}
 
 MetadataSection parse_metadata(const ModelFileReader& f) {
   MetadataSection out;
@@ -377,6 +409,7 @@ MetadataSection parse_metadata(const ModelFileReader& f) {
   };
   out.index_precision = get_precision("index_precision");
   out.weights_precision = get_precision("weights_precision");
+  if (j.contains("shard")) out.shard = parse_shard(j["shard"], out.candidates, w);
   return out;
 }
 
@@ -571,6 +604,13 @@ RetrievalModel load(const ModelFileReader& f) {
     fail(ErrorKind::corrupt, w + ": embedding_dim is " + std::to_string(*meta.embedding_dim) + ", the model's is " +
                                  std::to_string(m.embedding_dim()));
 
+  if (meta.shard &&
+      index.size() !=
+          ShardInfo::begin(meta.shard->index + 1, meta.shard->count, meta.shard->catalogue_size) - meta.shard->offset)
+    fail(ErrorKind::corrupt, w + ": shard " + std::to_string(meta.shard->index) + " of " +
+                                 std::to_string(meta.shard->count) + " holds " + std::to_string(index.size()) +
+                                 " candidates, not the rows its offset and catalogue size imply");
+
   auto check_precision = [&](const char* key, const std::optional<Precision>& said, Precision stored) {
     if (said && *said != stored)
       fail(ErrorKind::corrupt,
@@ -584,6 +624,7 @@ RetrievalModel load(const ModelFileReader& f) {
   RetrievalModel model(std::move(m));
   model.set_index(std::move(index));
   model.metadata() = std::move(meta.meta);
+  model.set_shard(meta.shard);
   model.optimizer_state() = std::move(optimizer);
   model.set_precisions(candidate_precision, weights_precision);
   return model;
@@ -620,6 +661,7 @@ ModelInfo info(const ModelFileReader& f) {
   out.has_optimizer_state = f.has(SectionKind::optimizer);
   out.index_precision = meta.index_precision.value_or(Precision::f32);
   out.weights_precision = meta.weights_precision.value_or(Precision::f32);
+  out.shard = meta.shard;
   out.required_features = h.required_features;
   return out;
 }

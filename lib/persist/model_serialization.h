@@ -62,6 +62,7 @@ struct ModelInfo {
   // From the metadata's summary (f32 when it does not say: files written before quantization).
   Precision index_precision = Precision::f32;
   Precision weights_precision = Precision::f32;
+  std::optional<ShardInfo> shard;  // the metadata's "shard" object, for a shard's file
 };
 
 // The sections of a model, in file order (spec, metadata, preprocessing, weights, index,

@@ -39,6 +39,22 @@ done
 "$tt" convert --import exp -o imported.tt > out.txt
 [ "$(q imported.tt)" = "$(q "$data/model-v1.tt")" ] || fail "export + import changed the answers"
 
+# Sharding: three shard files hold the catalogue between them, and their answers (score, key)
+# are the whole model's; a shard of a shard, a bad --shard and --evaluate are refused.
+for i in 0 1 2; do "$tt" convert "$data/model-v1.tt" -o s$i.tt --shard $i/3 > out.txt; done
+grep -q "shard 2 of 3: catalogue rows 10..14 of 15" out.txt || fail "shard report: $(cat out.txt)"
+"$tt" inspect s1.tt | grep -q "shard 1 of 3: catalogue rows from 5 of 15" || fail "inspect does not show the shard"
+pairs() { "$tt" query "$1" --set user_id=u7 --set timestamp=880050000 -k "$2" | tail -n +2 | awk '{print $2, $3}'; }
+[ "$(pairs "$data/model-v1.tt" 15 | sort)" = "$( (pairs s0.tt 5; pairs s1.tt 5; pairs s2.tt 5) | sort)" ] ||
+  fail "the shards' answers are not the whole model's"
+if "$tt" convert s1.tt -o bad.tt --shard 0/2 2> err.txt; then fail "a shard was sharded again"; fi
+grep -q "already shard 1 of 3" err.txt || fail "message: $(cat err.txt)"
+if "$tt" convert "$data/model-v1.tt" -o bad.tt --shard 1x3 2> err.txt; then fail "--shard 1x3 accepted"; fi
+grep -q "is not INDEX/COUNT" err.txt || fail "message: $(cat err.txt)"
+if "$tt" convert "$data/model-v1.tt" -o bad.tt --shard 0/2 --evaluate 2> err.txt; then fail "--evaluate accepted"; fi
+grep -q "evaluate the whole model" err.txt || fail "message: $(cat err.txt)"
+[ ! -e bad.tt ] || fail "an output file was left behind"
+
 # Bad input: an error naming the file, and no output file.
 printf 'xyz' > exp/weights.safetensors
 if "$tt" convert --import exp -o bad.tt 2> err.txt; then fail "a truncated safetensors file was accepted"; fi

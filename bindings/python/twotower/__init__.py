@@ -20,7 +20,7 @@ from .errors import (
 )
 from ._runtime import lib as _lib
 from .table import FLOAT32, INT64, STRING, Table, convert_data, load_movielens
-from .model import Metrics, Model, ModelSlot, Precision, Progress, convert, import_model
+from .model import Metrics, Model, ModelSlot, Precision, Progress, ShardInfo, convert, import_model, merge_topk
 from .index import VectorIndex
 
 #: The C ABI version this package was written for (TT_ABI_VERSION).
@@ -66,6 +66,8 @@ __all__ = [
     "Precision",
     "convert",
     "import_model",
+    "merge_topk",
+    "ShardInfo",
     "Error",
     "InvalidArgumentError",
     "IoError",

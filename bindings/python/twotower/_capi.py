@@ -166,6 +166,19 @@ class ConvertOptions(Structure):
         ("compression_level", c_int32),
         ("ann", c_int32),
         ("ann_partitions", c_uint32),
+        ("shard_index", c_uint32),
+        ("shard_count", c_uint32),
+    ]
+
+
+class ShardInfo(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("index", c_uint32),
+        ("count", c_uint32),
+        ("offset", ctypes.c_uint64),
+        ("candidates", ctypes.c_uint64),
+        ("catalogue_size", ctypes.c_uint64),
     ]
 
 
@@ -291,6 +304,11 @@ _SIGNATURES = {
     "tt_index_ann_info": (_status, [_handle, c_double, POINTER(c_size_t), POINTER(c_size_t)]),
     "tt_index_save": (_status, [_handle, c_char_p, POINTER(SaveOptions)]),
     "tt_index_load": (_status, [c_char_p, POINTER(IndexOptions), _out_handle]),
+    # sharded serving
+    "tt_shard_info_init": (None, [c_void_p]),
+    "tt_model_shard": (_status, [_handle, c_uint32, c_uint32]),
+    "tt_model_shard_info": (_status, [_handle, POINTER(ShardInfo)]),
+    "tt_topk_merge": (_status, [POINTER(_i64p), POINTER(_f32p), c_size_t, c_size_t, c_size_t, c_size_t, _i64p, _f32p]),
     # conversion
     "tt_convert_options_init": (None, [c_void_p]),
     "tt_model_convert": (_status, [c_char_p, c_char_p, POINTER(ConvertOptions)]),
@@ -319,6 +337,7 @@ _STRUCTS = {
     "tt_eval_options_init": EvalOptions,
     "tt_load_options_init": LoadOptions,
     "tt_quantize_options_init": QuantizeOptions,
+    "tt_shard_info_init": ShardInfo,
 }
 
 

@@ -832,6 +832,32 @@ class Model(_Handle):
         with self._guard.exclusive("Model.strip"):
             lib.tt_model_strip(self._h("Model.strip"))
 
+    # -- sharded serving (docs/distributed.md, "Sharded serving") ---------------------------
+
+    def shard(self, index: int, count: int) -> None:
+        """Keeps shard ``index`` (0 .. count-1) of ``count`` of the candidate index: catalogue
+        rows [index*N/count, (index+1)*N/count), with an approximate index rebuilt over the slice.
+        From then on candidate ids are catalogue rows: ``query`` returns them, ``exclude`` and
+        ``allow`` take them (ids of other shards are ignored), as do ``candidate_key``,
+        ``candidate_id`` and ``candidate_embeddings``; keys of other shards in ``exclude_keys``
+        and ``allow_keys`` are skipped. ``train`` (warm start) and ``rebuild_index`` refuse a
+        shard, and a shard cannot be sharded again. Needs the model to itself."""
+        index, count = int(index), int(count)
+        if not (0 <= index < 2**32 and 0 <= count < 2**32):
+            raise errors.InvalidArgumentError(
+                f"twotower: Model.shard: shard {index} of {count}: index and count must be in 0..2^32-1")
+        with self._guard.exclusive("Model.shard"):
+            lib.tt_model_shard(self._h("Model.shard"), index, count)
+
+    def shard_info(self) -> "ShardInfo":
+        """Which slice of the catalogue the index holds: ``ShardInfo(index, count, offset,
+        candidates, catalogue_size)``; a whole model is shard 0 of 1."""
+        o = _capi.ShardInfo()
+        lib.tt_shard_info_init(byref(o))
+        with self._guard.shared("Model.shard_info"):
+            lib.tt_model_shard_info(self._h("Model.shard_info"), byref(o))
+        return ShardInfo(int(o.index), int(o.count), int(o.offset), int(o.candidates), int(o.catalogue_size))
+
     @property
     def precision(self) -> "Precision":
         """The precisions a save would store: ``Precision(index=..., weights=...)``, each one of
@@ -1027,6 +1053,55 @@ class Precision(NamedTuple):
     weights: str
 
 
+class ShardInfo(NamedTuple):
+    """A model's shard (:meth:`Model.shard_info`): shard ``index`` of ``count`` holds catalogue
+    rows ``offset`` .. ``offset + candidates - 1`` of ``catalogue_size``."""
+
+    index: int
+    count: int
+    offset: int
+    candidates: int
+    catalogue_size: int
+
+
+def merge_topk(answers: Sequence[tuple[Any, Any]], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merges the shards' answers to the same queries into the top ``k`` per row: ``answers``
+    holds one ``(ids, scores)`` pair per shard, as :meth:`Model.query` returned them ([rows,
+    k_s] arrays; id -1 marks an empty slot). Returns ``(ids, scores)`` [rows, k], best first,
+    higher score then lower id, -1 / -inf beyond the entries: merging the exact answers (each
+    shard asked for at least k) of every shard gives the unsharded model's answer bit for bit.
+    An id twice in one row (shards that overlap), an id below -1 or a NaN score raises
+    InvalidArgumentError naming the list, row and slot."""
+    k = int(k)
+    if k < 1:
+        raise errors.InvalidArgumentError(f"twotower: merge_topk: k is {k}; it must be >= 1")
+    lists = []
+    for s, (ids, scores) in enumerate(answers):
+        ids = np.ascontiguousarray(np.asarray(ids, dtype=np.int64))
+        scores = np.ascontiguousarray(np.asarray(scores, dtype=np.float32))
+        if ids.ndim != 2 or ids.shape != scores.shape:
+            raise errors.InvalidArgumentError(
+                f"twotower: merge_topk: answer {s}: ids {ids.shape} and scores {scores.shape} must be [rows, k] alike")
+        lists.append((ids, scores))
+    rows = lists[0][0].shape[0] if lists else 0
+    k_in = max((ids.shape[1] for ids, _ in lists), default=0)
+    padded = []
+    for s, (ids, scores) in enumerate(lists):
+        if ids.shape[0] != rows:
+            raise errors.InvalidArgumentError(
+                f"twotower: merge_topk: answer {s} has {ids.shape[0]} rows, answer 0 has {rows}")
+        pi = np.full((rows, k_in), -1, np.int64)
+        ps = np.full((rows, k_in), -np.inf, np.float32)
+        pi[:, : ids.shape[1]] = ids
+        ps[:, : scores.shape[1]] = scores
+        padded.append((pi, ps))
+    id_ptrs = (_capi._i64p * max(len(padded), 1))(*[p.ctypes.data_as(_capi._i64p) for p, _ in padded])
+    score_ptrs = (_capi._f32p * max(len(padded), 1))(*[q.ctypes.data_as(_capi._f32p) for _, q in padded])
+    out_ids, out_scores, ids_p, scores_p = _results(rows, k)
+    lib.tt_topk_merge(id_ptrs, score_ptrs, len(padded), rows, k_in, k, ids_p, scores_p)
+    return out_ids, out_scores
+
+
 # "f32" as the CLI spells it (twotower convert --quantize f32).
 _PRECISION_ALIASES = {"f32": "float32"}
 
@@ -1061,6 +1136,7 @@ def convert(
     compression_level: int = 3,
     ann: Optional[bool] = None,
     ann_partitions: int = 0,
+    shard: Optional[tuple[int, int]] = None,
 ) -> None:
     """Reads a model file of any format version this library reads and writes it to
     ``output`` in the current version, atomically (on any error no output file appears):
@@ -1069,7 +1145,8 @@ def convert(
     ``compression_level`` is the zstd level 0 (raw) .. 19. With the defaults it is an upgrade.
     ``output`` must not be the input file. ``ann`` True builds (or rebuilds) the approximate
     index (``ann_partitions`` partitions, 0: about 2 sqrt(candidates)), False drops it, None
-    keeps what the file has. Same as ``twotower convert``."""
+    keeps what the file has. ``shard=(i, S)`` writes shard i of S of the candidate index, as
+    :meth:`Model.shard` does. Same as ``twotower convert``."""
     o = _capi.ConvertOptions()
     lib.tt_convert_options_init(byref(o))
     o.index_precision = _precision_code(index_precision, "convert", "index_precision")
@@ -1078,6 +1155,11 @@ def convert(
     o.compression_level = int(compression_level)
     o.ann = 0 if ann is None else (1 if ann else -1)
     o.ann_partitions = int(ann_partitions)
+    if shard is not None:
+        i, count = int(shard[0]), int(shard[1])
+        if not (0 <= i < 2**32 and 0 <= count < 2**32):
+            raise errors.InvalidArgumentError(f"twotower: convert: shard ({i}, {count}) must be in 0..2^32-1")
+        o.shard_index, o.shard_count = i, count
     lib.tt_model_convert(_capi.encode_path(input), _capi.encode_path(output), byref(o))
 
 

@@ -202,6 +202,22 @@ pub struct tt_convert_options {
     pub compression_level: i32,
     pub ann: i32,
     pub ann_partitions: u32,
+    pub shard_index: u32,
+    pub shard_count: u32,
+}
+
+/// The largest shard count (`tt_model_shard`).
+pub const TT_MAX_SHARDS: usize = 65536;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tt_shard_info {
+    pub struct_size: usize,
+    pub index: u32,
+    pub count: u32,
+    pub offset: u64,
+    pub candidates: u64,
+    pub catalogue_size: u64,
 }
 
 #[repr(C)]
@@ -465,6 +481,19 @@ extern "C" {
     pub fn tt_index_save(index: *const tt_index, path: *const c_char, options: *const tt_save_options) -> tt_status;
     pub fn tt_index_load(path: *const c_char, options: *const tt_index_options, out: *mut *mut tt_index) -> tt_status;
 
+    pub fn tt_shard_info_init(info: *mut tt_shard_info);
+    pub fn tt_model_shard(model: *mut tt_model, index: u32, count: u32) -> tt_status;
+    pub fn tt_model_shard_info(model: *const tt_model, info: *mut tt_shard_info) -> tt_status;
+    pub fn tt_topk_merge(
+        ids: *const *const i64,
+        scores: *const *const f32,
+        lists: usize,
+        rows: usize,
+        k_in: usize,
+        k: usize,
+        out_ids: *mut i64,
+        out_scores: *mut f32,
+    ) -> tt_status;
     pub fn tt_convert_options_init(options: *mut tt_convert_options);
     pub fn tt_model_convert(
         input_path: *const c_char,

@@ -125,6 +125,16 @@ fn expected() -> Vec<(&'static str, usize)> {
         field!(tt_convert_options, compression_level),
         field!(tt_convert_options, ann),
         field!(tt_convert_options, ann_partitions),
+        field!(tt_convert_options, shard_index),
+        field!(tt_convert_options, shard_count),
+        size!(tt_shard_info),
+        field!(tt_shard_info, struct_size),
+        field!(tt_shard_info, index),
+        field!(tt_shard_info, count),
+        field!(tt_shard_info, offset),
+        field!(tt_shard_info, candidates),
+        field!(tt_shard_info, catalogue_size),
+        vec![("TT_MAX_SHARDS", TT_MAX_SHARDS)],
         size!(tt_export_options),
         field!(tt_export_options, struct_size),
         field!(tt_export_options, queries),
@@ -215,6 +225,7 @@ fn init_functions_report_the_rust_struct_size() {
     assert_eq!(struct_size_written_by(tt_eval_options_init), size_of::<tt_eval_options>());
     assert_eq!(struct_size_written_by(tt_load_options_init), size_of::<tt_load_options>());
     assert_eq!(struct_size_written_by(tt_quantize_options_init), size_of::<tt_quantize_options>());
+    assert_eq!(struct_size_written_by(tt_shard_info_init), size_of::<tt_shard_info>());
 }
 
 #[test]

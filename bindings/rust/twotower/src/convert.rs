@@ -112,6 +112,9 @@ pub struct ConvertOptions {
     pub ann: Option<bool>,
     /// Partitions when building it; 0: about 2 sqrt(candidates).
     pub ann_partitions: u32,
+    /// `Some((i, count))` writes shard i of `count` of the candidate index, as
+    /// [`Model::shard`](crate::Model::shard) does (sharded serving, docs/distributed.md).
+    pub shard: Option<(u32, u32)>,
 }
 
 impl Default for ConvertOptions {
@@ -123,6 +126,7 @@ impl Default for ConvertOptions {
             compression_level: 3,
             ann: None,
             ann_partitions: 0,
+            shard: None,
         }
     }
 }
@@ -155,6 +159,10 @@ pub fn convert(input: impl AsRef<Path>, output: impl AsRef<Path>, options: &Conv
         Some(false) => -1,
     };
     raw.ann_partitions = options.ann_partitions;
+    if let Some((index, count)) = options.shard {
+        raw.shard_index = index;
+        raw.shard_count = count;
+    }
     // SAFETY: valid strings and options.
     check(unsafe { sys::tt_model_convert(input.as_ptr(), output.as_ptr(), &raw) })
 }

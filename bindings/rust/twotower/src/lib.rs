@@ -7,6 +7,7 @@ mod error;
 mod index;
 mod json;
 mod model;
+mod shard;
 mod slot;
 mod table;
 mod train;
@@ -20,6 +21,7 @@ pub use convert::{convert, ConvertOptions, ExportOptions, ImportOptions, Precisi
 pub use error::{Error, Result, Status};
 pub use index::{IndexOptions, VectorIndex};
 pub use model::{Embeddings, EvalOptions, Hit, LoadOptions, Model, QueryOptions, SaveOptions, SearchPrecision};
+pub use shard::{merge_topk, ShardInfo};
 pub use slot::{ModelSlot, SharedModel};
 pub use table::{convert_data, load_movielens, ColumnInfo, DType, Table, TableBuilder};
 pub use train::{Metrics, Progress, TrainOptions};
