@@ -6,13 +6,18 @@
 //	for i in 0 1 2; do twotower convert model.tt -o shard-$i.tt --shard $i/3; done
 //	shard-router -shard shard-0.tt -shard shard-1.tt -shard shard-2.tt [-addr 127.0.0.1:8081]
 //
+// or, with every shard served by its own process (a shard-router with one -shard each, on its
+// own machine or port), a router that fans out to them over HTTP and merges their answers:
+//
+//	shard-router -shard shard-0.tt -addr 127.0.0.1:9000 &   # ... and 9001, 9002
+//	shard-router -shard-url http://127.0.0.1:9000 -shard-url http://127.0.0.1:9001 -shard-url http://127.0.0.1:9002
+//
 //	GET /recommend?user=42&k=10[&timestamp=879024327][&exclude=KEY]...
 //	    -> {"user": "42", "k": 10, "shards": 3,
 //	        "recommendations": [{"id": 49, "key": "Star Wars (1977)", "score": 4.21}, ...]}
 //
-// Ids are catalogue rows (the unsharded model's ids). In a deployment the shards would be
-// separate processes, each a recommend-server on its own shard file, and this fan-out and
-// merge would run over their HTTP answers; here they are models in one process.
+// Ids are catalogue rows (the unsharded model's ids), so the answers of shard processes merge
+// as those of shard models do; JSON carries each float32 score exactly.
 package main
 
 import (
@@ -34,15 +39,20 @@ func (s *shardFlags) String() string     { return strings.Join(*s, ",") }
 func (s *shardFlags) Set(v string) error { *s = append(*s, v); return nil }
 
 func main() {
-	var files shardFlags
+	var files, urls shardFlags
 	flag.Var(&files, "shard", "a shard's model file (repeat for every shard)")
+	flag.Var(&urls, "shard-url", "a shard server's base URL, e.g. http://127.0.0.1:9000 (repeat for every shard)")
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
 	timestamp := flag.Int64("timestamp", 0, "Unix time for requests without a timestamp parameter (0: the request's time)")
 	flag.Parse()
 	logger := log.New(os.Stderr, "shard-router: ", log.LstdFlags)
-	if len(files) == 0 || flag.NArg() > 0 {
+	if (len(files) == 0) == (len(urls) == 0) || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	if len(urls) > 0 {
+		logger.Printf("routing to %d shard servers on %s", len(urls), *addr)
+		logger.Fatal(http.ListenAndServe(*addr, newHandler(&remoteShards{urls: urls, client: http.DefaultClient}, *timestamp)))
 	}
 	var shards []*twotower.Model
 	for _, f := range files {
@@ -74,7 +84,14 @@ type response struct {
 	Recommendations []recommendation `json:"recommendations"`
 }
 
-func newHandler(r *router, defaultTimestamp int64) http.Handler {
+// backend answers one user's request: the local shard models (router) or shard servers
+// (remoteShards).
+type backend interface {
+	recommend(user string, timestamp int64, k int, exclude []string) ([]recommendation, error)
+	shardCount() int
+}
+
+func newHandler(r backend, defaultTimestamp int64) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/recommend", func(w http.ResponseWriter, req *http.Request) {
 		q := req.URL.Query()
@@ -96,30 +113,12 @@ func newHandler(r *router, defaultTimestamp int64) http.Handler {
 		} else if ts == 0 {
 			ts = time.Now().Unix()
 		}
-		table, err := twotower.NewTableFromColumns(map[string]any{"user_id": []string{user}, "timestamp": []int64{ts}})
+		recs, err := r.recommend(user, ts, k, q["exclude"])
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		defer table.Close()
-		opts := twotower.QueryOptions{K: k}
-		if ex := q["exclude"]; len(ex) > 0 {
-			opts.ExcludeKeys = [][]string{ex}
-		}
-		results, err := r.query(table, opts)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		out := response{User: user, K: k, Shards: len(r.shards), Recommendations: []recommendation{}}
-		for i, id := range results[0].IDs {
-			key, err := r.key(id)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			out.Recommendations = append(out.Recommendations, recommendation{ID: id, Key: key, Score: results[0].Scores[i]})
-		}
+		out := response{User: user, K: k, Shards: r.shardCount(), Recommendations: recs}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
 	})

@@ -15,7 +15,8 @@ type router struct {
 	infos  []twotower.ShardInfo
 }
 
-// newRouter checks that the models are the shards 0..S-1 of one catalogue, each once.
+// newRouter checks that the models are the shards 0..S-1 of one catalogue, each once, or a
+// single shard (a shard server, whose answers a router with -shard-url merges).
 func newRouter(shards []*twotower.Model) (*router, error) {
 	if len(shards) == 0 {
 		return nil, fmt.Errorf("no shards")
@@ -31,7 +32,7 @@ func newRouter(shards []*twotower.Model) (*router, error) {
 		if i == 0 {
 			first = info
 		}
-		if info.Count != len(shards) || info.CatalogueSize != first.CatalogueSize || seen[info.Index] {
+		if len(shards) > 1 && (info.Count != len(shards) || info.CatalogueSize != first.CatalogueSize || seen[info.Index]) {
 			return nil, fmt.Errorf("shard %d is shard %d of %d of a catalogue of %d; the router has %d shards of %d",
 				i, info.Index, info.Count, info.CatalogueSize, len(shards), first.CatalogueSize)
 		}
@@ -64,6 +65,34 @@ func (r *router) query(queries *twotower.Table, opts twotower.QueryOptions) ([]t
 		}
 	}
 	return twotower.MergeTopK(answers, k)
+}
+
+func (r *router) shardCount() int { return len(r.shards) }
+
+// recommend answers one user (the query tower's user_id and timestamp columns).
+func (r *router) recommend(user string, timestamp int64, k int, exclude []string) ([]recommendation, error) {
+	table, err := twotower.NewTableFromColumns(map[string]any{"user_id": []string{user}, "timestamp": []int64{timestamp}})
+	if err != nil {
+		return nil, err
+	}
+	defer table.Close()
+	opts := twotower.QueryOptions{K: k}
+	if len(exclude) > 0 {
+		opts.ExcludeKeys = [][]string{exclude}
+	}
+	results, err := r.query(table, opts)
+	if err != nil {
+		return nil, err
+	}
+	recs := []recommendation{}
+	for i, id := range results[0].IDs {
+		key, err := r.key(id)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, recommendation{ID: id, Key: key, Score: results[0].Scores[i]})
+	}
+	return recs, nil
 }
 
 // key is the candidate key of a catalogue row, asked of the shard that holds it.

@@ -66,19 +66,25 @@ func wholeModel(t *testing.T) (*twotower.Model, []byte) {
 	return m, data
 }
 
+// loadShard is shard i of count of the saved model, closed when the test ends.
+func loadShard(t *testing.T, data []byte, i, count int) *twotower.Model {
+	t.Helper()
+	s, err := twotower.LoadFromBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Shard(i, count); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func shardRouter(t *testing.T, data []byte, count int) *router {
 	t.Helper()
 	var shards []*twotower.Model
 	for i := 0; i < count; i++ {
-		s, err := twotower.LoadFromBytes(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		if err := s.Shard(i, count); err != nil {
-			t.Fatal(err)
-		}
-		shards = append(shards, s)
+		shards = append(shards, loadShard(t, data, i, count))
 	}
 	r, err := newRouter(shards)
 	if err != nil {
@@ -162,5 +168,46 @@ func TestRouterRefusesMismatchedShards(t *testing.T) {
 	b := shardRouter(t, data, 3).shards[1]
 	if _, err := newRouter([]*twotower.Model{a, b}); err == nil {
 		t.Fatal("shards of different splits accepted")
+	}
+}
+
+// Shards as separate servers over loopback: a router fanning out over HTTP to S shard servers
+// (each serving one shard) answers every user as the whole model, ids, keys and scores.
+func TestRemoteShardsOverLoopback(t *testing.T) {
+	whole, data := wholeModel(t)
+	for count := 1; count <= 3; count++ {
+		var urls []string
+		for i := 0; i < count; i++ {
+			r, err := newRouter([]*twotower.Model{loadShard(t, data, i, count)}) // a shard server
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(newHandler(r, 1000000))
+			t.Cleanup(srv.Close)
+			urls = append(urls, srv.URL)
+		}
+		remote := &remoteShards{urls: urls, client: http.DefaultClient}
+		for u := 0; u < 40; u++ {
+			for _, k := range []int{3, 30} {
+				got, err := remote.recommend(fmt.Sprintf("u%d", u), 1000000+37*int64(u), k, []string{"i4"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := whole.Query(users(t, u, 1), &twotower.QueryOptions{K: k, ExcludeKeys: [][]string{{"i4"}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(want[0].IDs) {
+					t.Fatalf("%d shard servers, u%d, k %d: %d answers, want %d", count, u, k, len(got), len(want[0].IDs))
+				}
+				for i, rec := range got {
+					key, _ := whole.CandidateKey(want[0].IDs[i])
+					if rec.ID != want[0].IDs[i] || rec.Score != want[0].Scores[i] || rec.Key != key {
+						t.Fatalf("%d shard servers, u%d, k %d, rank %d: %+v, want id %d key %s score %v",
+							count, u, k, i, rec, want[0].IDs[i], key, want[0].Scores[i])
+					}
+				}
+			}
+		}
 	}
 }
