@@ -7,7 +7,7 @@
 set -euo pipefail
 
 debs=(build-essential cmake ninja-build pkg-config
-      libdnnl-dev libtbb-dev libeigen3-dev doctest-dev libzstd-dev
+      libdnnl-dev libtbb-dev doctest-dev libzstd-dev
       ocl-icd-opencl-dev           # Debian's dnnl-config.cmake finds OpenCL; libdnnl-dev only recommends it
       nlohmann-json3-dev libcli11-dev libxxhash-dev nettle-dev
       clang-14 libclang-rt-14-dev  # clang: the libFuzzer target (tests/fuzz)

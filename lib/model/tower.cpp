@@ -110,18 +110,6 @@ void Tower::assemble_rows(const EncodedBatch& batch, Matrix& input, size_t r0, s
   }
 }
 
-const Matrix& Tower::forward_train(const EncodedBatch& batch, TowerActivations& act) {
-  start_step(batch.rows, 1, act);
-  forward_rows(batch, act, 0, batch.rows);
-  return train_output(act);
-}
-
-void Tower::backward(const EncodedBatch& batch, TowerActivations& act, const Matrix& d_out) {
-  Matrix d = d_out;
-  backward_rows(act, d, 0, 0, batch.rows);
-  finish_backward(batch, act);
-}
-
 void Tower::start_step(size_t rows, size_t shares, TowerActivations& act) const {
   if (!built()) fail(ErrorKind::invalid_argument, prefix_ + " tower is not built");
   const size_t n = layers_.size();

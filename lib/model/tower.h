@@ -63,11 +63,7 @@ class Tower {
   size_t input_dim() const;
   size_t output_dim() const { return spec_.layers.back(); }
 
-  const Matrix& forward_train(const EncodedBatch& batch, TowerActivations& act);
-  // d_out: dL/d(tower output) for the same batch; accumulates every parameter's gradient.
-  void backward(const EncodedBatch& batch, TowerActivations& act, const Matrix& d_out);
-
-  // The same training step in phases, for a batch whose rows are split into `shares` row
+  // A training step in phases, for a batch whose rows are split into `shares` row
   // ranges that threads process concurrently (rows are independent until the weight
   // gradients, which each share writes separately and finish_backward adds in share order, so
   // the result depends on the number of shares, never on scheduling):

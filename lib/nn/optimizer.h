@@ -24,13 +24,7 @@ struct OptimizerConfig {
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
-  // Applies one step to every parameter from its gradient, then clears the gradients.
-  void step(std::vector<Parameter*>& params) {
-    prepare(params);
-    begin_step();
-    update(params);
-  }
-  // The same step in parts, so threads can update disjoint sets of parameters at once:
+  // A step is taken in parts, so threads can update disjoint sets of parameters at once:
   // prepare() (once, on one thread: creates the per-parameter state), begin_step() (once per
   // step, on one thread), then update() on each set.
   virtual void prepare(const std::vector<Parameter*>& params) = 0;

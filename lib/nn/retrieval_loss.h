@@ -61,7 +61,10 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
                       ThreadPool& pool, RetrievalLossWorkspace& ws);
 
 // The same loss and gradients computed plainly (full score matrix, double accumulation): the
-// reference the fused version is tested against.
+// reference the fused version is tested against. Only tests call it, but it stays in the engine
+// beside the fused loss because it must adjust the score columns (logQ, accidental hits, hard
+// and uniform negatives) through the same private helpers: a copy in tests/ would test those
+// adjustments against themselves.
 double retrieval_loss_reference(const RetrievalLossInputs& in, const RetrievalLossOptions& opt, Matrix* dq, Matrix* dc);
 
 }  // namespace tt

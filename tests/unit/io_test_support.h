@@ -14,6 +14,7 @@
 #include "model/trainer.h"
 #include "nn/optimizer.h"
 
+#include "engine_test_helpers.h"
 #include "test_support.h"
 
 namespace tt::iotest {
@@ -119,7 +120,7 @@ inline RetrievalModel make_model(const ModelOptions& o = {}) {
     auto opt = make_optimizer(m.spec().training.optimizer);
     auto params = m.parameters();
     for (Parameter* p : params) p->grad.zero();
-    opt->step(params);
+    optimizer_step(*opt, params);
     ByteWriter w;
     opt->save_state(w);
     rm.optimizer_state() = w.take();

@@ -15,6 +15,7 @@
 #include "base/bytes.h"
 #include "base/error.h"
 #include "base/random.h"
+#include "engine_test_helpers.h"
 #include "model/feature_encoder.h"
 #include "model/spec.h"
 #include "model/tower.h"
@@ -401,7 +402,7 @@ TEST_CASE("tower: training path and inference path agree") {
   const EncodedBatch batch = tower.encode(interactions());
   CHECK(batch.rows == 6);
   TowerActivations act;
-  const Matrix train_out = tower.forward_train(batch, act);
+  const Matrix train_out = forward_whole(tower, batch, act);
   Matrix infer_out;
   TowerScratch scratch;
   tower.embed(batch, infer_out, scratch);
@@ -435,7 +436,7 @@ TEST_CASE("tower: training path and inference path agree") {
   // Not built: both paths refuse.
   Tower unbuilt("query", mixed_tower_spec());
   CHECK(thrown([&] { unbuilt.embed(batch, sub_out, scratch); }).kind == kInvalidArg);
-  CHECK(thrown([&] { unbuilt.forward_train(batch, act); }).kind == kInvalidArg);
+  CHECK(thrown([&] { forward_whole(unbuilt, batch, act); }).kind == kInvalidArg);
   Rng rng(1);
   CHECK(contains(thrown([&] { unbuilt.build(rng); }).message, "feature 'user' is not fitted"));
 }
@@ -450,10 +451,10 @@ TEST_CASE("tower: whole-tower gradients match finite differences") {
   // Analytic: backward of L = sum(R ⊙ output) is d_out = R.
   for (Parameter* p : tower.parameters()) p->clear_grad();
   TowerActivations act;
-  const Matrix& out = tower.forward_train(batch, act);
+  const Matrix& out = forward_whole(tower, batch, act);
   const double l0 = weighted_sum(r, out);
   CHECK(std::isfinite(l0));
-  tower.backward(batch, act, r);
+  backward_whole(tower, batch, act, r);
 
   // Numeric: central differences of L evaluated in the inference path.
   TowerScratch scratch;
@@ -541,8 +542,8 @@ TEST_CASE("tower: a step split into row shares gives the single-share outputs an
 
   for (Parameter* p : tower.parameters()) p->clear_grad();
   TowerActivations whole;
-  const Matrix out = tower.forward_train(batch, whole);
-  tower.backward(batch, whole, r);
+  const Matrix out = forward_whole(tower, batch, whole);
+  backward_whole(tower, batch, whole, r);
   std::vector<Matrix> expected;
   for (Parameter* p : tower.parameters()) expected.push_back(p->grad);
 

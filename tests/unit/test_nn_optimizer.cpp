@@ -12,6 +12,7 @@
 #include "base/bytes.h"
 #include "base/error.h"
 #include "base/random.h"
+#include "engine_test_helpers.h"
 #include "nn/matrix.h"
 #include "nn/optimizer.h"
 #include "nn/parameter.h"
@@ -93,8 +94,8 @@ void check_sparse_equals_dense(const OptimizerConfig& c) {
   const std::vector<std::vector<int32_t>> steps = {{4, 1, 4}, {0}};
   for (const auto& ids : steps) {
     for (int32_t r : ids) add_row_grad(sparse, dense, r, random_vector(cols, rng, -2.0f, 2.0f));
-    s_opt->step(sp);
-    d_opt->step(dp);
+    optimizer_step(*s_opt, sp);
+    optimizer_step(*d_opt, dp);
     CHECK(bit_equal(sparse.value, dense.value));
     CHECK(grad_is_zero(sparse));
     CHECK(sparse.touched.empty());
@@ -136,7 +137,7 @@ TEST_CASE("nn optimizer: adagrad one and two steps follow the Keras formula") {
         w[p][k] -= 0.1 * gk / std::sqrt(acc[p][k] + 1e-7);  // w -= lr · g / sqrt(acc + eps)
       }
     }
-    opt->step(params);
+    optimizer_step(*opt, params);
     check_values(a.value, w[0], 2e-6);
     check_values(b.value, w[1], 2e-6);
     CHECK(grad_is_zero(a));
@@ -151,15 +152,15 @@ TEST_CASE("nn optimizer: adagrad hand example") {
   std::vector<Parameter*> params = {&p};
   auto opt = make_optimizer(config("adagrad", 0.1f));
   p.grad.at(0, 0) = 0.5f;
-  opt->step(params);
+  optimizer_step(*opt, params);
   const double w1 = 1.0 - 0.1 * 0.5 / std::sqrt(0.35 + 1e-7);  // acc = 0.1 + 0.25
   CHECK(p.value.at(0, 0) == doctest::Approx(w1).epsilon(1e-6));
   p.grad.at(0, 0) = -1.0f;
-  opt->step(params);
+  optimizer_step(*opt, params);
   const double w2 = w1 + 0.1 * 1.0 / std::sqrt(1.35 + 1e-7);  // acc = 0.35 + 1
   CHECK(p.value.at(0, 0) == doctest::Approx(w2).epsilon(1e-6));
   // A zero gradient leaves the weight where it is.
-  opt->step(params);
+  optimizer_step(*opt, params);
   CHECK(p.value.at(0, 0) == doctest::Approx(w2).epsilon(1e-7));
 }
 
@@ -207,7 +208,7 @@ TEST_CASE("nn optimizer: adam two steps follow the Keras formula") {
         v[q][k] += (gk * gk - v[q][k]) * (1.0 - b2);
         w[q][k] -= m[q][k] * alpha / (std::sqrt(v[q][k]) + eps);
       }
-    opt->step(params);
+    optimizer_step(*opt, params);
     check_values(p.value, w[0], 2e-6);
     check_values(t.value, w[1], 2e-6);
     CHECK(grad_is_zero(p));
@@ -228,7 +229,7 @@ TEST_CASE("nn optimizer: sgd with and without momentum") {
       const auto g = random_grad(4, rng);
       set_grad(p, g);
       for (size_t k = 0; k < 4; ++k) w[k] -= 0.5 * static_cast<float>(g[k]);
-      opt->step(params);
+      optimizer_step(*opt, params);
       check_values(p.value, w, 1e-6);
       CHECK(grad_is_zero(p));
     }
@@ -246,12 +247,12 @@ TEST_CASE("nn optimizer: sgd with and without momentum") {
         vel[k] = 0.9f * vel[k] - 0.5 * static_cast<float>(g[k]);  // v = mu·v - lr·g; w += v
         w[k] += vel[k];
       }
-      opt->step(params);
+      optimizer_step(*opt, params);
       check_values(p.value, w, 2e-6);
     }
     // With a zero gradient the velocity alone keeps moving the weights.
     const auto before = to_double(p.value);
-    opt->step(params);
+    optimizer_step(*opt, params);
     for (size_t k = 0; k < 4; ++k) CHECK(p.value.data()[k] == doctest::Approx(before[k] + 0.9 * vel[k]).epsilon(1e-6));
   }
 }
@@ -275,7 +276,7 @@ TEST_CASE("nn optimizer: save_state and load_state continue identically") {
     };
     for (int s = 0; s < 2; ++s) {
       fill(a, t, rng);
-      opt->step(params);
+      optimizer_step(*opt, params);
     }
     const auto blob = state_of(*opt);
 
@@ -297,9 +298,9 @@ TEST_CASE("nn optimizer: save_state and load_state continue identically") {
       fill(a, t, g1);
       fill(a2, t2, g2);
       fill(a3, t3, g3);
-      opt->step(params);
-      loaded->step(params2);
-      fresh->step(params3);
+      optimizer_step(*opt, params);
+      optimizer_step(*loaded, params2);
+      optimizer_step(*fresh, params3);
       CHECK(bit_equal(a.value, a2.value));
       CHECK(bit_equal(t.value, t2.value));
     }
@@ -314,7 +315,7 @@ TEST_CASE("nn optimizer: damaged state is rejected as corrupt") {
   std::vector<Parameter*> params = {&a};
   auto opt = make_optimizer(config("adam", 0.1f));
   set_grad(a, random_grad(4, rng));
-  opt->step(params);
+  optimizer_step(*opt, params);
   const auto blob = state_of(*opt);
   for (size_t cut = 0; cut < blob.size(); ++cut) {
     CAPTURE(cut);
@@ -360,7 +361,7 @@ TEST_CASE("nn optimizer: make_optimizer rejects unknown kinds and bad learning r
   }
 }
 
-TEST_CASE("nn optimizer: a step in parts (prepare, begin_step, update per set) equals step()") {
+TEST_CASE("nn optimizer: a step in parts (prepare, begin_step, update per set) equals one update of every parameter") {
   // The trainer updates each tower's parameters on its own thread; the split must change
   // nothing, for every optimizer (Adam's step count must advance once per step, not per set).
   for (const char* kind : {"adagrad", "adam", "sgd"}) {
@@ -383,7 +384,7 @@ TEST_CASE("nn optimizer: a step in parts (prepare, begin_step, update per set) e
         std::copy(row.begin(), row.end(), b1.grad_row(r));
         std::copy(row.begin(), row.end(), b2.grad_row(r));
       }
-      whole->step(all1);
+      optimizer_step(*whole, all1);
       parts->begin_step();
       std::vector<Parameter*> first = {&b2}, second = {&a2};  // sets in either order
       parts->update(first);
