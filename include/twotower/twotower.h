@@ -202,8 +202,9 @@ TT_API tt_status tt_model_slot_acquire(tt_model_slot* slot, tt_model** model, ui
  * `generation` (may be NULL) receives the new model's generation. Thread-safe. */
 TT_API tt_status tt_model_slot_replace(tt_model_slot* slot, tt_model* model, uint64_t* generation);
 
-/* FactorizedTopK accuracies. tt_progress holds one by value, so this layout is fixed until the
- * next TT_ABI_VERSION; read it through tt_metrics_at_k rather than by position. */
+/* FactorizedTopK accuracies. Fields are only ever appended (struct_size tells a caller's version
+ * from the library's): tt_progress holds one by value as its last member, so it grows at its end
+ * too. Read accuracies through tt_metrics_at_k rather than by position. */
 #define TT_MAX_K 16
 typedef struct tt_metrics {
   size_t struct_size;
