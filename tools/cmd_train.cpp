@@ -9,7 +9,9 @@
 #include "base/atomic_file.h"
 #include "base/error.h"
 #include "cli.h"
+#include "data/columnar.h"
 #include "model/fit.h"
+#include "model/streamed_fit.h"
 #include "persist/model_serialization.h"
 #ifdef TT_WITH_MPI
 #include <mpi.h>
@@ -37,10 +39,28 @@ struct TrainFlags {
   double max_unknown_candidates = -1;  // < 0: the spec's
   size_t order_ranks = 1;
   bool distributed = false;
+  size_t shuffle_buffer = 0;  // > 0: stream the columnar --interactions file (docs/data-format.md)
 };
 
 // Trains in this process, or as one rank of `mpirun -np N twotower train --distributed`.
 using FitFunction = std::function<FitResult(const ModelSpec&, const Dataset&, const TrainOptions&)>;
+
+// Streaming reads a columnar interactions file with its catalogue, in one process, from scratch.
+void check_streaming_flags(const TrainFlags& f) {
+  if (f.data.interactions.empty() || f.data.candidates.empty())
+    fail(ErrorKind::invalid_argument, "--shuffle-buffer streams --interactions (a columnar file) with --candidates");
+  if (!is_columnar_file(f.data.interactions))
+    fail(ErrorKind::invalid_argument, "--shuffle-buffer streams a columnar file, and " + f.data.interactions +
+                                          " is not one: convert it first (twotower data convert " +
+                                          f.data.interactions + " -o FILE.ttc --spec SPEC)");
+  if (!f.init_from.empty() && !f.reset)
+    fail(ErrorKind::invalid_argument, "--shuffle-buffer trains a new model: use --spec (or --reset), not a warm start");
+  if (f.distributed || f.order_ranks != 1)
+    fail(ErrorKind::invalid_argument, "--shuffle-buffer trains in one process (no --distributed or --order-ranks)");
+  if (f.data.skip_unknown_candidates)
+    fail(ErrorKind::invalid_argument,
+         "--skip-unknown-candidates is not supported with --shuffle-buffer: every id must be in the catalogue");
+}
 
 void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool lead) {
   // Where the results go is checked before training, not found wanting after it.
@@ -62,13 +82,23 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   ModelSpec spec = start ? start->model().spec() : ModelSpec::from_file(f.spec);
   if (f.reset) start.reset();
   if (f.max_unknown_candidates >= 0) spec.data.max_unknown_candidates = f.max_unknown_candidates;
-  Dataset d = f.data.load(&spec);
-  // fit_retrieval_model checks again; here the warnings come before the training, not after it.
-  for (const auto& w : check_training_data(spec, d)) std::cerr << "twotower: warning: " << w << "\n";
+  // Streaming (--shuffle-buffer): the interactions stay in their columnar file; only the
+  // catalogue is loaded here.
+  const bool streamed = f.shuffle_buffer > 0;
+  if (streamed) check_streaming_flags(f);
+  Dataset d;
+  if (streamed) {
+    d.candidates = read_catalogue(f.data.candidates, spec);
+    d.source = f.data.interactions + " + " + f.data.candidates;
+  } else {
+    d = f.data.load(&spec);
+    // fit_retrieval_model checks again; here the warnings come before the training, not after it.
+    for (const auto& w : check_training_data(spec, d)) std::cerr << "twotower: warning: " << w << "\n";
+  }
   const size_t test_rows = spec.data.test_rows;
   const size_t val_rows = spec.data.validation_rows;
-  const size_t train_rows =
-      (spec.data.train_rows ? spec.data.train_rows : d.interactions.num_rows() - test_rows) - val_rows;
+  const size_t all_rows = streamed ? ColumnarFile::open(f.data.interactions).num_rows() : d.interactions.num_rows();
+  const size_t train_rows = (spec.data.train_rows ? spec.data.train_rows : all_rows - test_rows) - val_rows;
 
   TrainOptions opt;
   opt.epochs = f.epochs;
@@ -87,6 +117,7 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
               << test_rows << " held out"
               << (val_rows ? ", " + std::to_string(val_rows) + " for validation" : std::string()) << ", "
               << d.candidates.num_rows() << " candidates), " << epochs << " epochs";
+    if (streamed) std::cout << ", streamed with a shuffle buffer of " << f.shuffle_buffer << " rows";
     if (d.skipped_unknown_candidates)
       std::cout << "; " << d.skipped_unknown_candidates << " interactions left out (candidate id not in the catalogue)";
     std::cout << "\n" << std::flush;
@@ -109,7 +140,15 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
     }
     return true;
   };
-  FitResult fit = start ? continue_fit(*start, d, opt) : fit_model(spec, d, opt);
+  FitResult fit;
+  if (streamed) {
+    StreamOptions so;
+    so.shuffle_buffer_rows = f.shuffle_buffer;
+    fit = fit_streamed(spec, f.data.interactions, d.candidates, opt, so);
+    for (const auto& w : fit.warnings) std::cerr << "twotower: warning: " << w << "\n";
+  } else {
+    fit = start ? continue_fit(*start, d, opt) : fit_model(spec, d, opt);
+  }
   if (!lead) return;
   const RetrievalModel& trained = start ? *start : *fit.model;
   const TrainResult& r = fit.training;
@@ -199,6 +238,10 @@ void register_train(CLI::App& app) {
   add_number_option<size_t>(*cmd, "--order-ranks", f->order_ranks, 1, kMaxBatchSize,
                             "shuffle as a run of N ranks does (the single-process twin of mpirun -np N ... "
                             "--distributed; docs/distributed.md)");
+  add_number_option<size_t>(*cmd, "--shuffle-buffer", f->shuffle_buffer, 1, SIZE_MAX / 2,
+                            "stream the columnar --interactions file instead of loading it, holding at most this many "
+                            "training rows (shuffled in blocks, then N rows at a time; memory independent of the "
+                            "file's rows; docs/data-format.md)");
 #ifdef TT_WITH_MPI
   cmd->add_flag("--distributed", f->distributed,
                 "train as one rank of an MPI job: mpirun -np N twotower train --distributed ... "

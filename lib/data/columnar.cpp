@@ -348,7 +348,7 @@ Table ColumnarFile::read_rows(uint64_t begin, uint64_t end, const std::vector<st
   return out;
 }
 
-Table ColumnarFile::read(const std::vector<std::pair<std::string, DType>>& columns) const {
+std::vector<std::string> ColumnarFile::expect_types(const std::vector<std::pair<std::string, DType>>& columns) const {
   std::vector<std::string> names;
   for (const auto& [name, type] : columns) {
     const ColumnarColumn& c = column(name);
@@ -357,12 +357,24 @@ Table ColumnarFile::read(const std::vector<std::pair<std::string, DType>>& colum
                                  ", expected " + dtype_name(type));
     names.push_back(name);
   }
-  return read_rows(0, rows_, names);
+  return names;
 }
 
-void ColumnarFile::release_rows_before(uint64_t end) const {
-  if (!mapping_) return;
-  for (const auto& c : columns_) mapping_->release(c.data_offset, std::min(end, rows_) * value_width(c.type));
+Table ColumnarFile::read(const std::vector<std::pair<std::string, DType>>& columns) const {
+  return read_rows(0, rows_, expect_types(columns));
 }
+
+void ColumnarFile::release_rows_before(uint64_t end) const { release_rows(0, end); }
+
+void ColumnarFile::release_rows(uint64_t begin, uint64_t end) const {
+  if (!mapping_ || begin >= end) return;
+  end = std::min(end, rows_);
+  for (const auto& c : columns_) {
+    const uint64_t w = value_width(c.type);
+    mapping_->release(c.data_offset + begin * w, (end - begin) * w);
+  }
+}
+
+uint64_t ColumnarFile::content_checksum() const { return get<uint64_t>(bytes_, 48); }
 
 }  // namespace tt

@@ -72,8 +72,16 @@ class ColumnarFile {
   // ErrorKind::parse naming the file, the column and both types.
   Table read(const std::vector<std::pair<std::string, DType>>& columns) const;
 
-  // Drops the mapped pages of the rows before `end` from the resident set (streaming readers).
+  // The names of `columns`, after checking each is stored with its type (ErrorKind::parse as read()).
+  std::vector<std::string> expect_types(const std::vector<std::pair<std::string, DType>>& columns) const;
+
+  // Drops the mapped pages of the rows before `end` (of rows [begin, end)) from the resident set
+  // (streaming readers; whole pages only).
   void release_rows_before(uint64_t end) const;
+  void release_rows(uint64_t begin, uint64_t end) const;
+  // The directory's checksum, which covers every block's checksum and the dictionaries: a
+  // fingerprint of the file's contents.
+  uint64_t content_checksum() const;
 
  private:
   ColumnarFile() = default;

@@ -13,44 +13,12 @@ bool valid_moments(double mean, double variance) {
   return std::isfinite(mean) && std::isfinite(variance) && variance >= 0.0;
 }
 
-// Neumaier's compensated sum: the running error term keeps the digits a plain sum of 1e5
-// values around 1e9 would drop.
-class CompensatedSum {
- public:
-  void add(double x) {
-    double t = sum_ + x;
-    compensation_ += std::abs(sum_) >= std::abs(x) ? (sum_ - t) + x : (x - t) + sum_;
-    sum_ = t;
-  }
-  double value() const { return sum_ + compensation_; }
-
- private:
-  double sum_ = 0.0;
-  double compensation_ = 0.0;
-};
-
 template <class T>
 Normalization fit_values(std::span<const T> values) {
-  if (values.empty()) fail(ErrorKind::invalid_argument, "Normalization::fit: no values");
-  const double n = static_cast<double>(values.size());
-  CompensatedSum total;
-  for (T v : values) {
-    double x = static_cast<double>(v);
-    if (!std::isfinite(x)) fail(ErrorKind::invalid_argument, "Normalization::fit: values must be finite");
-    total.add(x);
-  }
-  const double mean = total.value() / n;
-  // Corrected two-pass: sum(d)^2 / n removes the error left in the mean.
-  CompensatedSum deviations, squares;
-  for (T v : values) {
-    double d = static_cast<double>(v) - mean;
-    deviations.add(d);
-    squares.add(d * d);
-  }
-  const double sum_d = deviations.value();
-  const double variance = std::max(0.0, (squares.value() - sum_d * sum_d / n) / n);
-  if (!std::isfinite(variance)) fail(ErrorKind::invalid_argument, "Normalization::fit: the variance overflows float64");
-  return Normalization::from_moments(mean, variance);
+  NormalizationFit f;
+  for (T v : values) f.add_first(static_cast<double>(v));
+  for (T v : values) f.add_second(static_cast<double>(v));
+  return f.finish();
 }
 
 template <class T>
@@ -73,6 +41,41 @@ Normalization Normalization::from_moments(double mean, double variance) {
   if (!valid_moments(mean, variance))
     fail(ErrorKind::invalid_argument, "Normalization: mean must be finite and variance finite and >= 0");
   return Normalization(mean, variance);
+}
+
+void CompensatedSum::add(double x) {
+  const double t = sum_ + x;
+  compensation_ += std::abs(sum_) >= std::abs(x) ? (sum_ - t) + x : (x - t) + sum_;
+  sum_ = t;
+}
+
+void NormalizationFit::add_first(double x) {
+  if (!std::isfinite(x)) fail(ErrorKind::invalid_argument, "Normalization::fit: values must be finite");
+  total_.add(x);
+  ++n_;
+}
+
+void NormalizationFit::add_second(double x) {
+  if (second_ == 0) {
+    if (n_ == 0) fail(ErrorKind::invalid_argument, "Normalization::fit: no values");
+    mean_ = total_.value() / static_cast<double>(n_);
+  }
+  const double d = x - mean_;
+  deviations_.add(d);
+  squares_.add(d * d);
+  ++second_;
+}
+
+Normalization NormalizationFit::finish() const {
+  if (n_ == 0) fail(ErrorKind::invalid_argument, "Normalization::fit: no values");
+  if (second_ != n_)
+    fail(ErrorKind::internal,
+         "NormalizationFit: the second pass saw " + std::to_string(second_) + " of " + std::to_string(n_) + " values");
+  // Corrected two-pass: sum(d)^2 / n removes the error left in the mean.
+  const double n = static_cast<double>(n_), sum_d = deviations_.value();
+  const double variance = std::max(0.0, (squares_.value() - sum_d * sum_d / n) / n);
+  if (!std::isfinite(variance)) fail(ErrorKind::invalid_argument, "Normalization::fit: the variance overflows float64");
+  return Normalization::from_moments(mean_, variance);
 }
 
 void Normalization::apply(std::span<const int64_t> in, std::span<float> out) const { apply_all(*this, in, out); }

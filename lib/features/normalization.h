@@ -12,6 +12,36 @@
 
 namespace tt {
 
+// Neumaier's compensated sum: the running error term keeps the digits a plain sum of 1e5
+// values around 1e9 would drop.
+class CompensatedSum {
+ public:
+  void add(double x);
+  double value() const { return sum_ + compensation_; }
+
+ private:
+  double sum_ = 0.0;
+  double compensation_ = 0.0;
+};
+
+class Normalization;
+
+// Normalization::fit over values given twice, in the same order (a streamed file read in two
+// passes): add_first every value, then add_second every value; finish() is then bit for bit
+// Normalization::fit of the values. Errors as fit's.
+class NormalizationFit {
+ public:
+  void add_first(double x);
+  void add_second(double x);
+  bool empty() const { return n_ == 0; }
+  Normalization finish() const;
+
+ private:
+  CompensatedSum total_, deviations_, squares_;
+  uint64_t n_ = 0, second_ = 0;
+  double mean_ = 0.0;
+};
+
 class Normalization {
  public:
   static constexpr double min_scale = 1e-7;

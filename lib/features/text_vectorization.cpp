@@ -115,20 +115,36 @@ TextVectorization::TextVectorization(std::vector<std::string> learned, std::vect
 }
 
 TextVectorization TextVectorization::fit(std::span<const std::string> texts, size_t max_tokens) {
-  const std::string what = "TextVectorization::fit";
-  if (max_tokens < 2 || max_tokens > max_max_tokens)
-    fail(ErrorKind::invalid_argument, what + ": max_tokens must be in [2, " + std::to_string(max_max_tokens) +
-                                          "], got " + std::to_string(max_tokens));
-  std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> counts;
+  TokenCounter counter;
+  for (const std::string& text : texts) counter.add(text);
+  return counter.fit(max_tokens);
+}
+
+struct TokenCounter::Counts {
+  std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> map;
   std::string buf;
-  for (const std::string& text : texts) {
-    for_each_token(text, buf, [&](std::string_view token) {
-      auto it = counts.find(token);
-      if (it == counts.end()) it = counts.emplace(std::string(token), 0).first;
-      ++it->second;
-    });
-  }
-  std::vector<std::pair<std::string_view, uint64_t>> ranked(counts.begin(), counts.end());
+};
+
+TokenCounter::TokenCounter() : counts_(std::make_unique<Counts>()) {}
+TokenCounter::~TokenCounter() = default;
+TokenCounter::TokenCounter(TokenCounter&&) noexcept = default;
+TokenCounter& TokenCounter::operator=(TokenCounter&&) noexcept = default;
+
+void TokenCounter::add(std::string_view text, uint64_t times) {
+  for_each_token(text, counts_->buf, [&](std::string_view token) {
+    auto it = counts_->map.find(token);
+    if (it == counts_->map.end()) it = counts_->map.emplace(std::string(token), 0).first;
+    it->second += times;
+  });
+}
+
+TextVectorization TokenCounter::fit(size_t max_tokens) const {
+  const std::string what = "TextVectorization::fit";
+  if (max_tokens < 2 || max_tokens > TextVectorization::max_max_tokens)
+    fail(ErrorKind::invalid_argument, what + ": max_tokens must be in [2, " +
+                                          std::to_string(TextVectorization::max_max_tokens) + "], got " +
+                                          std::to_string(max_tokens));
+  std::vector<std::pair<std::string_view, uint64_t>> ranked(counts_->map.begin(), counts_->map.end());
   std::sort(ranked.begin(), ranked.end(),
             [](const auto& a, const auto& b) { return ranks_before(a.second, a.first, b.second, b.first); });
   ranked.resize(std::min(ranked.size(), max_tokens - 2));

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +33,24 @@ struct TokenBatch {
   std::vector<int32_t> ids;
 
   std::span<const int32_t> row(size_t r) const { return {ids.data() + r * width, width}; }
+};
+
+class TextVectorization;
+
+// Token counts gathered text by text (a streamed file's rows, or each distinct text with its
+// number of rows); fit() gives TextVectorization::fit of those texts exactly.
+class TokenCounter {
+ public:
+  TokenCounter();
+  ~TokenCounter();
+  TokenCounter(TokenCounter&&) noexcept;
+  TokenCounter& operator=(TokenCounter&&) noexcept;
+  void add(std::string_view text, uint64_t times = 1);
+  TextVectorization fit(size_t max_tokens) const;
+
+ private:
+  struct Counts;
+  std::unique_ptr<Counts> counts_;
 };
 
 class TextVectorization {
@@ -78,6 +97,7 @@ class TextVectorization {
   static TextVectorization load(ByteReader& in);
 
  private:
+  friend class TokenCounter;
   TextVectorization(std::vector<std::string> learned, std::vector<uint64_t> counts, size_t max_tokens,
                     ErrorKind error_kind, const std::string& what);
 

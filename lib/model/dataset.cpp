@@ -51,15 +51,27 @@ std::vector<ColumnSpec> columns_for(const ModelSpec& spec, bool candidates_file,
 
 }  // namespace
 
-Dataset load_delimited_dataset(const std::string& interactions_path, const std::string& candidates_path,
-                               const ModelSpec& spec, const LoadOptions& options) {
-  Dataset d;
-  const std::vector<std::string> header = table_file_columns(interactions_path);
+std::vector<ColumnSpec> interaction_columns(const ModelSpec& spec, const std::vector<std::string>& header,
+                                            bool* joined) {
   bool own = true;
   for (const auto& f : spec.candidate.features)
     own = own && std::find(header.begin(), header.end(), f.column) != header.end();
-  d.interactions = read_table_file(interactions_path, columns_for(spec, false, own));
-  d.candidates = read_table_file(candidates_path, columns_for(spec, true));
+  if (joined) *joined = !own;
+  return columns_for(spec, false, own);
+}
+
+Table read_catalogue(const std::string& path, const ModelSpec& spec) {
+  return read_table_file(path, columns_for(spec, true));
+}
+
+Dataset load_delimited_dataset(const std::string& interactions_path, const std::string& candidates_path,
+                               const ModelSpec& spec, const LoadOptions& options) {
+  Dataset d;
+  bool joined = false;
+  const std::vector<ColumnSpec> columns = interaction_columns(spec, table_file_columns(interactions_path), &joined);
+  const bool own = !joined;
+  d.interactions = read_table_file(interactions_path, columns);
+  d.candidates = read_catalogue(candidates_path, spec);
   d.source = interactions_path + " + " + candidates_path;
   // Interactions carrying the candidate tower's columns are read as they are (check_training_data
   // then weighs ids missing from the catalogue); others are joined to the catalogue on the id.
@@ -126,6 +138,12 @@ std::vector<std::string> check_training_data(const ModelSpec& spec, const Datase
   std::string first;
   for (size_t i = 0; i < ids.size(); ++i)
     if (!known.count(key_at(ids, i)) && unknown++ == 0) first = key_at(ids, i);
+  return weigh_unknown_candidates(spec, n, unknown, first);
+}
+
+std::vector<std::string> weigh_unknown_candidates(const ModelSpec& spec, size_t n, size_t unknown,
+                                                  const std::string& first) {
+  const std::string& id = spec.candidate_id_column;
   std::vector<std::string> warnings;
   if (unknown == 0) return warnings;
   const double share = static_cast<double>(unknown) / static_cast<double>(n);

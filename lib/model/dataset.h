@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "data/delimited.h"
 #include "data/split.h"
 #include "data/table.h"
 #include "model/spec.h"
@@ -42,6 +43,19 @@ Dataset load_delimited_dataset(const std::string& interactions_path, const std::
 // (such a positive can never be retrieved, and metrics computed with it are meaningless). Those
 // are refused above spec.data.max_unknown_candidates; below it, a warning is returned.
 std::vector<std::string> check_training_data(const ModelSpec& spec, const Dataset& data);
+
+// check_training_data's verdict on `unknown` of `n` interactions (the first of them `first`)
+// whose candidate id is not in the catalogue: warnings, or ErrorKind::invalid_argument above
+// spec.data.max_unknown_candidates.
+std::vector<std::string> weigh_unknown_candidates(const ModelSpec& spec, size_t n, size_t unknown,
+                                                  const std::string& first);
+
+// The columns load_delimited_dataset reads from an interactions file with columns `header`;
+// *joined tells whether the candidate tower's columns then come from the catalogue.
+std::vector<ColumnSpec> interaction_columns(const ModelSpec& spec, const std::vector<std::string>& header,
+                                            bool* joined);
+// The catalogue's columns load_delimited_dataset reads from `path`.
+Table read_catalogue(const std::string& path, const ModelSpec& spec);
 
 // The spec's train/test split (train_rows 0 means all rows not in test), with the last
 // validation_rows of the training part held out as the validation rows.

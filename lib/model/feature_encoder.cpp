@@ -1,6 +1,7 @@
 #include "model/feature_encoder.h"
 
 #include <algorithm>
+#include <charconv>
 #include <sstream>
 
 #include "base/error.h"
@@ -10,15 +11,27 @@ namespace tt {
 namespace {
 
 // Integer ids are looked up by their decimal text, so a vocabulary fitted on "42" serves 42.
-std::vector<std::string> as_strings(const Column& c) {
+// Only the distinct values are turned into text: a string per row would cost ~32 bytes a row.
+std::vector<std::string> distinct_as_strings(const Column& c) {
   if (c.dtype() == DType::string) return c.strings();
   if (c.dtype() == DType::int64) {
+    std::vector<int64_t> ints = c.ints();
+    std::sort(ints.begin(), ints.end());
+    ints.erase(std::unique(ints.begin(), ints.end()), ints.end());
     std::vector<std::string> out;
-    out.reserve(c.size());
-    for (int64_t v : c.ints()) out.push_back(std::to_string(v));
+    out.reserve(ints.size());
+    for (int64_t v : ints) out.push_back(std::to_string(v));
     return out;
   }
   fail(ErrorKind::invalid_argument, "column '" + c.name() + "' has type float32; expected string or int64");
+}
+
+void lookup_ints(const StringLookup& lookup, std::span<const int64_t> in, std::span<int32_t> out) {
+  char buf[24];
+  for (size_t i = 0; i < in.size(); ++i) {
+    const auto end = std::to_chars(buf, buf + sizeof buf, in[i]).ptr;
+    out[i] = lookup.lookup(std::string_view(buf, static_cast<size_t>(end - buf)));
+  }
 }
 
 std::vector<double> as_doubles(const Column& c) {
@@ -84,7 +97,7 @@ void FeatureEncoder::fit(const Table& interactions, const Table& candidates) {
   try {
     switch (spec_.kind) {
       case FeatureKind::string_lookup:
-        transform_ = spec_.vocabulary.empty() ? StringLookup::fit(as_strings(c))
+        transform_ = spec_.vocabulary.empty() ? StringLookup::fit(distinct_as_strings(c))
                                               : StringLookup::from_vocabulary(spec_.vocabulary);
         break;
       case FeatureKind::hashing:
@@ -127,8 +140,10 @@ void FeatureEncoder::encode(const Table& t, EncodedFeature& out) const {
             out.ids.resize(n);
             if (c.dtype() == DType::string)
               tr.apply(c.strings(), out.ids);
+            else if (c.dtype() == DType::int64)
+              lookup_ints(tr, c.ints(), out.ids);
             else
-              tr.apply(as_strings(c), out.ids);
+              fail(ErrorKind::invalid_argument, "column '" + c.name() + "' has type float32; expected string or int64");
           } else if constexpr (std::is_same_v<T, Hashing>) {
             out.ids.resize(n);
             if (c.dtype() == DType::string)

@@ -44,6 +44,11 @@ class FeatureEncoder {
   // Fits the transform on the table named by spec().fit_on (given vocabularies and boundaries
   // are used as they are).
   void fit(const Table& interactions, const Table& candidates);
+  // Installs a transform fitted elsewhere (streamed preprocessing: model/streamed_fit.h).
+  template <class T>
+  void set_fitted(T transform) {
+    transform_ = std::move(transform);
+  }
   // Encodes column spec().column of `t`; throws naming the feature and column on a missing
   // column or a wrong type.
   void encode(const Table& t, EncodedFeature& out) const;

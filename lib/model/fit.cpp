@@ -18,13 +18,21 @@ Table rank_range(const Table& t, const StepExchange& exchange) {
   return t.take(rows);
 }
 
-// The metadata of a finished run; `epochs_before` counts the epochs a warm start began from.
 void record_metadata(RetrievalModel& model, const Dataset& data, const TrainOptions& options, const TrainResult& r,
                      size_t epochs_before) {
+  record_training_metadata(model, data.source,
+                           table_fingerprint(data.interactions) + "-" + table_fingerprint(data.candidates), options, r,
+                           epochs_before);
+}
+
+}  // namespace
+
+void record_training_metadata(RetrievalModel& model, const std::string& source, const std::string& fingerprint,
+                              const TrainOptions& options, const TrainResult& r, size_t epochs_before) {
   TrainingMetadata& meta = model.metadata();
   meta.library_version = kVersionString;
-  meta.data_source = data.source;
-  meta.data_fingerprint = table_fingerprint(data.interactions) + "-" + table_fingerprint(data.candidates);
+  meta.data_source = source;
+  meta.data_fingerprint = fingerprint;
   meta.seed = options.seed_set ? options.seed : model.model().spec().training.seed;
   meta.epochs = epochs_before + r.history.size();
   meta.best_epoch = r.best_epoch ? epochs_before + r.best_epoch : 0;
@@ -40,8 +48,6 @@ void record_metadata(RetrievalModel& model, const Dataset& data, const TrainOpti
     for (size_t i = 0; i < r.final_metrics->k.size(); ++i)
       meta.metrics[TopKMetrics::metric_name(r.final_metrics->k[i])] = r.final_metrics->accuracy[i];
 }
-
-}  // namespace
 
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options) {
   check_train_options(options);

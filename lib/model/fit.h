@@ -18,6 +18,10 @@ struct FitResult {
   std::vector<std::string> warnings;  // check_training_data's, for the caller to show
 };
 
+// The metadata of a finished run; `epochs_before` counts the epochs a warm start began from.
+void record_training_metadata(RetrievalModel& model, const std::string& source, const std::string& fingerprint,
+                              const TrainOptions& options, const TrainResult& r, size_t epochs_before);
+
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options);
 
 // Warm start: trains `model` (trained or loaded) further on `data`, in place. The preprocessing

@@ -485,6 +485,8 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     for (size_t k : s.eval.k)
       if (k == 0 || k > kMaxTopK) e.error("k must be positive and at most " + std::to_string(kMaxTopK), "k");
     s.eval.distinct_candidates = e.get<bool>("distinct_candidates", false);
+    s.eval.sample_rows = e.get<size_t>("sample_rows", 0);
+    s.eval.sample_seed = e.get<uint64_t>("sample_seed", s.eval.sample_seed);
     e.finish();
   } else {
     r.get<int>("evaluation", 0);
@@ -549,6 +551,10 @@ std::string ModelSpec::to_json() const {
                {"max_unknown_candidates", data.max_unknown_candidates}};
   if (data.validation_rows) j["data"]["validation_rows"] = data.validation_rows;
   j["evaluation"] = {{"k", eval.k}, {"distinct_candidates", eval.distinct_candidates}};
+  if (eval.sample_rows) {
+    j["evaluation"]["sample_rows"] = eval.sample_rows;
+    j["evaluation"]["sample_seed"] = eval.sample_seed;
+  }
   return j.dump(2);
 }
 

@@ -92,6 +92,10 @@ struct DataSpec {
 struct EvalSpec {
   std::vector<size_t> k = {1, 5, 10, 50, 100};
   bool distinct_candidates = false;  // false: every catalogue row counts, duplicates included (TFRS)
+  // Evaluate on a seeded sample of this many of the held-out rows (test and validation each);
+  // 0 = all of them.
+  size_t sample_rows = 0;
+  uint64_t sample_seed = 42;
 };
 
 struct ModelSpec {

@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "base/random.h"
+#include "data/split.h"
 #include "model/candidate_inputs.h"
 #include "model/retrieval_model.h"
 #include "model/streaming_frequency.h"
@@ -100,9 +101,9 @@ struct DistinctCandidates {
   // `inputs` are the candidate tower's inputs of the n training rows; `ids` are per row of
   // inputs.encoded, `probs` per training row. Rows group first by their encoded inputs and id,
   // then, when there are sampling probabilities, by those too.
-  DistinctCandidates(const CandidateInputs& inputs, size_t n, std::span<const int32_t> ids,
+  DistinctCandidates(const EncodedBatch& all, std::span<const uint32_t> row_of, size_t n, std::span<const int32_t> ids,
                      std::span<const float> probs) {
-    const EncodedBatch& all = inputs.encoded;
+    auto row = [&](size_t r) { return row_of.empty() ? r : row_of[r]; };
     std::unordered_map<std::string, uint32_t> groups;
     std::vector<uint32_t> input_group(all.rows);
     std::string key;
@@ -118,7 +119,7 @@ struct DistinctCandidates {
     }
     group.resize(n);
     if (probs.empty()) {
-      for (size_t r = 0; r < n; ++r) group[r] = input_group[inputs.row(r)];
+      for (size_t r = 0; r < n; ++r) group[r] = input_group[row(r)];
       slot.assign(groups.size(), -1);
       return;
     }
@@ -126,7 +127,7 @@ struct DistinctCandidates {
     for (size_t r = 0; r < n; ++r) {
       uint32_t bits = 0;
       std::memcpy(&bits, &probs[r], sizeof bits);
-      const uint64_t k = (uint64_t{input_group[inputs.row(r)]} << 32) | bits;
+      const uint64_t k = (uint64_t{input_group[row(r)]} << 32) | bits;
       group[r] = with_probs.emplace(k, static_cast<uint32_t>(with_probs.size())).first->second;
     }
     slot.assign(with_probs.size(), -1);
@@ -201,7 +202,34 @@ class BatchOrder {
   std::vector<std::vector<size_t>> perms_;
 };
 
+// The training rows in memory (all of them, or a streamed window) and what training derives
+// from them: both towers' encoded inputs, candidate id codes, weights, probabilities and the
+// grouping of repeated candidates.
+struct ResidentRows {
+  size_t n = 0;
+  EncodedBatch q_all;
+  EncodedBatch c_own;                       // the rows' own candidate inputs (+ catalogue's), unless joined
+  const EncodedBatch* catalogue = nullptr;  // joined: the catalogue's encoded rows
+  std::vector<uint32_t> row_of;             // joined: each row's catalogue row in c_all
+  size_t catalogue_base = 0;                // row of c_all where the catalogue starts (uniform negatives)
+  std::vector<int32_t> own_codes;           // id codes per row of c_own
+  std::span<const int32_t> id_codes;        // per row of c_all
+  std::vector<float> weights, probs;        // per row
+  std::optional<DistinctCandidates> distinct;
+  size_t row(size_t i) const { return row_of.empty() ? i : row_of[i]; }
+  // Where the candidate side gathers from.
+  const EncodedBatch& c_all() const { return catalogue ? *catalogue : c_own; }
+};
+
 }  // namespace
+
+Table evaluation_sample(const Table& rows, size_t sample_rows, uint64_t seed) {
+  if (sample_rows == 0 || sample_rows >= rows.num_rows()) return rows;
+  std::vector<size_t> pick = shuffled_rows(rows.num_rows(), seed);
+  pick.resize(sample_rows);
+  std::sort(pick.begin(), pick.end());
+  return rows.take(pick);
+}
 
 void check_train_options(const TrainOptions& o) {
   if (o.epochs > kMaxEpochs)
@@ -223,9 +251,18 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
   return train_model(model, train, Table(), test, catalogue, opt);
 }
 
-TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& validation, const Table& test,
-                        const Table& catalogue, const TrainOptions& opt) {
+namespace {
+
+// Training on `train` in memory, or (`stream` set) on rows streamed a window at a time, whose
+// candidate counts are `stream_counts`.
+TrainResult train_impl(TwoTowerModel& model, const Table* train, RowStream* stream,
+                       const CandidateCounts* stream_counts, const Table& all_validation, const Table& all_test,
+                       const Table& catalogue, const TrainOptions& opt) {
   check_train_options(opt);
+  // evaluation.sample_rows: the held-out rows evaluated (test and validation, separately seeded).
+  const EvalSpec& eval_spec = model.spec().eval;
+  const Table test = evaluation_sample(all_test, eval_spec.sample_rows, eval_spec.sample_seed);
+  const Table validation = evaluation_sample(all_validation, eval_spec.sample_rows, eval_spec.sample_seed + 1);
   if (!model.ready()) fail(ErrorKind::invalid_argument, "the model must be fitted and initialised before training");
   const ModelSpec& spec = model.spec();
   const TaskSpec& task = spec.task;
@@ -233,7 +270,7 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& v
   const size_t eval_every = opt.eval_every == SIZE_MAX ? spec.training.eval_every : opt.eval_every;
   const uint64_t seed = opt.seed_set ? opt.seed : spec.training.seed;
   const size_t batch_size = spec.training.batch_size;
-  const size_t n = train.num_rows();
+  const size_t n = stream ? stream->rows() : train->num_rows();
   StepExchange* const exchange = opt.exchange;
   const size_t global_rows = exchange ? static_cast<size_t>(exchange->sum(static_cast<double>(n))) : n;
   if (global_rows == 0) fail(ErrorKind::invalid_argument, "the training table is empty");
@@ -252,6 +289,16 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& v
       fail(ErrorKind::invalid_argument,
            "validation rows (data.validation_rows, early stopping) are not supported with distributed training");
   }
+  if (stream) {
+    if (exchange || opt.order_ranks != 1)
+      fail(ErrorKind::invalid_argument, "streaming training runs in one process, without --order-ranks");
+    if (opt.shuffle_state)
+      fail(ErrorKind::invalid_argument, "streaming training cannot continue a saved shuffling stream (warm start)");
+    if (stream->buffer_rows() < batch_size)
+      fail(ErrorKind::invalid_argument, "the shuffle buffer of " + std::to_string(stream->buffer_rows()) +
+                                            " rows must hold at least one batch (training.batch_size " +
+                                            std::to_string(batch_size) + ")");
+  }
   const size_t patience = validation.num_rows() > 0 ? spec.training.patience : 0;
   const size_t n_uniform = task.uniform_negatives;
   if (n_uniform > 0 && catalogue.num_rows() == 0)
@@ -262,56 +309,79 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& v
   result.examples = global_rows;
   const double t_start = now_seconds();
 
-  // Preprocess once: every epoch only gathers encoded rows. The candidate side gathers from
-  // c_all: the catalogue's rows, encoded once, when the interactions are joined to it; else the
-  // training rows themselves, followed (for uniform negatives) by the catalogue's.
-  const EncodedBatch q_all = model.query().encode(train);
-  CandidateInputs c_in = encode_candidate_inputs(model, train, catalogue);
-  const bool joined = !c_in.row_of.empty();
-  const size_t n_catalogue = catalogue.num_rows();
-  // Row of c_all where the catalogue starts (for uniform negatives).
-  const size_t catalogue_base = joined ? 0 : n;
-  if (n_uniform > 0 && !joined) c_in.encoded = concat_rows(c_in.encoded, model.candidate().encode(catalogue));
-  const EncodedBatch& c_all = c_in.encoded;
-  const bool has_ids = train.has(spec.candidate_id_column);
-  if (has_ids) result.candidate_counts = count_candidates(train, spec.candidate_id_column);
+  const bool has_ids = stream ? stream->has_column(spec.candidate_id_column) : train->has(spec.candidate_id_column);
+  if (has_ids) result.candidate_counts = stream ? *stream_counts : count_candidates(*train, spec.candidate_id_column);
   const bool estimate = task.sampling_estimate != SamplingEstimate::none;
-  std::vector<int32_t> id_codes;  // per row of c_all
   std::optional<CandidateCoder> coder;
-  if (task.loss.remove_accidental_hits || estimate) {
-    coder.emplace(spec.candidate_id_column);
-    id_codes = coder->code(joined ? catalogue : train);
-    if (n_uniform > 0 && !joined) {
-      const std::vector<int32_t> cat = coder->code(catalogue);
-      id_codes.insert(id_codes.end(), cat.begin(), cat.end());
-    }
-  }
-  const std::vector<float> weights = float_column(train, task.sample_weight_column, "sample weight");
-  // Per-draw sampling probabilities of the training rows: a given column, or exact counts.
-  std::vector<float> probs = float_column(train, task.sampling_probability_column, "sampling probability");
-  if (task.sampling_estimate == SamplingEstimate::counts) {
-    std::vector<uint64_t> count(coder->size(), 0);
-    for (size_t r = 0; r < n; ++r) ++count[static_cast<size_t>(id_codes[c_in.row(r)])];
-    probs.resize(n);
-    for (size_t r = 0; r < n; ++r)
-      probs[r] = static_cast<float>(static_cast<double>(count[static_cast<size_t>(id_codes[c_in.row(r)])]) / n);
-    for (size_t c = 0; c < count.size(); ++c)
-      if (count[c])
-        result.sampling_probability[coder->name(static_cast<int32_t>(c))] = static_cast<double>(count[c]) / n;
-  }
+  if (task.loss.remove_accidental_hits || estimate) coder.emplace(spec.candidate_id_column);
+  const size_t n_catalogue = catalogue.num_rows();
+  if (stream && task.sampling_estimate == SamplingEstimate::counts)
+    for (const auto& [key, count] : stream_counts->count)
+      if (count) result.sampling_probability[key] = static_cast<double>(count) / static_cast<double>(n);
   std::optional<StreamingFrequency> streaming;
   if (task.sampling_estimate == SamplingEstimate::streaming)
     streaming.emplace(task.streaming_buckets, task.streaming_alpha);
-  const bool corrected = !probs.empty() || streaming.has_value();
-
+  const bool corrected = !task.sampling_probability_column.empty() || estimate;
   // Grouping repeated candidates: the streaming estimate changes per batch but is equal for
   // equal ids, so the ids (already part of the key) keep groups apart.
   const bool grouping = opt.group_repeated_candidates && task.loss.num_hard_negatives == 0;
-  std::optional<DistinctCandidates> distinct;
-  if (grouping)
-    distinct.emplace(
-        c_in, n, id_codes,
-        task.sampling_estimate == SamplingEstimate::none ? std::span<const float>(probs) : std::span<const float>());
+
+  // Preprocess the rows in memory once: batches only gather encoded rows. The candidate side
+  // gathers from c_all: the catalogue's rows, encoded once, when the interactions are joined to
+  // it; else the rows themselves, followed (for uniform negatives) by the catalogue's.
+  std::optional<EncodedBatch> catalogue_encoded;
+  std::optional<std::vector<int32_t>> catalogue_codes;
+  auto prepare = [&](const Table& rows, ResidentRows& R) {
+    R = ResidentRows();  // the previous window's memory first
+    R.n = rows.num_rows();
+    R.q_all = model.query().encode(rows);
+    const bool joined = reads_catalogue(spec, rows);
+    if (joined) R.row_of = catalogue_rows(spec, rows, catalogue);
+    if (!joined) R.c_own = model.candidate().encode(rows);
+    if (!catalogue_encoded && (joined || n_uniform > 0)) catalogue_encoded = model.candidate().encode(catalogue);
+    if (joined) {
+      R.catalogue = &*catalogue_encoded;
+    } else {
+      R.catalogue_base = R.n;
+      if (n_uniform > 0) R.c_own = concat_rows(R.c_own, *catalogue_encoded);
+    }
+    if (coder) {
+      // Codes in order of first appearance: the rows', then the catalogue's (kept once coded).
+      if (!joined) R.own_codes = coder->code(rows);
+      if (!catalogue_codes && (joined || n_uniform > 0)) catalogue_codes = coder->code(catalogue);
+      if (!joined && n_uniform > 0)
+        R.own_codes.insert(R.own_codes.end(), catalogue_codes->begin(), catalogue_codes->end());
+      R.id_codes = joined ? std::span<const int32_t>(*catalogue_codes) : std::span<const int32_t>(R.own_codes);
+    }
+    R.weights = float_column(rows, task.sample_weight_column, "sample weight");
+    // Per-draw sampling probabilities of the rows: a given column, or exact counts.
+    R.probs = float_column(rows, task.sampling_probability_column, "sampling probability");
+    if (task.sampling_estimate == SamplingEstimate::counts) {
+      R.probs.resize(R.n);
+      if (stream) {
+        const std::vector<std::string> keys = candidate_keys(rows, spec.candidate_id_column);
+        for (size_t r = 0; r < R.n; ++r)
+          R.probs[r] = static_cast<float>(static_cast<double>(stream_counts->of(keys[r])) / static_cast<double>(n));
+      } else {
+        std::vector<uint64_t> count(coder->size(), 0);
+        for (size_t r = 0; r < n; ++r) ++count[static_cast<size_t>(R.id_codes[R.row(r)])];
+        for (size_t r = 0; r < n; ++r)
+          R.probs[r] = static_cast<float>(static_cast<double>(count[static_cast<size_t>(R.id_codes[R.row(r)])]) / n);
+        for (size_t c = 0; c < count.size(); ++c)
+          if (count[c])
+            result.sampling_probability[coder->name(static_cast<int32_t>(c))] = static_cast<double>(count[c]) / n;
+      }
+    }
+    if (grouping)
+      R.distinct.emplace(R.c_all(), R.row_of, R.n, R.id_codes,
+                         task.sampling_estimate == SamplingEstimate::none ? std::span<const float>(R.probs)
+                                                                          : std::span<const float>());
+  };
+  ResidentRows resident;
+  if (!stream) {
+    prepare(*train, resident);
+    result.peak_resident_rows = n;
+  }
 
   if (exchange) {
     // Evaluation is collective: every process holds test rows, or none does.
@@ -375,14 +445,21 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& v
   size_t since_best = 0;
   std::vector<Matrix> best_weights;
 
-  for (size_t epoch = 1; epoch <= epochs; ++epoch) {
-    const double t0 = now_seconds();
-    order.shuffle();
-    double loss_sum = 0.0;
-    for (size_t b = 0; b < batches; ++b) {
-      order.batch(b, batch_rows);
-      const size_t bn = batch_rows.size();
-      std::span<const size_t> rows(batch_rows);
+  // A streamed epoch draws its block order and window shuffles from the stream of BatchOrder's
+  // single range, so a window holding every row is shuffled exactly as in memory.
+  Rng stream_rng(seed, 0x5348554646ull);
+  size_t epoch = 0;
+  double loss_sum = 0.0;
+  // One optimizer step on batch `b` of the epoch: rows `rows` of the resident rows R.
+  auto train_batch = [&](ResidentRows& R, std::span<const size_t> rows, size_t b) {
+    const EncodedBatch& q_all = R.q_all;
+    const EncodedBatch& c_all = R.c_all();
+    std::optional<DistinctCandidates>& distinct = R.distinct;
+    const std::span<const int32_t> id_codes = R.id_codes;
+    const std::vector<float>&weights = R.weights, &probs = R.probs;
+    const size_t catalogue_base = R.catalogue_base;
+    {
+      const size_t bn = rows.size();
       ++step;
       RetrievalLossInputs in;
       // The candidate side's rows: one per distinct candidate, or one per example.
@@ -398,14 +475,14 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& v
       }
       if (streaming) {
         batch_codes.resize(bn);
-        for (size_t i = 0; i < bn; ++i) batch_codes[i] = id_codes[c_in.row(rows[i])];
+        for (size_t i = 0; i < bn; ++i) batch_codes[i] = id_codes[R.row(rows[i])];
         streaming->observe(step, batch_codes);
       }
       // The rows of c_all the candidate side gathers: the batch's own, then (mixed negatives)
       // catalogue rows drawn uniformly with replacement.
       const size_t in_batch = c_rows.size();
       c_source.resize(in_batch);
-      for (size_t i = 0; i < in_batch; ++i) c_source[i] = c_in.row(c_rows[i]);
+      for (size_t i = 0; i < in_batch; ++i) c_source[i] = R.row(c_rows[i]);
       if (n_uniform > 0) {
         for (size_t u = 0; u < n_uniform; ++u) c_source.push_back(catalogue_base + negative_rng.below(n_catalogue));
         if (!in.multiplicity.empty()) {
@@ -524,6 +601,51 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& v
         if (!opt.on_progress(p)) fail(ErrorKind::cancelled, "training cancelled at epoch " + std::to_string(epoch));
       }
     }
+  };
+
+  for (epoch = 1; epoch <= epochs; ++epoch) {
+    const double t0 = now_seconds();
+    loss_sum = 0.0;
+    if (!stream) {
+      order.shuffle();
+      for (size_t b = 0; b < batches; ++b) {
+        order.batch(b, batch_rows);
+        train_batch(resident, batch_rows, b);
+      }
+    } else {
+      // Windows of at most the buffer's rows: the rows left over from the previous window (less
+      // than a batch) and the stream's next ones, shuffled together; their full batches train,
+      // the rest carries over, and the epoch's last rows form its last (partial) batch.
+      size_t b = 0;
+      Table window;
+      stream->start_epoch(stream_rng);
+      for (;;) {
+        Table more = stream->next(stream->buffer_rows() - window.num_rows());
+        if (more.num_rows() == 0) {
+          if (window.num_rows() > 0) {
+            prepare(window, resident);
+            std::vector<size_t> all(window.num_rows());
+            for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+            train_batch(resident, all, b++);
+          }
+          break;
+        }
+        if (window.num_rows() == 0)
+          window = std::move(more);
+        else
+          window.append(more);
+        more = Table();
+        result.peak_resident_rows = std::max(result.peak_resident_rows, window.num_rows());
+        ++result.windows;
+        prepare(window, resident);
+        const std::vector<size_t> perm = permutation(window.num_rows(), stream_rng);
+        const size_t full = window.num_rows() / batch_size;
+        for (size_t k = 0; k < full; ++k)
+          train_batch(resident, std::span(perm).subspan(k * batch_size, batch_size), b++);
+        resident = ResidentRows();
+        window = window.take(std::span(perm).subspan(full * batch_size));
+      }
+    }
     EpochRecord rec;
     rec.epoch = epoch;
     if (exchange) {
@@ -586,9 +708,22 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& v
   ByteWriter state;
   optimizer->save_state(state);
   result.optimizer_state = state.take();
-  result.shuffle_state = order.state();
+  result.shuffle_state = stream ? std::optional(stream_rng.state()) : order.state();
   result.seconds = now_seconds() - t_start;
   return result;
+}
+
+}  // namespace
+
+TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& validation, const Table& test,
+                        const Table& catalogue, const TrainOptions& opt) {
+  return train_impl(model, &train, nullptr, nullptr, validation, test, catalogue, opt);
+}
+
+TrainResult train_streamed(TwoTowerModel& model, RowStream& train, const CandidateCounts& train_counts,
+                           const Table& validation, const Table& test, const Table& catalogue,
+                           const TrainOptions& opt) {
+  return train_impl(model, nullptr, &train, &train_counts, validation, test, catalogue, opt);
 }
 
 namespace {

@@ -78,7 +78,32 @@ struct TrainResult {
   // at the end of training.
   CandidateCounts candidate_counts;
   std::map<std::string, double> sampling_probability;
+  // The most training rows held in memory at once: all of them in memory, at most the shuffle
+  // buffer when streaming (train_streamed).
+  size_t peak_resident_rows = 0;
+  size_t windows = 0;  // streamed windows over all epochs (0 in memory)
 };
+
+// Training rows read a window at a time instead of held in memory (streaming training from a
+// columnar file: model/columnar_stream.h). Each epoch: start_epoch, then next until it returns
+// false; the trainer shuffles each window (with any rows left over from the previous one) and
+// trains its full batches, so at most buffer_rows() rows are resident.
+class RowStream {
+ public:
+  virtual ~RowStream() = default;
+  virtual size_t rows() const = 0;         // training rows per epoch
+  virtual size_t buffer_rows() const = 0;  // the shuffle buffer: rows resident at most (>= batch size)
+  virtual bool has_column(const std::string& name) const = 0;
+  // Begins an epoch; the stream draws its block order from `rng` when the buffer cannot hold
+  // every row (when it can, blocks keep file order and the window's full shuffle is the epoch's).
+  virtual void start_epoch(Rng& rng) = 0;
+  // The epoch's next rows, at most `max_rows` (> 0); an empty table once the epoch is done.
+  virtual Table next(size_t max_rows) = 0;
+};
+
+// evaluation.sample_rows: `sample_rows` of `rows` drawn without replacement from `seed` (kept in
+// their order); all of them when sample_rows is 0 or not below their number.
+Table evaluation_sample(const Table& rows, size_t sample_rows, uint64_t seed);
 
 // ErrorKind::invalid_argument naming the field when an option is out of range (epochs above
 // kMaxEpochs, threads outside 0..kMaxThreads, eval_every other than SIZE_MAX above kMaxEpochs).
@@ -92,6 +117,15 @@ TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& t
 // (training.patience) watches them; the test rows are only reported, never used to choose.
 TrainResult train_model(TwoTowerModel& model, const Table& train, const Table& validation, const Table& test,
                         const Table& catalogue, const TrainOptions& options);
+
+// Trains on rows streamed from `train` (see RowStream); `train_counts` are the candidate counts
+// of all its rows (the popularity baseline and task.sampling_probability 'counts' need them
+// before the first batch). With a buffer that holds every row, the model is bit for bit the one
+// train_model gives on the same rows in the stream's order. Not with distributed training,
+// order_ranks or a warm start's shuffle state.
+TrainResult train_streamed(TwoTowerModel& model, RowStream& train, const CandidateCounts& train_counts,
+                           const Table& validation, const Table& test, const Table& catalogue,
+                           const TrainOptions& options);
 
 // History as CSV (epoch,loss,seconds,eval_seconds,top_1,...,popular_top_1,...,val_top_1,...) and
 // as JSON (the most-popular baseline once, beside the per-epoch metrics).

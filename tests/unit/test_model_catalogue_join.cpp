@@ -16,6 +16,7 @@
 #include "model/dataset.h"
 #include "model/evaluation.h"
 #include "model/trainer.h"
+#include "model_test_support.h"
 
 using namespace tt;
 using tt::test::check_message_has;
@@ -158,14 +159,7 @@ TEST_CASE("catalogue join: fitting, training and evaluation read the candidate t
     CHECK(ra.history.back().mean_loss == rb.history.back().mean_loss);
     REQUIRE(ra.final_metrics);
     CHECK(ra.final_metrics->accuracy == rb.final_metrics->accuracy);
-    const auto pa = a.parameters();
-    const auto pb = b.parameters();
-    REQUIRE(pa.size() == pb.size());
-    for (size_t i = 0; i < pa.size(); ++i) {
-      CAPTURE(pa[i]->name);
-      REQUIRE(pa[i]->value.span().size() == pb[i]->value.span().size());
-      CHECK(std::memcmp(pa[i]->value.data(), pb[i]->value.data(), pa[i]->value.span().size_bytes()) == 0);
-    }
+    tt::test::check_same_weights(a, b);
   }
 
   // An id the catalogue lacks, reaching training through tables (no file lines): the row and id.
