@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -75,6 +77,36 @@ std::string decode_title(const Where& where, std::string_view raw) {
   return latin1_to_utf8(raw);
 }
 
+// u.item's 19 genre flags, in file order (the MovieLens README and u.genre list them).
+constexpr const char* kGenres[] = {"unknown",   "Action",   "Adventure",   "Animation", "Children's",
+                                   "Comedy",    "Crime",    "Documentary", "Drama",     "Fantasy",
+                                   "Film-Noir", "Horror",   "Musical",     "Mystery",   "Romance",
+                                   "Sci-Fi",    "Thriller", "War",         "Western"};
+static_assert(std::size(kGenres) == kItemFields - 5);
+
+// "Action|Comedy": the genres whose flag is 1, in u.item's order.
+std::string parse_genres(const Where& where, const std::vector<std::string_view>& fields) {
+  std::string genres;
+  for (size_t g = 0; g < std::size(kGenres); ++g) {
+    const std::string_view flag = fields[5 + g];
+    if (flag != "0" && flag != "1")
+      where.fail_field(6 + g, kGenres[g], "genre flag " + quote_for_message(flag) + " is not 0 or 1");
+    if (flag == "1") genres += (genres.empty() ? "" : "|") + std::string(kGenres[g]);
+  }
+  return genres;
+}
+
+// The year of a release date "01-Jan-1995"; 0 when the date is empty (one movie, "unknown").
+int64_t parse_year(const Where& where, std::string_view date) {
+  if (date.empty()) return 0;
+  int64_t year = 0;
+  const size_t dash = date.rfind('-');
+  const std::string_view digits = dash == std::string_view::npos ? date : date.substr(dash + 1);
+  if (digits.size() != 4 || parse_int64(digits, year) != NumberStatus::ok)
+    where.fail_field(3, "release date", quote_for_message(date) + " is not a date like 01-Jan-1995");
+  return year;
+}
+
 struct Catalogue {
   Table table;
   std::unordered_map<int64_t, size_t> row_of_id;
@@ -82,7 +114,8 @@ struct Catalogue {
 
 Catalogue load_items(const std::string& path) {
   const std::string bytes = read_nonempty(path);
-  Column::Strings ids, titles;
+  Column::Strings ids, titles, genres;
+  Column::Ints years;
   std::unordered_map<int64_t, size_t> row_of_id;
   std::vector<std::string_view> fields;
   LineReader lines(bytes);
@@ -99,22 +132,73 @@ Catalogue load_items(const std::string& path) {
           "movie id " + std::to_string(id) + " already appeared on line " + std::to_string(it->second + 1));
     ids.emplace_back(fields[0]);
     titles.push_back(decode_title(where, fields[1]));
+    genres.push_back(parse_genres(where, fields));
+    years.push_back(parse_year(where, fields[2]));
   }
   Catalogue out;
   out.table.add(Column("movie_id", std::move(ids)));
   out.table.add(Column("movie_title", std::move(titles)));
+  out.table.add(Column("movie_genres", std::move(genres)));
+  out.table.add(Column("movie_year", std::move(years)));
   out.row_of_id = std::move(row_of_id);
   return out;
 }
 
-Table load_ratings(const std::string& path, const Catalogue& catalogue) {
+// u.user, when the directory has it: one row per user id.
+struct Users {
+  Column::Ints ages;
+  Column::Strings genders, occupations, zips;
+  std::unordered_map<int64_t, size_t> row_of_id;
+};
+
+constexpr size_t kUserFields = 5;  // user id, age, gender, occupation, zip code
+// Characters of the zip code kept in user_zip_prefix: the first two digits of a US zip code
+// name one of about 100 areas (111 distinct prefixes among the 943 users, about 8 users each),
+// coarse enough to be shared by users with few ratings.
+constexpr size_t kZipPrefix = 2;
+
+Users load_users(const std::string& path) {
+  const std::string bytes = read_nonempty(path);
+  Users u;
+  std::vector<std::string_view> fields;
+  LineReader lines(bytes);
+  std::string_view line;
+  while (lines.next(line)) {
+    const Where where{path, lines.line_number()};
+    split_fields(line, '|', fields);
+    expect_field_count(where, fields, kUserFields, '|');
+    const int64_t id = parse_id(where, 1, "user id", fields[0]);
+    auto [it, inserted] = u.row_of_id.emplace(id, u.ages.size());
+    if (!inserted)
+      where.fail_field(1, "user id",
+                       "user id " + std::to_string(id) + " already appeared on line " + std::to_string(it->second + 1));
+    int64_t age = 0;
+    const NumberStatus status = parse_int64(fields[1], age);
+    if (status != NumberStatus::ok) where.fail_field(2, "age", describe_number_error(status, fields[1], "age"));
+    if (age < 0 || age > 150)
+      where.fail_field(2, "age", "age " + quote_for_message(fields[1]) + " is outside 0 to 150");
+    if (fields[2] != "M" && fields[2] != "F")
+      where.fail_field(3, "gender", quote_for_message(fields[2]) + " is not M or F");
+    if (fields[3].empty()) where.fail_field(4, "occupation", "empty");
+    u.ages.push_back(age);
+    u.genders.emplace_back(fields[2]);
+    u.occupations.emplace_back(fields[3]);
+    u.zips.emplace_back(fields[4]);
+  }
+  return u;
+}
+
+Table load_ratings(const std::string& path, const Catalogue& catalogue, const Users* user_file) {
   const std::string bytes = read_nonempty(path);
   const auto& titles = catalogue.table.column("movie_title").strings();
+  const auto& genres = catalogue.table.column("movie_genres").strings();
+  const auto& years = catalogue.table.column("movie_year").ints();
   // u.data has one line of about 24 bytes per rating; reserving avoids regrowing 4 vectors.
   const size_t expected_rows = static_cast<size_t>(std::count(bytes.begin(), bytes.end(), '\n')) + 1;
-  Column::Strings users, movie_titles;
-  Column::Ints timestamps;
+  Column::Strings users, movie_titles, movie_genres;
+  Column::Ints timestamps, movie_years;
   Column::Floats ratings;
+  std::vector<size_t> user_rows;  // per rating, its u.user row (when there is a u.user)
   users.reserve(expected_rows);
   movie_titles.reserve(expected_rows);
   timestamps.reserve(expected_rows);
@@ -127,7 +211,13 @@ Table load_ratings(const std::string& path, const Catalogue& catalogue) {
     const Where where{path, lines.line_number()};
     split_fields(line, '\t', fields);
     expect_field_count(where, fields, kRatingFields, '\t');
-    parse_id(where, 1, "user id", fields[0]);
+    const int64_t user = parse_id(where, 1, "user id", fields[0]);
+    if (user_file) {
+      const auto u = user_file->row_of_id.find(user);
+      if (u == user_file->row_of_id.end())
+        where.fail_field(1, "user id", "user id " + std::to_string(user) + " is not in u.user");
+      user_rows.push_back(u->second);
+    }
     const int64_t item = parse_id(where, 2, "item id", fields[1]);
     const auto row = catalogue.row_of_id.find(item);
     if (row == catalogue.row_of_id.end())
@@ -149,6 +239,8 @@ Table load_ratings(const std::string& path, const Catalogue& catalogue) {
 
     users.emplace_back(fields[0]);
     movie_titles.push_back(titles[row->second]);
+    movie_genres.push_back(genres[row->second]);
+    movie_years.push_back(years[row->second]);
     timestamps.push_back(timestamp);
     ratings.push_back(rating);
   }
@@ -157,6 +249,19 @@ Table load_ratings(const std::string& path, const Catalogue& catalogue) {
   table.add(Column("movie_title", std::move(movie_titles)));
   table.add(Column("timestamp", std::move(timestamps)));
   table.add(Column("rating", std::move(ratings)));
+  table.add(Column("movie_genres", std::move(movie_genres)));
+  table.add(Column("movie_year", std::move(movie_years)));
+  if (user_file) {
+    const std::span<const size_t> take(user_rows);
+    Column::Strings prefixes;
+    prefixes.reserve(user_file->zips.size());
+    for (const auto& z : user_file->zips) prefixes.push_back(z.substr(0, kZipPrefix));
+    table.add(Column("user_age", Column::Ints(user_file->ages)).take(take));
+    table.add(Column("user_gender", Column::Strings(user_file->genders)).take(take));
+    table.add(Column("user_occupation", Column::Strings(user_file->occupations)).take(take));
+    table.add(Column("user_zip", Column::Strings(user_file->zips)).take(take));
+    table.add(Column("user_zip_prefix", std::move(prefixes)).take(take));
+  }
   return table;
 }
 
@@ -174,7 +279,11 @@ MovieLens load_movielens(const std::string& dir) {
   }
   Catalogue catalogue = load_items((fs::path(dir) / "u.item").string());
   MovieLens out;
-  out.ratings = load_ratings((fs::path(dir) / "u.data").string(), catalogue);
+  // u.user is optional: without it the ratings have no user_* columns.
+  std::optional<Users> users;
+  const fs::path user_path = fs::path(dir) / "u.user";
+  if (fs::exists(user_path, ec)) users = load_users(user_path.string());
+  out.ratings = load_ratings((fs::path(dir) / "u.data").string(), catalogue, users ? &*users : nullptr);
   out.catalogue = std::move(catalogue.table);
   return out;
 }

@@ -27,7 +27,10 @@ inline constexpr uint32_t kModelFormatVersion = 1;
 // Required-feature bits. A reader refuses a file with a bit it does not know.
 // Bit 0: some tensor (weights or index) is stored quantized (dtype bf16, fp16 or int8).
 inline constexpr uint32_t kRequiredFeatureQuantized = 1u << 0;
-inline constexpr uint32_t kKnownRequiredFeatures = kRequiredFeatureQuantized;
+// Bit 1: some feature is a multi_value_lookup (feature kind 5), which readers that predate it
+// cannot preprocess: they refuse the file naming this bit instead of failing on the spec.
+inline constexpr uint32_t kRequiredFeatureMultiValue = 1u << 1;
+inline constexpr uint32_t kKnownRequiredFeatures = kRequiredFeatureQuantized | kRequiredFeatureMultiValue;
 inline constexpr size_t kModelHeaderSize = 48;
 inline constexpr size_t kSectionEntrySize = 48;
 inline constexpr size_t kSectionAlignment = 64;

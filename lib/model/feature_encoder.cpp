@@ -116,6 +116,14 @@ void FeatureEncoder::fit(const Table& interactions, const Table& candidates) {
           fail(ErrorKind::invalid_argument, "column '" + c.name() + "' must be string for a text feature");
         transform_ = TextVectorization::fit(c.strings(), spec_.max_tokens);
         break;
+      case FeatureKind::multi_value_lookup:
+        if (c.dtype() != DType::string)
+          fail(ErrorKind::invalid_argument,
+               "column '" + c.name() + "' must be string for a multi_value_lookup feature (values joined by '" +
+                   std::string(1, spec_.separator) + "')");
+        transform_ = spec_.vocabulary.empty() ? MultiValueLookup::fit(c.strings(), spec_.separator)
+                                              : MultiValueLookup::from_vocabulary(spec_.vocabulary);
+        break;
     }
   } catch (const Error& e) {
     fail(e.kind(), "feature '" + spec_.name + "': " + e.what());
@@ -169,8 +177,15 @@ void FeatureEncoder::encode(const Table& t, EncodedFeature& out) const {
               tr.apply(std::span<const float>(c.floats()), out.values);
             else
               fail(ErrorKind::invalid_argument, "column '" + c.name() + "' has type string; expected int64 or float32");
-          } else if constexpr (std::is_same_v<T, TextVectorization>) {
-            TokenBatch tb = tr.apply(c.strings());
+          } else if constexpr (std::is_same_v<T, TextVectorization> || std::is_same_v<T, MultiValueLookup>) {
+            if (c.dtype() != DType::string)
+              fail(ErrorKind::invalid_argument,
+                   "column '" + c.name() + "' has type " + dtype_name(c.dtype()) + "; expected string");
+            TokenBatch tb;
+            if constexpr (std::is_same_v<T, TextVectorization>)
+              tr.apply(c.strings(), tb);
+            else
+              tr.apply(c.strings(), spec_.separator, tb);
             out.width = tb.width;
             out.ids = std::move(tb.ids);
           }
@@ -186,6 +201,7 @@ size_t FeatureEncoder::table_rows() const {
   if (auto* h = std::get_if<Hashing>(&transform_)) return h->num_buckets();
   if (auto* d = discretization()) return d->num_buckets();
   if (auto* t = text()) return t->max_tokens();
+  if (auto* m = multi_value_lookup()) return m->table_rows();
   return 0;
 }
 
@@ -204,6 +220,9 @@ std::string FeatureEncoder::describe() const {
     o << "mean " << n->mean() << ", std " << n->scale();
   } else if (auto* t = text()) {
     o << t->vocab_size() << " tokens (incl. padding and OOV), table " << t->max_tokens() << " rows";
+  } else if (auto* m = multi_value_lookup()) {
+    o << m->vocab_size() << " values + OOV + padding = " << m->table_rows() << " rows, "
+      << (spec_.pooling == Pooling::sum ? "sum" : "mean") << "-pooled";
   } else {
     o << "not fitted";
   }
@@ -243,6 +262,9 @@ void FeatureEncoder::load_state(ByteReader& r) {
       break;
     case FeatureKind::text:
       transform_ = TextVectorization::load(r);
+      break;
+    case FeatureKind::multi_value_lookup:
+      transform_ = MultiValueLookup::load(r);
       break;
   }
 }

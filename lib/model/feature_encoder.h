@@ -9,6 +9,7 @@
 #include "data/table.h"
 #include "features/discretization.h"
 #include "features/hashing.h"
+#include "features/multi_value_lookup.h"
 #include "features/normalization.h"
 #include "features/string_lookup.h"
 #include "features/text_vectorization.h"
@@ -16,7 +17,8 @@
 
 namespace tt {
 
-// A feature's encoded values for a set of rows: `ids` (rows x width, width 1 except for text)
+// A feature's encoded values for a set of rows: `ids` (rows x width, width 1 except for text and
+// multi_value_lookup, whose rows are padded with id 0)
 // or `values` (normalization).
 struct EncodedFeature {
   std::vector<int32_t> ids;
@@ -67,10 +69,15 @@ class FeatureEncoder {
   const Discretization* discretization() const { return std::get_if<Discretization>(&transform_); }
   const Normalization* normalization() const { return std::get_if<Normalization>(&transform_); }
   const TextVectorization* text() const { return std::get_if<TextVectorization>(&transform_); }
+  const MultiValueLookup* multi_value_lookup() const { return std::get_if<MultiValueLookup>(&transform_); }
+  // Text and multi_value_lookup: several ids per row, pooled into one embedding.
+  bool pooled() const { return spec_.kind == FeatureKind::text || spec_.kind == FeatureKind::multi_value_lookup; }
 
  private:
   FeatureSpec spec_;
-  std::variant<std::monostate, StringLookup, Hashing, Discretization, Normalization, TextVectorization> transform_;
+  std::variant<std::monostate, StringLookup, Hashing, Discretization, Normalization, TextVectorization,
+               MultiValueLookup>
+      transform_;
 };
 
 }  // namespace tt

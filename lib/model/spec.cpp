@@ -28,6 +28,8 @@ const char* feature_kind_name(FeatureKind k) {
       return "normalization";
     case FeatureKind::text:
       return "text";
+    case FeatureKind::multi_value_lookup:
+      return "multi_value_lookup";
   }
   return "unknown";
 }
@@ -161,7 +163,17 @@ FeatureKind parse_kind(const std::string& s, Reader& r) {
   if (s == "discretization") return FeatureKind::discretization;
   if (s == "normalization") return FeatureKind::normalization;
   if (s == "text") return FeatureKind::text;
-  r.error("unknown kind '" + s + "' (expected string_lookup, hashing, discretization, normalization or text)", "kind");
+  if (s == "multi_value_lookup") return FeatureKind::multi_value_lookup;
+  r.error("unknown kind '" + s +
+              "' (expected string_lookup, hashing, discretization, normalization, text or multi_value_lookup)",
+          "kind");
+}
+
+// A given vocabulary (string_lookup, multi_value_lookup), or none: fitted on the data.
+std::vector<std::string> optional_vocabulary(Reader& r) {
+  if (r.has("vocabulary")) return r.get<std::vector<std::string>>("vocabulary", {});
+  r.get<int>("vocabulary", 0);  // marks a null field as seen
+  return {};
 }
 
 FeatureSpec parse_feature(Reader r, FitOn default_fit) {
@@ -189,10 +201,7 @@ FeatureSpec parse_feature(Reader r, FitOn default_fit) {
   }
   switch (f.kind) {
     case FeatureKind::string_lookup:
-      if (r.has("vocabulary"))
-        f.vocabulary = r.get<std::vector<std::string>>("vocabulary", {});
-      else
-        r.get<int>("vocabulary", 0);
+      f.vocabulary = optional_vocabulary(r);
       break;
     case FeatureKind::hashing:
       f.num_buckets = r.require<uint64_t>("num_buckets");
@@ -211,6 +220,20 @@ FeatureSpec parse_feature(Reader r, FitOn default_fit) {
       f.max_tokens = r.get<size_t>("max_tokens", 10000);
       if (f.max_tokens < 2 || f.max_tokens > 10'000'000) r.error("must be in 2..10000000", "max_tokens");
       break;
+    case FeatureKind::multi_value_lookup: {
+      f.vocabulary = optional_vocabulary(r);
+      const std::string sep = r.get<std::string>("separator", "|");
+      if (sep.size() != 1) r.error("must be one character (one byte), e.g. \"|\"", "separator");
+      f.separator = sep[0];
+      const std::string pooling = r.get<std::string>("pooling", "mean");
+      if (pooling == "mean")
+        f.pooling = Pooling::mean;
+      else if (pooling == "sum")
+        f.pooling = Pooling::sum;
+      else
+        r.error("expected 'mean' or 'sum', got '" + pooling + "'", "pooling");
+      break;
+    }
     case FeatureKind::normalization:
       break;
   }
@@ -253,6 +276,11 @@ json feature_json(const FeatureSpec& f) {
       break;
     case FeatureKind::text:
       j["max_tokens"] = f.max_tokens;
+      break;
+    case FeatureKind::multi_value_lookup:
+      if (!f.vocabulary.empty()) j["vocabulary"] = f.vocabulary;
+      j["separator"] = std::string(1, f.separator);
+      j["pooling"] = f.pooling == Pooling::sum ? "sum" : "mean";
       break;
     case FeatureKind::normalization:
       break;
@@ -429,6 +457,7 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
       oc.beta1 = o.get<float>("beta1", 0.9f);
       oc.beta2 = o.get<float>("beta2", 0.999f);
       oc.momentum = o.get<float>("momentum", 0.0f);
+      oc.weight_decay = o.get<float>("weight_decay", 0.0f);
       if (oc.kind != "adagrad" && oc.kind != "adam" && oc.kind != "sgd")
         o.error("unknown optimizer '" + oc.kind + "' (expected adagrad, adam or sgd)", "kind");
       if (!(oc.learning_rate > 0.0f) || !std::isfinite(oc.learning_rate))
@@ -438,6 +467,8 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
       if (!(oc.epsilon > 0.0f) || !std::isfinite(oc.epsilon)) o.error("must be a positive finite number", "epsilon");
       for (const auto& [name, value] : {std::pair{"beta1", oc.beta1}, {"beta2", oc.beta2}, {"momentum", oc.momentum}})
         if (!(value >= 0.0f && value < 1.0f)) o.error("must be in [0, 1)", name);
+      if (!(oc.weight_decay >= 0.0f) || !std::isfinite(oc.weight_decay))
+        o.error("must be a finite number >= 0", "weight_decay");
       o.finish();
     } else {
       t.get<int>("optimizer", 0);
@@ -541,6 +572,8 @@ std::string ModelSpec::to_json() const {
                    {"eval_every", training.eval_every},
                    {"eval_batch_size", training.eval_batch_size},
                    {"seed", training.seed}};
+  // Written only when set, so specs without it stay readable by readers that predate it.
+  if (o.weight_decay != 0.0f) j["training"]["optimizer"]["weight_decay"] = o.weight_decay;
   if (training.patience) {
     j["training"]["patience"] = training.patience;
     j["training"]["early_stopping_k"] = training.early_stopping_k;

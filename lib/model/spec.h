@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "data/table.h"
+#include "nn/embedding.h"
 #include "nn/optimizer.h"
 #include "nn/retrieval_loss.h"
 
 namespace tt {
 
-enum class FeatureKind { string_lookup, hashing, discretization, normalization, text };
+// Values are stored in model files (docs/model-format.md): append only.
+enum class FeatureKind { string_lookup, hashing, discretization, normalization, text, multi_value_lookup };
 const char* feature_kind_name(FeatureKind k);
 
 enum class FitOn { interactions, candidates };
@@ -31,6 +33,8 @@ struct FeatureSpec {
   size_t num_boundaries = 1000;         // discretization: linspace(min, max, n) when fitted
   std::vector<double> boundaries;       // discretization: given boundaries
   size_t max_tokens = 10000;            // text
+  char separator = '|';                 // multi_value_lookup: splits a cell into values
+  Pooling pooling = Pooling::mean;      // multi_value_lookup: how the values' embeddings combine
 };
 
 struct TowerSpec {

@@ -102,8 +102,8 @@ void Tower::assemble_rows(const EncodedBatch& batch, Matrix& input, size_t r0, s
       for (size_t i = r0; i < r1; ++i) *out.row(i - r0) = ef.values[i];
     } else {
       const std::span<const int32_t> ids(ef.ids.data() + r0 * ef.width, (r1 - r0) * ef.width);
-      if (encoders_[f].spec().kind == FeatureKind::text)
-        pooled_embedding_forward(embeddings_[emb], ids, ef.width, out);
+      if (encoders_[f].pooled())
+        pooled_embedding_forward(embeddings_[emb], ids, ef.width, out, encoders_[f].spec().pooling);
       else
         embedding_forward(embeddings_[emb], ids, out);
     }
@@ -175,8 +175,8 @@ void Tower::finish_backward(const EncodedBatch& batch, TowerActivations& act) {
     if (emb < 0) continue;
     ConstSlice d{dx.data(), in, column_offset_[f]};
     const EncodedFeature& ef = batch.features[f];
-    if (encoders_[f].spec().kind == FeatureKind::text)
-      pooled_embedding_backward(embeddings_[emb], ef.ids, ef.width, d);
+    if (encoders_[f].pooled())
+      pooled_embedding_backward(embeddings_[emb], ef.ids, ef.width, d, encoders_[f].spec().pooling);
     else
       embedding_backward(embeddings_[emb], ef.ids, d);
   }

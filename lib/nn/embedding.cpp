@@ -31,7 +31,8 @@ void embedding_backward(Parameter& table, std::span<const int32_t> ids, ConstSli
   }
 }
 
-void pooled_embedding_forward(const Parameter& table, std::span<const int32_t> tokens, size_t width, Slice out) {
+void pooled_embedding_forward(const Parameter& table, std::span<const int32_t> tokens, size_t width, Slice out,
+                              Pooling pooling) {
   const size_t dim = table.value.cols();
   const size_t rows = width ? tokens.size() / width : 0;
   for (size_t i = 0; i < rows; ++i) {
@@ -46,14 +47,15 @@ void pooled_embedding_forward(const Parameter& table, std::span<const int32_t> t
       for (size_t k = 0; k < dim; ++k) o[k] += e[k];
       ++count;
     }
-    if (count > 1) {
+    if (count > 1 && pooling == Pooling::mean) {
       const float inv = 1.0f / static_cast<float>(count);
       for (size_t k = 0; k < dim; ++k) o[k] *= inv;
     }
   }
 }
 
-void pooled_embedding_backward(Parameter& table, std::span<const int32_t> tokens, size_t width, ConstSlice dout) {
+void pooled_embedding_backward(Parameter& table, std::span<const int32_t> tokens, size_t width, ConstSlice dout,
+                               Pooling pooling) {
   const size_t dim = table.value.cols();
   const size_t rows = width ? tokens.size() / width : 0;
   for (size_t i = 0; i < rows; ++i) {
@@ -61,7 +63,7 @@ void pooled_embedding_backward(Parameter& table, std::span<const int32_t> tokens
     size_t count = 0;
     for (size_t j = 0; j < width; ++j) count += t[j] != 0;
     if (count == 0) continue;
-    const float inv = 1.0f / static_cast<float>(count);
+    const float inv = pooling == Pooling::mean ? 1.0f / static_cast<float>(count) : 1.0f;
     const float* d = dout.row(i);
     for (size_t j = 0; j < width; ++j) {
       if (t[j] == 0) continue;

@@ -29,10 +29,16 @@ void embedding_forward(const Parameter& table, std::span<const int32_t> ids, Sli
 // table.grad[ids[i]] += dout.row(i), duplicates summed.
 void embedding_backward(Parameter& table, std::span<const int32_t> ids, ConstSlice dout);
 
-// Masked mean of token embeddings: out.row(i) = mean of table[t] over the non-zero ids t in
-// row i of `tokens` (rows x width, 0 = padding); all-padding rows give zeros (Keras's masked
-// GlobalAveragePooling1D divides by the number of unmasked steps).
-void pooled_embedding_forward(const Parameter& table, std::span<const int32_t> tokens, size_t width, Slice out);
-void pooled_embedding_backward(Parameter& table, std::span<const int32_t> tokens, size_t width, ConstSlice dout);
+// How a pooled embedding combines the rows of one input row's ids.
+enum class Pooling { mean, sum };
+
+// Masked pooling of token embeddings: out.row(i) = mean (or sum) of table[t] over the non-zero
+// ids t in row i of `tokens` (rows x width, 0 = padding); all-padding rows give zeros (Keras's
+// masked GlobalAveragePooling1D divides by the number of unmasked steps). Text features and
+// mean-pooled multi-valued features use mean; sum-pooled multi-valued features use sum.
+void pooled_embedding_forward(const Parameter& table, std::span<const int32_t> tokens, size_t width, Slice out,
+                              Pooling pooling = Pooling::mean);
+void pooled_embedding_backward(Parameter& table, std::span<const int32_t> tokens, size_t width, ConstSlice dout,
+                               Pooling pooling = Pooling::mean);
 
 }  // namespace tt

@@ -87,6 +87,18 @@ void for_each_row(Parameter& p, F&& f) {
   }
 }
 
+// grad += weight_decay * value on the rows the step updates (docs/model-spec.md: lazy on
+// embedding tables).
+void add_weight_decay(Parameter& p, float weight_decay) {
+  if (weight_decay == 0.0f) return;
+  const size_t cols = p.value.cols();
+  for_each_row(p, [&](size_t r) {
+    const float* w = p.value.row(r);
+    float* g = p.grad.row(r);
+    for (size_t k = 0; k < cols; ++k) g[k] += weight_decay * w[k];
+  });
+}
+
 class Adagrad final : public Optimizer {
  public:
   explicit Adagrad(OptimizerConfig c) : Optimizer(std::move(c)) {}
@@ -96,6 +108,7 @@ class Adagrad final : public Optimizer {
   void update(std::span<Parameter* const> params) override {
     const float lr = config_.learning_rate, eps = config_.epsilon;
     for (Parameter* p : params) {
+      add_weight_decay(*p, config_.weight_decay);
       Matrix& acc = slots_.get(*p, 0, config_.initial_accumulator);
       const size_t cols = p->value.cols();
       for_each_row(*p, [&](size_t r) {
@@ -134,6 +147,7 @@ class Adam final : public Optimizer {
     const float lr_t = lr_t_;
     const float fb1 = config_.beta1, fb2 = config_.beta2, eps = config_.epsilon;
     for (Parameter* p : params) {
+      add_weight_decay(*p, config_.weight_decay);
       Matrix& m = slots_.get(*p, 0, 0.0f);
       Matrix& v = slots_.get(*p, 1, 0.0f);
       // Dense semantics for every parameter: the moments of untouched embedding rows still
@@ -176,6 +190,7 @@ class Sgd final : public Optimizer {
   void update(std::span<Parameter* const> params) override {
     const float lr = config_.learning_rate, mu = config_.momentum;
     for (Parameter* p : params) {
+      add_weight_decay(*p, config_.weight_decay);
       const size_t cols = p->value.cols();
       if (mu == 0.0f) {
         for_each_row(*p, [&](size_t r) {
@@ -211,6 +226,8 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& c) {
   if (!(c.learning_rate > 0.0f) || !std::isfinite(c.learning_rate))
     fail(ErrorKind::invalid_argument,
          "optimizer: learning_rate must be positive, got " + std::to_string(c.learning_rate));
+  if (!(c.weight_decay >= 0.0f) || !std::isfinite(c.weight_decay))
+    fail(ErrorKind::invalid_argument, "optimizer: weight_decay must be a finite number >= 0");
   if (c.kind == "adagrad") {
     if (c.initial_accumulator < 0.0f) fail(ErrorKind::invalid_argument, "adagrad: initial_accumulator < 0");
     return std::make_unique<Adagrad>(c);

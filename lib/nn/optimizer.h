@@ -19,6 +19,10 @@ struct OptimizerConfig {
   float epsilon = 1e-7f;               // adagrad, adam
   float beta1 = 0.9f, beta2 = 0.999f;  // adam
   float momentum = 0.0f;               // sgd
+  // L2 regularisation, every kind: lambda * w joins each gradient before the step (the gradient
+  // of lambda / 2 * |w|^2). Embedding tables decay only the rows a batch touched (lazy L2, as
+  // their updates are sparse); dense weights decay every step. 0 = off.
+  float weight_decay = 0.0f;
 };
 
 class Optimizer {

@@ -230,6 +230,9 @@ std::vector<std::string> export_model(const RetrievalModel& model, const std::st
         if (const StringLookup* s = e.string_lookup()) {
           f["vocabulary"] = vocab_file(t->prefix(), fs.name);
           files.emplace_back(vocab_file(t->prefix(), fs.name), lines_bytes(s->vocabulary(), what));
+        } else if (const MultiValueLookup* mv = e.multi_value_lookup()) {
+          f["vocabulary"] = vocab_file(t->prefix(), fs.name);
+          files.emplace_back(vocab_file(t->prefix(), fs.name), lines_bytes(mv->vocabulary(), what));
         } else if (const Discretization* d = e.discretization()) {
           f["boundaries"] = d->boundaries();
         } else if (const Normalization* nz = e.normalization()) {
@@ -308,6 +311,9 @@ void load_feature_state(FeatureEncoder& e, const std::string& full_name, const j
         case FeatureKind::string_lookup:
           StringLookup::from_vocabulary(lines_of(field("vocabulary"))).save(w);
           break;
+        case FeatureKind::multi_value_lookup:
+          MultiValueLookup::from_vocabulary(lines_of(field("vocabulary"))).save(w);
+          break;
         case FeatureKind::hashing: {
           const json& n = field("num_buckets");
           if (!n.is_number_unsigned() || n.get<uint64_t>() != fs.num_buckets)
@@ -359,6 +365,8 @@ void load_feature_state(FeatureEncoder& e, const std::string& full_name, const j
       Hashing(fs.num_buckets).save(w);
     } else if (fs.kind == FeatureKind::string_lookup && !fs.vocabulary.empty()) {
       StringLookup::from_vocabulary(fs.vocabulary).save(w);
+    } else if (fs.kind == FeatureKind::multi_value_lookup && !fs.vocabulary.empty()) {
+      MultiValueLookup::from_vocabulary(fs.vocabulary).save(w);
     } else if (fs.kind == FeatureKind::discretization && !fs.boundaries.empty()) {
       Discretization::from_boundaries(fs.boundaries).save(w);
     } else if (o.interactions && o.candidates) {

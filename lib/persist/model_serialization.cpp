@@ -698,7 +698,10 @@ std::vector<SectionData> model_sections(const RetrievalModel& model, const SaveO
 
 uint32_t model_required_features(const RetrievalModel& model) {
   const bool quantized = model.candidate_precision() != Precision::f32 || model.weights_precision() != Precision::f32;
-  return quantized ? kRequiredFeatureQuantized : 0;
+  bool multi_value = false;
+  for (const TowerSpec* t : {&model.model().spec().query, &model.model().spec().candidate})
+    for (const FeatureSpec& f : t->features) multi_value |= f.kind == FeatureKind::multi_value_lookup;
+  return (quantized ? kRequiredFeatureQuantized : 0) | (multi_value ? kRequiredFeatureMultiValue : 0);
 }
 
 Precision stored_weight_precision(const std::string& tensor_name, Precision weights) {

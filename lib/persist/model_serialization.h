@@ -70,7 +70,8 @@ struct ModelInfo {
 std::vector<SectionData> model_sections(const RetrievalModel& model, const SaveOptions& options);
 
 // The required-feature bits a file of this model needs (kRequiredFeatureQuantized when its
-// index or weights are stored below f32).
+// index or weights are stored below f32, kRequiredFeatureMultiValue when a feature is a
+// multi_value_lookup).
 uint32_t model_required_features(const RetrievalModel& model);
 // The precision a weight tensor is stored at when the model's weights are at `weights`:
 // embedding tables and kernels at `weights`, biases ("*/bias") always f32.

@@ -99,12 +99,21 @@ struct ModelOptions {
   bool train = true;
   bool optimizer_state = true;
   size_t top_layer = 8;
+  // Adds a sum-pooled multi_value_lookup feature to the candidate tower: the title's words.
+  bool multi_value = false;
 };
 
 inline RetrievalModel make_model(const ModelOptions& o = {}) {
   const Table cat = catalogue();
   const Table inter = interactions(cat);
-  RetrievalModel rm{TwoTowerModel(ModelSpec::from_json(spec_json(o.optimizer, o.top_layer), "test spec"))};
+  std::string spec = spec_json(o.optimizer, o.top_layer);
+  if (o.multi_value) {
+    const std::string text = R"("kind": "text", "max_tokens": 50, "embedding_dim": 4})";
+    spec.replace(spec.find(text), text.size(),
+                 text + R"(, {"name": "title_words", "column": "movie_title", "kind": "multi_value_lookup",
+                              "separator": " ", "pooling": "sum", "embedding_dim": 4})");
+  }
+  RetrievalModel rm{TwoTowerModel(ModelSpec::from_json(spec, "test spec"))};
   TwoTowerModel& m = rm.model();
   m.fit_preprocessing(inter, cat);
   m.initialize(3);

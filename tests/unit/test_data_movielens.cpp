@@ -74,11 +74,31 @@ TEST_CASE("movielens: real data has the published counts") {
 
   const Table& r = ml.ratings;
   REQUIRE(r.num_rows() == 100'000);
-  REQUIRE(r.num_columns() == 4);
+  REQUIRE(r.num_columns() == 11);
   CHECK(r.columns()[0].name() == "user_id");
   CHECK(r.columns()[1].name() == "movie_title");
   CHECK(r.columns()[2].name() == "timestamp");
   CHECK(r.columns()[3].name() == "rating");
+  // The side files, denormalised: the rated movie's genres and year, the user's u.user row.
+  CHECK(r.columns()[4].name() == "movie_genres");
+  CHECK(r.columns()[5].name() == "movie_year");
+  CHECK(r.columns()[6].name() == "user_age");
+  CHECK(r.columns()[10].name() == "user_zip_prefix");
+  // u.data line 1: user 196 rated movie 242, Kolya (1996), a comedy released 24-Jan-1997;
+  // u.user: 196|49|M|writer|55105.
+  CHECK(r.column("movie_genres").strings().front() == "Comedy");
+  CHECK(r.column("movie_year").ints().front() == 1997);
+  CHECK(r.column("user_age").ints().front() == 49);
+  CHECK(r.column("user_gender").strings().front() == "M");
+  CHECK(r.column("user_occupation").strings().front() == "writer");
+  CHECK(r.column("user_zip").strings().front() == "55105");
+  CHECK(r.column("user_zip_prefix").strings().front() == "55");
+  {
+    const auto& occupations = r.column("user_occupation").strings();
+    CHECK(std::set<std::string>(occupations.begin(), occupations.end()).size() == 21);
+    const auto& zips = r.column("user_zip_prefix").strings();
+    CHECK(std::set<std::string>(zips.begin(), zips.end()).size() == 111);
+  }
   CHECK(r.column("timestamp").dtype() == DType::int64);
   CHECK(r.column("rating").dtype() == DType::float32);
 
@@ -105,6 +125,17 @@ TEST_CASE("movielens: real data has the published counts") {
   CHECK(c.columns()[1].name() == "movie_title");
   CHECK(c.column("movie_id").strings().front() == "1");
   CHECK(c.column("movie_title").strings().front() == "Toy Story (1995)");
+  CHECK(c.column("movie_genres").strings().front() == "Animation|Children's|Comedy");
+  CHECK(c.column("movie_year").ints().front() == 1995);
+  {
+    // Movie 267 ("unknown") has no release date: year 0. Every movie has some flag set
+    // (267 has 'unknown'), so no genres cell is empty.
+    const auto& years = c.column("movie_year").ints();
+    CHECK(std::count(years.begin(), years.end(), 0) == 1);
+    CHECK(*std::max_element(years.begin(), years.end()) == 1998);
+    const auto& genres = c.column("movie_genres").strings();
+    CHECK(std::count(genres.begin(), genres.end(), "") == 0);
+  }
   CHECK(c.column("movie_id").strings().back() == "1682");
 
   std::map<std::string, int> title_counts;
@@ -170,6 +201,56 @@ TEST_CASE("movielens: synthetic files load in file order with titles decoded") {
   CHECK(ml.ratings.column("movie_title").strings() == Column::Strings{"Trailing (1990) ", "Mis\xC3\xA9rables (1995)"});
   CHECK(ml.ratings.column("timestamp").ints() == Column::Ints{100, 200});
   CHECK(ml.ratings.column("rating").floats() == Column::Floats{4.0f, 1.0f});
+}
+
+TEST_CASE("movielens: u.user and u.item's genres and year are joined to the ratings") {
+  // Beta: Action (flag 2) and Western (flag 19), released 1996; Alpha has no genre flag set.
+  std::string beta = "2|Beta (1996)|01-Jun-1996||http://example.invalid/|0|1";
+  for (int i = 0; i < 16; ++i) beta += "|0";
+  const std::string items = item_line("1", "Alpha (1995)") + beta + "|1\n";
+  FakeMovieLens fake(items, "7\t1\t3\t100\n9\t2\t5\t200\n7\t2\t4\t300\n");
+  SUBCASE("without u.user: genres and year only") {
+    const MovieLens ml = load_movielens(fake.dir.path());
+    CHECK(ml.catalogue.column("movie_genres").strings() == Column::Strings{"", "Action|Western"});
+    CHECK(ml.catalogue.column("movie_year").ints() == Column::Ints{1995, 1996});
+    CHECK(ml.ratings.column("movie_genres").strings() == Column::Strings{"", "Action|Western", "Action|Western"});
+    CHECK(!ml.ratings.has("user_age"));
+  }
+  SUBCASE("with u.user") {
+    fake.dir.write("u.user", "9|31|F|artist|T8H1N\n7|17|M|student|02139\n");
+    const MovieLens ml = load_movielens(fake.dir.path());
+    CHECK(ml.ratings.column("user_age").ints() == Column::Ints{17, 31, 17});
+    CHECK(ml.ratings.column("user_gender").strings() == Column::Strings{"M", "F", "M"});
+    CHECK(ml.ratings.column("user_occupation").strings() == Column::Strings{"student", "artist", "student"});
+    CHECK(ml.ratings.column("user_zip").strings() == Column::Strings{"02139", "T8H1N", "02139"});
+    CHECK(ml.ratings.column("user_zip_prefix").strings() == Column::Strings{"02", "T8", "02"});
+  }
+  SUBCASE("bad u.user lines name file, line and field") {
+    auto bad_users = [&](const std::string& users, const std::string& line, const std::string& field) {
+      INFO("u.user: ", users);
+      fake.dir.write("u.user", users);
+      const Error e = fake.load_error();
+      CHECK(e.kind() == ErrorKind::parse);
+      check_message_has(e, {"u.user:" + line + ":", field});
+    };
+    bad_users("7|17|M|student|02139\n9|31|F|artist\n", "2", "expected 5 '|'-separated fields, found 4");
+    bad_users("7|17|M|student|02139\n9|old|F|artist|1\n", "2", "field 2 (age)");
+    bad_users("7|17|M|student|02139\n9|31|X|artist|1\n", "2", "field 3 (gender): 'X' is not M or F");
+    bad_users("7|17|M|student|02139\n9|31|F||1\n", "2", "field 4 (occupation)");
+    bad_users("7|17|M|student|02139\n7|31|F|artist|1\n", "2", "user id 7 already appeared on line 1");
+    // A rating by a user u.user does not list.
+    fake.dir.write("u.user", "7|17|M|student|02139\n");
+    const Error e = fake.load_error();
+    check_message_has(e, {"u.data:2:", "field 1 (user id): user id 9 is not in u.user"});
+  }
+  SUBCASE("bad genre flags and dates name the field") {
+    std::string bad = item_line("1", "Alpha");
+    bad.replace(bad.rfind("|0"), 2, "|2");
+    check_bad_items(bad, "1", "field 24 (Western): genre flag '2' is not 0 or 1");
+    bad = item_line("1", "Alpha");
+    bad.replace(bad.find("01-Jan-1995"), 11, "sometime");
+    check_bad_items(bad, "1", "field 3 (release date): 'sometime' is not a date");
+  }
 }
 
 TEST_CASE("movielens: missing directory or files are io errors naming the path") {

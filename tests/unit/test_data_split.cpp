@@ -107,7 +107,7 @@ TEST_CASE("split: MovieLens default split is 80,000 / 20,000") {
   const Split s = shuffle_split(ml.ratings, kDefaultTrainRows, kDefaultTestRows, kDefaultSplitSeed);
   CHECK(s.train.num_rows() == 80'000);
   CHECK(s.test.num_rows() == 20'000);
-  CHECK(s.train.num_columns() == 4);
+  CHECK(s.train.num_columns() == 11);
   // Reproducible: the first training row is the same every run.
   const Split again = shuffle_split(ml.ratings, kDefaultTrainRows, kDefaultTestRows, kDefaultSplitSeed);
   CHECK(s.train.column("timestamp").ints() == again.train.column("timestamp").ints());

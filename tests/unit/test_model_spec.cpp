@@ -591,3 +591,59 @@ TEST_CASE("model spec: the recipe options (estimated logQ, mixed negatives, vali
   bad["training"]["early_stopping_k"] = 10;
   check_error(bad, {"training.early_stopping_k: 10 is not one of evaluation.k"});
 }
+
+TEST_CASE("model spec: multi_value_lookup features (separator, pooling, vocabulary)") {
+  nlohmann::json j = base_spec();
+  j["columns"]["genres"] = "string";
+  j["candidate_tower"]["features"].push_back(
+      {{"name", "genres"}, {"column", "genres"}, {"kind", "multi_value_lookup"}, {"embedding_dim", 4}});
+  ModelSpec s = ModelSpec::from_json(j.dump(), "spec.json");
+  const FeatureSpec& f = s.candidate.features.back();
+  CHECK(f.kind == FeatureKind::multi_value_lookup);
+  CHECK(f.separator == '|');
+  CHECK(f.pooling == Pooling::mean);
+  CHECK(f.vocabulary.empty());
+  CHECK(f.fit_on == FitOn::candidates);
+
+  j["candidate_tower"]["features"][2]["separator"] = ",";
+  j["candidate_tower"]["features"][2]["pooling"] = "sum";
+  j["candidate_tower"]["features"][2]["vocabulary"] = {"Drama", "Action"};
+  s = ModelSpec::from_json(j.dump(), "spec.json");
+  CHECK(s.candidate.features.back().separator == ',');
+  CHECK(s.candidate.features.back().pooling == Pooling::sum);
+  CHECK(s.candidate.features.back().vocabulary == std::vector<std::string>{"Drama", "Action"});
+  // Round trip.
+  const ModelSpec back = ModelSpec::from_json(s.to_json(), "round trip");
+  CHECK(back.to_json() == s.to_json());
+  CHECK(back.candidate.features.back().separator == ',');
+  CHECK(back.candidate.features.back().pooling == Pooling::sum);
+
+  nlohmann::json bad = j;
+  bad["candidate_tower"]["features"][2]["separator"] = "||";
+  check_error(bad, {"candidate_tower.features[2].separator: must be one character"});
+  bad["candidate_tower"]["features"][2]["separator"] = "";
+  check_error(bad, {"candidate_tower.features[2].separator: must be one character"});
+  bad = j;
+  bad["candidate_tower"]["features"][2]["pooling"] = "max";
+  check_error(bad, {"candidate_tower.features[2].pooling: expected 'mean' or 'sum', got 'max'"});
+  bad = j;
+  bad["candidate_tower"]["features"][2]["max_tokens"] = 10;
+  check_error(bad, {"candidate_tower.features[2]", "unknown field 'max_tokens'"});
+  // The options belong to this kind only.
+  bad = base_spec();
+  bad["candidate_tower"]["features"][0]["pooling"] = "sum";
+  check_error(bad, {"candidate_tower.features[0]", "unknown field 'pooling'"});
+}
+
+TEST_CASE("model spec: training.optimizer.weight_decay") {
+  nlohmann::json j = base_spec();
+  CHECK(ModelSpec::from_json(j.dump(), "spec.json").training.optimizer.weight_decay == 0.0f);
+  // Not written when zero, so such specs stay readable by readers that predate the field.
+  CHECK(ModelSpec::from_json(j.dump(), "spec.json").to_json().find("weight_decay") == std::string::npos);
+  j["training"]["optimizer"]["weight_decay"] = 0.001;
+  const ModelSpec s = ModelSpec::from_json(j.dump(), "spec.json");
+  CHECK(s.training.optimizer.weight_decay == 0.001f);
+  CHECK(ModelSpec::from_json(s.to_json(), "round trip").training.optimizer.weight_decay == 0.001f);
+  j["training"]["optimizer"]["weight_decay"] = -0.5;
+  check_error(j, {"training.optimizer.weight_decay: must be a finite number >= 0"});
+}

@@ -50,6 +50,7 @@ Table interactions() {
   t.add(Column("rating", Column::Floats{1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 3.0f}));
   t.add(Column("title", Column::Strings{"Red Fish (1995)", "Blue fish", "red, RED fish!", "The Cat", "the cat (1995)",
                                         "Blue fish"}));
+  t.add(Column("tags", Column::Strings{"a|b", "b", "", "a|a|c", "b|zz", "c"}));
   return t;
 }
 
@@ -111,6 +112,9 @@ TowerSpec mixed_tower_spec() {
   text.max_tokens = 20;
   text.fit_on = FitOn::candidates;
   s.features.push_back(text);
+  FeatureSpec tags = feature("tags", "tags", FeatureKind::multi_value_lookup, 2);
+  tags.pooling = Pooling::sum;
+  s.features.push_back(tags);
   s.layers = {8, 4};
   return s;
 }
@@ -263,6 +267,28 @@ TEST_CASE("feature encoder: text tokens, padding and mean pooling inputs") {
   CHECK(out.ids == std::vector<int32_t>{0, 0});
 }
 
+TEST_CASE("feature encoder: multi-valued lookup splits on the separator, pads with 0") {
+  FeatureSpec s = feature("tags", "tags", FeatureKind::multi_value_lookup, 3);
+  const FeatureEncoder e = fitted(s);
+  const MultiValueLookup* m = e.multi_value_lookup();
+  REQUIRE(m);
+  CHECK(m->vocabulary() == std::vector<std::string>{"a", "b", "c", "zz"});
+  CHECK(e.table_rows() == 6);
+  CHECK(e.pooled());
+  EncodedFeature out;
+  e.encode(interactions(), out);
+  CHECK(out.width == 3);
+  CHECK(out.ids == std::vector<int32_t>{2, 3, 0, 3, 0, 0, 0, 0, 0, 2, 2, 4, 3, 5, 0, 4, 0, 0});
+  // Another separator, a given vocabulary (its order kept), unknown values to OOV (1).
+  s.separator = ',';
+  s.vocabulary = {"zz", "a"};
+  const FeatureEncoder g = fitted(s);
+  g.encode(one_string_column("tags", {"a,new", "zz"}), out);
+  CHECK(out.width == 2);
+  CHECK(out.ids == std::vector<int32_t>{3, 1, 2, 0});
+  CHECK(contains(g.describe(), "2 values + OOV + padding = 4 rows, mean-pooled"));
+}
+
 TEST_CASE("feature encoder: missing or mistyped columns name the feature and the column") {
   // Missing in the table a feature is fitted on.
   FeatureEncoder q(feature("user", "user_id", FeatureKind::string_lookup, 4));
@@ -298,7 +324,8 @@ TEST_CASE("feature encoder: missing or mistyped columns name the feature and the
     const char* column;
   };
   for (Case k : {Case{FeatureKind::string_lookup, "rating"}, Case{FeatureKind::discretization, "user_id"},
-                 Case{FeatureKind::normalization, "title"}, Case{FeatureKind::text, "timestamp"}}) {
+                 Case{FeatureKind::normalization, "title"}, Case{FeatureKind::text, "timestamp"},
+                 Case{FeatureKind::multi_value_lookup, "timestamp"}}) {
     CAPTURE(feature_kind_name(k.kind));
     FeatureEncoder e(feature("bad", k.column, k.kind, 4));
     t = thrown([&] { e.fit(interactions(), candidates()); });
@@ -313,6 +340,7 @@ TEST_CASE("feature encoder: missing or mistyped columns name the feature and the
     w.add(Column("timestamp", Column::Strings{"yesterday"}));
     w.add(Column("title", Column::Ints{3}));
     w.add(Column("user_num", Column::Floats{2.0f}));
+    w.add(Column("tags", Column::Ints{4}));
     return w;
   }();
   FeatureSpec hs = feature("hash", "user_num", FeatureKind::hashing, 4);
@@ -320,7 +348,8 @@ TEST_CASE("feature encoder: missing or mistyped columns name the feature and the
   FeatureSpec ts = feature("text", "title", FeatureKind::text, 4);
   for (const FeatureSpec& f : {feature("lookup", "user_id", FeatureKind::string_lookup, 4),
                                feature("bucket", "timestamp", FeatureKind::discretization, 4),
-                               feature("norm", "timestamp", FeatureKind::normalization, 0), hs, ts}) {
+                               feature("norm", "timestamp", FeatureKind::normalization, 0), hs, ts,
+                               feature("tags", "tags", FeatureKind::multi_value_lookup, 4)}) {
     CAPTURE(f.name);
     const FeatureEncoder e = fitted(f);
     t = thrown([&] {
@@ -374,11 +403,11 @@ TEST_CASE("feature encoder: save_state and load_state round trip") {
 TEST_CASE("tower: training path and inference path agree") {
   Tower tower = built_tower(11);
   CHECK(tower.built());
-  CHECK(tower.input_dim() == 3 + 1 + 2 + 3 + 2 + 4);
+  CHECK(tower.input_dim() == 3 + 1 + 2 + 3 + 2 + 4 + 2);
   CHECK(tower.output_dim() == 4);
   // Parameter names and shapes: embeddings in feature order, then kernel and bias per layer.
   const std::vector<Parameter*> params = tower.parameters();
-  REQUIRE(params.size() == 5 + 4);
+  REQUIRE(params.size() == 6 + 4);
   CHECK(params[0]->name == "query/user/embedding");
   CHECK(params[0]->value.rows() == 5);  // u1 u10 u2 u3 + OOV
   CHECK(params[0]->value.cols() == 3);
@@ -388,10 +417,12 @@ TEST_CASE("tower: training path and inference path agree") {
   CHECK(params[3]->name == "query/user_hash/embedding");
   CHECK(params[4]->name == "query/title_text/embedding");
   CHECK(params[4]->value.rows() == 20);
-  CHECK(params[5]->name == "query/dense_0/kernel");
-  CHECK(params[5]->value.rows() == tower.input_dim());
-  CHECK(params[5]->value.cols() == 8);
-  CHECK(params[8]->name == "query/dense_1/bias");
+  CHECK(params[5]->name == "query/tags/embedding");
+  CHECK(params[5]->value.rows() == 6);  // padding, OOV, a b c zz
+  CHECK(params[6]->name == "query/dense_0/kernel");
+  CHECK(params[6]->value.rows() == tower.input_dim());
+  CHECK(params[6]->value.cols() == 8);
+  CHECK(params[9]->name == "query/dense_1/bias");
   for (const Parameter* p : params) {
     CAPTURE(p->name);
     bool nonzero = false;
@@ -504,7 +535,7 @@ TEST_CASE("tower: whole-tower gradients match finite differences") {
   };
 
   std::vector<Parameter>& emb = tower.embeddings();
-  REQUIRE(emb.size() == 5);
+  REQUIRE(emb.size() == 6);
   // The user-id row of "u1" (row 1), which two rows of the batch share (gradients summed).
   check_entries(emb[0], row(emb[0], 1), "embedding row");
   // The token "red": twice in one title and once in another (mean pooling over 3 and 3 tokens).
@@ -516,6 +547,13 @@ TEST_CASE("tower: whole-tower gradients match finite differences") {
   // The discretization and hashing rows the first interaction uses.
   check_entries(emb[2], row(emb[2], static_cast<size_t>(batch.features[3].ids[0])), "bucket row");
   check_entries(emb[3], row(emb[3], static_cast<size_t>(batch.features[4].ids[0])), "hash row");
+  // The multi-valued, sum-pooled tags: "a" twice in one row and once in another, "zz" once.
+  const MultiValueLookup* tags = tower.encoders()[6].multi_value_lookup();
+  REQUIRE(tags);
+  check_entries(emb[5], row(emb[5], static_cast<size_t>(tags->lookup("a"))), "tag row");
+  check_entries(emb[5], row(emb[5], static_cast<size_t>(tags->lookup("zz"))), "single tag row");
+  // The padding row (the empty cell) has no gradient.
+  for (size_t c = 0; c < emb[5].value.cols(); ++c) CHECK(emb[5].grad.at(0, c) == 0.0f);
   // An embedding row the batch does not use has no gradient at all.
   const int32_t unused = tower.encoders()[5].text()->token_id("green");
   REQUIRE(unused > 1);

@@ -278,6 +278,57 @@ TEST_CASE("nn embedding: ids outside the table are rejected") {
   }
 }
 
+TEST_CASE("nn embedding: pooled masked sum forward and backward match finite differences") {
+  Rng rng(29);
+  const size_t rows = 9, dim = 4, width = 4, col = 2, wide = col + dim + 1;
+  Parameter table = random_table("values", rows, dim, rng);
+  const std::vector<int32_t> ids = {
+      2, 5, 0, 0,  // sum of two
+      0, 0, 0, 0,  // no value: zeros, no gradient
+      1, 1, 4, 0,  // a repeated value counts twice
+      0, 3, 0, 8,  // padding anywhere is skipped
+  };
+  const size_t n = ids.size() / width;
+  const Matrix r = random_matrix(n, dim, rng);
+
+  Matrix out(n, wide);
+  for (float& v : out.span()) v = 77.0f;
+  pooled_embedding_forward(table, ids, width, Slice{out.data(), wide, col}, Pooling::sum);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t k = 0; k < dim; ++k) {
+      double sum = 0.0;
+      for (size_t j = 0; j < width; ++j)
+        if (int32_t t = ids[i * width + j]; t != 0) sum += table.value.at(t, k);
+      CAPTURE(i);
+      CHECK(out.at(i, col + k) == doctest::Approx(sum).epsilon(1e-6));
+    }
+    CHECK(out.at(i, col - 1) == 77.0f);
+    CHECK(out.at(i, col + dim) == 77.0f);
+  }
+  CHECK(out.at(1, col) == 0.0f);
+
+  const Matrix dout = widen(r, col, wide, -5e5f);
+  pooled_embedding_backward(table, ids, width, ConstSlice{dout.data(), wide, col}, Pooling::sum);
+  auto objective = [&] {
+    Matrix o(n, wide);
+    o.zero();
+    pooled_embedding_forward(table, ids, width, Slice{o.data(), wide, col}, Pooling::sum);
+    return dot_objective(r, slice_of(o, col, dim));
+  };
+  const auto num = numeric_gradient(table.value.span(), 1e-2f, objective);
+  check_gradient(table.grad, num, kTol, "sum-pooled table");
+  // Hand values: a value twice in a row gets twice that row's gradient; once, the gradient itself.
+  for (size_t k = 0; k < dim; ++k) {
+    CHECK(table.grad.at(1, k) == doctest::Approx(2.0 * r.at(2, k)).epsilon(1e-6));
+    CHECK(table.grad.at(8, k) == doctest::Approx(r.at(3, k)).epsilon(1e-6));
+  }
+  CHECK(row_zero(table.grad, 0));
+  CHECK(table.is_touched[0] == 0);
+  std::vector<int32_t> touched = table.touched;
+  std::sort(touched.begin(), touched.end());
+  CHECK(touched == std::vector<int32_t>{1, 2, 3, 4, 5, 8});
+}
+
 TEST_CASE("nn embedding: pooled masked mean forward and backward match finite differences") {
   Rng rng(13);
   const size_t rows = 12, dim = 3, width = 5, col = 1, wide = col + dim + 2;

@@ -257,6 +257,50 @@ TEST_CASE("nn optimizer: sgd with and without momentum") {
   }
 }
 
+TEST_CASE("nn optimizer: weight decay adds lambda * w to the gradient; lazily on embedding rows") {
+  Rng rng(8);
+  for (const char* kind : {"sgd", "adagrad", "adam"}) {
+    CAPTURE(kind);
+    // Dense: the step with weight decay equals the step without it on the gradient g + lambda w.
+    Parameter a = dense_param("p", 3, 2, rng);
+    Parameter b = a;
+    OptimizerConfig with = config(kind, 0.1f), without = config(kind, 0.1f);
+    with.weight_decay = 0.25f;
+    auto opt_a = make_optimizer(with), opt_b = make_optimizer(without);
+    std::vector<Parameter*> pa = {&a}, pb = {&b};
+    for (int step = 0; step < 2; ++step) {
+      const auto g = random_grad(6, rng);
+      set_grad(a, g);
+      std::vector<double> decayed = g;
+      for (size_t k = 0; k < 6; ++k) decayed[k] = static_cast<float>(g[k]) + 0.25f * b.value.data()[k];
+      set_grad(b, decayed);
+      optimizer_step(*opt_a, pa);
+      optimizer_step(*opt_b, pb);
+      check_values(a.value, to_double(b.value), 1e-6);
+    }
+    // A zero gradient still shrinks dense weights (plain SGD: w -= lr * lambda * w).
+    if (std::string(kind) == "sgd") {
+      const auto before = to_double(a.value);
+      optimizer_step(*opt_a, pa);
+      for (size_t k = 0; k < 6; ++k) CHECK(a.value.data()[k] == doctest::Approx(before[k] * (1 - 0.1 * 0.25)));
+    }
+    // Sparse: only the touched rows decay; untouched rows keep their values.
+    Parameter table("table", 4, 2, true);
+    for (float& v : table.value.span()) v = rng.uniform(-1.0f, 1.0f);
+    const Matrix start = table.value;
+    auto opt = make_optimizer(with);
+    std::vector<Parameter*> pt = {&table};
+    table.grad_row(2);  // touched with a zero gradient: decays only
+    optimizer_step(*opt, pt);
+    for (size_t r : {0, 1, 3})
+      for (size_t k = 0; k < 2; ++k) CHECK(table.value.at(r, k) == start.at(r, k));
+    for (size_t k = 0; k < 2; ++k) CHECK(table.value.at(2, k) != start.at(2, k));
+  }
+  OptimizerConfig bad = config("sgd", 0.1f);
+  bad.weight_decay = -1.0f;
+  CHECK(thrown_kind([&] { (void)make_optimizer(bad); }) == kInvalid);
+}
+
 TEST_CASE("nn optimizer: save_state and load_state continue identically") {
   OptimizerConfig momentum = config("sgd", 0.1f);
   momentum.momentum = 0.8f;

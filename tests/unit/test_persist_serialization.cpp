@@ -168,6 +168,26 @@ TEST_CASE("model serialization: buffer round trip is bit-identical at every comp
   }
 }
 
+TEST_CASE("model serialization: a multi-valued feature round-trips and sets required feature bit 1") {
+  ModelOptions o;
+  o.multi_value = true;
+  const RetrievalModel m = make_model(o);
+  const FeatureEncoder& words = m.model().candidate().encoders().back();
+  REQUIRE(words.multi_value_lookup());
+  CHECK(words.multi_value_lookup()->vocab_size() > 10);
+  const auto bytes = save_model_to_buffer(m, SaveOptions{});
+  // Readers that predate the feature kind refuse the file by this bit ("a newer twotower wrote
+  // this file") instead of failing on the spec's unknown kind.
+  CHECK(ModelFileReader::from_buffer(bytes).header().required_features == kRequiredFeatureMultiValue);
+  const RetrievalModel back = load_model_from_buffer(bytes);
+  check_same(m, back, false);
+  CHECK(back.model().candidate().encoders().back().multi_value_lookup()->vocabulary() ==
+        words.multi_value_lookup()->vocabulary());
+  // A model without one leaves the bit clear, so older readers still load it.
+  CHECK(ModelFileReader::from_buffer(save_model_to_buffer(shared_model(), SaveOptions{})).header().required_features ==
+        0u);
+}
+
 TEST_CASE("model serialization: file round trip, optimizer state only when asked") {
   const fs::path dir = fs::temp_directory_path() / ("tt_io_ser_" + std::to_string(::getpid()));
   fs::create_directories(dir);
