@@ -32,6 +32,7 @@ class FeatureFitter {
     if (f.fit_on != FitOn::interactions) return false;
     switch (f.kind) {
       case FeatureKind::string_lookup:
+      case FeatureKind::multi_value_lookup:
         return f.vocabulary.empty();
       case FeatureKind::discretization:
         return f.boundaries.empty();
@@ -81,6 +82,20 @@ class FeatureFitter {
             for (size_t i = 0; i < n; ++i) tokens_.add(c.strings()[i]);
           }
           break;
+        case FeatureKind::multi_value_lookup:
+          // The vocabulary depends only on the distinct cells (StringLookup::fit sorts the
+          // distinct values), so keeping the cells seen gives the in-memory fit.
+          if (c.dtype() != DType::string)
+            fail(ErrorKind::invalid_argument,
+                 "column '" + c.name() + "' must be string for a multi_value_lookup feature (values joined by '" +
+                     std::string(1, spec_.separator) + "')");
+          if (joined_) {
+            used_.resize(c.size(), 0);
+            for (size_t i = 0; i < n; ++i) used_[at(i)] = 1;
+          } else {
+            strings_.insert(c.strings().begin(), c.strings().end());
+          }
+          break;
         case FeatureKind::hashing:
           break;
       }
@@ -111,6 +126,11 @@ class FeatureFitter {
           }
           encoder_.set_fitted(tokens_.fit(spec_.max_tokens));
           break;
+        case FeatureKind::multi_value_lookup: {
+          const std::vector<std::string> cells = vocabulary(catalogue);
+          encoder_.set_fitted(MultiValueLookup::fit(cells, spec_.separator));
+          break;
+        }
         case FeatureKind::hashing:
           break;
       }

@@ -32,14 +32,19 @@ constexpr size_t kRows = 3000, kItems = 120, kUsers = 150;
 Table stream_catalogue() {
   static const char* words[] = {"red", "blue", "fish", "dog", "cat", "green", "night", "day", "sea", "sky"};
   std::vector<int64_t> ids;
-  std::vector<std::string> titles;
+  std::vector<std::string> titles, genres;
   for (size_t i = 0; i < kItems; ++i) {
     ids.push_back(static_cast<int64_t>(1000 + i));
     titles.push_back(std::string(words[i % 10]) + " " + words[(i / 10) % 10] + " " + std::to_string(1950 + i % 50));
+    // A multi-valued column: none, one or two values.
+    genres.push_back(i % 7 == 0 ? ""
+                     : i % 2    ? std::string(words[i % 5])
+                                : std::string(words[i % 3]) + "|" + words[5 + i % 4]);
   }
   Table t;
   t.add(Column("item_id", std::move(ids)));
   t.add(Column("title", std::move(titles)));
+  t.add(Column("genres", std::move(genres)));
   return t;
 }
 
@@ -65,20 +70,23 @@ Table stream_interactions(bool with_titles) {
     std::vector<size_t> rows;
     for (int64_t id : items) rows.push_back(static_cast<size_t>(id - 1000));
     t.add(catalogue.column("title").take(rows));
+    t.add(catalogue.column("genres").take(rows));
   }
   return t;
 }
 
 ModelSpec stream_spec(const nlohmann::json& task = nullptr, size_t validation_rows = 0) {
   nlohmann::json j = nlohmann::json::parse(R"({
-    "columns": {"user_id": "int64", "item_id": "int64", "timestamp": "int64", "title": "string"},
+    "columns": {"user_id": "int64", "item_id": "int64", "timestamp": "int64", "title": "string", "genres": "string"},
     "query_tower": {"features": [
         {"column": "user_id", "kind": "string_lookup", "embedding_dim": 8},
         {"name": "time_bucket", "column": "timestamp", "kind": "discretization", "num_boundaries": 20, "embedding_dim": 4},
         {"name": "time", "column": "timestamp", "kind": "normalization"}], "layers": [16, 8]},
     "candidate_tower": {"id_column": "item_id", "features": [
         {"name": "item", "column": "item_id", "kind": "string_lookup", "embedding_dim": 8},
-        {"name": "title", "column": "title", "kind": "text", "max_tokens": 12, "embedding_dim": 4}], "layers": [16, 8]},
+        {"name": "title", "column": "title", "kind": "text", "max_tokens": 12, "embedding_dim": 4},
+        {"name": "genres", "column": "genres", "kind": "multi_value_lookup", "embedding_dim": 4,
+         "fit_on": "interactions"}], "layers": [16, 8]},
     "training": {"batch_size": 128, "epochs": 2, "eval_every": 1, "eval_batch_size": 256, "seed": 5},
     "data": {"train_rows": 0, "test_rows": 200, "split_seed": 11},
     "evaluation": {"k": [1, 10, 50]}
