@@ -25,6 +25,34 @@ void record_metadata(RetrievalModel& model, const Dataset& data, const TrainOpti
                            epochs_before);
 }
 
+// The checks and the split both entry points start with; fills the row counts of `out`.
+Split checked_split(const ModelSpec& spec, const Dataset& data, FitResult& out) {
+  // Joined interactions need every candidate id in the catalogue (an unknown one has no
+  // features): named by its row in the caller's table, before the split reorders the rows.
+  // Empty tables are left to check_training_data, which says so.
+  if (reads_catalogue(spec, data.interactions) && data.interactions.num_rows() && data.candidates.num_rows())
+    (void)catalogue_rows(spec, data.interactions, data.candidates);
+  out.warnings = check_training_data(spec, data);
+  Split split = split_for_spec(data.interactions, spec.data);
+  out.train_rows = split.train.num_rows();
+  out.test_rows = split.test.num_rows();
+  out.validation_rows = split.validation.num_rows();
+  return split;
+}
+
+// Trains `model` on the split. Distributed: every process has fitted the same preprocessing on
+// all rows, and trains and evaluates on its rank's range of the training and test rows
+// (validation rows are refused by train_model); the model file keeps the counts of all
+// training rows.
+TrainResult train_split(TwoTowerModel& model, const Split& split, const Dataset& data, const TrainOptions& options) {
+  if (!options.exchange) return train_model(model, split.train, split.validation, split.test, data.candidates, options);
+  const Table train = rank_range(split.train, *options.exchange), test = rank_range(split.test, *options.exchange);
+  TrainResult r = train_model(model, train, split.validation, test, data.candidates, options);
+  const std::string& id = model.spec().candidate_id_column;
+  if (split.train.has(id)) r.candidate_counts = count_candidates(split.train, id);
+  return r;
+}
+
 }  // namespace
 
 void record_training_metadata(RetrievalModel& model, const std::string& source, const std::string& fingerprint,
@@ -52,31 +80,12 @@ void record_training_metadata(RetrievalModel& model, const std::string& source, 
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options) {
   check_train_options(options);
   FitResult out;
-  // Joined interactions need every candidate id in the catalogue (an unknown one has no
-  // features): named by its row in the caller's table, before the split reorders the rows.
-  // Empty tables are left to check_training_data, which says so.
-  if (reads_catalogue(spec, data.interactions) && data.interactions.num_rows() && data.candidates.num_rows())
-    (void)catalogue_rows(spec, data.interactions, data.candidates);
-  out.warnings = check_training_data(spec, data);
-  Split split = split_for_spec(data.interactions, spec.data);
-  out.train_rows = split.train.num_rows();
-  out.test_rows = split.test.num_rows();
-  out.validation_rows = split.validation.num_rows();
+  const Split split = checked_split(spec, data, out);
 
   TwoTowerModel model(spec);
   model.fit_preprocessing(data.interactions, data.candidates);
   model.initialize(spec.training.seed);
-  if (options.exchange) {
-    // Distributed: every process fits the same preprocessing on all rows, then trains and
-    // evaluates on its rank's range of the training and test rows (validation rows are
-    // refused by train_model). The model file keeps the counts of all training rows.
-    const Table train = rank_range(split.train, *options.exchange), test = rank_range(split.test, *options.exchange);
-    out.training = train_model(model, train, split.validation, test, data.candidates, options);
-    if (split.train.has(spec.candidate_id_column))
-      out.training.candidate_counts = count_candidates(split.train, spec.candidate_id_column);
-  } else {
-    out.training = train_model(model, split.train, split.validation, split.test, data.candidates, options);
-  }
+  out.training = train_split(model, split, data, options);
 
   out.model = std::make_unique<RetrievalModel>(std::move(model));
   ThreadPool pool(options.threads);
@@ -94,29 +103,14 @@ FitResult continue_fit(RetrievalModel& model, const Dataset& data, const TrainOp
                                           " (quantized): continue from the float32 model, or reset");
   const ModelSpec& spec = model.model().spec();
   FitResult out;
-  // As in fit_retrieval_model: unknown candidate ids of joined interactions named first.
-  if (reads_catalogue(spec, data.interactions) && data.interactions.num_rows() && data.candidates.num_rows())
-    (void)catalogue_rows(spec, data.interactions, data.candidates);
-  out.warnings = check_training_data(spec, data);
-  Split split = split_for_spec(data.interactions, spec.data);
-  out.train_rows = split.train.num_rows();
-  out.test_rows = split.test.num_rows();
-  out.validation_rows = split.validation.num_rows();
+  const Split split = checked_split(spec, data, out);
 
   TrainOptions resumed = options;
   resumed.optimizer_state = model.optimizer_state();
   if (!options.seed_set) resumed.shuffle_state = model.metadata().shuffle_state;
   // Train a copy: until everything has succeeded, `model` keeps what it had.
   TwoTowerModel trained = model.model();
-  if (options.exchange) {
-    // Distributed, as in fit_retrieval_model: each rank trains on its range of the rows.
-    const Table train = rank_range(split.train, *options.exchange), test = rank_range(split.test, *options.exchange);
-    out.training = train_model(trained, train, split.validation, test, data.candidates, resumed);
-    if (split.train.has(spec.candidate_id_column))
-      out.training.candidate_counts = count_candidates(split.train, spec.candidate_id_column);
-  } else {
-    out.training = train_model(trained, split.train, split.validation, split.test, data.candidates, resumed);
-  }
+  out.training = train_split(trained, split, data, resumed);
 
   TwoTowerModel before = std::exchange(model.model(), std::move(trained));
   try {
