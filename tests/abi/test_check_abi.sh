@@ -5,7 +5,7 @@
 # function, reordered members, a changed signature and a grown struct without struct_size fail
 # as incompatible.   Usage: test_check_abi.sh SOURCE_DIR
 set -euo pipefail
-src=${1:?usage: test_check_abi.sh SOURCE_DIR}
+src=$(cd "${1:?usage: test_check_abi.sh SOURCE_DIR}" && pwd)  # absolute: the script works in a temporary directory
 check=$src/tools/check-abi.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
