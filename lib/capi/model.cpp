@@ -7,11 +7,13 @@
 #include "capi/model_handle.h"
 #include "capi/read_options.h"
 #include "capi/table_handle.h"
+#include "capi/train_call.h"
 #include "model/evaluation.h"
 #include "model/fit.h"
 #include "model/popularity.h"
 
 using namespace tt;
+using capi::fill_metrics;
 using capi::flag_field;
 using capi::range_field;
 using capi::read_options;
@@ -56,21 +58,6 @@ void tt_model::refresh_texts() {
   if (!training_warnings.empty()) j["training_warnings"] = training_warnings;
   if (format_version) j["format_version"] = format_version;
   metadata_json = j.dump(2);
-}
-
-static void fill_metrics(const TopKMetrics& m, tt_metrics* out) {
-  // tt_progress holds a tt_metrics, so its size is fixed: every caller's is this library's.
-  capi::check_struct_size(out->struct_size, sizeof(tt_metrics), sizeof(tt_metrics), "tt_metrics");
-  if (m.k.size() > TT_MAX_K)
-    fail(ErrorKind::invalid_argument, "more than TT_MAX_K (" + std::to_string(TT_MAX_K) + ") k values");
-  out->count = m.k.size();
-  for (size_t i = 0; i < m.k.size(); ++i) {
-    out->k[i] = static_cast<uint32_t>(m.k[i]);
-    out->accuracy[i] = m.accuracy[i];
-  }
-  out->examples = m.examples;
-  out->has_baseline = m.baseline.size() == m.k.size() && !m.k.empty();
-  for (size_t i = 0; i < m.baseline.size() && i < TT_MAX_K; ++i) out->baseline_accuracy[i] = m.baseline[i];
 }
 
 // tt_model_evaluate*: `field` prefixes option names in messages ("tt_eval_options.").
@@ -167,57 +154,12 @@ TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, c
     require(model, "model");
     require(interactions, "interactions");
     require(candidates, "candidates");
-    const tt_train_options o = read_options(options, tt_train_options_init, "tt_train_options");
-    TrainOptions t;
-    t.epochs = o.epochs ? range_field<size_t>(o.epochs, 1, kMaxEpochs, "tt_train_options.epochs") : 0;
-    t.eval_every =
-        o.eval_every == -1
-            ? SIZE_MAX
-            : static_cast<size_t>(range_field<int64_t>(o.eval_every, -1, INT32_MAX, "tt_train_options.eval_every"));
-    t.seed = o.seed;
-    t.seed_set = flag_field(o.seed_set, "tt_train_options.seed_set");
-    t.threads = checked_threads(o.threads, "tt_train_options.threads");
-    if (t.threads == 0) t.threads = model->threads;
-    const bool reset = flag_field(o.reset, "tt_train_options.reset");
-    if (!reset) capi::refuse_shard(*model, "train it further");
-    Dataset data{interactions->to_table(), candidates->to_table(), "tables passed through the C API"};
-    if (o.progress) {
-      t.on_progress = [&o](const TrainProgress& p) {
-        tt_progress r;
-        std::memset(&r, 0, sizeof r);
-        r.struct_size = sizeof r;
-        r.epoch = static_cast<uint32_t>(p.epoch);
-        r.epochs = static_cast<uint32_t>(p.epochs);
-        r.batch = static_cast<uint32_t>(p.batch);
-        r.batches = static_cast<uint32_t>(p.batches);
-        tt_metrics_init(&r.metrics);
-        if (p.record) {
-          r.epoch_done = 1;
-          r.loss = p.record->mean_loss;
-          if (p.record->metrics) {
-            r.has_metrics = 1;
-            fill_metrics(*p.record->metrics, &r.metrics);
-          }
-        }
-        return o.progress(&r, o.user_data) == 0;
-      };
-    }
-    const bool warm = model->model && !reset;
-    FitResult fit = warm ? continue_fit(*model->model, data, t) : fit_retrieval_model(model->spec, data, t);
-    if (final_metrics) {
-      if (fit.training.final_metrics)
-        fill_metrics(*fit.training.final_metrics, final_metrics);
-      else {
-        tt_metrics_init(final_metrics);
-      }
-    }
-    // Only now, with everything done, does the handle change (continue_fit changed the model
-    // in place, and only on success).
-    if (!warm) model->model = std::move(fit.model);
-    model->format_version = 0;
-    model->training_warnings = std::move(fit.warnings);
-    if (!model->pool || t.threads != model->threads) model->use_threads(t.threads);
-    model->refresh_texts();
+    const capi::TrainCall call = capi::read_train_call(*model, options);
+    const Dataset data = capi::train_dataset(interactions, candidates);
+    const bool warm = model->model && !call.reset;
+    FitResult fit = warm ? continue_fit(*model->model, data, call.options)
+                         : fit_retrieval_model(model->spec, data, call.options);
+    capi::finish_train(*model, fit, warm, call, final_metrics);
   });
 }
 

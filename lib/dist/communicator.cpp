@@ -22,6 +22,55 @@ void check_mpi(int code, const char* call, const char* what) {
 
 }  // namespace
 
+// Polls instead of blocking in MPI_Wait, which could wait forever for a dead rank: first a
+// few yields (most collectives of a step finish within microseconds of the last rank's
+// arrival), then sleeps that grow to a millisecond, so a waiting rank does not burn a core.
+void wait_for(MPI_Request& request, double timeout, int rank, const char* what) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  const auto deadline = start + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(timeout));
+  auto pause = std::chrono::microseconds(20);
+  for (int polls = 0;; ++polls) {
+    int done = 0;
+    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test", what);
+    if (done) return;
+    if (clock::now() > deadline)
+      fail(ErrorKind::io, "rank " + std::to_string(rank) + ": " + what + ": no answer from the other ranks for " +
+                              std::to_string(static_cast<int>(timeout)) +
+                              " s; a rank has died or hangs (the limit is TWOTOWER_MPI_TIMEOUT)");
+    if (polls < 64) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(1000));
+    }
+  }
+}
+
+MPI_Comm duplicate_communicator(MPI_Comm comm, double timeout_seconds) {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (!initialized) fail(ErrorKind::invalid_argument, "MPI is not initialised (call MPI_Init first)");
+  if (finalized) fail(ErrorKind::invalid_argument, "MPI is already finalised (MPI_Finalize was called)");
+  if (comm == MPI_COMM_NULL) fail(ErrorKind::invalid_argument, "the communicator is MPI_COMM_NULL");
+  // The caller's error handler (by default fatal) is set aside while the duplicate is made, so
+  // a failure comes back as a code.
+  MPI_Errhandler theirs;
+  check_mpi(MPI_Comm_get_errhandler(comm, &theirs), "MPI_Comm_get_errhandler", "start-up");
+  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+  int rank = 0;
+  MPI_Comm dup = MPI_COMM_NULL;
+  MPI_Request request;
+  int code = MPI_Comm_rank(comm, &rank);
+  if (code == MPI_SUCCESS) code = MPI_Comm_idup(comm, &dup, &request);
+  MPI_Comm_set_errhandler(comm, theirs);
+  MPI_Errhandler_free(&theirs);
+  check_mpi(code, "MPI_Comm_idup", "start-up");
+  wait_for(request, timeout_seconds, rank, "duplicating the communicator");
+  return dup;
+}
+
 Communicator::Communicator(MPI_Comm comm, double timeout_seconds) : comm_(comm), timeout_(timeout_seconds) {
   if (!(timeout_seconds > 0.0) || !std::isfinite(timeout_seconds))
     fail(ErrorKind::invalid_argument, "the collective timeout must be a positive number of seconds");
@@ -42,30 +91,7 @@ int Communicator::checked_count(size_t n, const char* what) {
   return static_cast<int>(n);
 }
 
-// Polls instead of blocking in MPI_Wait, which could wait forever for a dead rank: first a
-// few yields (most collectives of a step finish within microseconds of the last rank's
-// arrival), then sleeps that grow to a millisecond, so a waiting rank does not burn a core.
-void Communicator::wait(MPI_Request& request, const char* what) {
-  using clock = std::chrono::steady_clock;
-  const auto start = clock::now();
-  const auto deadline = start + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(timeout_));
-  auto pause = std::chrono::microseconds(20);
-  for (int polls = 0;; ++polls) {
-    int done = 0;
-    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test", what);
-    if (done) return;
-    if (clock::now() > deadline)
-      fail(ErrorKind::io, "rank " + std::to_string(rank_) + ": " + what + ": no answer from the other ranks for " +
-                              std::to_string(static_cast<int>(timeout_)) +
-                              " s; a rank has died or hangs (the limit is TWOTOWER_MPI_TIMEOUT)");
-    if (polls < 64) {
-      std::this_thread::yield();
-    } else {
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::microseconds(1000));
-    }
-  }
-}
+void Communicator::wait(MPI_Request& request, const char* what) { wait_for(request, timeout_, rank_, what); }
 
 std::vector<uint64_t> Communicator::allgather(uint64_t mine, const char* what) {
   std::vector<uint64_t> all(static_cast<size_t>(size_));

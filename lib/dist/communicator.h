@@ -50,6 +50,16 @@ class Communicator {
   int rank_ = 0, size_ = 1;
 };
 
+// Waits for `request` until it completes, polling (yields, then sleeps growing to 1 ms) against
+// a deadline of `timeout` seconds; past it throws ErrorKind::io naming `rank` and `what`.
+void wait_for(MPI_Request& request, double timeout, int rank, const char* what);
+
+// A duplicate of `comm` (MPI_Comm_idup, waited for with the deadline), for a library entry point
+// given the caller's communicator: the library's messages never meet the caller's, and the
+// error handler Communicator sets stays on the library's copy. Checks that MPI is initialised
+// and not finalised. The caller frees it with MPI_Comm_free.
+MPI_Comm duplicate_communicator(MPI_Comm comm, double timeout_seconds);
+
 // The collective timeout from the environment (TWOTOWER_MPI_TIMEOUT, seconds), else `fallback`.
 double timeout_from_environment(double fallback);
 

@@ -1,0 +1,89 @@
+// twotower_mpi.h: tt_model_train_distributed, the C entry point of data-parallel training
+// (docs/distributed.md). Part of the MPI component (libtwotower_mpi), never of the core library.
+#include <mpi.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "capi/api_guard.h"
+#include "capi/model_handle.h"
+#include "capi/read_options.h"
+#include "capi/train_call.h"
+#include "dist/distributed_fit.h"
+#include "twotower/twotower_mpi.h"
+
+using namespace tt;
+using capi::require;
+
+namespace {
+
+double checked_timeout(double seconds) {
+  if (seconds == 0.0) return dist::timeout_from_environment(300.0);
+  if (!(seconds >= 0.001 && seconds <= 1e6))
+    fail(ErrorKind::invalid_argument,
+         "tt_mpi_options.timeout_seconds is " + std::to_string(seconds) + "; it must be 0 (the default) or 0.001..1e6");
+  return seconds;
+}
+
+// The library's own copy of the caller's communicator, freed however the call ends.
+class DuplicateComm {
+ public:
+  DuplicateComm(MPI_Comm comm, double timeout) : comm_(dist::duplicate_communicator(comm, timeout)) {}
+  ~DuplicateComm() { MPI_Comm_free(&comm_); }
+  DuplicateComm(const DuplicateComm&) = delete;
+  DuplicateComm& operator=(const DuplicateComm&) = delete;
+  MPI_Comm get() const { return comm_; }
+
+ private:
+  MPI_Comm comm_;
+};
+
+}  // namespace
+
+extern "C" {
+
+TT_API void tt_mpi_options_init(tt_mpi_options* o) {
+  if (!o) return;
+  std::memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+}
+
+TT_API void tt_mpi_stats_init(tt_mpi_stats* s) {
+  if (!s) return;
+  std::memset(s, 0, sizeof *s);
+  s->struct_size = sizeof *s;
+}
+
+TT_API tt_status tt_model_train_distributed(tt_model* model, const tt_table* interactions, const tt_table* candidates,
+                                            MPI_Comm comm, const tt_train_options* options,
+                                            const tt_mpi_options* mpi_options, tt_metrics* final_metrics,
+                                            tt_mpi_stats* stats) {
+  return TT_GUARD({
+    require(model, "model");
+    require(interactions, "interactions");
+    require(candidates, "candidates");
+    const capi::TrainCall call = capi::read_train_call(*model, options);
+    const tt_mpi_options mo = capi::read_options(mpi_options, tt_mpi_options_init, "tt_mpi_options");
+    const double timeout = checked_timeout(mo.timeout_seconds);
+    if (stats) capi::check_struct_size(stats->struct_size, sizeof(tt_mpi_stats), sizeof(tt_mpi_stats), "tt_mpi_stats");
+    if (model->model && !call.reset)
+      fail(ErrorKind::invalid_argument,
+           "the model is trained or loaded, and a distributed run trains a new model: set tt_train_options.reset "
+           "to 1 to train it anew from its spec (a warm start runs in one process: tt_model_train)");
+    const Dataset data = capi::train_dataset(interactions, candidates);
+    DuplicateComm own(comm, timeout);
+    dist::Communicator communicator(own.get(), timeout);
+    dist::DistributedStats measured;
+    FitResult fit = dist::fit_distributed(model->spec, data, call.options, communicator, &measured);
+    capi::finish_train(*model, fit, false, call, final_metrics);
+    if (stats) {
+      stats->ranks = measured.ranks;
+      stats->steps = measured.steps;
+      stats->bytes_sent = measured.bytes_sent;
+      stats->exchange_seconds = measured.exchange_seconds;
+      stats->train_seconds = measured.train_seconds;
+    }
+  });
+}
+
+}  // extern "C"
