@@ -44,6 +44,14 @@ struct TrainFlags {
 
 // Trains in this process, or as one rank of `mpirun -np N twotower train --distributed`.
 using FitFunction = std::function<FitResult(const ModelSpec&, const Dataset&, const TrainOptions&)>;
+// A distributed run whose ranks each read their share of a columnar --interactions file.
+using FileFitFunction =
+    std::function<FitResult(const ModelSpec&, const std::string& interactions, const Table&, const TrainOptions&)>;
+
+// --distributed with a columnar --interactions file: each rank holds only its rows.
+bool by_rank_share(const TrainFlags& f) {
+  return f.distributed && !f.data.interactions.empty() && is_columnar_file(f.data.interactions);
+}
 
 // Streaming reads a columnar interactions file with its catalogue, in one process, from scratch.
 void check_streaming_flags(const TrainFlags& f) {
@@ -62,7 +70,8 @@ void check_streaming_flags(const TrainFlags& f) {
          "--skip-unknown-candidates is not supported with --shuffle-buffer: every id must be in the catalogue");
 }
 
-void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool lead) {
+void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool lead,
+         const FileFitFunction& fit_file = {}) {
   // Where the results go is checked before training, not found wanting after it.
   if (lead && !f.save.empty()) check_writable_path(f.save, "--save");
   if (lead && !f.history.empty()) check_writable_path(f.history, "--history");
@@ -86,8 +95,12 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   // catalogue is loaded here.
   const bool streamed = f.shuffle_buffer > 0;
   if (streamed) check_streaming_flags(f);
+  const bool shared = fit_file && by_rank_share(f);
+  if (shared && (f.data.candidates.empty() || f.data.skip_unknown_candidates))
+    fail(ErrorKind::invalid_argument, "--distributed with a columnar --interactions file needs --candidates (and "
+                                      "every id in the catalogue: no --skip-unknown-candidates)");
   Dataset d;
-  if (streamed) {
+  if (streamed || shared) {
     d.candidates = read_catalogue(f.data.candidates, spec);
     d.source = f.data.interactions + " + " + f.data.candidates;
   } else {
@@ -97,7 +110,8 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   }
   const size_t test_rows = spec.data.test_rows;
   const size_t val_rows = spec.data.validation_rows;
-  const size_t all_rows = streamed ? ColumnarFile::open(f.data.interactions).num_rows() : d.interactions.num_rows();
+  const size_t all_rows =
+      streamed || shared ? ColumnarFile::open(f.data.interactions).num_rows() : d.interactions.num_rows();
   const size_t train_rows = (spec.data.train_rows ? spec.data.train_rows : all_rows - test_rows) - val_rows;
 
   TrainOptions opt;
@@ -146,6 +160,10 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
     so.shuffle_buffer_rows = f.shuffle_buffer;
     fit = fit_streamed(spec, f.data.interactions, d.candidates, opt, so);
     for (const auto& w : fit.warnings) std::cerr << "twotower: warning: " << w << "\n";
+  } else if (shared) {
+    fit = fit_file(spec, f.data.interactions, d.candidates, opt);
+    if (lead)
+      for (const auto& w : fit.warnings) std::cerr << "twotower: warning: " << w << "\n";
   } else {
     fit = start ? continue_fit(*start, d, opt) : fit_model(spec, d, opt);
   }
@@ -195,7 +213,15 @@ void run_distributed(const TrainFlags& f, CLI::App* cmd) {
     auto fit = [&](const ModelSpec& spec, const Dataset& data, const TrainOptions& opt) {
       return dist::fit_distributed(spec, data, opt, comm, &stats);
     };
-    run(f, cmd, fit, rank == 0);
+    auto fit_file = [&](const ModelSpec& spec, const std::string& path, const Table& catalogue,
+                        const TrainOptions& opt) {
+      return dist::fit_distributed_file(spec, path, catalogue, opt, comm, &stats);
+    };
+    run(f, cmd, fit, rank == 0, fit_file);
+    // What this rank held: the whole table, or (a columnar --interactions file) its share.
+    if (!f.quiet)
+      std::printf("rank %d held %zu interaction rows in memory; trained on %zu, evaluated %zu\n", rank,
+                  stats.rows_held, stats.rank_train_rows, stats.rank_test_rows);
     if (rank == 0 && !f.quiet)
       std::printf("%d ranks: %zu steps, %.1f%% of the training time in communication, %.2f MB sent per step\n",
                   stats.ranks, stats.steps, 100.0 * stats.exchange_seconds / std::max(1e-9, stats.train_seconds),

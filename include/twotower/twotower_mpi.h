@@ -44,8 +44,9 @@ TT_API void tt_mpi_stats_init(tt_mpi_stats* stats);
  * `mpirun -np N twotower train --distributed` does exactly this. Collective: every rank calls
  * it with its own `model` (created from the same spec), the same `interactions` and
  * `candidates` (each rank loads them; a rank keeps only its share of the training rows
- * encoded), and the same options. MPI must be initialised (MPI_Init or MPI_Init_thread, any
- * thread level: only the calling thread makes MPI calls) and not finalised.
+ * encoded), and the same options. MPI must be initialised, and not finalised, with
+ * MPI_Init_thread(..., MPI_THREAD_FUNNELED, ...) or above: the library runs worker threads
+ * (tt_train_options.threads), and only the calling thread makes MPI calls.
  *
  * The ranks first check that they agree on the spec and the data (column names and types, row
  * counts and a fingerprint of the values); a disagreement fails on every rank with

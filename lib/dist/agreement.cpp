@@ -4,18 +4,24 @@
 
 #include "base/error.h"
 #include "model/retrieval_model.h"
+#include "model/streamed_fit.h"
 
 namespace tt::dist {
 
 namespace {
 
+const char* type_name(DType t) { return t == DType::string ? "string" : t == DType::int64 ? "int64" : "float32"; }
+
 nlohmann::json table_schema(const Table& t) {
   nlohmann::json columns = nlohmann::json::object();
-  for (const Column& c : t.columns()) {
-    const char* type = c.dtype() == DType::string ? "string" : c.dtype() == DType::int64 ? "int64" : "float32";
-    columns[c.name()] = type;
-  }
+  for (const Column& c : t.columns()) columns[c.name()] = type_name(c.dtype());
   return {{"columns", columns}, {"rows", t.num_rows()}, {"fingerprint", table_fingerprint(t)}};
+}
+
+nlohmann::json file_schema(const ColumnarFile& f) {
+  nlohmann::json columns = nlohmann::json::object();
+  for (const ColumnarColumn& c : f.columns()) columns[c.name] = type_name(c.type);
+  return {{"columns", columns}, {"rows", f.num_rows()}, {"fingerprint", columnar_fingerprint(f)}};
 }
 
 // The value at a JSON pointer, shortened for a message.
@@ -33,6 +39,13 @@ std::string run_description(const ModelSpec& spec, const Dataset& data) {
   const nlohmann::json d = {{"spec", nlohmann::json::parse(spec.to_json())},
                             {"interactions", table_schema(data.interactions)},
                             {"candidates", table_schema(data.candidates)}};
+  return d.dump();
+}
+
+std::string run_description(const ModelSpec& spec, const ColumnarFile& interactions, const Table& candidates) {
+  const nlohmann::json d = {{"spec", nlohmann::json::parse(spec.to_json())},
+                            {"interactions", file_schema(interactions)},
+                            {"candidates", table_schema(candidates)}};
   return d.dump();
 }
 

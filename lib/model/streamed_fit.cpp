@@ -252,6 +252,26 @@ void fit_preprocessing_streamed(TwoTowerModel& model, const ColumnarFile& file, 
   for (auto& f : fitters) f.install(catalogue);
 }
 
+std::vector<std::string> checked_interaction_columns(const ModelSpec& spec, const ColumnarFile& file,
+                                                     const Table& catalogue, bool* joined) {
+  std::vector<std::string> header;
+  for (const auto& c : file.columns()) header.push_back(c.name);
+  std::vector<std::pair<std::string, DType>> typed;
+  for (const ColumnSpec& c : interaction_columns(spec, header, joined)) typed.emplace_back(c.name, c.type);
+  std::vector<std::string> columns = file.expect_types(typed);
+  const std::string& id = spec.candidate_id_column;
+  const std::string from = " (" + file.source() + ")";
+  if (catalogue.num_rows() == 0)
+    fail(ErrorKind::invalid_argument, "the candidate catalogue has no rows" + from + ": nothing to retrieve");
+  if (file.num_rows() == 0)
+    fail(ErrorKind::invalid_argument, "the interactions have no rows" + from + ": nothing to train on");
+  if (!catalogue.has(id))
+    fail(ErrorKind::invalid_argument, "the candidate catalogue has no column '" + id + "' (candidate_tower.id_column)");
+  return columns;
+}
+
+std::string columnar_fingerprint(const ColumnarFile& file) { return "ttc-" + hex64(file.content_checksum()); }
+
 FitResult fit_streamed(const ModelSpec& spec, const std::string& interactions_path, const Table& catalogue,
                        const TrainOptions& options, const StreamOptions& stream) {
   check_train_options(options);
@@ -262,20 +282,9 @@ FitResult fit_streamed(const ModelSpec& spec, const std::string& interactions_pa
                                           " rows must hold at least one batch (training.batch_size " +
                                           std::to_string(spec.training.batch_size) + ")");
   const ColumnarFile file = ColumnarFile::open(interactions_path);
-  std::vector<std::string> header;
-  for (const auto& c : file.columns()) header.push_back(c.name);
   bool joined = false;
-  std::vector<std::pair<std::string, DType>> typed;
-  for (const ColumnSpec& c : interaction_columns(spec, header, &joined)) typed.emplace_back(c.name, c.type);
-  const std::vector<std::string> columns = file.expect_types(typed);
+  const std::vector<std::string> columns = checked_interaction_columns(spec, file, catalogue, &joined);
   const std::string& id = spec.candidate_id_column;
-  const std::string from = " (" + interactions_path + ")";
-  if (catalogue.num_rows() == 0)
-    fail(ErrorKind::invalid_argument, "the candidate catalogue has no rows" + from + ": nothing to retrieve");
-  if (file.num_rows() == 0)
-    fail(ErrorKind::invalid_argument, "the interactions have no rows" + from + ": nothing to train on");
-  if (!catalogue.has(id))
-    fail(ErrorKind::invalid_argument, "the candidate catalogue has no column '" + id + "' (candidate_tower.id_column)");
   const HeldOutRows held = select_held_out(file.num_rows(), spec.data);
 
   // One pass fits the preprocessing and keeps the held-out rows, the training rows' candidate
@@ -329,7 +338,7 @@ FitResult fit_streamed(const ModelSpec& spec, const std::string& interactions_pa
   out.model->build_index(catalogue, pool, &test);
   out.model->optimizer_state() = out.training.optimizer_state;
   record_training_metadata(*out.model, interactions_path,
-                           "ttc-" + hex64(file.content_checksum()) + "-" + table_fingerprint(catalogue), options,
+                           columnar_fingerprint(file) + "-" + table_fingerprint(catalogue), options,
                            out.training, 0);
   return out;
 }

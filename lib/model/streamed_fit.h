@@ -30,6 +30,14 @@ struct StreamOptions {
 FitResult fit_streamed(const ModelSpec& spec, const std::string& interactions_path, const Table& catalogue,
                        const TrainOptions& options, const StreamOptions& stream);
 
+// The columns of `file` training reads (checked to have the spec's types), after checking that
+// the file and `catalogue` have rows and the catalogue its id column. *joined: whether the
+// candidate tower's columns come from the catalogue.
+std::vector<std::string> checked_interaction_columns(const ModelSpec& spec, const ColumnarFile& file,
+                                                     const Table& catalogue, bool* joined);
+// The model file's data fingerprint of a columnar file: "ttc-" and its content checksum.
+std::string columnar_fingerprint(const ColumnarFile& file);
+
 // Called with each chunk of the first pass: its first row's number, its rows and, when they are
 // joined to the catalogue, each row's catalogue row.
 using ChunkVisitor =

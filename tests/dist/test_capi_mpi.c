@@ -54,7 +54,7 @@ static void bad_input(tt_model* model, const tt_table* ratings, const tt_table* 
 }
 
 int main(int argc, char** argv) {
-  int rank = 0, size = 0;
+  int rank = 0, size = 0, provided = 0;
   tt_table *ratings = NULL, *catalogue = NULL;
   tt_model* model = NULL;
   tt_train_options options;
@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: test_capi_mpi <spec.json> <epochs> <model.tt>\n");
     return 2;
   }
-  MPI_Init(&argc, &argv);
+  /* Worker threads compute; only this thread calls MPI. */
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   CHECK(size == 2);

@@ -16,6 +16,10 @@
 #include "data/columnar.h"
 #include "data_test_helpers.h"
 #include "model/columnar_stream.h"
+#include "model/dataset.h"
+#include "model/popularity.h"
+#include "model/rank_share.h"
+#include "model/step_exchange.h"
 #include "model/streamed_fit.h"
 #include "model_test_support.h"
 
@@ -329,4 +333,56 @@ TEST_CASE("evaluation.sample_rows: a seeded sample of the held-out rows is what 
   c.initialize(1);
   const TrainResult rc = train_model(c, train, test, stream_catalogue(), opt);
   CHECK(rc.final_metrics->accuracy != ra.final_metrics->accuracy);
+}
+
+// Distributed training from a columnar file: each rank keeps only its share of the rows, and
+// that share is exactly what the in-memory distributed path trains and evaluates the rank on.
+TEST_CASE("rank share: a rank holds exactly its ranges of the split, in split order, and all-row counts") {
+  for (const bool own_titles : {false, true}) {
+    CAPTURE(own_titles);
+    TempDir dir;
+    const Table all = stream_interactions(own_titles);
+    const Table catalogue = stream_catalogue();
+    const ModelSpec spec = stream_spec();
+    const ColumnarFile file = ColumnarFile::open(write_file(dir, all, 256));
+    const Split split = split_for_spec(all, spec.data);
+    const CandidateCounts expected_counts = count_candidates(split.train, "item_id");
+    for (size_t ranks : {size_t{1}, size_t{2}, size_t{3}}) {
+      size_t held = 0;
+      for (size_t rank = 0; rank < ranks; ++rank) {
+        CAPTURE(ranks);
+        CAPTURE(rank);
+        // Chunks smaller than, equal to and larger than the file's blocks.
+        const RankShare share = read_rank_share(spec, file, catalogue, rank, ranks, 100 + 300 * rank);
+        for (const auto& [mine, whole] : {std::pair(&share.train, &split.train), std::pair(&share.test, &split.test)}) {
+          const auto [first, last] = rank_rows(whole->num_rows(), rank, ranks);
+          std::vector<size_t> rows;
+          for (size_t i = first; i < last; ++i) rows.push_back(i);
+          // The columns training reads (the file's row_number is not one), rows in split order.
+          Table expected;
+          for (const Column& c : mine->columns()) expected.add(whole->column(c.name()).take(rows));
+          CHECK(mine->num_rows() == rows.size());
+          CHECK(mine->columns().size() >= 3);
+          CHECK(table_fingerprint(*mine) == table_fingerprint(expected));
+        }
+        CHECK(share.train_rows == split.train.num_rows());
+        CHECK(share.test_rows == split.test.num_rows());
+        CHECK(share.counts.total == expected_counts.total);
+        CHECK(share.counts.count == expected_counts.count);
+        held += share.train.num_rows() + share.test.num_rows();
+      }
+      CHECK(held == kRows);  // the ranks' shares cover the split once
+    }
+  }
+}
+
+TEST_CASE("rank share: validation rows and a rank beyond the ranks are refused") {
+  TempDir dir;
+  const ColumnarFile file = ColumnarFile::open(write_file(dir, stream_interactions(false), 256));
+  check_message_has(expect_error([&] {
+                      (void)read_rank_share(stream_spec(nullptr, 50), file, stream_catalogue(), 0, 2, 1000);
+                    }),
+                    {"validation rows", "not supported with distributed training"});
+  check_message_has(expect_error([&] { (void)read_rank_share(stream_spec(), file, stream_catalogue(), 2, 2, 1000); }),
+                    {"rank out of range"});
 }
