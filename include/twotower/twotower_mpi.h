@@ -37,6 +37,9 @@ typedef struct tt_mpi_stats {
   uint64_t bytes_sent;     /* this rank's bytes into the training collectives */
   double exchange_seconds; /* time in those collectives, waiting for other ranks included */
   double train_seconds;    /* wall time of training, evaluations excluded */
+  /* Interaction rows this rank held in memory: all of them with tables, its share with a
+   * columnar file (tt_model_train_distributed_file); and the rows it trained and evaluated on. */
+  uint64_t rows_held, rank_train_rows, rank_test_rows;
 } tt_mpi_stats;
 TT_API void tt_mpi_stats_init(tt_mpi_stats* stats);
 
@@ -69,6 +72,18 @@ TT_API tt_status tt_model_train_distributed(tt_model* model, const tt_table* int
                                             MPI_Comm comm, const tt_train_options* options,
                                             const tt_mpi_options* mpi_options, tt_metrics* final_metrics,
                                             tt_mpi_stats* stats);
+
+/* The same with the interactions in a columnar data file (docs/data-format.md; written by
+ * tt_table_write_columnar or tt_data_convert) that every rank can read, instead of a table:
+ * each rank keeps in memory only its share of the rows (its ranges of the split's training and
+ * test rows), after one streamed pass over the file that fits the preprocessing on all rows.
+ * The model is bit for bit the one tt_model_train_distributed trains from the whole table
+ * (docs/distributed.md, "What each rank reads and holds"). Every id of the interactions must be
+ * in `candidates`. A path that is not a columnar file is TT_ERR_INVALID_ARGUMENT. */
+TT_API tt_status tt_model_train_distributed_file(tt_model* model, const char* interactions_path,
+                                                 const tt_table* candidates, MPI_Comm comm,
+                                                 const tt_train_options* options, const tt_mpi_options* mpi_options,
+                                                 tt_metrics* final_metrics, tt_mpi_stats* stats);
 
 #ifdef __cplusplus
 }

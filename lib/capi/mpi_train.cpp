@@ -8,7 +8,9 @@
 #include "capi/api_guard.h"
 #include "capi/model_handle.h"
 #include "capi/read_options.h"
+#include "capi/table_handle.h"
 #include "capi/train_call.h"
+#include "data/columnar.h"
 #include "dist/distributed_fit.h"
 #include "twotower/twotower_mpi.h"
 
@@ -38,6 +40,38 @@ class DuplicateComm {
   MPI_Comm comm_;
 };
 
+// Both entry points: the checks before any collective, the run on a duplicate of `comm`, the
+// handle and the outputs once it has succeeded. `fit` trains on the communicator.
+template <class Fit>
+void train_distributed(tt_model* model, const tt_table* candidates, MPI_Comm comm, const tt_train_options* options,
+                       const tt_mpi_options* mpi_options, tt_metrics* final_metrics, tt_mpi_stats* stats, Fit&& fit) {
+  require(model, "model");
+  require(candidates, "candidates");
+  const capi::TrainCall call = capi::read_train_call(*model, options);
+  const tt_mpi_options mo = capi::read_options(mpi_options, tt_mpi_options_init, "tt_mpi_options");
+  const double timeout = checked_timeout(mo.timeout_seconds);
+  if (stats) capi::check_struct_size(stats->struct_size, sizeof(tt_mpi_stats), sizeof(tt_mpi_stats), "tt_mpi_stats");
+  if (model->model && !call.reset)
+    fail(ErrorKind::invalid_argument,
+         "the model is trained or loaded, and a distributed run trains a new model: set tt_train_options.reset "
+         "to 1 to train it anew from its spec (a warm start runs in one process: tt_model_train)");
+  DuplicateComm own(comm, timeout);
+  dist::Communicator communicator(own.get(), timeout);
+  dist::DistributedStats measured;
+  FitResult result = fit(call.options, communicator, measured);
+  capi::finish_train(*model, result, false, call, final_metrics);
+  if (stats) {
+    stats->ranks = measured.ranks;
+    stats->steps = measured.steps;
+    stats->bytes_sent = measured.bytes_sent;
+    stats->exchange_seconds = measured.exchange_seconds;
+    stats->train_seconds = measured.train_seconds;
+    stats->rows_held = measured.rows_held;
+    stats->rank_train_rows = measured.rank_train_rows;
+    stats->rank_test_rows = measured.rank_test_rows;
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -59,30 +93,30 @@ TT_API tt_status tt_model_train_distributed(tt_model* model, const tt_table* int
                                             const tt_mpi_options* mpi_options, tt_metrics* final_metrics,
                                             tt_mpi_stats* stats) {
   return TT_GUARD({
-    require(model, "model");
     require(interactions, "interactions");
-    require(candidates, "candidates");
-    const capi::TrainCall call = capi::read_train_call(*model, options);
-    const tt_mpi_options mo = capi::read_options(mpi_options, tt_mpi_options_init, "tt_mpi_options");
-    const double timeout = checked_timeout(mo.timeout_seconds);
-    if (stats) capi::check_struct_size(stats->struct_size, sizeof(tt_mpi_stats), sizeof(tt_mpi_stats), "tt_mpi_stats");
-    if (model->model && !call.reset)
-      fail(ErrorKind::invalid_argument,
-           "the model is trained or loaded, and a distributed run trains a new model: set tt_train_options.reset "
-           "to 1 to train it anew from its spec (a warm start runs in one process: tt_model_train)");
-    const Dataset data = capi::train_dataset(interactions, candidates);
-    DuplicateComm own(comm, timeout);
-    dist::Communicator communicator(own.get(), timeout);
-    dist::DistributedStats measured;
-    FitResult fit = dist::fit_distributed(model->spec, data, call.options, communicator, &measured);
-    capi::finish_train(*model, fit, false, call, final_metrics);
-    if (stats) {
-      stats->ranks = measured.ranks;
-      stats->steps = measured.steps;
-      stats->bytes_sent = measured.bytes_sent;
-      stats->exchange_seconds = measured.exchange_seconds;
-      stats->train_seconds = measured.train_seconds;
-    }
+    train_distributed(model, candidates, comm, options, mpi_options, final_metrics, stats,
+                      [&](const TrainOptions& o, dist::Communicator& c, dist::DistributedStats& measured) {
+                        const Dataset data = capi::train_dataset(interactions, candidates);
+                        return dist::fit_distributed(model->spec, data, o, c, &measured);
+                      });
+  });
+}
+
+TT_API tt_status tt_model_train_distributed_file(tt_model* model, const char* interactions_path,
+                                                 const tt_table* candidates, MPI_Comm comm,
+                                                 const tt_train_options* options, const tt_mpi_options* mpi_options,
+                                                 tt_metrics* final_metrics, tt_mpi_stats* stats) {
+  return TT_GUARD({
+    require(interactions_path, "interactions_path");
+    if (!is_columnar_file(interactions_path))
+      fail(ErrorKind::invalid_argument, std::string(interactions_path) +
+                                            " is not a columnar data file: convert it first (tt_data_convert), or "
+                                            "load it and call tt_model_train_distributed");
+    train_distributed(model, candidates, comm, options, mpi_options, final_metrics, stats,
+                      [&](const TrainOptions& o, dist::Communicator& c, dist::DistributedStats& measured) {
+                        return dist::fit_distributed_file(model->spec, interactions_path, candidates->to_table(), o, c,
+                                                          &measured);
+                      });
   });
 }
 
