@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> keys(n);
   CandidateIndex idx(std::move(keys), std::move(cand));
+  print_isa();
   std::printf("%s set: %zu candidates x %zu, %zu queries, top-%zu, %d threads\n", set.c_str(), n, d, nq, k,
               pool.threads());
   auto t0 = clk::now();

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <vector>
 
+#include "base/cpu_isa.h"
 #include "base/parallel.h"
 #include "base/random.h"
 #include "nn/gemm.h"
@@ -16,6 +17,12 @@
 namespace tt::bench {
 
 using clk = std::chrono::steady_clock;
+
+// The instruction sets the run used: the library's own kernels (TWOTOWER_MAX_ISA caps them) and
+// oneDNN's (DNNL_MAX_CPU_ISA caps it). Every benchmark prints it, so figures name their ISA.
+inline void print_isa() {
+  std::printf("ISA: kernels %s; oneDNN %s\n", isa_report().c_str(), gemm_cpu_isa());
+}
 
 inline double since(clk::time_point t0) { return std::chrono::duration<double>(clk::now() - t0).count(); }
 

@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
   }
   const Workload w{data, spec, split, epochs, index ? &*index : nullptr, &synth.queries};
 
+  print_isa();
   std::printf("bench_contention: %s, %zu epochs (+1 evaluation); top-100 over %zu x %zu; %d cores; load %s\n",
               spec.name.c_str(), epochs, candidates, dim, cores, load_average().c_str());
   std::printf("ideal = alone x cores used alone / cores left (cores - busy, or the fair share cores x T/(T+busy))\n\n");

@@ -312,6 +312,7 @@ int main(int argc, char** argv) {
     // In a smoke run the limits are measured on smaller buffers: still printed, not meaningful.
     const double bw = a.quick ? read_bandwidth_gbs(pool, size_t{64} << 20) : read_bandwidth_gbs(pool);
     const double gflops = a.quick ? sgemm_gflops(pool, 512) : sgemm_gflops(pool);
+    print_isa();
     std::printf("machine now: read bandwidth %.1f GB/s, sgemm %.0f GFLOP/s on %d threads%s\n", bw, gflops,
                 pool.threads(), a.quick ? " (--quick: small buffers, not meaningful)" : "");
     std::printf("Faiss %d.%d.%d (%s), BLAS: %s\n", FAISS_VERSION_MAJOR, FAISS_VERSION_MINOR, FAISS_VERSION_PATCH,

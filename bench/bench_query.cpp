@@ -149,6 +149,7 @@ int main(int argc, char** argv) {
   }
   ThreadPool pool(0);
   const double bw = read_bandwidth_gbs(pool), gflops = sgemm_gflops(pool);
+  print_isa();
   std::printf("machine now: read bandwidth %.1f GB/s, sgemm %.0f GFLOP/s on %d threads\n\n", bw, gflops,
               pool.threads());
   if (!model.empty())

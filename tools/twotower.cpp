@@ -2,10 +2,12 @@
 #include <unistd.h>
 #include <iostream>
 
+#include "base/cpu_isa.h"
 #include "base/error.h"
 #include "cli.h"
 #include "data/locate.h"
 #include "data/text.h"
+#include "nn/gemm.h"
 #include "twotower/twotower.h"
 
 namespace tt::cli {
@@ -43,7 +45,11 @@ bool stdout_is_terminal() { return isatty(STDOUT_FILENO) == 1; }
 
 int main(int argc, char** argv) {
   CLI::App app{"twotower: train, save and query two-tower retrieval models"};
-  app.set_version_flag("--version", std::string(TT_VERSION_STRING));
+  // The version, and the instruction sets this machine runs (TWOTOWER_MAX_ISA and
+  // DNNL_MAX_CPU_ISA cap them; docs/architecture.md, "ISA").
+  app.set_version_flag("--version", [] {
+    return std::string(TT_VERSION_STRING) + "\nISA: kernels " + tt::isa_report() + "; oneDNN " + tt::gemm_cpu_isa();
+  });
   app.require_subcommand(1);
   tt::cli::register_data(app);
   tt::cli::register_train(app);

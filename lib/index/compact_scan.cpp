@@ -2,10 +2,11 @@
 
 #include <cstring>
 
-#include "base/target_clones.h"
-#include "index/compact_scan_kernels.h"
+#include "base/cpu_isa.h"
+#include "index/scan_kernels_table.h"
 
-// Compiled with -fno-trapping-math and -Wno-psabi like lib/nn/row_kernels.cpp (CMakeLists.txt).
+// The scans themselves are built once per ISA level (scan_kernels_isa.h); this file packs the
+// groups and calls the active level's build.
 
 namespace tt {
 
@@ -21,17 +22,6 @@ void pack_groups(const T* rows, size_t n, size_t d, T* out, Lane lane_of) {
       out[(j / kScanGroup * d + c) * kScanGroup + lane_of(j % kScanGroup)] = rows[j * d + c];
 }
 
-// GCC's vector extensions turn the 8 x int8 -> int32 widening into scalar inserts; AVX2 has one
-// instruction for it, so the int8 kernels have an AVX2 build (compact_scan_avx2.cpp).
-bool have_avx2() {
-#if TT_HAVE_AVX2_UNIT
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-#else
-  return false;
-#endif
-}
-
 }  // namespace
 
 void pack_groups_u16(const uint16_t* rows, size_t n, size_t d, uint16_t* out) {
@@ -42,17 +32,17 @@ void pack_groups_i8(const int8_t* rows, size_t n, size_t d, int8_t* out) {
   pack_groups(rows, n, d, out, [](size_t k) { return k; });
 }
 
-TT_CLONES void scan_bf16(const uint16_t* packed, size_t groups, size_t d, const float* q, size_t nq, float* scores,
-                         size_t ld) {
-  scan_groups(groups, d, q, nq, scores, ld, Bf16Groups{packed, d});
+const ScanKernelTable& scan_kernels() {
+  return isa_pick(isa_baseline::scan_kernel_table, isa_avx2::scan_kernel_table, isa_avx512::scan_kernel_table);
+}
+
+void scan_bf16(const uint16_t* packed, size_t groups, size_t d, const float* q, size_t nq, float* scores, size_t ld) {
+  scan_kernels().scan_bf16(packed, groups, d, q, nq, scores, ld);
 }
 
 void scan_int8(const int8_t* packed, const float* scales, size_t groups, size_t d, const float* q, size_t nq,
                float* scores, size_t ld) {
-#if TT_HAVE_AVX2_UNIT
-  if (have_avx2()) return scan_int8_avx2(packed, scales, groups, d, q, nq, scores, ld);
-#endif
-  scan_groups(groups, d, q, nq, scores, ld, Int8Groups{packed, scales, d});
+  scan_kernels().scan_int8(packed, scales, groups, d, q, nq, scores, ld);
 }
 
 }  // namespace tt

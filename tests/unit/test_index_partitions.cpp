@@ -14,6 +14,7 @@
 #include "index/float_scan.h"
 #include "index/kmeans.h"
 #include "index/partition_index.h"
+#include "isa_test_support.h"
 
 using namespace tt;
 
@@ -277,23 +278,25 @@ TEST_CASE("approximate index: rebuilt from its stored parts, it answers identica
 }
 
 TEST_CASE("float scan: scores of 1 to 6 queries match a double-precision reference for any d and n") {
-  Rng rng(77);
-  for (size_t d : {1, 3, 8, 13, 32, 64})
-    for (size_t n : {1, 3, 4, 5, 37}) {
-      Matrix c(n, d), q(6, d);
-      for (float& v : c.span()) v = rng.uniform(-1.0f, 1.0f);
-      for (float& v : q.span()) v = rng.uniform(-1.0f, 1.0f);
-      for (size_t nq = 1; nq <= 6; ++nq) {
-        const size_t ld = n + 3;
-        std::vector<float> s(nq * ld, -7.0f);
-        scan_float_rows(c.data(), n, d, q.data(), nq, s.data(), ld);
-        for (size_t r = 0; r < nq; ++r)
-          for (size_t j = 0; j < n; ++j) {
-            double e = 0.0;
-            for (size_t i = 0; i < d; ++i) e += double(q.at(r, i)) * c.at(j, i);
-            CHECK(s[r * ld + j] == doctest::Approx(e).epsilon(1e-5).scale(1.0));
-          }
-        for (size_t r = 0; r < nq; ++r) CHECK(s[r * ld + n] == -7.0f);  // nothing past n written
+  isatest::for_each_isa([&](Isa) {
+    Rng rng(77);
+    for (size_t d : {1, 3, 8, 13, 32, 64})
+      for (size_t n : {1, 3, 4, 5, 37}) {
+        Matrix c(n, d), q(6, d);
+        for (float& v : c.span()) v = rng.uniform(-1.0f, 1.0f);
+        for (float& v : q.span()) v = rng.uniform(-1.0f, 1.0f);
+        for (size_t nq = 1; nq <= 6; ++nq) {
+          const size_t ld = n + 3;
+          std::vector<float> s(nq * ld, -7.0f);
+          scan_float_rows(c.data(), n, d, q.data(), nq, s.data(), ld);
+          for (size_t r = 0; r < nq; ++r)
+            for (size_t j = 0; j < n; ++j) {
+              double e = 0.0;
+              for (size_t i = 0; i < d; ++i) e += double(q.at(r, i)) * c.at(j, i);
+              CHECK(s[r * ld + j] == doctest::Approx(e).epsilon(1e-5).scale(1.0));
+            }
+          for (size_t r = 0; r < nq; ++r) CHECK(s[r * ld + n] == -7.0f);  // nothing past n written
+        }
       }
-    }
+  });
 }

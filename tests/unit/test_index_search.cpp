@@ -11,6 +11,7 @@
 #include "base/parallel.h"
 #include "base/random.h"
 #include "index/candidate_index.h"
+#include "isa_test_support.h"
 
 using namespace tt;
 
@@ -174,91 +175,97 @@ void check_compact_scan_matches(CandidateIndex idx, const Matrix& q, Precision p
 }  // namespace
 
 TEST_CASE("index: bf16 and int8 scans return the float32 top-k, for one query and for batches") {
-  Rng rng(11);
-  for (bool coarse : {false, true}) {
-    // 40003 candidates: the last packed group of 8 is partial. 1, 3 and 8 queries (two passes
-    // of 4) scan the compact copy; 67 queries are a batch, which scans float32.
-    CandidateIndex idx = random_index(40003, 16, rng, coarse);
-    idx.set_serial_scan_bytes(0);
-    for (size_t nq : {1, 3, 8, 67}) {
-      Matrix q(nq, 16);
-      for (float& v : q.span()) v = rng.uniform(-1.0f, 1.0f);
-      for (Precision p : {Precision::bf16, Precision::int8})
-        for (int threads : {1, 2}) {
-          CAPTURE(coarse);
-          CAPTURE(nq);
-          CAPTURE(precision_name(p));
-          ThreadPool pool(threads);
-          SearchOptions so;
-          so.k = 25;
-          check_compact_scan_matches(idx, q, p, so, pool);
-        }
+  isatest::for_each_isa([&](Isa) {
+    Rng rng(11);
+    for (bool coarse : {false, true}) {
+      // 40003 candidates: the last packed group of 8 is partial. 1, 3 and 8 queries (two passes
+      // of 4) scan the compact copy; 67 queries are a batch, which scans float32.
+      CandidateIndex idx = random_index(40003, 16, rng, coarse);
+      idx.set_serial_scan_bytes(0);
+      for (size_t nq : {1, 3, 8, 67}) {
+        Matrix q(nq, 16);
+        for (float& v : q.span()) v = rng.uniform(-1.0f, 1.0f);
+        for (Precision p : {Precision::bf16, Precision::int8})
+          for (int threads : {1, 2}) {
+            CAPTURE(coarse);
+            CAPTURE(nq);
+            CAPTURE(precision_name(p));
+            ThreadPool pool(threads);
+            SearchOptions so;
+            so.k = 25;
+            check_compact_scan_matches(idx, q, p, so, pool);
+          }
+      }
     }
-  }
+  });
 }
 
 TEST_CASE("index: compact scans keep candidates that only float32 can tell apart") {
-  // Every candidate is one vector plus a perturbation far below bf16 and int8 resolution, so
-  // the approximate scores cannot rank them: only the shortlist's error bound saves the result.
-  Rng rng(12);
-  const size_t n = 3000, d = 8;
-  Matrix e(n, d);
-  std::vector<float> base(d);
-  for (float& v : base) v = rng.uniform(0.5f, 1.0f);
-  for (size_t r = 0; r < n; ++r)
-    for (size_t c = 0; c < d; ++c) e.at(r, c) = base[c] + rng.uniform(-1e-4f, 1e-4f);
-  std::vector<std::string> keys(n);
-  for (size_t i = 0; i < n; ++i) keys[i] = std::to_string(i);
-  CandidateIndex idx(std::move(keys), std::move(e));
-  Matrix q(2, d);
-  for (float& v : q.span()) v = rng.uniform(0.5f, 1.0f);
-  ThreadPool pool(2);
-  SearchOptions so;
-  so.k = 10;
-  std::vector<int64_t> exact(2 * so.k), ids(2 * so.k);
-  std::vector<float> scores(2 * so.k), exact_scores(2 * so.k);
-  idx.search(q.data(), 2, so, exact.data(), exact_scores.data(), pool);
-  for (Precision p : {Precision::bf16, Precision::int8}) {
-    CAPTURE(precision_name(p));
-    idx.set_scan_precision(p);
-    idx.search(q.data(), 2, so, ids.data(), scores.data(), pool);
-    for (size_t i = 0; i < ids.size(); ++i) {
-      CAPTURE(i);
-      CHECK(scores[i] == doctest::Approx(exact_scores[i]).epsilon(1e-6));  // rounding-order swaps only
+  isatest::for_each_isa([&](Isa) {
+    // Every candidate is one vector plus a perturbation far below bf16 and int8 resolution, so
+    // the approximate scores cannot rank them: only the shortlist's error bound saves the result.
+    Rng rng(12);
+    const size_t n = 3000, d = 8;
+    Matrix e(n, d);
+    std::vector<float> base(d);
+    for (float& v : base) v = rng.uniform(0.5f, 1.0f);
+    for (size_t r = 0; r < n; ++r)
+      for (size_t c = 0; c < d; ++c) e.at(r, c) = base[c] + rng.uniform(-1e-4f, 1e-4f);
+    std::vector<std::string> keys(n);
+    for (size_t i = 0; i < n; ++i) keys[i] = std::to_string(i);
+    CandidateIndex idx(std::move(keys), std::move(e));
+    Matrix q(2, d);
+    for (float& v : q.span()) v = rng.uniform(0.5f, 1.0f);
+    ThreadPool pool(2);
+    SearchOptions so;
+    so.k = 10;
+    std::vector<int64_t> exact(2 * so.k), ids(2 * so.k);
+    std::vector<float> scores(2 * so.k), exact_scores(2 * so.k);
+    idx.search(q.data(), 2, so, exact.data(), exact_scores.data(), pool);
+    for (Precision p : {Precision::bf16, Precision::int8}) {
+      CAPTURE(precision_name(p));
+      idx.set_scan_precision(p);
+      idx.search(q.data(), 2, so, ids.data(), scores.data(), pool);
+      for (size_t i = 0; i < ids.size(); ++i) {
+        CAPTURE(i);
+        CHECK(scores[i] == doctest::Approx(exact_scores[i]).epsilon(1e-6));  // rounding-order swaps only
+      }
+      // The exact top-10 set is found (the approximate scores alone would pick almost any 10).
+      for (size_t r = 0; r < 2; ++r) {
+        std::vector<int64_t> a(exact.begin() + r * so.k, exact.begin() + (r + 1) * so.k);
+        std::vector<int64_t> b(ids.begin() + r * so.k, ids.begin() + (r + 1) * so.k);
+        std::sort(a.begin(), a.end());
+        std::sort(b.begin(), b.end());
+        CHECK(a == b);
+      }
     }
-    // The exact top-10 set is found (the approximate scores alone would pick almost any 10).
-    for (size_t r = 0; r < 2; ++r) {
-      std::vector<int64_t> a(exact.begin() + r * so.k, exact.begin() + (r + 1) * so.k);
-      std::vector<int64_t> b(ids.begin() + r * so.k, ids.begin() + (r + 1) * so.k);
-      std::sort(a.begin(), a.end());
-      std::sort(b.begin(), b.end());
-      CHECK(a == b);
-    }
-  }
+  });
 }
 
 TEST_CASE("index: compact scans honour exclusions, allow-lists and padding; copies keep the precision") {
-  Rng rng(13);
-  CandidateIndex idx = random_index(50, 4, rng, false);
-  ThreadPool pool(2);
-  Matrix q(2, 4);
-  for (float& v : q.span()) v = rng.uniform(-1.0f, 1.0f);
-  std::vector<int64_t> ex0 = {0, 1, 2, 3, 4, 49}, ex1;
-  std::vector<int64_t> allow = {5, 9, 11, 40};
-  for (Precision p : {Precision::bf16, Precision::int8}) {
-    CAPTURE(precision_name(p));
-    SearchOptions so;
-    so.k = 60;
-    so.exclude = {ex0, ex1};
-    check_compact_scan_matches(idx, q, p, so, pool);
-    so.exclude.clear();
-    so.allow = allow;
-    so.k = 6;
-    check_compact_scan_matches(idx, q, p, so, pool);
-    idx.set_scan_precision(p);
-    CandidateIndex copy(idx);
-    CHECK(copy.scan_precision() == p);
-    idx.set_scan_precision(Precision::f32);
-  }
-  CHECK_THROWS_AS(idx.set_scan_precision(Precision::fp16), Error);
+  isatest::for_each_isa([&](Isa) {
+    Rng rng(13);
+    CandidateIndex idx = random_index(50, 4, rng, false);
+    ThreadPool pool(2);
+    Matrix q(2, 4);
+    for (float& v : q.span()) v = rng.uniform(-1.0f, 1.0f);
+    std::vector<int64_t> ex0 = {0, 1, 2, 3, 4, 49}, ex1;
+    std::vector<int64_t> allow = {5, 9, 11, 40};
+    for (Precision p : {Precision::bf16, Precision::int8}) {
+      CAPTURE(precision_name(p));
+      SearchOptions so;
+      so.k = 60;
+      so.exclude = {ex0, ex1};
+      check_compact_scan_matches(idx, q, p, so, pool);
+      so.exclude.clear();
+      so.allow = allow;
+      so.k = 6;
+      check_compact_scan_matches(idx, q, p, so, pool);
+      idx.set_scan_precision(p);
+      CandidateIndex copy(idx);
+      CHECK(copy.scan_precision() == p);
+      idx.set_scan_precision(Precision::f32);
+    }
+    CHECK_THROWS_AS(idx.set_scan_precision(Precision::fp16), Error);
+  });
 }

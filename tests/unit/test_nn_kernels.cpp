@@ -1,4 +1,4 @@
-// Row kernels (nn/row_kernels.h) against plain loops, fast_exp's accuracy, the initialisers,
+// Row kernels (nn/row_kernels.h) against plain loops at every ISA level the machine has, fast_exp's accuracy, the initialisers,
 // the deterministic generator and the thread pool's discipline (base/parallel.h).
 #include <doctest/doctest.h>
 #include <omp.h>
@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "base/random.h"
+#include "isa_test_support.h"
 #include "nn/init.h"
 #include "nn/matrix.h"
 #include "nn/row_kernels.h"
@@ -35,163 +36,179 @@ std::vector<float> random_row(size_t n, Rng& rng, float lo, float hi) { return r
 }  // namespace
 
 TEST_CASE("nn kernels: fast_exp is within 1e-7 relative of exp from -87 to 0") {
-  // Exhaustively over every float in [-87, 0] the largest relative error is 8.13e-8 (at
-  // -59.9505272); here every 1009th float of the range is checked, plus the endpoints.
-  const uint32_t lo_bits = std::bit_cast<uint32_t>(-87.0f);
-  double worst = 0.0;
-  auto check = [&](float x) {
-    const double e = std::exp(static_cast<double>(x));
-    const double err = std::abs(static_cast<double>(fast_exp(x)) - e) / e;
-    worst = std::max(worst, err);
-  };
-  for (uint32_t b = 0x80000000u; b <= lo_bits; b += 1009) check(std::bit_cast<float>(b));
-  for (float x : {0.0f, -0.0f, -1e-45f, -1e-30f, -0.5f, -0.34657359f, -1.0f, -10.0f, -59.9505272f, -86.9999f, -87.0f})
-    check(x);
-  CAPTURE(worst);
-  CHECK(worst < 1.0e-7);
-  CHECK(worst > 5.0e-8);  // the approximation is not std::exp: the sampling does reach its error
-  CHECK(fast_exp(0.0f) == 1.0f);
-  // Also accurate for the small positive arguments a softmax never sees but a caller might.
-  for (float x : {0.5f, 1.0f, 10.0f, 80.0f})
-    CHECK(std::abs(fast_exp(x) / std::exp(static_cast<double>(x)) - 1.0) < 1e-7);
+  isatest::for_each_isa([&](Isa) {
+    // Exhaustively over every float in [-87, 0] the largest relative error is 8.13e-8 (at
+    // -59.9505272); here every 1009th float of the range is checked, plus the endpoints.
+    const uint32_t lo_bits = std::bit_cast<uint32_t>(-87.0f);
+    double worst = 0.0;
+    auto check = [&](float x) {
+      const double e = std::exp(static_cast<double>(x));
+      const double err = std::abs(static_cast<double>(fast_exp(x)) - e) / e;
+      worst = std::max(worst, err);
+    };
+    for (uint32_t b = 0x80000000u; b <= lo_bits; b += 1009) check(std::bit_cast<float>(b));
+    for (float x : {0.0f, -0.0f, -1e-45f, -1e-30f, -0.5f, -0.34657359f, -1.0f, -10.0f, -59.9505272f, -86.9999f, -87.0f})
+      check(x);
+    CAPTURE(worst);
+    CHECK(worst < 1.0e-7);
+    CHECK(worst > 5.0e-8);  // the approximation is not std::exp: the sampling does reach its error
+    CHECK(fast_exp(0.0f) == 1.0f);
+    // Also accurate for the small positive arguments a softmax never sees but a caller might.
+    for (float x : {0.5f, 1.0f, 10.0f, 80.0f})
+      CHECK(std::abs(fast_exp(x) / std::exp(static_cast<double>(x)) - 1.0) < 1e-7);
+  });
 }
 
 TEST_CASE("nn kernels: fast_exp underflows to exactly zero") {
-  CHECK(fast_exp(-87.0f) > 0.0f);
-  CHECK(std::isnormal(fast_exp(-87.3f)));
-  for (float x : {-87.34f, -87.35f, -88.0f, -100.0f, -1e10f, -std::numeric_limits<float>::max(), -kInf}) {
-    CAPTURE(x);
-    CHECK(fast_exp(x) == 0.0f);
-  }
-  CHECK(std::isnan(fast_exp(std::nanf(""))));
+  isatest::for_each_isa([&](Isa) {
+    CHECK(fast_exp(-87.0f) > 0.0f);
+    CHECK(std::isnormal(fast_exp(-87.3f)));
+    for (float x : {-87.34f, -87.35f, -88.0f, -100.0f, -1e10f, -std::numeric_limits<float>::max(), -kInf}) {
+      CAPTURE(x);
+      CHECK(fast_exp(x) == 0.0f);
+    }
+    CHECK(std::isnan(fast_exp(std::nanf(""))));
+  });
 }
 
 TEST_CASE("nn kernels: row_exp_sum matches a plain loop") {
-  Rng rng(1);
-  for (size_t n : kLengths) {
-    CAPTURE(n);
-    auto x = random_row(n, rng, -30.0f, 5.0f);
-    // Some masked (-inf) and far-below entries, which must come out as exactly 0.
-    for (size_t j = 3; j < n; j += 7) x[j] = -kInf;
-    for (size_t j = 5; j < n; j += 11) x[j] = -500.0f;
-    const float shift = n ? *std::max_element(x.begin(), x.end()) : 0.0f;
-    std::vector<float> got = x;
-    const float sum = row_exp_sum(got.data(), n, shift);
-    double expect = 0.0;
-    for (size_t j = 0; j < n; ++j) {
-      CAPTURE(j);
-      const float e = fast_exp(x[j] - shift);
-      CHECK(got[j] == e);  // every clone computes the same bits (no FMA contraction)
-      // Against exp of the float argument the kernel sees (x - shift rounds in float).
-      const float arg = x[j] - shift;
-      if (arg >= -87.0f) {
-        const double exact = std::exp(static_cast<double>(arg));
-        CHECK(std::abs(e - exact) <= 1e-7 * exact);
+  isatest::for_each_isa([&](Isa) {
+    Rng rng(1);
+    for (size_t n : kLengths) {
+      CAPTURE(n);
+      auto x = random_row(n, rng, -30.0f, 5.0f);
+      // Some masked (-inf) and far-below entries, which must come out as exactly 0.
+      for (size_t j = 3; j < n; j += 7) x[j] = -kInf;
+      for (size_t j = 5; j < n; j += 11) x[j] = -500.0f;
+      const float shift = n ? *std::max_element(x.begin(), x.end()) : 0.0f;
+      std::vector<float> got = x;
+      const float sum = row_exp_sum(got.data(), n, shift);
+      double expect = 0.0;
+      for (size_t j = 0; j < n; ++j) {
+        CAPTURE(j);
+        const float e = fast_exp(x[j] - shift);
+        CHECK(got[j] == e);  // the vector code and fast_exp agree at every level
+        // Against exp of the float argument the kernel sees (x - shift rounds in float).
+        const float arg = x[j] - shift;
+        if (arg >= -87.0f) {
+          const double exact = std::exp(static_cast<double>(arg));
+          CHECK(std::abs(e - exact) <= 1e-7 * exact);
+        }
+        if (x[j] == -kInf || x[j] == -500.0f) CHECK(got[j] == 0.0f);
+        expect += e;
       }
-      if (x[j] == -kInf || x[j] == -500.0f) CHECK(got[j] == 0.0f);
-      expect += e;
+      CHECK(sum == doctest::Approx(expect).epsilon(1e-6));
+      if (n == 0) CHECK(sum == 0.0f);
     }
-    CHECK(sum == doctest::Approx(expect).epsilon(1e-6));
-    if (n == 0) CHECK(sum == 0.0f);
-  }
+  });
 }
 
 TEST_CASE("nn kernels: row_max matches a plain loop") {
-  Rng rng(2);
-  CHECK(row_max(nullptr, 0) == -kInf);
-  for (size_t n : kLengths) {
-    if (n == 0) continue;
-    CAPTURE(n);
-    // The maximum placed in each position in turn for the short rows (lane part and tail).
-    const size_t positions = n <= 17 ? n : 3;
-    for (size_t p = 0; p < positions; ++p) {
-      auto x = random_row(n, rng, -5.0f, 5.0f);
-      const size_t at = n <= 17 ? p : (p == 0 ? 0 : (p == 1 ? n / 2 + 3 : n - 1));
-      x[at] = 7.5f;
-      CAPTURE(at);
-      CHECK(row_max(x.data(), n) == 7.5f);
-      CHECK(row_max(x.data(), n) == *std::max_element(x.begin(), x.end()));
+  isatest::for_each_isa([&](Isa) {
+    Rng rng(2);
+    CHECK(row_max(nullptr, 0) == -kInf);
+    for (size_t n : kLengths) {
+      if (n == 0) continue;
+      CAPTURE(n);
+      // The maximum placed in each position in turn for the short rows (lane part and tail).
+      const size_t positions = n <= 17 ? n : 3;
+      for (size_t p = 0; p < positions; ++p) {
+        auto x = random_row(n, rng, -5.0f, 5.0f);
+        const size_t at = n <= 17 ? p : (p == 0 ? 0 : (p == 1 ? n / 2 + 3 : n - 1));
+        x[at] = 7.5f;
+        CAPTURE(at);
+        CHECK(row_max(x.data(), n) == 7.5f);
+        CHECK(row_max(x.data(), n) == *std::max_element(x.begin(), x.end()));
+      }
+      std::vector<float> neg(n, -kInf);
+      CHECK(row_max(neg.data(), n) == -kInf);
+      neg[n - 1] = -3.0f;
+      CHECK(row_max(neg.data(), n) == -3.0f);
     }
-    std::vector<float> neg(n, -kInf);
-    CHECK(row_max(neg.data(), n) == -kInf);
-    neg[n - 1] = -3.0f;
-    CHECK(row_max(neg.data(), n) == -3.0f);
-  }
+  });
 }
 
 TEST_CASE("nn kernels: row_count_greater matches a plain loop and does not count ties") {
-  Rng rng(3);
-  for (size_t n : kLengths) {
-    CAPTURE(n);
-    std::vector<float> x(n);
-    for (float& v : x) v = static_cast<float>(rng.below(5));  // many ties
-    for (float t : {-1.0f, 0.0f, 2.0f, 3.5f, 4.0f, -kInf, kInf}) {
-      CAPTURE(t);
-      const size_t expect = static_cast<size_t>(std::count_if(x.begin(), x.end(), [&](float v) { return v > t; }));
-      CHECK(row_count_greater(x.data(), n, t) == expect);
+  isatest::for_each_isa([&](Isa) {
+    Rng rng(3);
+    for (size_t n : kLengths) {
+      CAPTURE(n);
+      std::vector<float> x(n);
+      for (float& v : x) v = static_cast<float>(rng.below(5));  // many ties
+      for (float t : {-1.0f, 0.0f, 2.0f, 3.5f, 4.0f, -kInf, kInf}) {
+        CAPTURE(t);
+        const size_t expect = static_cast<size_t>(std::count_if(x.begin(), x.end(), [&](float v) { return v > t; }));
+        CHECK(row_count_greater(x.data(), n, t) == expect);
+      }
+      if (n) {
+        std::vector<float> same(n, 1.0f);
+        CHECK(row_count_greater(same.data(), n, 1.0f) == 0);
+        CHECK(row_count_greater(same.data(), n, 0.99999994f) == n);
+      }
     }
-    if (n) {
-      std::vector<float> same(n, 1.0f);
-      CHECK(row_count_greater(same.data(), n, 1.0f) == 0);
-      CHECK(row_count_greater(same.data(), n, 0.99999994f) == n);
-    }
-  }
+  });
 }
 
 TEST_CASE("nn kernels: row_select_greater lists exactly the positions above the threshold, NaN never") {
-  Rng rng(5);
-  for (size_t n : kLengths) {
-    CAPTURE(n);
-    std::vector<float> x(n);
-    for (float& v : x) v = static_cast<float>(rng.below(5));  // many ties
-    if (n > 3) x[n / 2] = std::numeric_limits<float>::quiet_NaN();
-    for (float t : {-1.0f, 0.0f, 2.0f, 3.5f, 4.0f, -kInf, kInf}) {
-      CAPTURE(t);
-      std::vector<uint32_t> expect, got(n + 1, 12345u);
-      for (size_t j = 0; j < n; ++j)
-        if (x[j] > t) expect.push_back(static_cast<uint32_t>(j));
-      const size_t m = row_select_greater(x.data(), n, t, got.data());
-      REQUIRE(m == expect.size());
-      CHECK(std::equal(expect.begin(), expect.end(), got.begin()));
-      CHECK(got[m] == 12345u);  // nothing written past the count
+  isatest::for_each_isa([&](Isa) {
+    Rng rng(5);
+    for (size_t n : kLengths) {
+      CAPTURE(n);
+      std::vector<float> x(n);
+      for (float& v : x) v = static_cast<float>(rng.below(5));  // many ties
+      if (n > 3) x[n / 2] = std::numeric_limits<float>::quiet_NaN();
+      for (float t : {-1.0f, 0.0f, 2.0f, 3.5f, 4.0f, -kInf, kInf}) {
+        CAPTURE(t);
+        std::vector<uint32_t> expect, got(n + 1, 12345u);
+        for (size_t j = 0; j < n; ++j)
+          if (x[j] > t) expect.push_back(static_cast<uint32_t>(j));
+        const size_t m = row_select_greater(x.data(), n, t, got.data());
+        REQUIRE(m == expect.size());
+        CHECK(std::equal(expect.begin(), expect.end(), got.begin()));
+        CHECK(got[m] == 12345u);  // nothing written past the count
+      }
     }
-  }
+  });
 }
 
 TEST_CASE("nn kernels: the bias forms equal the plain passes over x + bias, bit for bit") {
-  // row_max_plus and row_exp_sum_plus add the bias on the fly; the loss relies on them giving
-  // exactly what the plain passes give on a row with the bias already added.
-  Rng rng(6);
-  for (size_t n : kLengths) {
-    CAPTURE(n);
-    auto x = random_row(n, rng, -20.0f, 5.0f);
-    const auto bias = random_row(n, rng, -3.0f, 3.0f);
-    for (size_t j = 4; j < n; j += 9) x[j] = -kInf;
-    std::vector<float> added(n);
-    for (size_t j = 0; j < n; ++j) added[j] = x[j] + bias[j];
-    const float m = row_max(added.data(), n);
-    CHECK(row_max_plus(x.data(), bias.data(), n) == m);
-    std::vector<float> got = x;
-    const float sum = row_exp_sum_plus(got.data(), bias.data(), n, n ? m : 0.0f);
-    CHECK(sum == row_exp_sum(added.data(), n, n ? m : 0.0f));
-    if (n > 0) CHECK(std::memcmp(got.data(), added.data(), n * sizeof(float)) == 0);  // data() may be null at 0
-  }
+  isatest::for_each_isa([&](Isa) {
+    // row_max_plus and row_exp_sum_plus add the bias on the fly; the loss relies on them giving
+    // exactly what the plain passes give on a row with the bias already added.
+    Rng rng(6);
+    for (size_t n : kLengths) {
+      CAPTURE(n);
+      auto x = random_row(n, rng, -20.0f, 5.0f);
+      const auto bias = random_row(n, rng, -3.0f, 3.0f);
+      for (size_t j = 4; j < n; j += 9) x[j] = -kInf;
+      std::vector<float> added(n);
+      for (size_t j = 0; j < n; ++j) added[j] = x[j] + bias[j];
+      const float m = row_max(added.data(), n);
+      CHECK(row_max_plus(x.data(), bias.data(), n) == m);
+      std::vector<float> got = x;
+      const float sum = row_exp_sum_plus(got.data(), bias.data(), n, n ? m : 0.0f);
+      CHECK(sum == row_exp_sum(added.data(), n, n ? m : 0.0f));
+      if (n > 0) CHECK(std::memcmp(got.data(), added.data(), n * sizeof(float)) == 0);  // data() may be null at 0
+    }
+  });
 }
 
 TEST_CASE("nn kernels: row_divide and row_add match plain loops exactly") {
-  Rng rng(4);
-  for (size_t n : kLengths) {
-    CAPTURE(n);
-    const auto x = random_row(n, rng, -10.0f, 10.0f);
-    const auto y = random_row(n, rng, -10.0f, 10.0f);
-    std::vector<float> b = x, c = x;
-    row_divide(b.data(), n, 3.0f);  // a true division, not a multiplication by 1/3
-    row_add(c.data(), y.data(), n);
-    for (size_t j = 0; j < n; ++j) {
-      CHECK(b[j] == x[j] / 3.0f);
-      CHECK(c[j] == x[j] + y[j]);
+  isatest::for_each_isa([&](Isa) {
+    Rng rng(4);
+    for (size_t n : kLengths) {
+      CAPTURE(n);
+      const auto x = random_row(n, rng, -10.0f, 10.0f);
+      const auto y = random_row(n, rng, -10.0f, 10.0f);
+      std::vector<float> b = x, c = x;
+      row_divide(b.data(), n, 3.0f);  // a true division, not a multiplication by 1/3
+      row_add(c.data(), y.data(), n);
+      for (size_t j = 0; j < n; ++j) {
+        CHECK(b[j] == x[j] / 3.0f);
+        CHECK(c[j] == x[j] + y[j]);
+      }
     }
-  }
+  });
 }
 
 TEST_CASE("nn init: glorot_uniform respects its bound and is roughly uniform") {

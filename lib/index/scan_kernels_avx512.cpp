@@ -1,0 +1,3 @@
+// The index's scan kernels built for AVX-512 (-march=x86-64-v4, set in CMakeLists.txt).
+#define TT_ISA_NS isa_avx512
+#include "index/scan_kernels_isa.h"

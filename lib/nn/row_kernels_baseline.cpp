@@ -1,0 +1,3 @@
+// The row kernels built for baseline x86-64 (no -march: the compiler's default target).
+#define TT_ISA_NS isa_baseline
+#include "nn/row_kernels_isa.h"

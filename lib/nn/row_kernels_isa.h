@@ -1,0 +1,265 @@
+// The row kernels' code, compiled once per ISA level: row_kernels_{baseline,avx2,avx512}.cpp
+// define TT_ISA_NS and include this file, and CMakeLists.txt gives each its -march. Everything
+// here has internal linkage or lives in namespace tt::TT_ISA_NS, and only builtins are used
+// from other headers: an inline function or template shared with other translation units could
+// be emitted here with this level's instructions and then picked by the linker for a caller
+// running at a lower level.
+//
+// Compiled with -fno-trapping-math so GCC if-converts the clamps and vectorises the loops. The
+// AVX2 and AVX-512 builds contract a * b + c into FMA the same way, so they compute the same
+// bits; the baseline build has no FMA, so the exponentials (and sums of products) may differ
+// from them in the last bit (tests/unit/test_nn_kernels.cpp checks both statements).
+#ifndef TT_ISA_NS
+#error "define TT_ISA_NS (the namespace of this ISA level's build) before including row_kernels_isa.h"
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "base/vec_isa.h"
+#include "nn/row_kernels_table.h"
+
+namespace tt::TT_ISA_NS {
+
+namespace {
+constexpr size_t kLanes = 16;
+
+// Cephes expf: exp(x) = 2^n * exp(r), |r| <= ln2/2, with Cephes's degree-6 polynomial; about
+// 1 ulp. The polynomial is evaluated in Estrin's scheme (a shorter dependency chain than
+// Horner's, so more elements are in flight), and 2^n comes from the integer bits of the
+// rounding step itself. Arguments below kExpMin give exactly 0, so masked entries carry no
+// gradient.
+constexpr float kExpMin = -87.3365f;
+
+// V: a vector of floats (8 everywhere, also 16 in the AVX-512 build), VI: as many int32. Each
+// lane goes through the same operations at any width, so a lane's bits do not depend on it.
+template <class V, class VI>
+[[gnu::always_inline]] inline V expv(V x) {
+  const V lo = V{} + kExpMin, hi = V{} + 88.0f;
+  const VI underflow = x < lo;
+  x = x < lo ? lo : x;  // written so that NaN passes through
+  x = x > hi ? hi : x;
+  // t's low mantissa bits hold n = round(x / ln2): 1.5 * 2^23 puts the binary point there.
+  const V t = x * 1.44269504088896341f + 12582912.0f;
+  const V n = t - 12582912.0f;
+  V r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  const V r2 = r * r;
+  const V a = r * 1.6666665459E-1f + 5.0000001201E-1f;
+  const V b = r * 8.3334519073E-3f + 4.1665795894E-2f;
+  const V c = r * 1.9875691500E-4f + 1.3981999507E-3f;
+  const V p = (a + r2 * b) + (r2 * r2) * c;
+  const V y = (p * r2 + r) + 1.0f;
+  VI bits;
+  std::memcpy(&bits, &t, sizeof bits);
+  const VI e = (bits + 127) << 23;  // n + 127 in the exponent field (t's high bits shift out)
+  V scale;
+  std::memcpy(&scale, &e, sizeof scale);
+  return underflow ? V{} : y * scale;
+}
+
+[[gnu::always_inline]] inline v8f exp8(v8f x) { return expv<v8f, v8i>(x); }
+
+
+float fast_exp(float x) {
+  alignas(32) float v[8] = {x, x, x, x, x, x, x, x};
+  store8(v, exp8(load8(v)));
+  return v[0];
+}
+
+
+// The row passes of the softmax, optionally adding a per-column bias on the fly (so the row
+// itself need not be rewritten first).
+template <bool kBias>
+[[gnu::always_inline]] inline v8f load_plus(const float* x, const float* bias, size_t j) {
+  if constexpr (kBias)
+    return load8(x + j) + load8(bias + j);
+  else
+    return load8(x + j);
+}
+
+#if defined(__AVX512F__)
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+[[gnu::always_inline]] inline v16f exp16(v16f x) { return expv<v16f, v16i>(x); }
+[[gnu::always_inline]] inline v16f load16(const float* p) {
+  v16f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+[[gnu::always_inline]] inline void store16(float* p, v16f v) { std::memcpy(p, &v, sizeof v); }
+template <bool kBias>
+[[gnu::always_inline]] inline v16f load_plus16(const float* x, const float* bias, size_t j) {
+  if constexpr (kBias)
+    return load16(x + j) + load16(bias + j);
+  else
+    return load16(x + j);
+}
+#endif
+
+template <bool kBias>
+[[gnu::always_inline]] inline float max_pass(const float* x, const float* bias, size_t n) {
+  const float ninf = -__builtin_inff();
+  v8f a = splat(ninf), b = splat(ninf);
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const v8f u = load_plus<kBias>(x, bias, j), w = load_plus<kBias>(x, bias, j + 8);
+    a = u > a ? u : a;
+    b = w > b ? w : b;
+  }
+  a = b > a ? b : a;
+  float m = ninf;
+  for (int k = 0; k < 8; ++k) m = a[k] > m ? a[k] : m;
+  for (; j < n; ++j) {
+    const float v = kBias ? x[j] + bias[j] : x[j];
+    m = v > m ? v : m;
+  }
+  return m;
+}
+
+template <bool kBias>
+[[gnu::always_inline]] inline float exp_sum_pass(float* x, const float* bias, size_t n, float shift) {
+  const v8f sh = splat(shift);
+  v8f a = splat(0.0f), b = splat(0.0f);
+  size_t j = 0;
+#if defined(__AVX512F__)
+  // 16 floats per register: `acc` holds what the 8-float code below keeps in a (lanes 0-7) and
+  // b (lanes 8-15), and receives the same values in the same order, so the sum has the same bits.
+  v16f acc = {};
+  for (; j + 32 <= n; j += 32) {
+    const v16f u = exp16(load_plus16<kBias>(x, bias, j) - shift), w = exp16(load_plus16<kBias>(x, bias, j + 16) - shift);
+    store16(x + j, u);
+    store16(x + j + 16, w);
+    acc += u;
+    acc += w;
+  }
+  for (; j + 16 <= n; j += 16) {
+    const v16f u = exp16(load_plus16<kBias>(x, bias, j) - shift);
+    store16(x + j, u);
+    acc += u;
+  }
+  a = __builtin_shufflevector(acc, acc, 0, 1, 2, 3, 4, 5, 6, 7);
+  b = __builtin_shufflevector(acc, acc, 8, 9, 10, 11, 12, 13, 14, 15);
+#else
+  // Four vectors per iteration, so independent exponentials overlap in the pipeline.
+  for (; j + 32 <= n; j += 32) {
+    const v8f u0 = exp8(load_plus<kBias>(x, bias, j) - sh), w0 = exp8(load_plus<kBias>(x, bias, j + 8) - sh);
+    const v8f u1 = exp8(load_plus<kBias>(x, bias, j + 16) - sh), w1 = exp8(load_plus<kBias>(x, bias, j + 24) - sh);
+    store8(x + j, u0);
+    store8(x + j + 8, w0);
+    store8(x + j + 16, u1);
+    store8(x + j + 24, w1);
+    a += u0;
+    b += w0;
+    a += u1;
+    b += w1;
+  }
+  for (; j + 16 <= n; j += 16) {
+    const v8f u = exp8(load_plus<kBias>(x, bias, j) - sh), w = exp8(load_plus<kBias>(x, bias, j + 8) - sh);
+    store8(x + j, u);
+    store8(x + j + 8, w);
+    a += u;
+    b += w;
+  }
+#endif
+  // The tail goes through the same vector code (padded with -inf, whose exp is 0), so every
+  // element is computed identically wherever it sits in the row.
+  float tail = 0.0f;
+  for (; j < n; j += 8) {
+    float pad[8];
+    for (size_t k = 0; k < 8; ++k)
+      pad[k] = j + k < n ? (kBias ? x[j + k] + bias[j + k] : x[j + k]) : -__builtin_inff();
+    store8(pad, exp8(load8(pad) - sh));
+    for (size_t k = 0; k < 8 && j + k < n; ++k) {
+      x[j + k] = pad[k];
+      tail += pad[k];
+    }
+  }
+  // The 16 lanes combined pairwise, in a fixed order.
+  a += b;
+  float lanes[8];
+  store8(lanes, a);
+  for (size_t width = 4; width > 0; width /= 2)
+    for (size_t k = 0; k < width; ++k) lanes[k] += lanes[k + width];
+  return lanes[0] + tail;
+}
+
+
+float row_max(const float* x, size_t n) { return max_pass<false>(x, nullptr, n); }
+
+float row_max_plus(const float* x, const float* bias, size_t n) { return max_pass<true>(x, bias, n); }
+
+float row_exp_sum(float* x, size_t n, float shift) { return exp_sum_pass<false>(x, nullptr, n, shift); }
+
+float row_exp_sum_plus(float* x, const float* bias, size_t n, float shift) {
+  return exp_sum_pass<true>(x, bias, n, shift);
+}
+
+void row_divide(float* x, size_t n, float t) {
+  for (size_t j = 0; j < n; ++j) x[j] /= t;
+}
+
+void row_add(float* x, const float* y, size_t n) {
+  for (size_t j = 0; j < n; ++j) x[j] += y[j];
+}
+
+size_t row_count_greater(const float* x, size_t n, float threshold) {
+  uint32_t lanes[kLanes] = {};
+  size_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (size_t k = 0; k < kLanes; ++k) lanes[k] += x[j + k] > threshold ? 1u : 0u;
+  size_t count = 0;
+  for (size_t k = 0; k < kLanes; ++k) count += lanes[k];
+  for (; j < n; ++j) count += x[j] > threshold;
+  return count;
+}
+
+size_t row_select_greater(const float* x, size_t n, float threshold, uint32_t* out) {
+  const v8f t = splat(threshold);
+  size_t m = 0, j = 0;
+  for (; j + 16 <= n; j += 16) {
+    // One vector test per 16 scores; the rare block with a hit is walked in scalar code.
+    const v8i hit = (load8(x + j) > t) | (load8(x + j + 8) > t);
+    bool any = false;
+    for (int k = 0; k < 8; ++k) any |= hit[k] != 0;
+    if (!any) continue;
+    for (size_t k = 0; k < 16; ++k)
+      if (x[j + k] > threshold) out[m++] = static_cast<uint32_t>(j + k);
+  }
+  for (; j < n; ++j)
+    if (x[j] > threshold) out[m++] = static_cast<uint32_t>(j);
+  return m;
+}
+
+void bf16_to_float_n(const uint16_t* in, size_t n, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t bits = static_cast<uint32_t>(in[i]) << 16;
+    std::memcpy(out + i, &bits, 4);
+  }
+}
+
+void int8_to_float_rows(const int8_t* in, const float* scales, size_t rows, size_t cols, float* out) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float s = scales[r];
+    for (size_t c = 0; c < cols; ++c) out[r * cols + c] = static_cast<float>(in[r * cols + c]) * s;
+  }
+}
+
+}  // namespace
+
+const RowKernelTable row_kernel_table = {
+    .fast_exp = fast_exp,
+    .row_max = row_max,
+    .row_max_plus = row_max_plus,
+    .row_exp_sum = row_exp_sum,
+    .row_exp_sum_plus = row_exp_sum_plus,
+    .row_divide = row_divide,
+    .row_add = row_add,
+    .row_count_greater = row_count_greater,
+    .row_select_greater = row_select_greater,
+    .bf16_to_float_n = bf16_to_float_n,
+    .int8_to_float_rows = int8_to_float_rows,
+};
+
+}  // namespace tt::TT_ISA_NS
