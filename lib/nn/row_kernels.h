@@ -1,7 +1,8 @@
 // Vectorised kernels over one row of scores: the inner loops of the in-batch softmax and of
-// top-K counting. Each is compiled for AVX-512, AVX2+FMA and baseline x86-64 and picked at load
-// time, so one binary is fast on this machine and still runs on older ones. Reductions use 16
-// fixed lanes combined in a fixed order, so a result never depends on thread scheduling.
+// top-K counting. Each is compiled for AVX-512, AVX2+FMA and baseline x86-64
+// (row_kernels_isa.h) and runs at the level base/cpu_isa.h picks, so one binary is fast on this
+// machine and still runs on older ones. Reductions use 16 fixed lanes combined in a fixed order,
+// so a result never depends on thread scheduling, nor on AVX2 versus AVX-512.
 #pragma once
 
 #include <cstddef>

@@ -68,34 +68,32 @@ float fast_exp(float x) {
   return v[0];
 }
 
+// Loads and stores of any vector type V (8 floats, or 16 in the AVX-512 build).
+template <class V>
+[[gnu::always_inline]] inline V loadv(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class V>
+[[gnu::always_inline]] inline void storev(float* p, V v) {
+  std::memcpy(p, &v, sizeof v);
+}
 
 // The row passes of the softmax, optionally adding a per-column bias on the fly (so the row
 // itself need not be rewritten first).
-template <bool kBias>
-[[gnu::always_inline]] inline v8f load_plus(const float* x, const float* bias, size_t j) {
+template <bool kBias, class V = v8f>
+[[gnu::always_inline]] inline V load_plus(const float* x, const float* bias, size_t j) {
   if constexpr (kBias)
-    return load8(x + j) + load8(bias + j);
+    return loadv<V>(x + j) + loadv<V>(bias + j);
   else
-    return load8(x + j);
+    return loadv<V>(x + j);
 }
 
 #if defined(__AVX512F__)
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
 [[gnu::always_inline]] inline v16f exp16(v16f x) { return expv<v16f, v16i>(x); }
-[[gnu::always_inline]] inline v16f load16(const float* p) {
-  v16f v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-[[gnu::always_inline]] inline void store16(float* p, v16f v) { std::memcpy(p, &v, sizeof v); }
-template <bool kBias>
-[[gnu::always_inline]] inline v16f load_plus16(const float* x, const float* bias, size_t j) {
-  if constexpr (kBias)
-    return load16(x + j) + load16(bias + j);
-  else
-    return load16(x + j);
-}
 #endif
 
 template <bool kBias>
@@ -128,15 +126,16 @@ template <bool kBias>
   // b (lanes 8-15), and receives the same values in the same order, so the sum has the same bits.
   v16f acc = {};
   for (; j + 32 <= n; j += 32) {
-    const v16f u = exp16(load_plus16<kBias>(x, bias, j) - shift), w = exp16(load_plus16<kBias>(x, bias, j + 16) - shift);
-    store16(x + j, u);
-    store16(x + j + 16, w);
+    const v16f u = exp16(load_plus<kBias, v16f>(x, bias, j) - shift);
+    const v16f w = exp16(load_plus<kBias, v16f>(x, bias, j + 16) - shift);
+    storev(x + j, u);
+    storev(x + j + 16, w);
     acc += u;
     acc += w;
   }
   for (; j + 16 <= n; j += 16) {
-    const v16f u = exp16(load_plus16<kBias>(x, bias, j) - shift);
-    store16(x + j, u);
+    const v16f u = exp16(load_plus<kBias, v16f>(x, bias, j) - shift);
+    storev(x + j, u);
     acc += u;
   }
   a = __builtin_shufflevector(acc, acc, 0, 1, 2, 3, 4, 5, 6, 7);

@@ -19,7 +19,9 @@ void for_each_isa(F&& f) {
         REQUIRE(active_isa() == level);
         f(level);
       },
-      [](Isa level) { MESSAGE("ISA level ", std::string(isa_name(level)), " is not available here (", isa_report(), "): skipped"); });
+      [](Isa level) {
+        MESSAGE("ISA level ", std::string(isa_name(level)), " is not available here (", isa_report(), "): skipped");
+      });
 }
 
 }  // namespace tt::isatest

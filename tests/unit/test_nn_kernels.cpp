@@ -1,5 +1,6 @@
-// Row kernels (nn/row_kernels.h) against plain loops at every ISA level the machine has, fast_exp's accuracy, the initialisers,
-// the deterministic generator and the thread pool's discipline (base/parallel.h).
+// Row kernels (nn/row_kernels.h) against plain loops and fast_exp's accuracy, at every ISA level
+// the machine has; the initialisers, the deterministic generator and the thread pool's
+// discipline (base/parallel.h).
 #include <doctest/doctest.h>
 #include <omp.h>
 
