@@ -16,9 +16,20 @@ std::atomic<int> g_test_cap{static_cast<int>(Isa::avx512)};
 
 Isa detect() {
 #if defined(__x86_64__) && defined(__GNUC__) && TT_HAVE_ISA_UNITS
-  // libgcc's checks include the OS's support for the wider register state (XGETBV).
-  if (__builtin_cpu_supports("x86-64-v4")) return Isa::avx512;
-  if (__builtin_cpu_supports("x86-64-v3")) return Isa::avx2;
+  // The checks include the OS's support for the wider register state (XGETBV).
+#if defined(__clang__)
+  // Feature by feature: older clang knows no "x86-64-v3"/"x86-64-v4" here. F16C, LZCNT and
+  // MOVBE come with every CPU that has AVX2 and BMI2.
+  const bool v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
+                  __builtin_cpu_supports("bmi2");
+  const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                  __builtin_cpu_supports("avx512cd");
+#else
+  const bool v4 = __builtin_cpu_supports("x86-64-v4"), v3 = __builtin_cpu_supports("x86-64-v3");
+#endif
+  if (v4) return Isa::avx512;
+  if (v3) return Isa::avx2;
 #endif
   return Isa::baseline;
 }
