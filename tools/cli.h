@@ -60,6 +60,12 @@ double parse_real_option(const std::string& text, const std::string& option, dou
 CLI::Option* add_real_option(CLI::App& cmd, const std::string& name, double& target, double lo, double hi,
                              const std::string& help);
 
+// A size in bytes: a whole number with an optional unit, K/M/G/T (also KiB.. : powers of 1024)
+// or KB/MB/GB/TB (powers of 1000), e.g. "4GiB", "512M", "1500000000"; at least `lo`.
+uint64_t parse_byte_size_option(const std::string& text, const std::string& option, uint64_t lo);
+CLI::Option* add_byte_size_option(CLI::App& cmd, const std::string& name, uint64_t& target, uint64_t lo,
+                                  const std::string& help);
+
 // "top-1 0.0123  top-5 ..." for a metrics line, and the most-popular baseline's line with the
 // summary that flags a model not beating it at some k ("" without a baseline).
 std::string metrics_line(const TopKMetrics& m);

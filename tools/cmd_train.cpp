@@ -40,6 +40,7 @@ struct TrainFlags {
   size_t order_ranks = 1;
   bool distributed = false;
   size_t shuffle_buffer = 0;  // > 0: stream the columnar --interactions file (docs/data-format.md)
+  uint64_t memory_limit = 0;  // > 0: stream it with the buffer this many bytes leave
 };
 
 // Trains in this process, or as one rank of `mpirun -np N twotower train --distributed`.
@@ -55,19 +56,20 @@ bool by_rank_share(const TrainFlags& f) {
 
 // Streaming reads a columnar interactions file with its catalogue, in one process, from scratch.
 void check_streaming_flags(const TrainFlags& f) {
+  const std::string flag = f.shuffle_buffer ? "--shuffle-buffer" : "--memory-limit";
   if (f.data.interactions.empty() || f.data.candidates.empty())
-    fail(ErrorKind::invalid_argument, "--shuffle-buffer streams --interactions (a columnar file) with --candidates");
+    fail(ErrorKind::invalid_argument, flag + " streams --interactions (a columnar file) with --candidates");
   if (!is_columnar_file(f.data.interactions))
-    fail(ErrorKind::invalid_argument, "--shuffle-buffer streams a columnar file, and " + f.data.interactions +
+    fail(ErrorKind::invalid_argument, flag + " streams a columnar file, and " + f.data.interactions +
                                           " is not one: convert it first (twotower data convert " +
                                           f.data.interactions + " -o FILE.ttc --spec SPEC)");
   if (!f.init_from.empty() && !f.reset)
-    fail(ErrorKind::invalid_argument, "--shuffle-buffer trains a new model: use --spec (or --reset), not a warm start");
+    fail(ErrorKind::invalid_argument, flag + " trains a new model: use --spec (or --reset), not a warm start");
   if (f.distributed || f.order_ranks != 1)
-    fail(ErrorKind::invalid_argument, "--shuffle-buffer trains in one process (no --distributed or --order-ranks)");
+    fail(ErrorKind::invalid_argument, flag + " trains in one process (no --distributed or --order-ranks)");
   if (f.data.skip_unknown_candidates)
     fail(ErrorKind::invalid_argument,
-         "--skip-unknown-candidates is not supported with --shuffle-buffer: every id must be in the catalogue");
+         "--skip-unknown-candidates is not supported with " + flag + ": every id must be in the catalogue");
 }
 
 void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool lead,
@@ -93,7 +95,7 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   if (f.max_unknown_candidates >= 0) spec.data.max_unknown_candidates = f.max_unknown_candidates;
   // Streaming (--shuffle-buffer): the interactions stay in their columnar file; only the
   // catalogue is loaded here.
-  const bool streamed = f.shuffle_buffer > 0;
+  const bool streamed = f.shuffle_buffer > 0 || f.memory_limit > 0;
   if (streamed) check_streaming_flags(f);
   const bool shared = fit_file && by_rank_share(f);
   if (shared && (f.data.candidates.empty() || f.data.skip_unknown_candidates))
@@ -131,7 +133,9 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
               << test_rows << " held out"
               << (val_rows ? ", " + std::to_string(val_rows) + " for validation" : std::string()) << ", "
               << d.candidates.num_rows() << " candidates), " << epochs << " epochs";
-    if (streamed) std::cout << ", streamed with a shuffle buffer of " << f.shuffle_buffer << " rows";
+    if (streamed && f.shuffle_buffer) std::cout << ", streamed with a shuffle buffer of " << f.shuffle_buffer << " rows";
+    if (streamed && !f.shuffle_buffer) std::cout << ", streamed";
+    if (f.memory_limit) std::cout << " within a memory limit of " << f.memory_limit << " bytes";
     if (d.skipped_unknown_candidates)
       std::cout << "; " << d.skipped_unknown_candidates << " interactions left out (candidate id not in the catalogue)";
     std::cout << "\n" << std::flush;
@@ -158,7 +162,11 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   if (streamed) {
     StreamOptions so;
     so.shuffle_buffer_rows = f.shuffle_buffer;
+    so.memory_limit_bytes = f.memory_limit;
+    MemoryPlan plan;
+    so.plan = &plan;
     fit = fit_streamed(spec, f.data.interactions, d.candidates, opt, so);
+    if (f.memory_limit && !quiet) std::cout << "memory: " << plan.describe() << "\n";
     for (const auto& w : fit.warnings) std::cerr << "twotower: warning: " << w << "\n";
   } else if (shared) {
     fit = fit_file(spec, f.data.interactions, d.candidates, opt);
@@ -268,6 +276,10 @@ void register_train(CLI::App& app) {
                             "stream the columnar --interactions file instead of loading it, holding at most this many "
                             "training rows (shuffled in blocks, then N rows at a time; memory independent of the "
                             "file's rows; docs/data-format.md)");
+  add_byte_size_option(*cmd, "--memory-limit", f->memory_limit, 1,
+                       "stream the columnar --interactions file keeping the peak resident set under SIZE (e.g. 4GiB, "
+                       "512M): the shuffle buffer is what the model, optimizer, catalogue and held-out rows leave; "
+                       "refused when that is less than one batch (with --shuffle-buffer: less than that buffer)");
 #ifdef TT_WITH_MPI
   cmd->add_flag("--distributed", f->distributed,
                 "train as one rank of an MPI job: mpirun -np N twotower train --distributed ... "

@@ -100,6 +100,10 @@ void Column::append(const Column& other) {
       data_);
 }
 
+void Column::reserve(size_t rows) {
+  std::visit([&](auto& v) { v.reserve(rows); }, data_);
+}
+
 void Table::add(Column column) {
   if (has(column.name())) fail(ErrorKind::invalid_argument, "duplicate column '" + column.name() + "'");
   if (!columns_.empty() && column.size() != num_rows_)
@@ -144,6 +148,10 @@ void Table::append(const Table& other) {
                                           " columns to one of " + std::to_string(num_columns()));
   for (auto& c : columns_) c.append(other.column(c.name()));
   num_rows_ += other.num_rows();
+}
+
+void Table::reserve(size_t rows) {
+  for (auto& c : columns_) c.reserve(rows);
 }
 
 }  // namespace tt

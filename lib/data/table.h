@@ -45,6 +45,8 @@ class Column {
   Column take(std::span<const size_t> rows) const;
   // Appends all values of another column of the same type.
   void append(const Column& other);
+  // Room for `rows` values without reallocating (appends that fill a window of known size).
+  void reserve(size_t rows);
 
  private:
   const char* expect(DType want) const;
@@ -72,6 +74,8 @@ class Table {
   Table take(std::span<const size_t> rows) const;
   // Appends the rows of a table with the same column names and types (in any order).
   void append(const Table& other);
+  // Room for `rows` rows in every column: appends up to that many copy each value once.
+  void reserve(size_t rows);
 
  private:
   std::vector<Column> columns_;

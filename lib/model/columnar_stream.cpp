@@ -103,12 +103,13 @@ void ColumnarRowStream::start_epoch(Rng& rng) {
   pos_ = blocks_.empty() ? 0 : blocks_[0] * uint64_t{file_.block_rows()};
 }
 
-Table ColumnarRowStream::next(size_t max_rows) {
-  Table out;
-  while (out.num_rows() < max_rows && block_ < blocks_.size()) {
+void ColumnarRowStream::append_next(Table& out, size_t max_rows) {
+  const size_t target = out.num_rows() + max_rows;
+  out.reserve(target);
+  while (out.num_rows() < target && block_ < blocks_.size()) {
     const uint64_t block_end = std::min(file_.num_rows(), (blocks_[block_] + 1) * uint64_t{file_.block_rows()});
     // Rows held out do not count towards max_rows: read on past them.
-    uint64_t need = max_rows - out.num_rows(), end = pos_;
+    uint64_t need = target - out.num_rows(), end = pos_;
     while (end < block_end && need > 0) {
       const uint64_t to = std::min(block_end, end + need);
       const auto held = static_cast<uint64_t>(std::lower_bound(held_.begin(), held_.end(), to) -
@@ -119,13 +120,14 @@ Table ColumnarRowStream::next(size_t max_rows) {
     Table part = read_rows_except(file_, pos_, end, columns_, held_);
     file_.release_rows(pos_, end);
     pos_ = end;
-    if (out.num_rows() == 0)
+    if (out.num_columns() == 0) {
       out = std::move(part);
-    else
+      out.reserve(target);
+    } else {
       out.append(part);
+    }
     if (pos_ == block_end && ++block_ < blocks_.size()) pos_ = blocks_[block_] * uint64_t{file_.block_rows()};
   }
-  return out;
 }
 
 }  // namespace tt

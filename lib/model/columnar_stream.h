@@ -36,7 +36,7 @@ class ColumnarRowStream final : public RowStream {
   size_t buffer_rows() const override { return buffer_rows_; }
   bool has_column(const std::string& name) const override;
   void start_epoch(Rng& rng) override;
-  Table next(size_t max_rows) override;
+  void append_next(Table& window, size_t max_rows) override;
 
  private:
   const ColumnarFile& file_;

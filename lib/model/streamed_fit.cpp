@@ -277,7 +277,7 @@ FitResult fit_streamed(const ModelSpec& spec, const std::string& interactions_pa
   check_train_options(options);
   if (options.exchange || options.order_ranks != 1)
     fail(ErrorKind::invalid_argument, "streaming training runs in one process, without --order-ranks");
-  if (stream.shuffle_buffer_rows < spec.training.batch_size)
+  if (stream.memory_limit_bytes == 0 && stream.shuffle_buffer_rows < spec.training.batch_size)
     fail(ErrorKind::invalid_argument, "the shuffle buffer of " + std::to_string(stream.shuffle_buffer_rows) +
                                           " rows must hold at least one batch (training.batch_size " +
                                           std::to_string(spec.training.batch_size) + ")");
@@ -304,7 +304,15 @@ FitResult fit_streamed(const ModelSpec& spec, const std::string& interactions_pa
     else
       to.append(part);
   };
-  const size_t chunk = stream.chunk_rows ? stream.chunk_rows : stream.shuffle_buffer_rows;
+  const uint64_t limit = stream.memory_limit_bytes;
+  if (limit && stream.shuffle_buffer_rows && stream.shuffle_buffer_rows < spec.training.batch_size)
+    fail(ErrorKind::invalid_argument, "the shuffle buffer of " + std::to_string(stream.shuffle_buffer_rows) +
+                                          " rows must hold at least one batch (training.batch_size " +
+                                          std::to_string(spec.training.batch_size) + ")");
+  const size_t chunk =
+      stream.chunk_rows ? stream.chunk_rows
+      : limit ? plan_chunk_rows(limit, file, columns, uint64_t{spec.data.test_rows} + spec.data.validation_rows)
+              : stream.shuffle_buffer_rows;
   fit_preprocessing_streamed(model, file, columns, catalogue, chunk,
                              [&](uint64_t first, const Table& rows, const std::vector<uint32_t>&) {
                                std::vector<size_t> test_rows, validation_rows;
@@ -331,7 +339,16 @@ FitResult fit_streamed(const ModelSpec& spec, const std::string& interactions_pa
   out.validation_rows = validation.num_rows();
   model.initialize(spec.training.seed);
 
-  ColumnarRowStream rows(file, columns, held, stream.shuffle_buffer_rows);
+  // Under a memory limit, what the fixed part leaves sizes the shuffle buffer.
+  size_t buffer = stream.shuffle_buffer_rows;
+  if (limit) {
+    const MemoryPlan plan =
+        plan_stream_memory(limit, model, file, columns, catalogue, test, validation, held.train_rows, options.threads);
+    if (stream.plan) *stream.plan = plan;
+    check_plan(plan, spec.training.batch_size, buffer);
+    if (buffer == 0) buffer = plan.buffer_rows;
+  }
+  ColumnarRowStream rows(file, columns, held, buffer);
   out.training = train_streamed(model, rows, counts, validation, test, catalogue, options);
   out.model = std::make_unique<RetrievalModel>(std::move(model));
   ThreadPool pool(options.threads);

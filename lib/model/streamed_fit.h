@@ -11,14 +11,23 @@
 
 #include "data/columnar.h"
 #include "model/fit.h"
+#include "model/stream_memory.h"
 
 namespace tt {
 
 struct StreamOptions {
-  // Training rows resident at most (windows are shuffled whole); at least the batch size.
+  // Training rows resident at most (windows are shuffled whole); at least the batch size. 0:
+  // what memory_limit_bytes leaves for them (model/stream_memory.h).
   size_t shuffle_buffer_rows = 0;
-  // Rows read at once by the preprocessing passes (0: the shuffle buffer's).
+  // Rows read at once by the preprocessing passes (0: the shuffle buffer's, or under a memory
+  // limit what it leaves for them).
   size_t chunk_rows = 0;
+  // > 0: the process's peak resident set stays under this many bytes whatever the row count:
+  // the shuffle buffer and the chunks are derived from it, and training is refused (before the
+  // first epoch) when it cannot hold the fixed part and one batch, or the given shuffle buffer.
+  uint64_t memory_limit_bytes = 0;
+  // When set, receives the memory plan (memory_limit_bytes > 0 only).
+  MemoryPlan* plan = nullptr;
 };
 
 // Fits and trains a new model as fit_retrieval_model does, from the columnar interactions file

@@ -620,8 +620,9 @@ TrainResult train_impl(TwoTowerModel& model, const Table* train, RowStream* stre
       Table window;
       stream->start_epoch(stream_rng);
       for (;;) {
-        Table more = stream->next(stream->buffer_rows() - window.num_rows());
-        if (more.num_rows() == 0) {
+        const size_t carried = window.num_rows();
+        stream->append_next(window, stream->buffer_rows() - carried);
+        if (window.num_rows() == carried) {
           if (window.num_rows() > 0) {
             prepare(window, resident);
             std::vector<size_t> all(window.num_rows());
@@ -630,11 +631,6 @@ TrainResult train_impl(TwoTowerModel& model, const Table* train, RowStream* stre
           }
           break;
         }
-        if (window.num_rows() == 0)
-          window = std::move(more);
-        else
-          window.append(more);
-        more = Table();
         result.peak_resident_rows = std::max(result.peak_resident_rows, window.num_rows());
         ++result.windows;
         prepare(window, resident);

@@ -97,8 +97,15 @@ class RowStream {
   // Begins an epoch; the stream draws its block order from `rng` when the buffer cannot hold
   // every row (when it can, blocks keep file order and the window's full shuffle is the epoch's).
   virtual void start_epoch(Rng& rng) = 0;
-  // The epoch's next rows, at most `max_rows` (> 0); an empty table once the epoch is done.
-  virtual Table next(size_t max_rows) = 0;
+  // Appends the epoch's next rows, at most `max_rows` (> 0), to `window` (reserving room for
+  // them once, so its rows are not copied twice); appends none once the epoch is done.
+  virtual void append_next(Table& window, size_t max_rows) = 0;
+  // The same into a new table.
+  Table next(size_t max_rows) {
+    Table t;
+    append_next(t, max_rows);
+    return t;
+  }
 };
 
 // evaluation.sample_rows: `sample_rows` of `rows` drawn without replacement from `seed` (kept in

@@ -20,6 +20,7 @@
 #include "model/popularity.h"
 #include "model/rank_share.h"
 #include "model/step_exchange.h"
+#include "model/stream_memory.h"
 #include "model/streamed_fit.h"
 #include "model_test_support.h"
 
@@ -262,6 +263,48 @@ TEST_CASE("streaming: a small buffer bounds the resident rows and still trains e
   CHECK(other.training.history.back().mean_loss != r.training.history.back().mean_loss);
   const FitResult again = fit_streamed(spec, path, stream_catalogue(), opt, so);
   check_same_weights(other.model->model(), again.model->model());
+}
+
+TEST_CASE("streaming: a memory limit sizes the shuffle buffer from what the fixed part leaves") {
+  TempDir dir;
+  const std::string path = write_file(dir, stream_interactions(false), 256);
+  const ModelSpec spec = stream_spec();
+  TrainOptions opt;
+  opt.threads = 1;
+  StreamOptions so;
+  MemoryPlan plan;
+  so.plan = &plan;
+  // A limit far above the need: the buffer holds every training row.
+  so.memory_limit_bytes = uint64_t{64} << 30;
+  const FitResult all = fit_streamed(spec, path, stream_catalogue(), opt, so);
+  CHECK(plan.buffer_rows == kRows - 200);
+  CHECK(plan.per_row > 3 * 8);  // at least the row's three int64 values as read
+  CHECK(plan.resident > 0);
+  CHECK(plan.optimizer > 0);
+  CHECK(all.training.peak_resident_rows == kRows - 200);
+  // A limit leaving about 600 rows: the buffer is what it leaves, and bounds the resident rows.
+  so.memory_limit_bytes = plan.fixed() + 600 * plan.per_row;
+  const FitResult part = fit_streamed(spec, path, stream_catalogue(), opt, so);
+  CHECK(plan.buffer_rows >= 128);
+  CHECK(plan.buffer_rows < kRows - 200);
+  CHECK(plan.fixed() + plan.buffer_rows * plan.per_row <= so.memory_limit_bytes);
+  CHECK(part.training.peak_resident_rows <= plan.buffer_rows);
+  CHECK(part.training.examples == kRows - 200);
+  // Too small for the fixed part and one batch, or for the buffer asked: refused with the figures.
+  so.memory_limit_bytes = uint64_t{1} << 20;
+  check_message_has(expect_error([&] { (void)fit_streamed(spec, path, stream_catalogue(), opt, so); }),
+                    {"the memory limit of 1.0 MiB cannot hold"});
+  so.memory_limit_bytes = plan.fixed() + 600 * plan.per_row;
+  so.shuffle_buffer_rows = 100000;
+  check_message_has(expect_error([&] { (void)fit_streamed(spec, path, stream_catalogue(), opt, so); }),
+                    {"plus a shuffle buffer of 100000 rows"});
+}
+
+TEST_CASE("streaming: table_bytes counts the values and each long string's allocation") {
+  Table t;
+  t.add(Column("n", Column::Ints{1, 2, 3, 4}));
+  t.add(Column("s", Column::Strings{"short", std::string(40, 'x'), "", "y"}));
+  CHECK(table_bytes(t) == 4 * 8 + 4 * sizeof(std::string) + 64);  // 41 bytes + header in 16-byte steps
 }
 
 TEST_CASE("streaming: bad options and unknown ids are refused with a clear message") {
