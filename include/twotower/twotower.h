@@ -299,6 +299,31 @@ TT_API tt_status tt_model_set_threads(tt_model* model, int32_t threads);
 /* The thread count those calls run with now (all cores resolved to their number). */
 TT_API tt_status tt_model_threads(const tt_model* model, int32_t* threads);
 
+/* Streaming training from a columnar data file larger than memory (docs/data-format.md,
+ * "Streaming training"): the interactions stay in the file and are read a window at a time.
+ * Give shuffle_buffer_rows, memory_limit or both. */
+typedef struct tt_stream_options {
+  size_t struct_size;
+  /* Training rows held in memory at most (>= training.batch_size); 0: what memory_limit leaves. */
+  uint64_t shuffle_buffer_rows;
+  /* > 0: bytes the process's peak resident set stays under, whatever the file's row count: the
+   * shuffle buffer is what the fixed part (the process, the catalogue, the held-out rows, the
+   * model and its optimizer state, one batch) leaves. Training is refused before the first epoch
+   * (TT_ERR_INVALID_ARGUMENT with the figures) when the limit cannot hold the fixed part and one
+   * batch, or shuffle_buffer_rows when that is given. 0 (default): no limit. */
+  uint64_t memory_limit;
+} tt_stream_options;
+TT_API void tt_stream_options_init(tt_stream_options* options);
+/* Trains a new model (a trained one only with tt_train_options.reset) on the columnar file at
+ * `interactions_path` (tt_data_convert, tt_table_write_columnar) with the catalogue `candidates`,
+ * as tt_model_train does, except: the preprocessing is fitted by passes over the file; the
+ * held-out rows are chosen per row number (data.train_rows must be 0); each epoch reads the
+ * file's blocks in a random order through the shuffle buffer. Every candidate id of the file must
+ * be in `candidates` (an error names the file and row). Exclusive access. */
+TT_API tt_status tt_model_train_streamed(tt_model* model, const char* interactions_path, const tt_table* candidates,
+                                         const tt_train_options* options, const tt_stream_options* stream,
+                                         tt_metrics* final_metrics);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Model files.                                                                                 */
 
