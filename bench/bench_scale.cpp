@@ -9,9 +9,11 @@
 //
 // With --stream N the child streams the columnar file (model/streamed_fit.h) with a shuffle
 // buffer of N rows instead of loading it: peak RSS is then bounded by N, not the row count.
+// With --memory-limit BYTES it streams with the buffer that limit leaves (model/stream_memory.h).
 //
 // Usage: bench_scale [--rows 1000000,5000000,25000000] [--dir /var/tmp/scale] [--threads T]
 //                    [--test-rows N] [--data DIR] [--keep] [--stream BUFFER_ROWS]
+//                    [--memory-limit BYTES]
 //        bench_scale --generate N [--dir D]        writes D/clicks-N.csv and D/items.csv only
 //        bench_scale --ingest FILE [--threads T]   parses FILE's three int64 columns, best of 3
 //                                                  (bench/ingest.sh runs it beside pyarrow)
@@ -183,7 +185,7 @@ std::string spec_text(size_t test_rows) {
 
 // Child, streaming: the preprocessing passes, one streamed epoch and its evaluation.
 int run_stream_child(const ModelSpec& spec, const std::string& ttc, const std::string& items, int threads,
-                     size_t buffer) {
+                     size_t buffer, uint64_t memory_limit) {
   auto t0 = clk::now();
   const Table catalogue = read_catalogue(items, spec);
   const double load_s = since(t0);
@@ -193,6 +195,7 @@ int run_stream_child(const ModelSpec& spec, const std::string& ttc, const std::s
   opt.eval_every = 0;
   StreamOptions so;
   so.shuffle_buffer_rows = buffer;
+  so.memory_limit_bytes = memory_limit;
   t0 = clk::now();
   const FitResult r = fit_streamed(spec, ttc, catalogue, opt, so);
   const double total_s = since(t0);
@@ -208,9 +211,10 @@ int run_stream_child(const ModelSpec& spec, const std::string& ttc, const std::s
 }
 
 // Child: train one epoch from the columnar file and print one line of figures.
-int run_child(const std::string& ttc, const std::string& items, size_t test_rows, int threads, size_t stream) {
+int run_child(const std::string& ttc, const std::string& items, size_t test_rows, int threads, size_t stream,
+              uint64_t memory_limit) {
   const ModelSpec spec = ModelSpec::from_json(spec_text(test_rows), "bench spec");
-  if (stream) return run_stream_child(spec, ttc, items, threads, stream);
+  if (stream || memory_limit) return run_stream_child(spec, ttc, items, threads, stream, memory_limit);
   auto t0 = clk::now();
   const Dataset d = load_delimited_dataset(ttc, items, spec);
   const double load_s = since(t0);
@@ -265,6 +269,7 @@ int main(int argc, char** argv) {
     std::string dir = "/var/tmp/scale", data_dir, child_ttc, child_items;
     int threads = 0;
     size_t test_rows = 100'000, stream = 0;
+    uint64_t memory_limit = 0;
     bool keep = false;
     size_t generate_rows = 0;
     std::string ingest;
@@ -292,6 +297,8 @@ int main(int argc, char** argv) {
         ingest = next();
       } else if (a == "--stream") {
         stream = std::stoull(next());
+      } else if (a == "--memory-limit") {
+        memory_limit = std::stoull(next());
       } else if (a == "--keep") {
         keep = true;
       } else if (a == "--child") {
@@ -301,7 +308,7 @@ int main(int argc, char** argv) {
         fail(ErrorKind::invalid_argument, "unknown argument " + a);
       }
     }
-    if (!child_ttc.empty()) return run_child(child_ttc, child_items, test_rows, threads, stream);
+    if (!child_ttc.empty()) return run_child(child_ttc, child_items, test_rows, threads, stream, memory_limit);
     if (generate_rows) {
       fs::create_directories(dir);
       const std::string csv = dir + "/clicks-" + std::to_string(generate_rows) + ".csv";
@@ -332,8 +339,9 @@ int main(int argc, char** argv) {
     fs::create_directories(dir);
     std::printf("bench_scale: threads %d (0 = all %u cores), test rows %zu, files in %s; training %s\n", threads,
                 std::thread::hardware_concurrency(), test_rows, dir.c_str(),
-                stream ? ("streamed, shuffle buffer " + std::to_string(stream) + " rows").c_str()
-                       : "from the columnar file loaded in memory");
+                memory_limit ? ("streamed, memory limit " + std::to_string(memory_limit) + " bytes").c_str()
+                : stream     ? ("streamed, shuffle buffer " + std::to_string(stream) + " rows").c_str()
+                             : "from the columnar file loaded in memory");
     {
       std::ifstream l("/proc/loadavg");
       std::string load;
@@ -369,7 +377,8 @@ int main(int argc, char** argv) {
       write_columnar(ttc, d.interactions);
       const double conv_s = since(t0);
       const std::string line = run_self({"--child", ttc, items, "--test-rows", std::to_string(test_rows), "--threads",
-                                         std::to_string(threads), "--stream", std::to_string(stream)});
+                                         std::to_string(threads), "--stream", std::to_string(stream),
+                                         "--memory-limit", std::to_string(memory_limit)});
       const double csv_mb = static_cast<double>(fs::file_size(csv)) / 1e6;
       const double ttc_mb = static_cast<double>(fs::file_size(ttc)) / 1e6;
       const double epoch_s = field(line, "epoch_s"), train_rows = field(line, "train_rows");
@@ -382,11 +391,12 @@ int main(int argc, char** argv) {
                   ml_s_per_mrow > 0 ? s_per_mrow / ml_s_per_mrow : 0.0, field(line, "eval_s"), rss / 1e6);
       std::printf("%10s peak RSS / (1.5 x columnar file + parameters and optimizer state) = %.2f; top-100 %.4f\n", "",
                   rss / bound, field(line, "top100"));
-      if (stream)
+      if (stream || memory_limit)
         std::printf(
-            "%10s streamed: at most %.0f training rows resident (buffer %zu); preprocessing passes + index "
-            "%.2f s; peak RSS %.0f MB against the 4 GiB cap of a 10^8-row run\n",
-            "", field(line, "resident_rows"), stream, field(line, "fit_s"), rss / 1e6);
+            "%10s streamed: at most %.0f training rows resident (buffer %zu, memory limit %.0f MB); preprocessing "
+            "passes + index %.2f s; peak RSS %.0f MB against the 4 GiB cap of a 10^8-row run\n",
+            "", field(line, "resident_rows"), stream, static_cast<double>(memory_limit) / 1e6, field(line, "fit_s"),
+            rss / 1e6);
       std::fflush(stdout);
       if (!keep) {
         fs::remove(csv);
