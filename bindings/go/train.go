@@ -158,6 +158,64 @@ func ttGoProgress(p *C.tt_progress, handle C.uintptr_t) C.int {
 // A nil ctx means context.Background().
 func (m *Model) Train(ctx context.Context, interactions, candidates *Table, opts *TrainOptions) (Metrics, error) {
 	const op = "Train"
+	return m.train(ctx, op, opts, func() (func(*C.tt_model, *C.tt_train_options, *C.tt_metrics) C.tt_status, func(), error) {
+		iptr, cptr, unlock, err := readPair(op, interactions, candidates)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(ptr *C.tt_model, copts *C.tt_train_options, cm *C.tt_metrics) C.tt_status {
+			return C.tt_model_train(ptr, iptr, cptr, copts, cm)
+		}, unlock, nil
+	})
+}
+
+// StreamOptions are the options of TrainStreamed: a shuffle buffer, a memory limit, or both.
+type StreamOptions struct {
+	// ShuffleBufferRows is the most training rows held in memory (at least the batch size);
+	// 0: what MemoryLimit leaves.
+	ShuffleBufferRows uint64
+	// MemoryLimit > 0 keeps the process's peak resident set under this many bytes whatever the
+	// file's row count: the buffer is what the fixed part (the process, the catalogue, the
+	// held-out rows, the model and its optimizer state, one batch) leaves. A limit that cannot
+	// hold that and one batch (or ShuffleBufferRows) is refused before the first epoch.
+	MemoryLimit uint64
+}
+
+// TrainStreamed trains a new model from a columnar data file larger than memory (ConvertData,
+// Table.WriteColumnar) at interactionsPath, read a window at a time, with the catalogue
+// candidates in memory (docs/data-format.md, "Streaming training"). The spec must declare the
+// file's column types and keep data.train_rows 0. A trained model trains anew only with
+// opts.Reset. Otherwise as Train: the context cancels, opts.Progress reports.
+func (m *Model) TrainStreamed(ctx context.Context, interactionsPath string, candidates *Table, opts *TrainOptions,
+	stream StreamOptions) (Metrics, error) {
+	const op = "TrainStreamed"
+	return m.train(ctx, op, opts, func() (func(*C.tt_model, *C.tt_train_options, *C.tt_metrics) C.tt_status, func(), error) {
+		cpath, err := cString(op, "interactions path", interactionsPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		cptr, err := candidates.read(op, "candidates table")
+		if err != nil {
+			C.free(unsafe.Pointer(cpath))
+			return nil, nil, err
+		}
+		var so C.tt_stream_options
+		C.tt_stream_options_init(&so)
+		so.shuffle_buffer_rows = C.uint64_t(stream.ShuffleBufferRows)
+		so.memory_limit = C.uint64_t(stream.MemoryLimit)
+		return func(ptr *C.tt_model, copts *C.tt_train_options, cm *C.tt_metrics) C.tt_status {
+				return C.tt_model_train_streamed(ptr, cpath, cptr, copts, &so, cm)
+			}, func() {
+				candidates.mu.RUnlock()
+				C.free(unsafe.Pointer(cpath))
+			}, nil
+	})
+}
+
+// train runs a training call: the model to itself, the tables `prepare` locks (it returns the
+// call and the unlock), the options with the progress callback, cancellation through ctx.
+func (m *Model) train(ctx context.Context, op string, opts *TrainOptions,
+	prepare func() (func(*C.tt_model, *C.tt_train_options, *C.tt_metrics) C.tt_status, func(), error)) (Metrics, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -166,7 +224,7 @@ func (m *Model) Train(ctx context.Context, interactions, candidates *Table, opts
 		return Metrics{}, err
 	}
 	defer m.mu.Unlock()
-	iptr, cptr, unlock, err := readPair(op, interactions, candidates)
+	run, unlock, err := prepare()
 	if err != nil {
 		return Metrics{}, err
 	}
@@ -206,7 +264,7 @@ func (m *Model) Train(ctx context.Context, interactions, candidates *Table, opts
 
 	var cm C.tt_metrics
 	C.tt_metrics_init(&cm)
-	err = call(op, func() C.tt_status { return C.tt_model_train(ptr, iptr, cptr, copts, &cm) })
+	err = call(op, func() C.tt_status { return run(ptr, copts, &cm) })
 	if st.panicked {
 		panic(st.panicVal)
 	}

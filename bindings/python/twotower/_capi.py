@@ -86,6 +86,14 @@ class TrainOptions(Structure):
     ]
 
 
+class StreamOptions(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("shuffle_buffer_rows", c_uint64),
+        ("memory_limit", c_uint64),
+    ]
+
+
 class EvalOptions(Structure):
     _fields_ = [
         ("struct_size", c_size_t),
@@ -258,6 +266,11 @@ _SIGNATURES = {
     "tt_metrics_at_k": (_status, [POINTER(Metrics), c_uint32, POINTER(c_double)]),
     "tt_train_options_init": (None, [c_void_p]),
     "tt_model_train": (_status, [_handle, _handle, _handle, POINTER(TrainOptions), POINTER(Metrics)]),
+    "tt_stream_options_init": (None, [c_void_p]),
+    "tt_model_train_streamed": (
+        _status,
+        [_handle, c_char_p, _handle, POINTER(TrainOptions), POINTER(StreamOptions), POINTER(Metrics)],
+    ),
     "tt_eval_options_init": (None, [c_void_p]),
     "tt_model_evaluate_v2": (_status, [_handle, _handle, _handle, POINTER(EvalOptions), POINTER(Metrics)]),
     "tt_model_set_threads": (_status, [_handle, c_int32]),
@@ -327,6 +340,7 @@ _SIGNATURES = {
 _STRUCTS = {
     "tt_metrics_init": Metrics,
     "tt_train_options_init": TrainOptions,
+    "tt_stream_options_init": StreamOptions,
     "tt_save_options_init": SaveOptions,
     "tt_query_options_init": QueryOptions,
     "tt_convert_options_init": ConvertOptions,

@@ -390,22 +390,74 @@ class Model(_Handle):
         and is re-raised by ``train``; so is Ctrl-C (KeyboardInterrupt) while training runs on
         the main thread.
         """
+        opts = self._train_options("Model.train", epochs, eval_every, seed, threads, reset)
+
+        def call(metrics):
+            with _tables(interactions, candidates) as (itab, ctab):
+                lib.tt_model_train(self._h("Model.train"), itab._h, ctab._h, byref(opts), byref(metrics))
+
+        return self._run_training("Model.train", opts, progress, call)
+
+    def train_streamed(
+        self,
+        interactions_path: Union[str, os.PathLike],
+        candidates: TableLike,
+        shuffle_buffer_rows: int = 0,
+        memory_limit: int = 0,
+        epochs: Optional[int] = None,
+        eval_every: Optional[int] = None,
+        seed: Optional[int] = None,
+        threads: int = 0,
+        progress: Optional[Callable[[Progress], Any]] = None,
+        reset: bool = False,
+    ) -> Metrics:
+        """Trains a new model from a columnar data file larger than memory
+        (:func:`convert_data`, :meth:`Table.write_columnar`), read a window at a time, with
+        the catalogue ``candidates`` in memory. Give ``shuffle_buffer_rows`` (training rows held
+        at most), ``memory_limit`` (bytes the process's peak resident set stays under, whatever
+        the file's row count: the buffer is what the fixed part leaves), or both. A limit that
+        cannot hold the fixed part and one batch raises :class:`InvalidArgumentError` with the
+        figures before the first epoch. The spec must declare the file's column types and keep
+        ``data.train_rows`` 0. A trained model trains anew only with ``reset=True``. The other
+        arguments are :meth:`train`'s. See docs/data-format.md, "Streaming training"."""
+        opts = self._train_options("Model.train_streamed", epochs, eval_every, seed, threads, reset)
+        so = _capi.StreamOptions()
+        lib.tt_stream_options_init(byref(so))
+        for name, value in (("shuffle_buffer_rows", shuffle_buffer_rows), ("memory_limit", memory_limit)):
+            if int(value) < 0:
+                raise errors.InvalidArgumentError(f"twotower: Model.train_streamed: {name} must be >= 0, got {value}")
+            setattr(so, name, int(value))
+        path = os.fsencode(interactions_path)
+
+        def call(metrics):
+            with _tables(candidates) as (ctab,):
+                lib.tt_model_train_streamed(self._h("Model.train_streamed"), path, ctab._h, byref(opts), byref(so),
+                                            byref(metrics))
+
+        return self._run_training("Model.train_streamed", opts, progress, call)
+
+    @staticmethod
+    def _train_options(name, epochs, eval_every, seed, threads, reset) -> _capi.TrainOptions:
         opts = _capi.TrainOptions()
         lib.tt_train_options_init(byref(opts))
         if epochs is not None:
             if int(epochs) < 1:
-                raise errors.InvalidArgumentError(f"twotower: Model.train: epochs must be >= 1, got {epochs}")
+                raise errors.InvalidArgumentError(f"twotower: {name}: epochs must be >= 1, got {epochs}")
             opts.epochs = int(epochs)
         if eval_every is not None:
             if int(eval_every) < 0:
-                raise errors.InvalidArgumentError(f"twotower: Model.train: eval_every must be >= 0, got {eval_every}")
+                raise errors.InvalidArgumentError(f"twotower: {name}: eval_every must be >= 0, got {eval_every}")
             opts.eval_every = int(eval_every)
         if seed is not None:
             opts.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
             opts.seed_set = 1
         opts.threads = int(threads)
         opts.reset = int(bool(reset))
+        return opts
 
+    def _run_training(self, name, opts, progress, call) -> Metrics:
+        """Runs call(metrics) (the C training call) with the progress callback, cancellation
+        and Ctrl-C handling train() documents."""
         raised: list[BaseException] = []
         interrupted: list[int] = []
 
@@ -433,10 +485,10 @@ class Model(_Handle):
             opts.progress = callback
         metrics = _capi.Metrics()
         lib.tt_metrics_init(byref(metrics))
-        with _tables(interactions, candidates) as (itab, ctab), self._guard.exclusive("Model.train"):
+        with self._guard.exclusive(name):
             previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum)) if catch_sigint else None
             try:
-                lib.tt_model_train(self._h("Model.train"), itab._h, ctab._h, byref(opts), byref(metrics))
+                call(metrics)
             except errors.CancelledError:
                 if raised:
                     raise raised[0] from None

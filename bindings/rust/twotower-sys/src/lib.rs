@@ -105,6 +105,14 @@ pub struct tt_train_options {
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
+pub struct tt_stream_options {
+    pub struct_size: usize,
+    pub shuffle_buffer_rows: u64,
+    pub memory_limit: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
 pub struct tt_eval_options {
     pub struct_size: usize,
     pub distinct_candidates: i32,
@@ -357,6 +365,15 @@ extern "C" {
         candidates: *const tt_table,
         distinct_candidates: i32,
         out: *mut tt_metrics,
+    ) -> tt_status;
+    pub fn tt_stream_options_init(options: *mut tt_stream_options);
+    pub fn tt_model_train_streamed(
+        model: *mut tt_model,
+        interactions_path: *const c_char,
+        candidates: *const tt_table,
+        options: *const tt_train_options,
+        stream: *const tt_stream_options,
+        final_metrics: *mut tt_metrics,
     ) -> tt_status;
     pub fn tt_eval_options_init(options: *mut tt_eval_options);
     pub fn tt_model_evaluate_v2(

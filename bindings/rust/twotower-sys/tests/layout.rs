@@ -73,6 +73,10 @@ fn expected() -> Vec<(&'static str, usize)> {
         field!(tt_train_options, progress),
         field!(tt_train_options, user_data),
         field!(tt_train_options, reset),
+        size!(tt_stream_options),
+        field!(tt_stream_options, struct_size),
+        field!(tt_stream_options, shuffle_buffer_rows),
+        field!(tt_stream_options, memory_limit),
         size!(tt_eval_options),
         field!(tt_eval_options, struct_size),
         field!(tt_eval_options, distinct_candidates),
@@ -223,6 +227,7 @@ fn init_functions_report_the_rust_struct_size() {
     assert_eq!(struct_size_written_by(tt_export_options_init), size_of::<tt_export_options>());
     assert_eq!(struct_size_written_by(tt_import_options_init), size_of::<tt_import_options>());
     assert_eq!(struct_size_written_by(tt_eval_options_init), size_of::<tt_eval_options>());
+    assert_eq!(struct_size_written_by(tt_stream_options_init), size_of::<tt_stream_options>());
     assert_eq!(struct_size_written_by(tt_load_options_init), size_of::<tt_load_options>());
     assert_eq!(struct_size_written_by(tt_quantize_options_init), size_of::<tt_quantize_options>());
     assert_eq!(struct_size_written_by(tt_shard_info_init), size_of::<tt_shard_info>());

@@ -20,7 +20,9 @@ use twotower_sys as sys;
 pub use convert::{convert, ConvertOptions, ExportOptions, ImportOptions, Precision, Precisions};
 pub use error::{Error, Result, Status};
 pub use index::{IndexOptions, VectorIndex};
-pub use model::{Embeddings, EvalOptions, Hit, LoadOptions, Model, QueryOptions, SaveOptions, SearchPrecision};
+pub use model::{
+    Embeddings, EvalOptions, Hit, LoadOptions, Model, QueryOptions, SaveOptions, SearchPrecision, StreamOptions,
+};
 pub use shard::{merge_topk, ShardInfo};
 pub use slot::{ModelSlot, SharedModel};
 pub use table::{convert_data, load_movielens, ColumnInfo, DType, Table, TableBuilder};

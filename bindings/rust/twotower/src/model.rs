@@ -10,6 +10,19 @@ use crate::json::{self, Json};
 use crate::table::{DType, Table};
 use crate::train::{self, Metrics, TrainOptions};
 
+/// How [`Model::train_streamed`] holds the training rows: a shuffle buffer, a memory limit, or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamOptions {
+    /// The most training rows held in memory (at least the batch size); 0: what `memory_limit`
+    /// leaves.
+    pub shuffle_buffer_rows: u64,
+    /// > 0: bytes the process's peak resident set stays under, whatever the file's row count:
+    /// the buffer is what the fixed part (the process, the catalogue, the held-out rows, the
+    /// model and its optimizer state, one batch) leaves. A limit that cannot hold that and one
+    /// batch (or `shuffle_buffer_rows`) is refused before the first epoch, with the figures.
+    pub memory_limit: u64,
+}
+
 /// Owns a `tt_model`; dropping it calls `tt_model_free`.
 ///
 /// Threads. The header allows any number of threads at once to use a trained or loaded model
@@ -313,6 +326,37 @@ impl Model {
         // SAFETY: valid handles, options and output; the model is exclusively borrowed.
         train::run(options, |raw| unsafe {
             sys::tt_model_train(model, interactions.as_ptr(), candidates.as_ptr(), raw, &mut metrics)
+        })?;
+        Ok(Metrics::from_raw(&metrics))
+    }
+
+    /// Trains a new model from a columnar data file larger than memory (`convert_data`,
+    /// `Table::write_columnar`) at `interactions`, read a window at a time, with the catalogue
+    /// `candidates` in memory (docs/data-format.md, "Streaming training"). `stream` gives a
+    /// shuffle buffer, a memory limit, or both. The spec must declare the file's column types
+    /// and keep `data.train_rows` 0; a trained model trains anew only with `options.reset(true)`.
+    /// Otherwise as [`Model::train`].
+    pub fn train_streamed(
+        &mut self,
+        interactions: &Path,
+        candidates: &Table,
+        options: TrainOptions<'_>,
+        stream: &StreamOptions,
+    ) -> Result<Metrics> {
+        let path = c_path(interactions)?;
+        let mut raw = std::mem::MaybeUninit::<sys::tt_stream_options>::zeroed();
+        // SAFETY: a valid, writable struct, fully written by the *_init function.
+        let mut raw = unsafe {
+            sys::tt_stream_options_init(raw.as_mut_ptr());
+            raw.assume_init()
+        };
+        raw.shuffle_buffer_rows = stream.shuffle_buffer_rows;
+        raw.memory_limit = stream.memory_limit;
+        let mut metrics = Metrics::raw();
+        let model = self.raw.as_ptr();
+        // SAFETY: valid handles, path, options and output; the model is exclusively borrowed.
+        train::run(options, |opts| unsafe {
+            sys::tt_model_train_streamed(model, path.as_ptr(), candidates.as_ptr(), opts, &raw, &mut metrics)
         })?;
         Ok(Metrics::from_raw(&metrics))
     }
