@@ -127,7 +127,7 @@ MemoryPlan plan_stream_memory(uint64_t limit, const TwoTowerModel& model, const 
   for (const Parameter* q : model.parameters()) params += q->value.size() * sizeof(float);
   const std::string& kind = spec.training.optimizer.kind;
   const uint64_t slots = kind == "adam" ? 2 : kind == "adagrad" ? 1 : spec.training.optimizer.momentum > 0 ? 1 : 0;
-  p.optimizer = params * slots * 3 + (spec.training.patience > 0 && spec.data.validation_rows > 0 ? params : 0);
+  p.optimizer = params * slots + (spec.training.patience > 0 && spec.data.validation_rows > 0 ? params : 0);
 
   // The evaluation sets, as the trainer builds them (the catalogue part of each counted below).
   uint64_t eval_catalogue = 0;
@@ -157,15 +157,13 @@ MemoryPlan plan_stream_memory(uint64_t limit, const TwoTowerModel& model, const 
               (grouping ? 8 + (joined ? 0 : malloc_bytes(encoded_row + 4) + 64) : 0);
 
   // The catalogue encoded for training (joined or with uniform negatives), its id codes and
-  // grouping keys, each evaluation set's copy, its embeddings for evaluation and for the index
-  // (with a partitioned index's copy and assignments).
+  // grouping keys, each evaluation set's copy.
   const uint64_t cat_encoded = encoded_bytes(model.candidate().encode(catalogue));
-  p.catalogue = cat_encoded + eval_catalogue + n_cat * (4 + 8 + (grouping ? 4 + malloc_bytes(32) + 64 : 0)) +
-                3 * n_cat * dim * sizeof(float) + n_cat * 16;
+  p.catalogue = cat_encoded + eval_catalogue + n_cat * (4 + 8 + (grouping ? 4 + malloc_bytes(32) + 64 : 0));
 
   // One batch: each tower's inputs gathered, its activations and their gradients, the logits
-  // against in-batch, uniform and hard negatives with their softmax and gradient; evaluation:
-  // each thread's block of scores and queries.
+  // against in-batch, uniform and hard negatives with their softmax and gradient; the blocks
+  // being read.
   uint64_t widths = 0;
   for (const Tower* t : {&model.query(), &model.candidate()}) {
     widths += t->input_dim();
@@ -173,31 +171,43 @@ MemoryPlan plan_stream_memory(uint64_t limit, const TwoTowerModel& model, const 
   }
   const uint64_t negatives = batch + task.uniform_negatives + task.loss.num_hard_negatives;
   p.workspace = batch * (encoded_row + 4 * widths * 4 + 3 * dim * sizeof(float)) +
-                3 * uint64_t{batch} * negatives * sizeof(float) +
-                n_threads * kScoreBlock * (std::min<uint64_t>(n_cat, kScoreColumns) + 4 * widths) * sizeof(float) +
-                mapped_bytes(file, columns) + 2 * uint64_t{std::min<uint64_t>(file.block_rows(), train_rows)} * row;
+                3 * uint64_t{batch} * negatives * sizeof(float) + mapped_bytes(file, columns) +
+                2 * uint64_t{std::min<uint64_t>(file.block_rows(), train_rows)} * row;
+  // After an epoch's rows (the buffer is empty then): the evaluation embeds the catalogue and
+  // scores a block of queries per thread; at the end the optimizer state is saved twice (the
+  // result's copy and the model's) and the index embeds the catalogue (with a partitioned
+  // index's copy and assignments).
+  // Embedding the catalogue holds every layer's output for all its rows at once.
+  uint64_t candidate_widths = model.candidate().input_dim();
+  for (size_t w : model.candidate().spec().layers) candidate_widths += w;
+  const uint64_t embeddings = n_cat * dim * sizeof(float), embedding = n_cat * candidate_widths * sizeof(float);
+  const uint64_t evaluation = embeddings + embedding + n_threads * kScoreBlock *
+                                                          (std::min<uint64_t>(n_cat, kScoreColumns) + 4 * widths) *
+                                                          sizeof(float);
+  p.after = std::max(evaluation, 2 * params * slots + cat_encoded + embedding + 2 * embeddings + n_cat * 16);
 
-  if (p.fixed() < limit) p.buffer_rows = static_cast<size_t>(std::min<uint64_t>(train_rows, (limit - p.fixed()) / p.per_row));
+  if (p.fixed() < p.usable())
+    p.buffer_rows = static_cast<size_t>(std::min<uint64_t>(train_rows, (p.usable() - p.fixed()) / p.per_row));
   return p;
 }
 
 std::string MemoryPlan::describe() const {
-  return "limit " + mib(limit) + " = fixed " + mib(fixed()) + " (resident " + mib(resident) + ", optimizer " +
+  return "limit " + mib(limit) + " (5% kept free) = fixed " + mib(fixed()) + " (resident " + mib(resident) + ", optimizer " +
          mib(optimizer) + ", catalogue " + mib(catalogue) + ", held-out rows " + mib(held_out) + ", workspace " +
-         mib(workspace) + ") + a buffer of " + std::to_string(buffer_rows) + " rows x " + std::to_string(per_row) +
-         " bytes";
+         mib(workspace) + ", evaluation and index " + mib(after) + ") + a buffer of " + std::to_string(buffer_rows) +
+         " rows x " + std::to_string(per_row) + " bytes";
 }
 
 void check_plan(const MemoryPlan& p, size_t batch_size, size_t buffer_rows) {
   const size_t need = std::max(batch_size, buffer_rows);
-  if (p.fixed() + need * p.per_row <= p.limit) return;
+  if (p.fixed() + need * p.per_row <= p.usable()) return;
   const std::string what = buffer_rows > batch_size
                                ? "a shuffle buffer of " + std::to_string(buffer_rows) + " rows"
                                : "one batch (" + std::to_string(batch_size) + " rows)";
   fail(ErrorKind::invalid_argument,
        "the memory limit of " + mib(p.limit) + " cannot hold the fixed part of streaming training plus " + what +
            " of " + std::to_string(p.per_row) + " bytes per row: " + p.describe() + "; raise the limit to at least " +
-           mib(p.fixed() + need * p.per_row));
+           mib((p.fixed() + need * p.per_row) * 20 / 19 + 1));
 }
 
 }  // namespace tt

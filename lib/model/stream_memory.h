@@ -19,18 +19,24 @@ struct MemoryPlan {
   // Fixed costs, in bytes.
   uint64_t resident = 0;   // the process's resident set when planned: code, libraries, the catalogue as read,
                            // the held-out rows, the parameters and gradients, the vocabularies
-  uint64_t optimizer = 0;  // optimizer slots (and their saved copies at the end), early stopping's best weights
-  uint64_t catalogue = 0;  // the catalogue encoded (training and evaluation), its id codes and grouping,
-                           // its embeddings (evaluation, the index)
+  uint64_t optimizer = 0;  // optimizer slots, early stopping's best weights
+  uint64_t catalogue = 0;  // the catalogue encoded (training and evaluation), its id codes and grouping
   uint64_t held_out = 0;   // the held-out rows encoded for evaluation
-  uint64_t workspace = 0;  // one batch's activations, gradients and logits; the evaluation's scores per
-                           // thread; the mapped blocks and block copies being read
+  uint64_t workspace = 0;  // one batch's activations, gradients and logits; the mapped blocks and block
+                           // copies being read
+  // Between epochs and at the end: the evaluation (the catalogue embedded, each thread's
+  // scores) or the end (the optimizer state saved twice, the index), whichever is larger.
+  // Counted as if it coexisted with the buffer: freed memory is not always returned to the
+  // system, and the plan stays an upper bound.
+  uint64_t after = 0;
   // Bytes per training row in the shuffle buffer: the rows as read, encoded, and their order,
   // catalogue row, id code, weight, probability and grouping.
   uint64_t per_row = 0;
   size_t buffer_rows = 0;  // what the limit leaves for the buffer, at most the training rows
 
-  uint64_t fixed() const { return resident + optimizer + catalogue + held_out + workspace; }
+  uint64_t fixed() const { return resident + optimizer + catalogue + held_out + workspace + after; }
+  // What the plan fills: the limit less 5% kept for the allocator's own overhead and slack.
+  uint64_t usable() const { return limit - limit / 20; }
   // "limit 64.0 MiB = fixed 41.2 MiB (resident 30.1, optimizer ...) + 51,234 rows x 412 B".
   std::string describe() const;
 };

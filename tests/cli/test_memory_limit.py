@@ -78,13 +78,13 @@ with tempfile.TemporaryDirectory() as work:
         train = ["train", "--spec", "spec.json", "--interactions", f"c{rows}.ttc", "--candidates", "items.csv",
                  "--threads", "2"]
         status, out, peak = run(*train, "--memory-limit", "56MiB")
-        check(status == 0 and "memory: limit 56.0 MiB = fixed" in out and "final: top-1" in out,
+        check(status == 0 and "memory: limit 56.0 MiB (5% kept free) = fixed" in out and "final: top-1" in out,
               f"{rows} rows under 56MiB: exit {status}: {out[-1500:]}")
         print(f"{rows} rows, --memory-limit 56MiB: peak RSS {peak / MIB:.1f} MiB", file=sys.stderr)
         check(peak < LIMIT, f"{rows} rows: peak RSS {peak / MIB:.1f} MiB is not under the 56 MiB limit")
         peaks[rows] = peak
     grew = (peaks[800_000] - peaks[200_000]) / MIB
-    check(grew < 4, f"peak RSS grew by {grew:.1f} MiB from 200,000 to 800,000 rows under the same limit")
+    check(grew < 6, f"peak RSS grew by {grew:.1f} MiB from 200,000 to 800,000 rows under the same limit")
     # What the limit prevents: a buffer holding all 800,000 rows takes more than the limited run.
     status, out, whole = run("train", "--spec", "spec.json", "--interactions", "c800000.ttc", "--candidates",
                              "items.csv", "--threads", "2", "--shuffle-buffer", "1000000")
