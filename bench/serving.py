@@ -302,6 +302,9 @@ def run_case(tt, args, set_name, n, d):
             ids = c.batch(q)
             c.batch_s = min(c.batch_s, time.perf_counter() - t0)
         c.recall = recall_at_k(truth, np.asarray(ids))
+        # A line per configuration as it finishes: a long grid shows where it is and keeps what it measured.
+        print(f"  batch: {c.system} {c.setting}: recall {c.recall:.4f}, {c.batch_s:.3f} s, build {c.build_s:.1f} s",
+              flush=True)
     # Single queries, the systems taking turns on each query (warm-up first).
     single = min(args.single, nq)
     for i in range(single + 5):
@@ -315,7 +318,7 @@ def run_case(tt, args, set_name, n, d):
                 c.lat.append(dt)
 
     print(f"\n| system | setting | recall@{k} | single p50 ms | single p99 ms | {nq} queries s | queries/s | build s |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|", flush=True)
     for c in configs:
         p50, p99 = np.percentile(c.lat, 50) * 1e3, np.percentile(c.lat, 99) * 1e3
         print(f"| {c.system} | {c.setting} | {c.recall:.4f} | {p50:.3f} | {p99:.3f} | {c.batch_s:.3f} | "
