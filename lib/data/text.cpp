@@ -1,5 +1,8 @@
 #include "data/text.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -105,6 +108,18 @@ size_t escape_into(std::string& out, std::string_view text, size_t limit) {
 size_t find_invalid_utf8(std::string_view text) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   for (size_t i = 0; i < text.size();) {
+    // Data files are mostly ASCII: skip 8 bytes at a time while none has its high bit set.
+    while (i + 8 <= text.size()) {
+      uint64_t word;
+      std::memcpy(&word, s + i, sizeof word);
+      if (word & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i >= text.size()) break;
+    if (s[i] < 0x80) {
+      ++i;
+      continue;
+    }
     const size_t len = utf8_length_at(s, text.size(), i);
     if (len == 0) return i;
     i += len;

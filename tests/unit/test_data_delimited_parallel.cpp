@@ -5,6 +5,7 @@
 // anywhere, including across the cuts.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -102,4 +103,33 @@ TEST_CASE("delimited, parallel: the error is the first in the file, with its lin
   open.insert(open.rfind("\n", open.size() - 20) + 1, "1,\"never closed,");
   const std::string open_one = expect_error([&] { (void)parse(open, 1); }).what();
   CHECK(std::string(expect_error([&] { (void)parse(open, 4); }).what()) == open_one);
+}
+
+TEST_CASE("delimited, parallel: a CSV without quotes cuts at line breaks and reads as on one thread") {
+  // No '"' anywhere: the cut skips the quote-following scan (quoting stays on for the parse).
+  std::string csv = "id,text,score\n";
+  for (int i = 0; csv.size() < (6u << 20); ++i)
+    csv += std::to_string(i) + ",w" + std::to_string(i % 97) + "," + std::to_string(i % 13) + (i % 9 ? "\n" : "\r\n");
+  const Table one = parse(csv, 1);
+  CHECK(one.column("id").ints().back() == static_cast<int64_t>(one.num_rows()) - 1);
+  for (int threads : {2, 7}) check_same(parse(csv, threads), one);
+}
+
+TEST_CASE("delimited, parallel: invalid UTF-8 deep in a large file names its line and column at any thread count") {
+  // The whole-piece UTF-8 pass must find it (a long ASCII run before it, at every alignment of
+  // the 8-byte fast path) and the per-field check must then name it as before.
+  for (size_t shift : {0u, 1u, 5u, 7u}) {
+    CAPTURE(shift);
+    std::string csv = make_csv(6u << 20, 4);
+    const size_t at = csv.find(",word", csv.size() / 2 + shift) + 1;
+    csv.insert(at + 4, "\xC3(");  // a lead byte followed by ASCII: invalid
+    const size_t line =
+        1 + static_cast<size_t>(std::count(csv.begin(), csv.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+    const std::string one = expect_error([&] { (void)parse(csv, 1); }).what();
+    CAPTURE(one);
+    CHECK(one.find("invalid UTF-8") != std::string::npos);
+    CHECK(one.find("column 'text'") != std::string::npos);
+    CHECK(one.find(":" + std::to_string(line) + ":") != std::string::npos);  // quoted line breaks before it count
+    for (int threads : {2, 4}) CHECK(std::string(expect_error([&] { (void)parse(csv, threads); }).what()) == one);
+  }
 }

@@ -29,3 +29,16 @@ TEST_CASE("text: quote_for_message quotes, escapes and cuts long values at a cha
   const std::string straddling = std::string(59, 'a') + "\xC3\xA9" + std::string(10, 'b');
   CHECK(quote_for_message(straddling) == "'" + std::string(59, 'a') + "\xC3\xA9'... (71 bytes)");
 }
+
+TEST_CASE("text: find_invalid_utf8 finds the first bad byte after ASCII runs of any length") {
+  for (size_t run = 0; run < 40; ++run) {
+    CAPTURE(run);
+    const std::string ascii(run, 'a');
+    CHECK(find_invalid_utf8(ascii) == std::string_view::npos);
+    CHECK(find_invalid_utf8(ascii + "\xC3\xA9" + ascii) == std::string_view::npos);  // é, valid
+    CHECK(find_invalid_utf8(ascii + "\xFF" + ascii) == run);
+    CHECK(find_invalid_utf8(ascii + "\xC3(" + ascii) == run);               // lead byte, no continuation
+    CHECK(find_invalid_utf8(ascii + "\xE2\x82" ) == run);                   // cut short at the end
+    CHECK(find_invalid_utf8(ascii + "\xC3\xA9" + ascii + "\x80") == 2 * run + 2);  // stray continuation
+  }
+}
