@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "bench_common.h"
 #include "base/error.h"
 #include "data/locate.h"
 #include "dist/distributed_fit.h"
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
                   spec.name.c_str(), spec.training.batch_size, epochs, steps);
       std::printf("load average (1 min) before %s, after %s on %u hardware threads\n", load_before.c_str(),
                   load_average().c_str(), std::thread::hardware_concurrency());
+      tt::bench::print_isa();
       std::printf("%-6s %-14s %-14s %-10s %-11s %-12s %-10s %s\n", "ranks", "step ms (dist)", "step ms (1 proc)",
                   "speedup", "efficiency", "comm share", "MB/step", "top-100 dist / 1 proc");
       std::printf("%-6d %-14.2f %-16.2f %-10.2f %-11.2f %-12.1f %-10.3f %.4f / %.4f\n", comm.size(), slowest, single_ms,

@@ -5,10 +5,9 @@
 #include <cstring>
 #include <string>
 
-#include "base/cpu_isa.h"
+#include "bench_common.h"
 #include "base/parallel.h"
 #include "base/random.h"
-#include "nn/gemm.h"
 #include "nn/init.h"
 #include "nn/retrieval_loss.h"
 
@@ -32,7 +31,7 @@ int main(int argc, char** argv) {
   in.queries = &q;
   in.candidates = &c;
   const double flops = 6.0 * b * b * d;
-  std::printf("ISA: kernels %s; oneDNN %s\n", tt::isa_report().c_str(), tt::gemm_cpu_isa());
+  tt::bench::print_isa();
   std::printf("B=%zu d=%zu, %zu steps each; GFLOP/s counts the three B x B x d GEMMs\n", b, d, reps);
   std::printf("%8s %11s %12s %10s\n", "threads", "block rows", "ms/step", "GFLOP/s");
   for (int threads : {1, 2}) {

@@ -15,7 +15,7 @@
 #include <chrono>
 #include <unordered_set>
 
-#include "base/cpu_isa.h"
+#include "bench_common.h"
 #include "base/parallel.h"
 #include "base/random.h"
 #include "data/locate.h"
@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
       specs.push_back(std::string(TT_SOURCE_DIR) + "/samples/movielens/" + s + ".json");
 
   Dataset d = load_movielens_dataset(locate_movielens(data, TT_SOURCE_DIR));
-  std::printf("ISA: kernels %s; oneDNN %s\n", tt::isa_report().c_str(), tt::gemm_cpu_isa());
+  tt::bench::print_isa();
   std::printf("%-22s %-9s %6s %9s %8s %8s %11s %8s %8s %11s %6s\n", "config", "columns", "epochs", "s/epoch", "eval s",
               "GFLOP/s", "300 ep. est", "top-100", "speed-up", "GEMM floor", "share");
   for (const auto& path : specs) {

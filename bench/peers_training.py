@@ -358,6 +358,10 @@ def main():
     load = open("/proc/loadavg").read().split()[:3]
     print(f"peers: MovieLens 100k, [32], {args.epochs} epochs, evaluation every {args.eval_every}; "
           f"{os.cpu_count()} cores; load {' '.join(load)}")
+    if args.twotower and "twotower" in args.systems.split(","):
+        # The instruction sets twotower runs with (TWOTOWER_MAX_ISA, DNNL_MAX_CPU_ISA cap them).
+        version = subprocess.run([args.twotower, "--version"], check=True, capture_output=True, text=True).stdout
+        print(next((line for line in version.splitlines() if line.startswith("ISA:")), "ISA: not reported"))
     results = {}
     for name in args.systems.split(","):
         cmd = [sys.executable, os.path.abspath(__file__), "--run", name, "--data", args.data, "--epochs",

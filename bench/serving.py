@@ -33,6 +33,7 @@ class Twotower:
         f32p, i64p = POINTER(c_float), POINTER(c_int64)
         lib.tts_error.restype = ctypes.c_char_p
         lib.tts_synthetic.argtypes = [c_size_t, c_size_t, c_size_t, f32p, f32p]
+        lib.tts_isa.restype = ctypes.c_char_p
         lib.tts_read_bandwidth.argtypes = [c_int]
         lib.tts_read_bandwidth.restype = c_double
         lib.tts_create.argtypes = [f32p, c_size_t, c_size_t, c_int, POINTER(c_void_p)]
@@ -397,6 +398,7 @@ def main():
     print(f"python {sys.version.split()[0]}; " + ", ".join(versions))
     print(f"threads {args.threads}; systems {args.systems}; k {args.k}")
     tt = Twotower(args.lib)
+    print("ISA: kernels " + tt.lib.tts_isa().decode())
     for s in args.sets.split(","):
         for n in ints(args.sizes):
             for d in ints(args.dims):

@@ -49,6 +49,12 @@ __attribute__((visibility("default"))) int tts_synthetic(size_t n, size_t d, siz
   });
 }
 
+// The instruction sets in use, as the other benchmarks print them (bench_common.h).
+__attribute__((visibility("default"))) const char* tts_isa() {
+  static const std::string line = tt::isa_report() + "; oneDNN " + tt::gemm_cpu_isa();
+  return line.c_str();
+}
+
 // The machine's read bandwidth now (GB/s) on `threads` threads.
 __attribute__((visibility("default"))) double tts_read_bandwidth(int threads) {
   tt::ThreadPool pool(threads);
