@@ -7,10 +7,15 @@
 // and against --threads 1 under the same load. The ideal is the time alone x the cores used
 // alone / the cores left: cores - busy while the busy processes leave a core (each neighbour
 // keeps one), else the fair share of the scheduler, cores x T / (T + busy) for T threads.
+// "cores" is the CPU time this process got during the measurement / its wall time: what the
+// host's scheduler actually gave it (beside one busy loop on 2 cores, Linux usually places the
+// caller and the pool's worker on one core, so --threads 2 gets about one core; see
+// docs/benchmarks.md, "A busy host").
 //
 // Usage: bench_contention [--data DIR] [--spec FILE] [--epochs N] [--threads T]
-//                         [--candidates N] [--dim D] [--busy 0,1,2] [--skip-queries]
+//                         [--candidates N] [--dim D] [--busy 0,1,2] [--queries N] [--skip-queries]
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +23,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -73,8 +79,31 @@ std::string load_average() {
   return a + " " + b + " " + c;
 }
 
+// CPU seconds (user + system) this process has used so far, all its threads.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
+// Wall time and CPU time of one measured stretch; cores() is the CPU the process got in it.
+class Stretch {
+ public:
+  Stretch() : t0_(clk::now()), cpu0_(cpu_seconds()) {}
+  double cores() const {
+    const double wall = since(t0_);
+    return wall > 0 ? (cpu_seconds() - cpu0_) / wall : 0.0;
+  }
+
+ private:
+  clk::time_point t0_;
+  double cpu0_;
+};
+
 struct Timing {
   double epoch = 0, eval = 0, single = 0, batch = 0;
+  double train_cores = 0, single_cores = 0, batch_cores = 0;  // CPU time / wall time
 };
 
 struct Workload {
@@ -82,6 +111,7 @@ struct Workload {
   const ModelSpec& spec;
   const Split& split;
   size_t epochs;
+  size_t single_queries;  // measured, after 5 unmeasured
   CandidateIndex* index;  // null: no queries
   const Matrix* queries;
 
@@ -95,12 +125,14 @@ struct Workload {
     opt.epochs = epochs;
     opt.eval_every = 0;  // evaluate once, after the last epoch
     opt.threads = threads;
+    const Stretch training;
     TrainResult r = train_model(model, split.train, split.test, data.candidates, opt);
     std::vector<double> ep;
     for (const auto& e : r.history) {
       ep.push_back(e.seconds);
       t.eval += e.eval_seconds;
     }
+    t.train_cores = training.cores();
     t.epoch = percentile(ep, 0.5);
     if (!index) return t;
     ThreadPool pool(threads);
@@ -110,15 +142,20 @@ struct Workload {
     std::vector<int64_t> ids(nq * so.k);
     std::vector<float> scores(nq * so.k);
     std::vector<double> lat;
-    for (size_t i = 0; i < 40; ++i) {
+    std::optional<Stretch> singles;
+    for (size_t i = 0; i < 5 + single_queries; ++i) {
+      if (i == 5) singles.emplace();
       auto t0 = clk::now();
       index->search(queries->row(i % nq), 1, so, ids.data(), scores.data(), pool);
       if (i >= 5) lat.push_back(since(t0));
     }
+    t.single_cores = singles->cores();
     t.single = percentile(lat, 0.5);
+    const Stretch batch;
     auto t0 = clk::now();
     index->search(queries->data(), nq, so, ids.data(), scores.data(), pool);
     t.batch = since(t0);
+    t.batch_cores = batch.cores();
     return t;
   }
 };
@@ -135,7 +172,7 @@ std::vector<int> parse_list(const std::string& s) {
 
 int main(int argc, char** argv) {
   std::string data_dir, spec_path = std::string(TT_SOURCE_DIR) + "/samples/movielens/deep-32.json";
-  size_t epochs = 4, candidates = 1'000'000, dim = 64;
+  size_t epochs = 4, single_queries = 35, candidates = 1'000'000, dim = 64;
   int threads = 0;
   std::vector<int> busy = {0, 1, 2};
   bool queries = true;
@@ -153,6 +190,8 @@ int main(int argc, char** argv) {
       candidates = std::stoul(argv[++i]);
     else if (arg("--dim"))
       dim = std::stoul(argv[++i]);
+    else if (arg("--queries"))
+      single_queries = std::max<size_t>(1, std::stoul(argv[++i]));
     else if (arg("--busy"))
       busy = parse_list(argv[++i]);
     else if (std::strcmp(argv[i], "--skip-queries") == 0)
@@ -160,7 +199,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: %s [--data DIR] [--spec FILE] [--epochs N] [--threads T] [--candidates N] [--dim D] "
-                   "[--busy 0,1,2] [--skip-queries]\n",
+                   "[--busy 0,1,2] [--queries N] [--skip-queries]\n",
                    argv[0]);
       return 2;
     }
@@ -176,14 +215,17 @@ int main(int argc, char** argv) {
     synth = make_synthetic(candidates, dim, 200);
     index.emplace(std::vector<std::string>(candidates), std::move(synth.candidates));
   }
-  const Workload w{data, spec, split, epochs, index ? &*index : nullptr, &synth.queries};
+  const Workload w{data, spec, split, epochs, single_queries, index ? &*index : nullptr, &synth.queries};
 
   print_isa();
-  std::printf("bench_contention: %s, %zu epochs (+1 evaluation); top-100 over %zu x %zu; %d cores; load %s\n",
-              spec.name.c_str(), epochs, candidates, dim, cores, load_average().c_str());
-  std::printf("ideal = alone x cores used alone / cores left (cores - busy, or the fair share cores x T/(T+busy))\n\n");
-  std::printf("%-5s %-8s %-14s %10s %8s %8s %11s\n", "busy", "threads", "what", "time", "x alone", "x ideal",
-              "x threads 1");
+  std::printf(
+      "bench_contention: %s, %zu epochs (+1 evaluation); top-100 over %zu x %zu (median of %zu single queries); "
+      "%d cores; load %s\n",
+      spec.name.c_str(), epochs, candidates, dim, single_queries, cores, load_average().c_str());
+  std::printf("ideal = alone x cores used alone / cores left (cores - busy, or the fair share cores x T/(T+busy))\n");
+  std::printf("cores = CPU time this process got / wall time, during that measurement (training: all epochs)\n\n");
+  std::printf("%-5s %-8s %-14s %10s %8s %8s %11s %6s\n", "busy", "threads", "what", "time", "x alone", "x ideal",
+              "x threads 1", "cores");
 
   Timing alone_default, alone_one;
   for (int b : busy) {
@@ -205,18 +247,20 @@ int main(int argc, char** argv) {
       const double used = std::min(t, cores);
       const double left = b < cores ? cores - b : static_cast<double>(cores) * t / (t + b);
       const double ideal_factor = b == 0 ? 1.0 : used / std::min(used, left);
-      auto row = [&](const char* what, double Timing::*field, const char* unit, double scale) {
+      auto row = [&](const char* what, double Timing::*field, double Timing::*cores_got, const char* unit,
+                     double scale) {
         const double v = now.*field;
         if (v <= 0) return;
         const double a = alone.*field;
         const double one = by_threads[1].*field;
-        std::printf("%-5d %-8d %-14s %7.2f %-2s %7.2fx %7.2fx %10.2fx\n", b, t, what, v * scale, unit,
-                    a > 0 ? v / a : 0.0, a > 0 ? v / (a * ideal_factor) : 0.0, one > 0 ? v / one : 0.0);
+        std::printf("%-5d %-8d %-14s %7.2f %-2s %7.2fx %7.2fx %10.2fx %6.2f\n", b, t, what, v * scale, unit,
+                    a > 0 ? v / a : 0.0, a > 0 ? v / (a * ideal_factor) : 0.0, one > 0 ? v / one : 0.0,
+                    now.*cores_got);
       };
-      row("epoch", &Timing::epoch, "s", 1.0);
-      row("evaluation", &Timing::eval, "s", 1.0);
-      row("single query", &Timing::single, "ms", 1e3);
-      row("200 queries", &Timing::batch, "ms", 1e3);
+      row("epoch", &Timing::epoch, &Timing::train_cores, "s", 1.0);
+      row("evaluation", &Timing::eval, &Timing::train_cores, "s", 1.0);
+      row("single query", &Timing::single, &Timing::single_cores, "ms", 1e3);
+      row("200 queries", &Timing::batch, &Timing::batch_cores, "ms", 1e3);
     }
     std::fflush(stdout);
   }
