@@ -32,6 +32,15 @@ void pack_groups_i8(const int8_t* rows, size_t n, size_t d, int8_t* out) {
   pack_groups(rows, n, d, out, [](size_t k) { return k; });
 }
 
+void pack_groups_u8q(const int8_t* rows, size_t n, size_t d, uint8_t* out) {
+  const size_t groups = (n + kScanGroup - 1) / kScanGroup, quads = quads_of(d);
+  std::memset(out, 128, groups * kScanGroup * quads * kQuad);
+  for (size_t j = 0; j < n; ++j)
+    for (size_t c = 0; c < d; ++c)
+      out[((j / kScanGroup * quads + c / kQuad) * kScanGroup + j % kScanGroup) * kQuad + c % kQuad] =
+          static_cast<uint8_t>(rows[j * d + c] + 128);
+}
+
 const ScanKernelTable& scan_kernels() {
   return isa_pick(isa_baseline::scan_kernel_table, isa_avx2::scan_kernel_table, isa_avx512::scan_kernel_table);
 }
@@ -43,6 +52,14 @@ void scan_bf16(const uint16_t* packed, size_t groups, size_t d, const float* q, 
 void scan_int8(const int8_t* packed, const float* scales, size_t groups, size_t d, const float* q, size_t nq,
                float* scores, size_t ld) {
   scan_kernels().scan_int8(packed, scales, groups, d, q, nq, scores, ld);
+}
+
+void scan_u8q(const uint8_t* packed, const float* scales, size_t groups, size_t quads, const int8_t* q,
+              float q_scale, float* scores) {
+  // The bytes carry x + 128: take 128 times the query's sum back off.
+  int32_t sum = 0;
+  for (size_t c = 0; c < quads * kQuad; ++c) sum += q[c];
+  scan_kernels().scan_u8q(packed, scales, groups, quads, q, 128 * sum, q_scale, scores);
 }
 
 }  // namespace tt

@@ -10,8 +10,8 @@
 #include "base/precision.h"
 #include "index/candidate_index.h"
 #include "index/compact_scan.h"
+#include "index/float_scan.h"
 #include "index/kmeans.h"
-#include "nn/gemm.h"
 #include "nn/row_kernels.h"
 
 namespace tt {
@@ -26,7 +26,12 @@ struct Hit {
   float score;
   int64_t id;
 };
-inline bool better(const Hit& a, const Hit& b) { return a.score > b.score || (a.score == b.score && a.id < b.id); }
+// A function object, not a function: the heap operations then inline it (through a function
+// pointer they called it for every comparison).
+struct Better {
+  bool operator()(const Hit& a, const Hit& b) const { return a.score > b.score || (a.score == b.score && a.id < b.id); }
+};
+constexpr Better better{};
 
 // The best `cap` approximate scores seen, as a bounded min-heap on "better".
 class Shortlist {
@@ -76,6 +81,38 @@ struct PartitionIndex::Query {
     const auto [lo, hi] = std::equal_range(excluded_partitions.begin(), excluded_partitions.end(), p);
     return n - static_cast<size_t>(hi - lo);
   }
+};
+
+namespace {
+// Partitions best first by centroid score, ties to the lower partition.
+struct ByScore {
+  const float* cs;
+  bool operator()(uint32_t a, uint32_t b) const { return cs[a] > cs[b] || (cs[a] == cs[b] && a < b); }
+};
+// Queries per task of a batch: a partition is read from memory once per block.
+constexpr size_t kBatchBlock = 64;
+}  // namespace
+
+// One query's scan state: its int8 form, the partitions it probes, its scan buffers.
+struct PartitionIndex::Probe {
+  std::vector<int8_t> q8;
+  float q_scale = 0.0f;
+  std::vector<uint32_t> order;   // partitions by centroid score; the first `probe` are probed
+  std::vector<uint32_t> probed;  // those, in storage order, so the scan walks memory forwards
+  std::vector<float> buf;
+  std::vector<uint32_t> selected;
+};
+
+// The steps of a search, with access to the index's storage.
+struct PartitionIndex::Impl {
+  static void prepare(const PartitionIndex& ix, const float* q, const float* cs, size_t probe, Probe& pr);
+  // Scans the partitions list[0..count) into the shortlist.
+  static void scan(const PartitionIndex& ix, Probe& pr, const uint32_t* list, size_t count, const Query& f,
+                   Shortlist& sl);
+  // Extends the scan until k candidates passed the filter, re-scores, writes the k results.
+  static void finish(const PartitionIndex& ix, const Matrix& emb, const float* q, const float* cs, size_t probe,
+                     size_t rescore, size_t k, const Query& f, Probe& pr, std::vector<Hit>& hits, int64_t* ids,
+                     float* scores);
 };
 
 size_t PartitionIndex::default_partitions(size_t n) {
@@ -128,6 +165,8 @@ PartitionIndex PartitionIndex::from_parts(const Matrix& emb, Matrix centroids, s
     if (!(c.recall >= 0.0f && c.recall <= 1.0f))
       bad("calibration point " + std::to_string(i) + " has recall outside [0, 1]");
   }
+  if (d > kMaxQuadDim)
+    bad("dimension " + std::to_string(d) + " above the integer scan's " + std::to_string(kMaxQuadDim));
   if (!calibration.empty() && (calibration_k == 0 || calibration_k > n))
     bad("calibration k " + std::to_string(calibration_k) + " outside 1.." + std::to_string(n));
 
@@ -150,9 +189,10 @@ PartitionIndex PartitionIndex::from_parts(const Matrix& emb, Matrix centroids, s
     std::vector<uint64_t> next(ix.offsets_.begin(), ix.offsets_.end() - 1);
     for (size_t i = 0; i < n; ++i) ix.order_[next[ix.assignment_[i]]++] = static_cast<uint32_t>(i);
   }
-  // The int8 copy: each partition's rows quantized and packed into its own whole groups.
-  const size_t total_groups = ix.groups_[parts];
-  ix.packed_.assign(total_groups * kScanGroup * d, 0);
+  // The int8 copy: each partition's rows quantized and packed into its own whole groups, in
+  // the integer scan's quad layout (compact_scan.h, scan_u8q).
+  const size_t total_groups = ix.groups_[parts], group_bytes = kScanGroup * quads_of(d) * kQuad;
+  ix.packed_.assign(total_groups * group_bytes, 128);
   ix.scales_.assign(total_groups * kScanGroup, 0.0f);
   std::vector<float> rows;
   for (size_t p = 0; p < parts; ++p) {
@@ -162,8 +202,8 @@ PartitionIndex PartitionIndex::from_parts(const Matrix& emb, Matrix centroids, s
     for (size_t j = 0; j < len; ++j)
       std::copy(emb.row(ix.order_[off + j]), emb.row(ix.order_[off + j]) + d, rows.begin() + j * d);
     const QuantizedRows q = quantize_rows(rows.data(), len, d, Precision::int8, "approximate index");
-    pack_groups_i8(reinterpret_cast<const int8_t*>(q.data.data()), len, d,
-                   ix.packed_.data() + ix.groups_[p] * kScanGroup * d);
+    pack_groups_u8q(reinterpret_cast<const int8_t*>(q.data.data()), len, d,
+                    ix.packed_.data() + ix.groups_[p] * group_bytes);
     std::copy(q.scales.begin(), q.scales.end(), ix.scales_.begin() + ix.groups_[p] * kScanGroup);
   }
   return ix;
@@ -230,10 +270,16 @@ void PartitionIndex::search(const Matrix& emb, const float* queries, size_t n, c
         ++allowed_total;
       }
   }
-  // Centroid scores of every query (one small GEMM on this thread).
-  Matrix cs(n, parts);
-  sgemm(false, true, static_cast<long>(n), static_cast<long>(parts), static_cast<long>(d), 1.0f, queries,
-        static_cast<long>(d), centroids_.data(), static_cast<long>(d), 0.0f, cs.data(), static_cast<long>(parts));
+  // Centroid scores with the row kernel, kFloatScanMaxQueries queries at a time (a GEMM call
+  // for one row spends more on its blocking than on the arithmetic): the same bits for a query
+  // alone or in a batch. A batch's blocks score their own queries, on the pool.
+  auto centroid_scores = [&](const float* q, size_t m, float* out) {
+    for (size_t r = 0; r < m; r += kFloatScanMaxQueries)
+      scan_float_rows(centroids_.data(), parts, d, q + r * d, std::min(kFloatScanMaxQueries, m - r), out + r * parts,
+                      parts);
+  };
+  std::vector<float> cs0(parts);
+  centroid_scores(queries, 1, cs0.data());
   auto filter_for = [&](size_t i) {
     Query f;
     f.allowed = &allowed;
@@ -251,11 +297,9 @@ void PartitionIndex::search(const Matrix& emb, const float* queries, size_t n, c
   // A small allow-list is cheaper to score exactly than the partitions are to scan.
   size_t probed_rows = 0;
   {
-    std::vector<float> row(cs.row(0), cs.row(0) + parts);
     std::vector<uint32_t> order(parts);
     std::iota(order.begin(), order.end(), 0u);
-    std::nth_element(order.begin(), order.begin() + (probe - 1), order.end(),
-                     [&](uint32_t a, uint32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+    std::nth_element(order.begin(), order.begin() + (probe - 1), order.end(), ByScore{cs0.data()});
     for (size_t i = 0; i < probe; ++i) probed_rows += partition_size(order[i]);
   }
   if (!allowed.empty() && allowed_total <= probed_rows) {
@@ -277,99 +321,163 @@ void PartitionIndex::search(const Matrix& emb, const float* queries, size_t n, c
     });
     return;
   }
-  // One query: its partitions are split across the pool when there is enough to scan. Many
-  // queries: one task per query.
-  const bool split = n == 1 && probed_rows * d > kParallelScanBytes && pool.threads() > 1;
   if (n == 1) {
+    // One query: its partitions are split across the pool when there is enough to scan.
+    const bool split = probed_rows * d > kParallelScanBytes && pool.threads() > 1;
     const Query f = filter_for(0);
-    search_one(emb, queries, cs.row(0), o, probe, rescore, f, ids, scores, split ? &pool : nullptr);
+    Probe pr;
+    Impl::prepare(*this, queries, cs0.data(), probe, pr);
+    std::vector<Hit> hits;
+    const size_t tasks =
+        split ? std::min<size_t>(static_cast<size_t>(pool.threads()) * ThreadPool::kPartsPerThread, probe) : 1;
+    if (tasks <= 1) {
+      Shortlist sl(rescore);
+      Impl::scan(*this, pr, pr.probed.data(), pr.probed.size(), f, sl);
+      hits = std::move(sl.hits());
+    } else {
+      // Several runs of about equal numbers of candidates per thread, taken by whichever thread
+      // is free (ThreadPool::for_each steals): a thread the host deschedules holds back one
+      // short run, not half the scan. The union of the runs' shortlists has the same best
+      // `rescore` whatever the cut.
+      size_t total = 0;
+      for (uint32_t p : pr.probed) total += partition_size(p);
+      std::vector<size_t> cut{0};
+      size_t acc = 0;
+      for (size_t i = 0; i < pr.probed.size() && cut.size() < tasks; ++i) {
+        acc += partition_size(pr.probed[i]);
+        if (acc * tasks >= total * cut.size()) cut.push_back(i + 1);
+      }
+      while (cut.size() <= tasks) cut.push_back(pr.probed.size());
+      std::vector<std::vector<Hit>> part(tasks);
+      pool.for_each(tasks, [&](size_t t) {
+        Probe local;  // its own buffers; the query's int8 form is shared read-only
+        local.q8 = pr.q8;
+        local.q_scale = pr.q_scale;
+        Shortlist sl(rescore);
+        Impl::scan(*this, local, pr.probed.data() + cut[t], cut[t + 1] - cut[t], f, sl);
+        part[t] = std::move(sl.hits());
+      });
+      Shortlist merged(rescore);
+      for (auto& v : part)
+        for (const Hit& h : v) merged.offer(h);
+      hits = std::move(merged.hits());
+    }
+    Impl::finish(*this, emb, queries, cs0.data(), probe, rescore, o.k, f, pr, hits, ids, scores);
     return;
   }
-  pool.for_each(n, [&](size_t i) {
-    const Query f = filter_for(i);
-    search_one(emb, queries + i * d, cs.row(i), o, probe, rescore, f, ids + i * o.k, scores + i * o.k, nullptr);
+  // Many queries: blocks of queries, one task each; a block walks the partitions in storage
+  // order and scans each for every query of the block that probes it, so a partition comes
+  // from memory once per block and stays in cache for the rest (ScaNN's batched search does
+  // the same). Each query's shortlist stays in its block: the same answers as one at a time.
+  const size_t block = std::clamp<size_t>(n / (static_cast<size_t>(pool.threads()) * ThreadPool::kPartsPerThread),
+                                          1, kBatchBlock);
+  const size_t blocks = (n + block - 1) / block;
+  pool.for_each(blocks, [&](size_t b) {
+    const size_t i0 = b * block, m = std::min(block, n - i0);
+    std::vector<Query> filters;
+    std::vector<Probe> probes(m);
+    std::vector<Shortlist> lists(m, Shortlist(rescore));
+    std::vector<float> cs(m * parts);
+    centroid_scores(queries + i0 * d, m, cs.data());
+    // Which queries of the block probe each partition (counting sort by partition).
+    std::vector<uint32_t> start(parts + 1, 0), who(m * probe);
+    for (size_t r = 0; r < m; ++r) {
+      filters.push_back(filter_for(i0 + r));
+      Impl::prepare(*this, queries + (i0 + r) * d, cs.data() + r * parts, probe, probes[r]);
+      for (uint32_t p : probes[r].probed) ++start[p + 1];
+    }
+    for (size_t p = 0; p < parts; ++p) start[p + 1] += start[p];
+    {
+      std::vector<uint32_t> next(start.begin(), start.end() - 1);
+      for (size_t r = 0; r < m; ++r)
+        for (uint32_t p : probes[r].probed) who[next[p]++] = static_cast<uint32_t>(r);
+    }
+    for (uint32_t p = 0; p < parts; ++p)
+      for (uint32_t w = start[p]; w < start[p + 1]; ++w)
+        Impl::scan(*this, probes[who[w]], &p, 1, filters[who[w]], lists[who[w]]);
+    for (size_t r = 0; r < m; ++r) {
+      std::vector<Hit> hits = std::move(lists[r].hits());
+      Impl::finish(*this, emb, queries + (i0 + r) * d, cs.data() + r * parts, probe, rescore, o.k, filters[r],
+                   probes[r], hits, ids + (i0 + r) * o.k, scores + (i0 + r) * o.k);
+    }
   });
 }
 
-void PartitionIndex::search_one(const Matrix& emb, const float* q, const float* cs, const SearchOptions& o,
-                                size_t probe, size_t rescore, const Query& f, int64_t* ids, float* scores,
-                                ThreadPool* pool) const {
-  const size_t parts = partitions(), d = dim(), k = o.k;
+void PartitionIndex::Impl::prepare(const PartitionIndex& ix, const float* q, const float* cs, size_t probe,
+                                   Probe& pr) {
+  const size_t parts = ix.partitions(), d = ix.dim();
+  // The query as int8 quads (zero-padded) with one scale: the scan's scores are approximate
+  // either way, and the shortlist is re-scored in float32.
+  pr.q8.assign(quads_of(d) * kQuad, 0);
+  float qmax = 0.0f;
+  for (size_t c = 0; c < d; ++c) qmax = std::max(qmax, std::fabs(q[c]));
+  pr.q_scale = qmax > 0.0f && std::isfinite(qmax) ? qmax / 127.0f : 0.0f;
+  if (pr.q_scale > 0.0f)
+    for (size_t c = 0; c < d; ++c) {
+      const float v = q[c] / pr.q_scale;  // within [-127, 127]; NaN (which qmax skips) scans as 0
+      pr.q8[c] = static_cast<int8_t>(v == v ? std::lround(v) : 0);
+    }
   // Partitions best first by centroid score (ties to the lower partition).
-  std::vector<uint32_t> order(parts);
-  std::iota(order.begin(), order.end(), 0u);
-  auto by_score = [&](uint32_t a, uint32_t b) { return cs[a] > cs[b] || (cs[a] == cs[b] && a < b); };
-  std::nth_element(order.begin(), order.begin() + (probe - 1), order.end(), by_score);
-  // The probed ones in storage order, so the scan walks memory forwards.
-  std::vector<uint32_t> probed(order.begin(), order.begin() + probe);
-  std::sort(probed.begin(), probed.end());
+  pr.order.resize(parts);
+  std::iota(pr.order.begin(), pr.order.end(), 0u);
+  std::nth_element(pr.order.begin(), pr.order.begin() + (probe - 1), pr.order.end(), ByScore{cs});
+  pr.probed.assign(pr.order.begin(), pr.order.begin() + probe);
+  std::sort(pr.probed.begin(), pr.probed.end());
+}
 
-  auto scan = [&](const uint32_t* list, size_t count, Shortlist& sl) {
-    std::vector<float> buf;
-    std::vector<uint32_t> selected;
-    for (size_t t = 0; t < count; ++t) {
-      const uint32_t p = list[t];
-      const size_t off = offsets_[p], len = offsets_[p + 1] - off;
-      if (!len) continue;
-      const size_t g0 = groups_[p], groups = groups_[p + 1] - g0;
-      buf.resize(groups * kScanGroup);
-      selected.resize(groups * kScanGroup);
-      scan_int8(packed_.data() + g0 * kScanGroup * d, scales_.data() + g0 * kScanGroup, groups, d, q, 1, buf.data(),
-                buf.size());
-      size_t j = 0;
-      for (; j < len && !sl.full(); ++j) {
-        const int64_t pos = order_[off + j];
-        if (f.pass(pos)) sl.offer({buf[j], pos});
-      }
-      if (j < len) {
-        const size_t m = row_select_greater(buf.data() + j, len - j, sl.threshold(), selected.data());
-        for (size_t i = 0; i < m; ++i) {
-          const int64_t pos = order_[off + j + selected[i]];
-          if (buf[j + selected[i]] > sl.threshold() && f.pass(pos)) sl.offer({buf[j + selected[i]], pos});
-        }
+void PartitionIndex::Impl::scan(const PartitionIndex& ix, Probe& pr, const uint32_t* list, size_t count,
+                                const Query& f, Shortlist& sl) {
+  const size_t group_bytes = kScanGroup * pr.q8.size();
+  for (size_t t = 0; t < count; ++t) {
+    const uint32_t p = list[t];
+    const size_t off = ix.offsets_[p], len = ix.offsets_[p + 1] - off;
+    if (!len) continue;
+    const size_t g0 = ix.groups_[p], groups = ix.groups_[p + 1] - g0;
+    // The next partition is elsewhere in memory (the ones between are not probed), where the
+    // hardware prefetcher would only notice it after a few misses: fetch it while this one is
+    // scanned (up to 64 KiB: a partition is about 32 KiB at 2 sqrt(n) partitions).
+    if (t + 1 < count) {
+      const uint8_t* next = ix.packed_.data() + ix.groups_[list[t + 1]] * group_bytes;
+      const size_t bytes =
+          std::min<size_t>(65536, (ix.groups_[list[t + 1] + 1] - ix.groups_[list[t + 1]]) * group_bytes);
+      for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(next + o);
+    }
+    pr.buf.resize(groups * kScanGroup);
+    pr.selected.resize(groups * kScanGroup);
+    scan_u8q(ix.packed_.data() + g0 * group_bytes, ix.scales_.data() + g0 * kScanGroup, groups, pr.q8.size() / kQuad,
+             pr.q8.data(), pr.q_scale, pr.buf.data());
+    const float* buf = pr.buf.data();
+    size_t j = 0;
+    for (; j < len && !sl.full(); ++j) {
+      const int64_t pos = ix.order_[off + j];
+      if (f.pass(pos)) sl.offer({buf[j], pos});
+    }
+    if (j < len) {
+      const size_t m = row_select_greater(buf + j, len - j, sl.threshold(), pr.selected.data());
+      for (size_t i = 0; i < m; ++i) {
+        const size_t at = j + pr.selected[i];
+        const int64_t pos = ix.order_[off + at];
+        if (buf[at] > sl.threshold() && f.pass(pos)) sl.offer({buf[at], pos});
       }
     }
-  };
-
-  std::vector<Hit> hits;
-  const size_t tasks = pool ? std::min<size_t>(static_cast<size_t>(pool->threads()), probed.size()) : 1;
-  if (tasks <= 1) {
-    Shortlist sl(rescore);
-    scan(probed.data(), probed.size(), sl);
-    hits = std::move(sl.hits());
-  } else {
-    // Contiguous runs of partitions with about equal numbers of candidates.
-    size_t total = 0;
-    for (uint32_t p : probed) total += partition_size(p);
-    std::vector<size_t> cut{0};
-    size_t acc = 0;
-    for (size_t i = 0; i < probed.size() && cut.size() < tasks; ++i) {
-      acc += partition_size(probed[i]);
-      if (acc * tasks >= total * cut.size()) cut.push_back(i + 1);
-    }
-    while (cut.size() <= tasks) cut.push_back(probed.size());
-    std::vector<std::vector<Hit>> part(tasks);
-    pool->for_each(tasks, [&](size_t t) {
-      Shortlist sl(rescore);
-      scan(probed.data() + cut[t], cut[t + 1] - cut[t], sl);
-      part[t] = std::move(sl.hits());
-    });
-    Shortlist merged(rescore);
-    for (auto& v : part)
-      for (const Hit& h : v) merged.offer(h);
-    hits = std::move(merged.hits());
   }
+}
+
+void PartitionIndex::Impl::finish(const PartitionIndex& ix, const Matrix& emb, const float* q, const float* cs,
+                                  size_t probe, size_t rescore, size_t k, const Query& f, Probe& pr,
+                                  std::vector<Hit>& hits, int64_t* ids, float* scores) {
+  const size_t parts = ix.partitions(), d = ix.dim();
   // Until k candidates have passed the filter (or, unfiltered, until k have been scanned),
   // scan further partitions in centroid order: filtered search, never post-filtering.
   size_t passed = 0;
-  for (uint32_t p : probed) passed += f.passing(*this, p);
+  for (uint32_t p : pr.probed) passed += f.passing(ix, p);
   if (passed < k && probe < parts) {
-    std::sort(order.begin() + probe, order.end(), by_score);
+    std::sort(pr.order.begin() + probe, pr.order.end(), ByScore{cs});
     Shortlist sl(rescore);
     for (const Hit& h : hits) sl.offer(h);
     for (size_t i = probe; i < parts && passed < k; ++i) {
-      scan(&order[i], 1, sl);
-      passed += f.passing(*this, order[i]);
+      scan(ix, pr, &pr.order[i], 1, f, sl);
+      passed += f.passing(ix, pr.order[i]);
     }
     hits = std::move(sl.hits());
   }

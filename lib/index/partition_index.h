@@ -88,16 +88,15 @@ class PartitionIndex {
 
  private:
   struct Query;
-  void search_one(const Matrix& embeddings, const float* q, const float* centroid_scores, const SearchOptions& o,
-                  size_t probe, size_t rescore, const Query& filter, int64_t* ids, float* scores,
-                  ThreadPool* pool) const;
+  struct Probe;
+  struct Impl;
 
   Matrix centroids_;
   std::vector<uint32_t> assignment_;
   std::vector<uint64_t> offsets_;  // partitions + 1: where each partition starts in order_
   std::vector<uint32_t> order_;    // candidate positions sorted by partition (stable)
   std::vector<uint64_t> groups_;   // partitions + 1: first packed group of each partition
-  std::vector<int8_t> packed_;     // int8 copy in partition order, 16-candidate groups (compact_scan.h)
+  std::vector<uint8_t> packed_;    // int8 copy in partition order, groups of quads (compact_scan.h, scan_u8q)
   std::vector<float> scales_;      // one per packed slot (0 in padding)
   std::vector<PartitionCalibration> calibration_;
   size_t calibration_k_ = 0;

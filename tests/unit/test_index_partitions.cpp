@@ -133,7 +133,7 @@ TEST_CASE("approximate index: recall on a fixed seeded set stays above its floor
 }
 
 TEST_CASE("approximate index: same answers for one and two threads, one query at a time and in a batch") {
-  const size_t n = 60000, d = 32, nq = 9, k = 10;
+  const size_t n = 60000, d = 32, nq = 40, k = 10;
   CandidateIndex idx = make_index(mixture(n, d, 30, 21));
   const Matrix q = mixture(nq, d, 30, 22);
   ThreadPool one(1), two(2);
