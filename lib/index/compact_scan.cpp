@@ -32,13 +32,15 @@ void pack_groups_i8(const int8_t* rows, size_t n, size_t d, int8_t* out) {
   pack_groups(rows, n, d, out, [](size_t k) { return k; });
 }
 
-void pack_groups_u8q(const int8_t* rows, size_t n, size_t d, uint8_t* out) {
-  const size_t groups = (n + kScanGroup - 1) / kScanGroup, quads = quads_of(d);
-  std::memset(out, 128, groups * kScanGroup * quads * kQuad);
+void pack_groups_u4(const int8_t* rows, size_t n, size_t d, uint8_t* out) {
+  const size_t groups = (n + kScanGroup - 1) / kScanGroup, octets = octets_of(d);
+  std::memset(out, 0x88, groups * kScanGroup * octets * 4);
   for (size_t j = 0; j < n; ++j)
-    for (size_t c = 0; c < d; ++c)
-      out[((j / kScanGroup * quads + c / kQuad) * kScanGroup + j % kScanGroup) * kQuad + c % kQuad] =
-          static_cast<uint8_t>(rows[j * d + c] + 128);
+    for (size_t c = 0; c < d; ++c) {
+      const size_t r = c % kOctet, shift = r / 4 * 4;
+      uint8_t& byte = out[((j / kScanGroup * octets + c / kOctet) * kScanGroup + j % kScanGroup) * 4 + r % 4];
+      byte = static_cast<uint8_t>((byte & ~(0xF << shift)) | ((rows[j * d + c] + 8) << shift));
+    }
 }
 
 const ScanKernelTable& scan_kernels() {
@@ -54,12 +56,12 @@ void scan_int8(const int8_t* packed, const float* scales, size_t groups, size_t 
   scan_kernels().scan_int8(packed, scales, groups, d, q, nq, scores, ld);
 }
 
-void scan_u8q(const uint8_t* packed, const float* scales, size_t groups, size_t quads, const int8_t* q,
-              float q_scale, float* scores) {
-  // The bytes carry x + 128: take 128 times the query's sum back off.
+void scan_u4(const uint8_t* packed, const float* scales, size_t groups, size_t octets, const int8_t* q, float q_scale,
+             float* scores) {
+  // The nibbles carry x + 8: take 8 times the query's sum back off.
   int32_t sum = 0;
-  for (size_t c = 0; c < quads * kQuad; ++c) sum += q[c];
-  scan_kernels().scan_u8q(packed, scales, groups, quads, q, 128 * sum, q_scale, scores);
+  for (size_t c = 0; c < octets * kOctet; ++c) sum += q[c];
+  scan_kernels().scan_u4(packed, scales, groups, octets, q, 8 * sum, q_scale, scores);
 }
 
 }  // namespace tt

@@ -22,22 +22,25 @@ void scan_bf16(const uint16_t* packed, size_t groups, size_t d, const float* q, 
 void scan_int8(const int8_t* packed, const float* scales, size_t groups, size_t d, const float* q, size_t nq,
                float* scores, size_t ld);
 
-// The approximate index's integer scan. Candidates are int8 values x stored as unsigned bytes
-// x + 128, in groups of 16 whose elements come in quads: byte (g, c) of candidate k is at
-// data[g][c / 4][k][c % 4] (64 bytes per quad of a group), the last quad padded with x = 0;
-// the query is int8 quads (padding 0). With AVX-512 VNNI one vpdpbusd multiplies and adds a
-// quad of 16 candidates at once (the float decode of scan_int8 costs four instructions per
-// element instead), which makes the scan read-bound rather than decode-bound.
-//   scores[j] = float(sum_c q_c (x_jc + 128) - 128 sum_c q_c) * (scales[j] * q_scale)
-// The sums are exact integers (at most 65,536 dimensions), so every level gives the same bits.
-constexpr size_t kQuad = 4;
-constexpr size_t kMaxQuadDim = 65536;
-inline size_t quads_of(size_t d) { return (d + kQuad - 1) / kQuad; }
-// Packs rows x d int8 values (out: ceil(rows / 16) * 16 * quads_of(d) * 4 bytes).
-void pack_groups_u8q(const int8_t* rows, size_t n, size_t d, uint8_t* out);
+// The approximate index's leaf scan, 4-bit: candidates are values x in [-7, 7] (a scale per
+// candidate) stored as x + 8, in groups of 16; for each octet of elements, candidate k of a
+// group has one 4-byte word, whose low nibbles hold elements 0-3 of the octet and high
+// nibbles elements 4-7 (32 bytes per candidate at d = 64: half of int8's, an eighth of
+// float32's), the last octet padded with x = 0. The query is int8 (one scale), padded to
+// whole octets with 0. With AVX-512 VNNI a mask, a shift and two vpdpbusd multiply and add an
+// octet of 16 candidates (the float decode of scan_int8 costs four instructions per element,
+// which kept that scan from reaching the memory's rate).
+//   scores[j] = float(sum_c q_c (x_jc + 8) - 8 sum_c q_c) * (scales[j] * q_scale)
+// The sums are exact integers, so every ISA level gives the same bits.
+constexpr size_t kOctet = 8;
+// The integer sums stay within int32 up to this dimension (|sum| <= d * 15 * 127).
+constexpr size_t kMaxScanDim = 1000000;
+inline size_t octets_of(size_t d) { return (d + kOctet - 1) / kOctet; }
+// Packs rows x d values in [-7, 7] (out: ceil(rows / 16) * 16 * octets_of(d) * 4 bytes).
+void pack_groups_u4(const int8_t* rows, size_t n, size_t d, uint8_t* out);
 // scores[j] for the candidates of `groups` groups (j < groups * 16) and one int8 query of
-// quads_of(d) * 4 values.
-void scan_u8q(const uint8_t* packed, const float* scales, size_t groups, size_t quads, const int8_t* q,
-              float q_scale, float* scores);
+// octets * 8 values.
+void scan_u4(const uint8_t* packed, const float* scales, size_t groups, size_t octets, const int8_t* q, float q_scale,
+             float* scores);
 
 }  // namespace tt

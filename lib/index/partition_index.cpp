@@ -162,8 +162,8 @@ PartitionIndex PartitionIndex::from_parts(const Matrix& emb, Matrix centroids, s
     if (!(c.recall >= 0.0f && c.recall <= 1.0f))
       bad("calibration point " + std::to_string(i) + " has recall outside [0, 1]");
   }
-  if (d > kMaxQuadDim)
-    bad("dimension " + std::to_string(d) + " above the integer scan's " + std::to_string(kMaxQuadDim));
+  if (d > kMaxScanDim)
+    bad("dimension " + std::to_string(d) + " above the 4-bit scan's " + std::to_string(kMaxScanDim));
   if (!calibration.empty() && (calibration_k == 0 || calibration_k > n))
     bad("calibration k " + std::to_string(calibration_k) + " outside 1.." + std::to_string(n));
 
@@ -186,22 +186,31 @@ PartitionIndex PartitionIndex::from_parts(const Matrix& emb, Matrix centroids, s
     std::vector<uint64_t> next(ix.offsets_.begin(), ix.offsets_.end() - 1);
     for (size_t i = 0; i < n; ++i) ix.order_[next[ix.assignment_[i]]++] = static_cast<uint32_t>(i);
   }
-  // The int8 copy: each partition's rows quantized and packed into its own whole groups, in
-  // the integer scan's quad layout (compact_scan.h, scan_u8q).
-  const size_t total_groups = ix.groups_[parts], group_bytes = kScanGroup * quads_of(d) * kQuad;
-  ix.packed_.assign(total_groups * group_bytes, 128);
+  // The 4-bit copy: each partition's rows quantized (a scale per row, values in [-7, 7]) and
+  // packed into its own whole groups (compact_scan.h, scan_u4). quantize_rows checks the rows.
+  const size_t total_groups = ix.groups_[parts], group_bytes = kScanGroup * octets_of(d) * 4;
+  ix.packed_.assign(total_groups * group_bytes, 0x88);
   ix.scales_.assign(total_groups * kScanGroup, 0.0f);
   std::vector<float> rows;
+  std::vector<int8_t> codes;
   for (size_t p = 0; p < parts; ++p) {
     const size_t off = ix.offsets_[p], len = ix.offsets_[p + 1] - off;
     if (!len) continue;
     rows.resize(len * d);
     for (size_t j = 0; j < len; ++j)
       std::copy(emb.row(ix.order_[off + j]), emb.row(ix.order_[off + j]) + d, rows.begin() + j * d);
-    const QuantizedRows q = quantize_rows(rows.data(), len, d, Precision::int8, "approximate index");
-    pack_groups_u8q(reinterpret_cast<const int8_t*>(q.data.data()), len, d,
-                    ix.packed_.data() + ix.groups_[p] * group_bytes);
-    std::copy(q.scales.begin(), q.scales.end(), ix.scales_.begin() + ix.groups_[p] * kScanGroup);
+    (void)quantize_rows(rows.data(), len, d, Precision::int8, "approximate index");
+    codes.resize(len * d);
+    for (size_t j = 0; j < len; ++j) {
+      float m = 0.0f;
+      for (size_t c = 0; c < d; ++c) m = std::max(m, std::fabs(rows[j * d + c]));
+      const float scale = m / 7.0f;
+      ix.scales_[ix.groups_[p] * kScanGroup + j] = scale;
+      for (size_t c = 0; c < d; ++c)
+        codes[j * d + c] = static_cast<int8_t>(
+            scale > 0.0f ? std::clamp(std::lround(rows[j * d + c] / scale), -7L, 7L) : 0);
+    }
+    pack_groups_u4(codes.data(), len, d, ix.packed_.data() + ix.groups_[p] * group_bytes);
   }
   return ix;
 }
@@ -402,9 +411,9 @@ void PartitionIndex::search(const Matrix& emb, const float* queries, size_t n, c
 void PartitionIndex::Impl::prepare(const PartitionIndex& ix, const float* q, const float* cs, size_t probe,
                                    Probe& pr) {
   const size_t parts = ix.partitions(), d = ix.dim();
-  // The query as int8 quads (zero-padded) with one scale: the scan's scores are approximate
+  // The query as int8 octets (zero-padded) with one scale: the scan's scores are approximate
   // either way, and the shortlist is re-scored in float32.
-  pr.q8.assign(quads_of(d) * kQuad, 0);
+  pr.q8.assign(octets_of(d) * kOctet, 0);
   float qmax = 0.0f;
   for (size_t c = 0; c < d; ++c) qmax = std::max(qmax, std::fabs(q[c]));
   pr.q_scale = qmax > 0.0f && std::isfinite(qmax) ? qmax / 127.0f : 0.0f;
@@ -423,7 +432,7 @@ void PartitionIndex::Impl::prepare(const PartitionIndex& ix, const float* q, con
 
 void PartitionIndex::Impl::scan(const PartitionIndex& ix, Probe& pr, const uint32_t* list, size_t count,
                                 const Query& f, Shortlist& sl) {
-  const size_t group_bytes = kScanGroup * pr.q8.size();
+  const size_t group_bytes = kScanGroup * pr.q8.size() / 2;
   for (size_t t = 0; t < count; ++t) {
     const uint32_t p = list[t];
     const size_t off = ix.offsets_[p], len = ix.offsets_[p + 1] - off;
@@ -440,7 +449,7 @@ void PartitionIndex::Impl::scan(const PartitionIndex& ix, Probe& pr, const uint3
     }
     pr.buf.resize(groups * kScanGroup);
     pr.selected.resize(groups * kScanGroup);
-    scan_u8q(ix.packed_.data() + g0 * group_bytes, ix.scales_.data() + g0 * kScanGroup, groups, pr.q8.size() / kQuad,
+    scan_u4(ix.packed_.data() + g0 * group_bytes, ix.scales_.data() + g0 * kScanGroup, groups, pr.q8.size() / kOctet,
              pr.q8.data(), pr.q_scale, pr.buf.data());
     const float* buf = pr.buf.data();
     size_t j = 0;

@@ -96,7 +96,7 @@ class PartitionIndex {
   std::vector<uint64_t> offsets_;  // partitions + 1: where each partition starts in order_
   std::vector<uint32_t> order_;    // candidate positions sorted by partition (stable)
   std::vector<uint64_t> groups_;   // partitions + 1: first packed group of each partition
-  std::vector<uint8_t> packed_;    // int8 copy in partition order, groups of quads (compact_scan.h, scan_u8q)
+  std::vector<uint8_t> packed_;    // 4-bit copy in partition order, 16-candidate groups (compact_scan.h, scan_u4)
   std::vector<float> scales_;      // one per packed slot (0 in padding)
   std::vector<PartitionCalibration> calibration_;
   size_t calibration_k_ = 0;

@@ -306,38 +306,44 @@ void scan_float_rows(const float* c, size_t n, size_t d, const float* q, size_t 
   }
 }
 
-// ---- Integer quad scan (compact_scan.h, scan_u8q) ------------------------------------------
+// ---- 4-bit scan (compact_scan.h, scan_u4) --------------------------------------------------
 // Exact integer sums, then one conversion and two products written the same way everywhere.
-void scan_u8q_portable(const uint8_t* packed, const float* scales, size_t groups, size_t quads, const int8_t* q,
-                       int32_t corr, float q_scale, float* scores) {
+void scan_u4_portable(const uint8_t* packed, const float* scales, size_t groups, size_t octets, const int8_t* q,
+                      int32_t corr, float q_scale, float* scores) {
   for (size_t g = 0; g < groups; ++g) {
     int32_t acc[kScanGroup] = {};
-    const uint8_t* p = packed + g * quads * kScanGroup * 4;
-    for (size_t c4 = 0; c4 < quads; ++c4, p += kScanGroup * 4)
+    const uint8_t* p = packed + g * octets * kScanGroup * 4;
+    for (size_t o = 0; o < octets; ++o, p += kScanGroup * 4)
       for (size_t k = 0; k < kScanGroup; ++k)
-        for (size_t b = 0; b < 4; ++b) acc[k] += static_cast<int32_t>(p[k * 4 + b]) * q[c4 * 4 + b];
+        for (size_t b = 0; b < 4; ++b)
+          acc[k] += static_cast<int32_t>(p[k * 4 + b] & 0xF) * q[o * 8 + b] +
+                    static_cast<int32_t>(p[k * 4 + b] >> 4) * q[o * 8 + 4 + b];
     for (size_t k = 0; k < kScanGroup; ++k)
       scores[g * kScanGroup + k] = static_cast<float>(acc[k] - corr) * (scales[g * kScanGroup + k] * q_scale);
   }
 }
 
 #if defined(__AVX512F__)
-// G groups at a time: G independent vpdpbusd chains keep the unit busy.
 template <size_t G>
-[[gnu::always_inline]] inline void u8q_block(const uint8_t* packed, const float* scales, size_t g0, size_t quads,
-                                             const int8_t* q, __m512i corr, __m512 qs, float* scores)
+[[gnu::always_inline]] inline void u4_block(const uint8_t* packed, const float* scales, size_t g0, size_t octets,
+                                            const int8_t* q, __m512i corr, __m512 qs, float* scores)
     __attribute__((target("avx512vnni")));
 template <size_t G>
-inline void u8q_block(const uint8_t* packed, const float* scales, size_t g0, size_t quads, const int8_t* q,
-                      __m512i corr, __m512 qs, float* scores) {
+inline void u4_block(const uint8_t* packed, const float* scales, size_t g0, size_t octets, const int8_t* q,
+                     __m512i corr, __m512 qs, float* scores) {
+  const __m512i nib = _mm512_set1_epi8(0x0F);
   __m512i acc[G];
   for (size_t k = 0; k < G; ++k) acc[k] = _mm512_setzero_si512();
-  for (size_t c4 = 0; c4 < quads; ++c4) {
-    int32_t qw;
-    std::memcpy(&qw, q + c4 * 4, 4);
-    const __m512i qb = _mm512_set1_epi32(qw);
-    for (size_t k = 0; k < G; ++k)
-      acc[k] = _mm512_dpbusd_epi32(acc[k], _mm512_loadu_si512(packed + ((g0 + k) * quads + c4) * kScanGroup * 4), qb);
+  for (size_t o = 0; o < octets; ++o) {
+    int32_t lo_w, hi_w;
+    std::memcpy(&lo_w, q + o * 8, 4);
+    std::memcpy(&hi_w, q + o * 8 + 4, 4);
+    const __m512i qlo = _mm512_set1_epi32(lo_w), qhi = _mm512_set1_epi32(hi_w);
+    for (size_t k = 0; k < G; ++k) {
+      const __m512i v = _mm512_loadu_si512(packed + ((g0 + k) * octets + o) * kScanGroup * 4);
+      acc[k] = _mm512_dpbusd_epi32(acc[k], _mm512_and_si512(v, nib), qlo);
+      acc[k] = _mm512_dpbusd_epi32(acc[k], _mm512_and_si512(_mm512_srli_epi16(v, 4), nib), qhi);
+    }
   }
   for (size_t k = 0; k < G; ++k) {
     const size_t j = (g0 + k) * kScanGroup;
@@ -346,32 +352,32 @@ inline void u8q_block(const uint8_t* packed, const float* scales, size_t g0, siz
   }
 }
 
-__attribute__((target("avx512vnni"))) void scan_u8q_vnni(const uint8_t* packed, const float* scales, size_t groups,
-                                                          size_t quads, const int8_t* q, int32_t corr, float q_scale,
-                                                          float* scores) {
+__attribute__((target("avx512vnni"))) void scan_u4_vnni(const uint8_t* packed, const float* scales, size_t groups,
+                                                         size_t octets, const int8_t* q, int32_t corr, float q_scale,
+                                                         float* scores) {
   const __m512i c = _mm512_set1_epi32(corr);
   const __m512 qs = _mm512_set1_ps(q_scale);
   // Software prefetch a fixed distance ahead, as scan_rows does (one core alone does not keep
   // enough misses in flight).
   constexpr size_t kAheadBytes = 16384;
-  const size_t bytes = quads * kScanGroup * 4, ahead = kAheadBytes / bytes + 1;
+  const size_t bytes = octets * kScanGroup * 4, ahead = kAheadBytes / bytes + 1;
   size_t g = 0;
   for (; g + 8 <= groups; g += 8) {
     if (g + ahead + 8 <= groups)
       for (size_t off = 0; off < 8 * bytes; off += 64) __builtin_prefetch(packed + (g + ahead) * bytes + off);
-    u8q_block<8>(packed, scales, g, quads, q, c, qs, scores);
+    u4_block<8>(packed, scales, g, octets, q, c, qs, scores);
   }
-  for (; g < groups; ++g) u8q_block<1>(packed, scales, g, quads, q, c, qs, scores);
+  for (; g < groups; ++g) u4_block<1>(packed, scales, g, octets, q, c, qs, scores);
 }
 #endif
 
-void scan_u8q(const uint8_t* packed, const float* scales, size_t groups, size_t quads, const int8_t* q, int32_t corr,
-              float q_scale, float* scores) {
+void scan_u4(const uint8_t* packed, const float* scales, size_t groups, size_t octets, const int8_t* q, int32_t corr,
+             float q_scale, float* scores) {
 #if defined(__AVX512F__)
   static const bool vnni = __builtin_cpu_supports("avx512vnni");
-  if (vnni) return scan_u8q_vnni(packed, scales, groups, quads, q, corr, q_scale, scores);
+  if (vnni) return scan_u4_vnni(packed, scales, groups, octets, q, corr, q_scale, scores);
 #endif
-  scan_u8q_portable(packed, scales, groups, quads, q, corr, q_scale, scores);
+  scan_u4_portable(packed, scales, groups, octets, q, corr, q_scale, scores);
 }
 
 }  // namespace
@@ -380,7 +386,7 @@ const ScanKernelTable scan_kernel_table = {
     .scan_bf16 = scan_bf16,
     .scan_int8 = scan_int8,
     .scan_float_rows = scan_float_rows,
-    .scan_u8q = scan_u8q,
+    .scan_u4 = scan_u4,
 };
 
 }  // namespace tt::TT_ISA_NS

@@ -12,8 +12,8 @@ struct ScanKernelTable {
   void (*scan_bf16)(const uint16_t*, size_t, size_t, const float*, size_t, float*, size_t);
   void (*scan_int8)(const int8_t*, const float*, size_t, size_t, const float*, size_t, float*, size_t);
   void (*scan_float_rows)(const float*, size_t, size_t, const float*, size_t, float*, size_t);
-  // packed, scales, groups, quads, query, 128 * (sum of the query), query scale, scores
-  void (*scan_u8q)(const uint8_t*, const float*, size_t, size_t, const int8_t*, int32_t, float, float*);
+  // packed, scales, groups, octets, query, 8 * (sum of the query), query scale, scores
+  void (*scan_u4)(const uint8_t*, const float*, size_t, size_t, const int8_t*, int32_t, float, float*);
 };
 
 namespace isa_baseline {

@@ -114,21 +114,23 @@ Outputs scan_outputs() {
       pack_groups_u16(rows16.data(), n, d, packed16.data());
       pack_groups_i8(rows8.data(), n, d, packed8.data());
       {
-        // The integer quad scan: exact integer sums, so the same bits at every level and the
-        // formula of compact_scan.h exactly (named so that compare_levels wants equal bits).
-        const size_t quads = quads_of(d);
-        std::vector<uint8_t> packedq(ld * quads * kQuad);
-        pack_groups_u8q(rows8.data(), n, d, packedq.data());
-        std::vector<int8_t> q8(quads * kQuad, 0);
-        for (size_t c = 0; c < d; ++c) q8[c] = static_cast<int8_t>(static_cast<int>(rng.below(255)) - 127);
+        // The 4-bit scan: exact integer sums, so the same bits at every level and the formula
+        // of compact_scan.h exactly (named so that compare_levels wants equal bits).
+        const size_t octets = octets_of(d);
+        std::vector<int8_t> rows4(n * d);
+        for (size_t i = 0; i < n * d; ++i) rows4[i] = static_cast<int8_t>(std::lround(c[i] * 7.0f));
+        std::vector<uint8_t> packed4(ld * octets * 4);
+        pack_groups_u4(rows4.data(), n, d, packed4.data());
+        std::vector<int8_t> q8(octets * kOctet, 0);
+        for (size_t e = 0; e < d; ++e) q8[e] = static_cast<int8_t>(static_cast<int>(rng.below(255)) - 127);
         std::vector<float> s(ld);
-        scan_u8q(packedq.data(), scales.data(), groups, quads, q8.data(), 0.0123f, s.data());
+        scan_u4(packed4.data(), scales.data(), groups, octets, q8.data(), 0.0123f, s.data());
         for (size_t j = 0; j < n; ++j) {
           int32_t dot = 0;
-          for (size_t c = 0; c < d; ++c) dot += int32_t{rows8[j * d + c]} * q8[c];
+          for (size_t e = 0; e < d; ++e) dot += int32_t{rows4[j * d + e]} * q8[e];
           CHECK(s[j] == static_cast<float>(dot) * (scales[j] * 0.0123f));
         }
-        put(o, "u8q_dot@" + std::to_string(d) + "x" + std::to_string(n), s.data(), s.size());
+        put(o, "u4_dot@" + std::to_string(d) + "x" + std::to_string(n), s.data(), s.size());
       }
       for (size_t nq = 1; nq <= 9; ++nq) {
         const std::string at = "@" + std::to_string(d) + "x" + std::to_string(n) + "q" + std::to_string(nq);
