@@ -308,6 +308,7 @@ void scan_float_rows(const float* c, size_t n, size_t d, const float* q, size_t 
 
 // ---- 4-bit scan (compact_scan.h, scan_u4) --------------------------------------------------
 // Exact integer sums, then one conversion and two products written the same way everywhere.
+#if !defined(__AVX2__)
 void scan_u4_portable(const uint8_t* packed, const float* scales, size_t groups, size_t octets, const int8_t* q,
                       int32_t corr, float q_scale, float* scores) {
   for (size_t g = 0; g < groups; ++g) {
@@ -322,6 +323,8 @@ void scan_u4_portable(const uint8_t* packed, const float* scales, size_t groups,
       scores[g * kScanGroup + k] = static_cast<float>(acc[k] - corr) * (scales[g * kScanGroup + k] * q_scale);
   }
 }
+
+#endif
 
 #if defined(__AVX512F__)
 template <size_t G>
@@ -371,13 +374,54 @@ __attribute__((target("avx512vnni"))) void scan_u4_vnni(const uint8_t* packed, c
 }
 #endif
 
+#if defined(__AVX2__)
+// Without VNNI: vpmaddubsw multiplies the nibbles (0..15) by the int8 query and adds pairs into
+// int16 (at most 2 * 15 * 127, so it never saturates), the two nibbles' products are added
+// (at most 7,620), and vpmaddwd by ones widens each candidate's word to int32 every octet.
+void scan_u4_avx2(const uint8_t* packed, const float* scales, size_t groups, size_t octets, const int8_t* q,
+                  int32_t corr, float q_scale, float* scores) {
+  const __m256i nib = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1), c = _mm256_set1_epi32(corr);
+  const __m256 qs = _mm256_set1_ps(q_scale);
+  const size_t bytes = octets * kScanGroup * 4, ahead = 16384 / bytes + 1;
+  for (size_t g = 0; g < groups; ++g) {
+    if (g + ahead < groups)
+      for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(packed + (g + ahead) * bytes + off);
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+    for (size_t o = 0; o < octets; ++o) {
+      int32_t lo_w, hi_w;
+      std::memcpy(&lo_w, q + o * 8, 4);
+      std::memcpy(&hi_w, q + o * 8 + 4, 4);
+      const __m256i qlo = _mm256_set1_epi32(lo_w), qhi = _mm256_set1_epi32(hi_w);
+      const uint8_t* p = packed + (g * octets + o) * kScanGroup * 4;
+      const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+      const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+      const __m256i t0 = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(v0, nib), qlo),
+                                          _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v0, 4), nib), qhi));
+      const __m256i t1 = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(v1, nib), qlo),
+                                          _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v1, 4), nib), qhi));
+      acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(t0, ones));
+      acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(t1, ones));
+    }
+    const size_t j = g * kScanGroup;
+    const __m256 s0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc0, c));
+    const __m256 s1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc1, c));
+    _mm256_storeu_ps(scores + j, _mm256_mul_ps(s0, _mm256_mul_ps(_mm256_loadu_ps(scales + j), qs)));
+    _mm256_storeu_ps(scores + j + 8, _mm256_mul_ps(s1, _mm256_mul_ps(_mm256_loadu_ps(scales + j + 8), qs)));
+  }
+}
+#endif
+
 void scan_u4(const uint8_t* packed, const float* scales, size_t groups, size_t octets, const int8_t* q, int32_t corr,
              float q_scale, float* scores) {
 #if defined(__AVX512F__)
   static const bool vnni = __builtin_cpu_supports("avx512vnni");
   if (vnni) return scan_u4_vnni(packed, scales, groups, octets, q, corr, q_scale, scores);
 #endif
+#if defined(__AVX2__)
+  scan_u4_avx2(packed, scales, groups, octets, q, corr, q_scale, scores);
+#else
   scan_u4_portable(packed, scales, groups, octets, q, corr, q_scale, scores);
+#endif
 }
 
 }  // namespace
