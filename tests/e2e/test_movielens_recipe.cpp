@@ -44,6 +44,9 @@ TEST_CASE("MovieLens recommended recipe: a few epochs beat the most-popular list
     CAPTURE(m.k[i]);
     CHECK(m.accuracy[i] > m.baseline[i]);
   }
-  CHECK(m.at(100) > 0.36);  // measured 0.415 after 3 epochs (seed 42, 2 threads)
-  CHECK(m.at(10) > 0.05);   // measured 0.064
+  // Floors well under the measured figures and above the most-popular list (0.2946 / 0.0481).
+  // Measured after 3 epochs with the recipe's [128, 64] towers (seed 42, 2 threads, Zen 5):
+  // top-100 0.410, top-10 0.065; the study's epoch kept reaches 0.456 / 0.069 (docs/results.md).
+  CHECK(m.at(100) > 0.36);
+  CHECK(m.at(10) > 0.05);
 }
