@@ -6,7 +6,8 @@
 # the library defaults, runs WARM untimed queries, then times Q single queries one at a time
 # (the search call alone) and prints p50 / p99 and the sum of its top-1 keys (equal sums: the
 # same answers). The layers take turns for ROUNDS rounds; the table gives each layer's median
-# over the rounds. Benchmark-only (faiss-cpu from PyPI, never a dependency, never in CI):
+# over the rounds. twotower's layers run at the library's default (all cores), and the C layer
+# once more at 1 thread, Faiss's single-query setting in bench/serving.py. Benchmark-only (faiss-cpu from PyPI, never a dependency, never in CI):
 #
 #   flock /work/coord/bench.lock /work/coord/quiet.sh bench/bindings-latency.sh
 #
@@ -57,6 +58,7 @@ for round in $(seq "$ROUNDS"); do
   echo "-- round $round"
   "${py[@]}" faiss "${args[@]}"
   "$out/latency-c" "${args[@]}"
+  "$out/latency-c" "${args[@]}" 1
   TWOTOWER_LIBRARY=$build/libtwotower.so PYTHONPATH=$root/bindings/python "${py[@]}" python "${args[@]}"
   "$out/latency-go" "${args[@]}"
   "$out/rust-target/release/latency-rust" "${args[@]}"

@@ -1,9 +1,11 @@
 /* Issue 18, "small catalogues without overhead": the C API call itself. Loads the raw float32
  * files bench/bindings-latency.sh wrote (base: n x d, queries: q x d), builds a tt_index with
  * the library defaults (float32, all cores) and times tt_index_search one query at a time, k
- * results each, after `warm` untimed queries. Prints the line every layer prints (see
- * common.txt in the script): layer, p50 and p99 in ms, and the sum of the top keys, which must
- * agree across layers (same answers). Usage: latency DIR N D Q K WARM */
+ * results each, after `warm` untimed queries. Prints the line every layer prints
+ * (RESULT layer p50_ms p99_ms top-key-sum): the sum of the top-1 keys must
+ * agree across layers (same answers). THREADS (optional, default 0 = all cores, the library's
+ * default and what the bindings' layers use) is tt_index_options.threads.
+ * Usage: latency DIR N D Q K WARM [THREADS] */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +46,8 @@ static int by_value(const void* a, const void* b) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
-    fprintf(stderr, "usage: latency DIR N D Q K WARM\n");
+  if (argc != 7 && argc != 8) {
+    fprintf(stderr, "usage: latency DIR N D Q K WARM [THREADS]\n");
     return 2;
   }
   const char* dir = argv[1];
@@ -54,8 +56,11 @@ int main(int argc, char** argv) {
   float* base = read_f32(dir, "base.f32", n * d);
   float* queries = read_f32(dir, "queries.f32", q * d);
 
+  tt_index_options index_opts;
+  tt_index_options_init(&index_opts);
+  index_opts.threads = argc == 8 ? atoi(argv[7]) : 0;
   tt_index* index = NULL;
-  check(tt_index_create(d, NULL, &index), "tt_index_create");
+  check(tt_index_create(d, &index_opts, &index), "tt_index_create");
   check(tt_index_add(index, base, n, d, NULL), "tt_index_add");
   tt_query_options opts;
   tt_query_options_init(&opts);
@@ -75,7 +80,9 @@ int main(int argc, char** argv) {
     top_sum += keys[0];
   }
   qsort(ms, q, sizeof(double), by_value);
-  printf("RESULT C-API %.4f %.4f %lld\n", ms[q / 2], ms[(q * 99) / 100], top_sum);
+  char layer[32] = "C-API";
+  if (index_opts.threads > 0) snprintf(layer, sizeof layer, "C-API-%d-thread", (int)index_opts.threads);
+  printf("RESULT %s %.4f %.4f %lld\n", layer, ms[q / 2], ms[(q * 99) / 100], top_sum);
   tt_index_free(index);
   free(ms);
   free(scores);
