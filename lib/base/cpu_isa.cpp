@@ -52,7 +52,7 @@ Isa resolve_allowed() {
   if (l >= 0) return static_cast<Isa>(l);
   // Two threads may get here at once; both compute the same value, and only the one that
   // stores it first warns about a bad environment value.
-  const Isa allowed = std::min(detect(), env_cap(false));
+  const Isa allowed = std::min(isa_supported(), env_cap(false));
   int expected = -1;
   if (g_allowed.compare_exchange_strong(expected, static_cast<int>(allowed), std::memory_order_acq_rel)) {
     env_cap(true);
@@ -108,7 +108,8 @@ std::string isa_report() {
   s += " (CPU: ";
   s += isa_name(isa_supported());
 #if defined(__x86_64__) && defined(__GNUC__)
-  // Reported, not used: see docs/architecture.md ("ISA") for why the scans do not use them.
+  // Reported: only the approximate index's 4-bit scan uses VNNI (same bits as without it);
+  // docs/architecture.md ("Instruction sets") says why the exact scans use neither.
   if (__builtin_cpu_supports("avx512bf16")) s += " +bf16";
   if (__builtin_cpu_supports("avx512vnni")) s += " +vnni";
 #endif

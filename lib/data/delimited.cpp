@@ -22,7 +22,6 @@ constexpr size_t kParallelBytes = 4u << 20;
 // Pieces are small enough for a few per thread, so that one descheduled thread delays little.
 constexpr size_t kPieceBytes = 2u << 20;
 
-
 // `suffix` is lowercase.
 bool ends_with_ignoring_case(const std::string& s, std::string_view suffix) {
   if (s.size() < suffix.size()) return false;
@@ -148,8 +147,7 @@ std::vector<PieceStart> cut_records(std::string_view text, size_t begin, size_t 
   const size_t n = text.size();
   // Without a quote character anywhere, quoting cannot hide a line break: cut at any line break
   // (memchr and count are vectorised; the quote-following loop below reads one byte at a time).
-  const bool no_quotes = !std::memchr(p + begin, '"', n - begin);
-  if (!options.quoting || no_quotes) {
+  if (!options.quoting || !std::memchr(p + begin, '"', n - begin)) {
     // No quotes: any line break ends a record, and lines are counted only up to each cut.
     size_t from = begin;
     while (next_cut < n) {

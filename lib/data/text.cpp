@@ -1,10 +1,9 @@
 #include "data/text.h"
 
-#include <cstdint>
-#include <cstring>
-
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace tt {
 
