@@ -63,6 +63,7 @@ void tt_model::refresh_texts() {
 // tt_model_evaluate*: `field` prefixes option names in messages ("tt_eval_options.").
 static void evaluate(const tt_model& model, const tt_table& interactions, const tt_table& candidates,
                      const tt_eval_options& o, const std::string& field, tt_metrics* out) {
+  capi::check_result(out, "tt_metrics");
   const RetrievalModel& rm = model.trained();
   const bool distinct = flag_field(o.distinct_candidates, (field + "distinct_candidates").c_str());
   std::vector<size_t> ks = rm.model().spec().eval.k;
@@ -101,7 +102,8 @@ TT_API tt_status tt_metrics_at_k(const tt_metrics* metrics, uint32_t k, double* 
   return TT_GUARD({
     require(metrics, "metrics");
     require(accuracy, "accuracy");
-    capi::check_struct_size(metrics->struct_size, sizeof(tt_metrics), sizeof(tt_metrics), "tt_metrics");
+    // count, k and accuracy are in every version of the struct.
+    capi::check_result(metrics, "tt_metrics");
     const size_t count = std::min<size_t>(metrics->count, TT_MAX_K);
     std::string evaluated;
     for (size_t i = 0; i < count; ++i) {
@@ -154,7 +156,7 @@ TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, c
     require(model, "model");
     require(interactions, "interactions");
     require(candidates, "candidates");
-    const capi::TrainCall call = capi::read_train_call(*model, options);
+    const capi::TrainCall call = capi::read_train_call(*model, options, final_metrics);
     const Dataset data = capi::train_dataset(interactions, candidates);
     const bool warm = model->model && !call.reset;
     FitResult fit = warm ? continue_fit(*model->model, data, call.options)

@@ -14,6 +14,11 @@
 #include "dist/distributed_fit.h"
 #include "twotower/twotower_mpi.h"
 
+// tt_mpi_stats's first version ended at train_seconds (rows_held and the rank rows were
+// appended); beside the other structs' in capi/struct_sizes.h, which cannot see twotower_mpi.h.
+template <>
+inline constexpr size_t tt::capi::kFirstSize<tt_mpi_stats> = offsetof(tt_mpi_stats, rows_held);
+
 using namespace tt;
 using capi::require;
 
@@ -47,10 +52,10 @@ void train_distributed(tt_model* model, const tt_table* candidates, MPI_Comm com
                        const tt_mpi_options* mpi_options, tt_metrics* final_metrics, tt_mpi_stats* stats, Fit&& fit) {
   require(model, "model");
   require(candidates, "candidates");
-  const capi::TrainCall call = capi::read_train_call(*model, options);
+  const capi::TrainCall call = capi::read_train_call(*model, options, final_metrics);
   const tt_mpi_options mo = capi::read_options(mpi_options, tt_mpi_options_init, "tt_mpi_options");
   const double timeout = checked_timeout(mo.timeout_seconds);
-  if (stats) capi::check_struct_size(stats->struct_size, sizeof(tt_mpi_stats), sizeof(tt_mpi_stats), "tt_mpi_stats");
+  capi::check_result(stats, "tt_mpi_stats");
   if (model->model && !call.reset)
     fail(ErrorKind::invalid_argument,
          "the model is trained or loaded, and a distributed run trains a new model: set tt_train_options.reset "
@@ -61,14 +66,17 @@ void train_distributed(tt_model* model, const tt_table* candidates, MPI_Comm com
   FitResult result = fit(call.options, communicator, measured);
   capi::finish_train(*model, result, false, call, final_metrics);
   if (stats) {
-    stats->ranks = measured.ranks;
-    stats->steps = measured.steps;
-    stats->bytes_sent = measured.bytes_sent;
-    stats->exchange_seconds = measured.exchange_seconds;
-    stats->train_seconds = measured.train_seconds;
-    stats->rows_held = measured.rows_held;
-    stats->rank_train_rows = measured.rank_train_rows;
-    stats->rank_test_rows = measured.rank_test_rows;
+    tt_mpi_stats full;
+    tt_mpi_stats_init(&full);
+    full.ranks = measured.ranks;
+    full.steps = measured.steps;
+    full.bytes_sent = measured.bytes_sent;
+    full.exchange_seconds = measured.exchange_seconds;
+    full.train_seconds = measured.train_seconds;
+    full.rows_held = measured.rows_held;
+    full.rank_train_rows = measured.rank_train_rows;
+    full.rank_test_rows = measured.rank_test_rows;
+    capi::write_result(full, stats, "tt_mpi_stats");
   }
 }
 

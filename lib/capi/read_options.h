@@ -1,5 +1,6 @@
-// Option structs cross the C ABI with their struct_size first: a caller compiled against an
-// older header passes a shorter struct, of which only the fields it has are read.
+// Option and result structs cross the C ABI with their struct_size first: a caller compiled
+// against an older header passes a shorter struct, of which only the fields it has are read or
+// written.
 #pragma once
 
 #include <cstdint>
@@ -9,30 +10,67 @@
 
 #include "base/error.h"
 #include "base/precision.h"
+#include "capi/struct_sizes.h"
 #include "twotower/twotower.h"
 
 namespace tt::capi {
 
+// A struct_size above this is an uninitialised field, not a struct: no struct of the C API
+// comes near it, and believing it would read or write far beyond the caller's struct.
+inline constexpr size_t kMaxStructSize = 65536;
+
 // The one struct_size check of the C API, for option structs read and result structs written:
-// a caller's struct of `size` bytes must hold at least the fields every caller has (`min_size`)
-// and at most what this library knows (`max_size`), else invalid_argument naming `name`.
-inline void check_struct_size(size_t size, size_t min_size, size_t max_size, const char* name) {
-  if (size < min_size || size > max_size)
-    fail(ErrorKind::invalid_argument,
-         std::string(name) + ".struct_size is " + std::to_string(size) + "; initialise it with " + name + "_init");
+// a caller's struct of `size` bytes must hold at least the struct's first version (`min_size`,
+// capi/struct_sizes.h); a larger one, from a newer header, is accepted (only the fields this
+// library knows are read or written). Else invalid_argument naming `name`.
+inline void check_struct_size(size_t size, size_t min_size, const char* name) {
+  if (size < min_size || size > kMaxStructSize)
+    fail(ErrorKind::invalid_argument, std::string(name) + ".struct_size is " + std::to_string(size) +
+                                          "; it must be at least " + std::to_string(min_size) +
+                                          " (the struct's first version): initialise it with " + name + "_init");
 }
 
 // The caller's options over the defaults `init` sets, or the defaults when `given` is NULL.
 // A caller built against an older header passes a shorter struct: the fields it lacks keep their
-// defaults. `min_size`: the fields a caller must have (the first version of the struct).
+// defaults. A caller built against a newer header may pass a longer one: the fields this library
+// does not have must be zero (their bytes are checked), since ignoring an option the caller set
+// would quietly do something else than asked.
 template <class T>
-T read_options(const T* given, void (*init)(T*), const char* name, size_t min_size = sizeof(size_t)) {
+T read_options(const T* given, void (*init)(T*), const char* name) {
   T o;
   init(&o);
   if (!given) return o;
-  check_struct_size(given->struct_size, min_size, sizeof(T), name);
-  std::memcpy(static_cast<void*>(&o), given, given->struct_size);
+  const size_t size = given->struct_size;
+  check_struct_size(size, kFirstSize<T>, name);
+  std::memcpy(static_cast<void*>(&o), given, size < sizeof(T) ? size : sizeof(T));
+  const auto* bytes = reinterpret_cast<const unsigned char*>(given);
+  for (size_t i = sizeof(T); i < size; ++i)
+    if (bytes[i])
+      fail(ErrorKind::invalid_argument, std::string(name) + ".struct_size is " + std::to_string(size) +
+                                            " and byte " + std::to_string(i) + " is set, but this library's " +
+                                            name + " has " + std::to_string(sizeof(T)) +
+                                            " bytes: a newer option it does not have (upgrade the library)");
+  o.struct_size = sizeof(T);
   return o;
+}
+
+// Checks a result struct's struct_size before any work is done (NULL: nothing to check).
+template <class T>
+void check_result(const T* out, const char* name) {
+  if (out) check_struct_size(out->struct_size, kFirstSize<T>, name);
+}
+
+// Writes this library's `full` result into the caller's `out`, a struct of out->struct_size
+// bytes: the fields that size covers and no byte beyond it (an older caller's struct is
+// shorter); out->struct_size stays the caller's, and fields of a newer caller's longer struct
+// that this library does not have are left as they are.
+template <class T>
+void write_result(const T& full, T* out, const char* name) {
+  check_result(out, name);
+  const size_t size = out->struct_size < sizeof(T) ? out->struct_size : sizeof(T);
+  constexpr size_t head = sizeof(size_t);  // struct_size itself
+  std::memcpy(reinterpret_cast<unsigned char*>(out) + head, reinterpret_cast<const unsigned char*>(&full) + head,
+              size - head);
 }
 
 }  // namespace tt::capi

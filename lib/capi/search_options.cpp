@@ -11,9 +11,9 @@
 namespace tt::capi {
 
 SearchOptions search_options(const tt_query_options* options, size_t n) {
-  // The fields every caller has (k .. allow_count) are required; later ones are optional.
-  constexpr size_t kFirstSize = offsetof(tt_query_options, allow_count) + sizeof(size_t);
-  const tt_query_options o = read_options(options, tt_query_options_init, "tt_query_options", kFirstSize);
+  // The fields every caller has (k .. allow_count) are required; later ones are optional
+  // (capi/struct_sizes.h).
+  const tt_query_options o = read_options(options, tt_query_options_init, "tt_query_options");
   if (o.k == 0 || o.k > kMaxTopK)
     fail(ErrorKind::invalid_argument, "tt_query_options.k is " + std::to_string(o.k) +
                                           "; k must be positive and at most " + std::to_string(kMaxTopK));

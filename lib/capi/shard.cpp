@@ -35,15 +35,18 @@ TT_API tt_status tt_model_shard_info(const tt_model* model, tt_shard_info* info)
   return TT_GUARD({
     require(model, "model");
     require(info, "info");
-    capi::check_struct_size(info->struct_size, sizeof(tt_shard_info), sizeof(tt_shard_info), "tt_shard_info");
+    capi::check_result(info, "tt_shard_info");
     const RetrievalModel& rm = model->trained();
     const size_t n = rm.index().size();
     const ShardInfo sh = rm.shard().value_or(ShardInfo{0, 1, 0, n});
-    info->index = static_cast<uint32_t>(sh.index);
-    info->count = static_cast<uint32_t>(sh.count);
-    info->offset = sh.offset;
-    info->candidates = n;
-    info->catalogue_size = sh.catalogue_size;
+    tt_shard_info full;
+    tt_shard_info_init(&full);
+    full.index = static_cast<uint32_t>(sh.index);
+    full.count = static_cast<uint32_t>(sh.count);
+    full.offset = sh.offset;
+    full.candidates = n;
+    full.catalogue_size = sh.catalogue_size;
+    capi::write_result(full, info, "tt_shard_info");
   });
 }
 

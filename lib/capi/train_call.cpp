@@ -9,8 +9,9 @@
 
 namespace tt::capi {
 
-TrainCall read_train_call(const tt_model& model, const tt_train_options* options) {
+TrainCall read_train_call(const tt_model& model, const tt_train_options* options, const tt_metrics* final_metrics) {
   const tt_train_options o = read_options(options, tt_train_options_init, "tt_train_options");
+  check_result(final_metrics, "tt_metrics");
   TrainCall call;
   TrainOptions& t = call.options;
   t.epochs = o.epochs ? range_field<size_t>(o.epochs, 1, kMaxEpochs, "tt_train_options.epochs") : 0;
@@ -57,10 +58,13 @@ Dataset train_dataset(const tt_table* interactions, const tt_table* candidates) 
 
 void finish_train(tt_model& model, FitResult& fit, bool warm, const TrainCall& call, tt_metrics* final_metrics) {
   if (final_metrics) {
-    if (fit.training.final_metrics)
+    if (fit.training.final_metrics) {
       fill_metrics(*fit.training.final_metrics, final_metrics);
-    else
-      tt_metrics_init(final_metrics);
+    } else {
+      tt_metrics none;  // no evaluation: count 0 (tt_metrics_init would write sizeof bytes)
+      tt_metrics_init(&none);
+      write_result(none, final_metrics, "tt_metrics");
+    }
   }
   // Only now, with everything done, does the handle change (continue_fit changed the model in
   // place, and only on success).
@@ -72,18 +76,20 @@ void finish_train(tt_model& model, FitResult& fit, bool warm, const TrainCall& c
 }
 
 void fill_metrics(const TopKMetrics& m, tt_metrics* out) {
-  // tt_progress holds a tt_metrics, so its size is fixed: every caller's is this library's.
-  check_struct_size(out->struct_size, sizeof(tt_metrics), sizeof(tt_metrics), "tt_metrics");
   if (m.k.size() > TT_MAX_K)
     fail(ErrorKind::invalid_argument, "more than TT_MAX_K (" + std::to_string(TT_MAX_K) + ") k values");
-  out->count = m.k.size();
+  tt_metrics full;
+  tt_metrics_init(&full);
+  full.count = m.k.size();
   for (size_t i = 0; i < m.k.size(); ++i) {
-    out->k[i] = static_cast<uint32_t>(m.k[i]);
-    out->accuracy[i] = m.accuracy[i];
+    full.k[i] = static_cast<uint32_t>(m.k[i]);
+    full.accuracy[i] = m.accuracy[i];
   }
-  out->examples = m.examples;
-  out->has_baseline = m.baseline.size() == m.k.size() && !m.k.empty();
-  for (size_t i = 0; i < m.baseline.size() && i < TT_MAX_K; ++i) out->baseline_accuracy[i] = m.baseline[i];
+  full.examples = m.examples;
+  full.has_baseline = m.baseline.size() == m.k.size() && !m.k.empty();
+  for (size_t i = 0; i < m.baseline.size() && i < TT_MAX_K; ++i) full.baseline_accuracy[i] = m.baseline[i];
+  // A caller built against an older header has a shorter tt_metrics: only what it holds is written.
+  write_result(full, out, "tt_metrics");
 }
 
 }  // namespace tt::capi

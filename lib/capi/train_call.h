@@ -17,8 +17,9 @@ struct TrainCall {
   bool reset = false;    // tt_train_options.reset
 };
 
-// Checks every field of `options` (NULL: the defaults) for a run on `model`, before any work.
-TrainCall read_train_call(const tt_model& model, const tt_train_options* options);
+// Checks every field of `options` (NULL: the defaults) for a run on `model`, and the
+// struct_size of `final_metrics` (may be NULL), before any work.
+TrainCall read_train_call(const tt_model& model, const tt_train_options* options, const tt_metrics* final_metrics);
 
 // The interactions and candidates tables as the engine's dataset (checks equal column lengths).
 Dataset train_dataset(const tt_table* interactions, const tt_table* candidates);
@@ -27,7 +28,8 @@ Dataset train_dataset(const tt_table* interactions, const tt_table* candidates);
 // model unless `warm`, whose continue_fit changed the model in place), its threads and texts.
 void finish_train(tt_model& model, FitResult& fit, bool warm, const TrainCall& call, tt_metrics* final_metrics);
 
-// A TopKMetrics into the caller's tt_metrics (struct_size checked).
+// A TopKMetrics into the caller's tt_metrics (struct_size checked; only the fields it covers
+// are written).
 void fill_metrics(const TopKMetrics& m, tt_metrics* out);
 
 }  // namespace tt::capi

@@ -28,7 +28,7 @@ TT_API tt_status tt_model_train_streamed(tt_model* model, const char* interactio
     require(model, "model");
     require(interactions_path, "interactions_path");
     require(candidates, "candidates");
-    const capi::TrainCall call = capi::read_train_call(*model, options);
+    const capi::TrainCall call = capi::read_train_call(*model, options, final_metrics);
     const tt_stream_options so = read_options(stream, tt_stream_options_init, "tt_stream_options");
     if (model->model && !call.reset)
       fail(ErrorKind::invalid_argument,
