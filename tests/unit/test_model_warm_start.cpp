@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "base/random.h"
+#include "features/hashing.h"
 #include "model/fit.h"
 #include "persist/convert.h"
 #include "persist/model_serialization.h"
@@ -40,7 +41,7 @@ Dataset dataset(size_t rows, uint64_t seed, const std::string& extra_user = "") 
   return d;
 }
 
-ModelSpec spec(const std::string& optimizer) {
+nlohmann::json spec_json(const std::string& optimizer) {
   nlohmann::json j = nlohmann::json::parse(R"({
     "name": "warm",
     "query_tower": {"features": [
@@ -55,7 +56,35 @@ ModelSpec spec(const std::string& optimizer) {
   // Rates at which each optimizer learns this problem without diverging (sgd momentum: a slot).
   j["training"]["optimizer"] = {{"kind", optimizer}, {"learning_rate", optimizer == "adagrad" ? 0.1 : 0.01}};
   if (optimizer == "sgd") j["training"]["optimizer"]["momentum"] = 0.5;
-  return ModelSpec::from_json(j.dump(), "warm start spec");
+  return j;
+}
+
+ModelSpec spec(const std::string& optimizer) { return ModelSpec::from_json(spec_json(optimizer).dump(), "warm start spec"); }
+
+// One query row: `user` at a fixed time.
+Table query_row(const std::string& user) {
+  Table t;
+  t.add(Column("user_id", std::vector<std::string>{user}));
+  t.add(Column("timestamp", std::vector<int64_t>{900000000}));
+  return t;
+}
+
+std::vector<float> query_embedding(const RetrievalModel& m, const std::string& user) {
+  Matrix out;
+  m.embed_queries(query_row(user), out);
+  return {out.data(), out.data() + out.size()};
+}
+
+// The row of the user feature's embedding table that `user` reads.
+int32_t user_row(const RetrievalModel& m, const std::string& user) {
+  return m.model().query().encode(query_row(user)).features[0].ids[0];
+}
+
+std::vector<float> user_table_row(const RetrievalModel& m, int32_t row) {
+  for (const Parameter* p : m.model().parameters())
+    if (p->name == "query/user/embedding") return {p->value.row(row), p->value.row(row) + p->value.cols()};
+  FAIL("no query/user/embedding");
+  return {};
 }
 
 std::vector<std::vector<float>> weights(const RetrievalModel& m) {
@@ -156,6 +185,46 @@ TEST_CASE("warm start: new ids map to the out-of-vocabulary row; vocabularies ar
   CHECK(index_embeddings(*fit.model) != items_before);
   CHECK(fit.model->metadata().epochs == 5);
   CHECK(fit.model->metadata().data_fingerprint.find(table_fingerprint(tomorrow.interactions)) == 0);
+}
+
+// docs/c-api.md ("Warm start"): an id the first training did not see maps, during the warm
+// start and after it, to the out-of-vocabulary row (string_lookup) or its hash bucket (hashing),
+// exactly as at query time; that row is trained by the new id's rows.
+TEST_CASE("warm start: a new id gets exactly the out-of-vocabulary row or its hash bucket's row") {
+  for (const std::string kind : {"string_lookup", "hashing"}) {
+    CAPTURE(kind);
+    nlohmann::json j = spec_json("adagrad");
+    constexpr uint64_t buckets = 7;  // fewer than the 30 users: some share new-user's bucket
+    if (kind == "hashing") j["query_tower"]["features"][0] = {
+        {"name", "user"}, {"column", "user_id"}, {"kind", "hashing"}, {"embedding_dim", 8}, {"num_buckets", buckets}};
+    FitResult fit = fit_retrieval_model(ModelSpec::from_json(j.dump(), "warm start spec"), dataset(600, 11), epochs(3, 1));
+    RetrievalModel& m = *fit.model;
+    // The row new-user must read: the OOV row 0, or XXH64's bucket, as the first training set it.
+    const int32_t expected = kind == "hashing" ? Hashing(buckets).bucket("new-user") : 0;
+    REQUIRE(user_row(m, "new-user") == expected);
+    // Another id that reads that row: one never seen, or a trained user in the same bucket.
+    std::string twin = "never-seen", other;
+    for (int u = 0; u < 30; ++u) {
+      const std::string id = "u" + std::to_string(u);
+      if (kind == "hashing" && user_row(m, id) == expected) twin = id;
+      if (user_row(m, id) != expected) other = id;
+    }
+    REQUIRE(twin != "new-user");
+    REQUIRE(!other.empty());
+    const std::vector<float> row_before = user_table_row(m, expected);
+
+    continue_fit(m, dataset(600, 12, "new-user"), epochs(2, 1));
+    CHECK(user_row(m, "new-user") == expected);
+    CHECK(user_row(m, twin) == expected);
+    // new-user's 60 rows trained its row, and its embedding is exactly the one that row gives.
+    CHECK(user_table_row(m, expected) != row_before);
+    CHECK(query_embedding(m, "new-user") == query_embedding(m, twin));
+    CHECK(query_embedding(m, "new-user") != query_embedding(m, other));
+    // Through a file, as a service would load it the next day.
+    const RetrievalModel loaded = through_file(m, false);
+    CHECK(query_embedding(loaded, "new-user") == query_embedding(m, "new-user"));
+    CHECK(query_embedding(loaded, "new-user") == query_embedding(loaded, twin));
+  }
 }
 
 TEST_CASE("warm start: failures leave the model as it was") {
