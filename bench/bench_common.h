@@ -20,9 +20,7 @@ using clk = std::chrono::steady_clock;
 
 // The instruction sets the run used: the library's own kernels (TWOTOWER_MAX_ISA caps them) and
 // oneDNN's (DNNL_MAX_CPU_ISA caps it). Every benchmark prints it, so figures name their ISA.
-inline void print_isa() {
-  std::printf("ISA: kernels %s; oneDNN %s\n", isa_report().c_str(), gemm_cpu_isa());
-}
+inline void print_isa() { std::printf("ISA: kernels %s; oneDNN %s\n", isa_report().c_str(), gemm_cpu_isa()); }
 
 inline double since(clk::time_point t0) { return std::chrono::duration<double>(clk::now() - t0).count(); }
 

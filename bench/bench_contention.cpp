@@ -15,8 +15,8 @@
 // Usage: bench_contention [--data DIR] [--spec FILE] [--epochs N] [--threads T]
 //                         [--candidates N] [--dim D] [--busy 0,1,2] [--queries N] [--skip-queries]
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -254,8 +254,7 @@ int main(int argc, char** argv) {
         const double a = alone.*field;
         const double one = by_threads[1].*field;
         std::printf("%-5d %-8d %-14s %7.2f %-2s %7.2fx %7.2fx %10.2fx %6.2f\n", b, t, what, v * scale, unit,
-                    a > 0 ? v / a : 0.0, a > 0 ? v / (a * ideal_factor) : 0.0, one > 0 ? v / one : 0.0,
-                    now.*cores_got);
+                    a > 0 ? v / a : 0.0, a > 0 ? v / (a * ideal_factor) : 0.0, one > 0 ? v / one : 0.0, now.*cores_got);
       };
       row("epoch", &Timing::epoch, &Timing::train_cores, "s", 1.0);
       row("evaluation", &Timing::eval, &Timing::train_cores, "s", 1.0);

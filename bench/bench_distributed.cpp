@@ -13,8 +13,8 @@
 #include <string>
 #include <thread>
 
-#include "bench_common.h"
 #include "base/error.h"
+#include "bench_common.h"
 #include "data/locate.h"
 #include "dist/distributed_fit.h"
 

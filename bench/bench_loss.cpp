@@ -5,9 +5,9 @@
 #include <cstring>
 #include <string>
 
-#include "bench_common.h"
 #include "base/parallel.h"
 #include "base/random.h"
+#include "bench_common.h"
 #include "nn/init.h"
 #include "nn/retrieval_loss.h"
 

@@ -377,8 +377,8 @@ int main(int argc, char** argv) {
       write_columnar(ttc, d.interactions);
       const double conv_s = since(t0);
       const std::string line = run_self({"--child", ttc, items, "--test-rows", std::to_string(test_rows), "--threads",
-                                         std::to_string(threads), "--stream", std::to_string(stream),
-                                         "--memory-limit", std::to_string(memory_limit)});
+                                         std::to_string(threads), "--stream", std::to_string(stream), "--memory-limit",
+                                         std::to_string(memory_limit)});
       const double csv_mb = static_cast<double>(fs::file_size(csv)) / 1e6;
       const double ttc_mb = static_cast<double>(fs::file_size(ttc)) / 1e6;
       const double epoch_s = field(line, "epoch_s"), train_rows = field(line, "train_rows");

@@ -15,9 +15,9 @@
 #include <chrono>
 #include <unordered_set>
 
-#include "bench_common.h"
 #include "base/parallel.h"
 #include "base/random.h"
+#include "bench_common.h"
 #include "data/locate.h"
 #include "model/dataset.h"
 #include "model/trainer.h"

@@ -99,8 +99,9 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   if (streamed) check_streaming_flags(f);
   const bool shared = fit_file && by_rank_share(f);
   if (shared && (f.data.candidates.empty() || f.data.skip_unknown_candidates))
-    fail(ErrorKind::invalid_argument, "--distributed with a columnar --interactions file needs --candidates (and "
-                                      "every id in the catalogue: no --skip-unknown-candidates)");
+    fail(ErrorKind::invalid_argument,
+         "--distributed with a columnar --interactions file needs --candidates (and "
+         "every id in the catalogue: no --skip-unknown-candidates)");
   Dataset d;
   if (streamed || shared) {
     d.candidates = read_catalogue(f.data.candidates, spec);
@@ -133,7 +134,8 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
               << test_rows << " held out"
               << (val_rows ? ", " + std::to_string(val_rows) + " for validation" : std::string()) << ", "
               << d.candidates.num_rows() << " candidates), " << epochs << " epochs";
-    if (streamed && f.shuffle_buffer) std::cout << ", streamed with a shuffle buffer of " << f.shuffle_buffer << " rows";
+    if (streamed && f.shuffle_buffer)
+      std::cout << ", streamed with a shuffle buffer of " << f.shuffle_buffer << " rows";
     if (streamed && !f.shuffle_buffer) std::cout << ", streamed";
     if (f.memory_limit) std::cout << " within a memory limit of " << f.memory_limit << " bytes";
     if (d.skipped_unknown_candidates)
@@ -228,8 +230,8 @@ void run_distributed(const TrainFlags& f, CLI::App* cmd) {
     run(f, cmd, fit, rank == 0, fit_file);
     // What this rank held: the whole table, or (a columnar --interactions file) its share.
     if (!f.quiet)
-      std::printf("rank %d held %zu interaction rows in memory; trained on %zu, evaluated %zu\n", rank,
-                  stats.rows_held, stats.rank_train_rows, stats.rank_test_rows);
+      std::printf("rank %d held %zu interaction rows in memory; trained on %zu, evaluated %zu\n", rank, stats.rows_held,
+                  stats.rank_train_rows, stats.rank_test_rows);
     if (rank == 0 && !f.quiet)
       std::printf("%d ranks: %zu steps, %.1f%% of the training time in communication, %.2f MB sent per step\n",
                   stats.ranks, stats.steps, 100.0 * stats.exchange_seconds / std::max(1e-9, stats.train_seconds),

@@ -47,20 +47,22 @@ uint64_t parse_byte_size_option(const std::string& text, const std::string& opti
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
   std::string unit = text.substr(digits);
   for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  // A table, one power per row: clang-format would put each pair on a line of its own.
+  // clang-format off
   static const std::pair<const char*, uint64_t> kUnits[] = {
-      {"", 1},          {"B", 1},
+      {"", 1},           {"B", 1},
       {"K", 1ull << 10}, {"KIB", 1ull << 10}, {"KB", 1000ull},
       {"M", 1ull << 20}, {"MIB", 1ull << 20}, {"MB", 1000'000ull},
       {"G", 1ull << 30}, {"GIB", 1ull << 30}, {"GB", 1000'000'000ull},
       {"T", 1ull << 40}, {"TIB", 1ull << 40}, {"TB", 1000'000'000'000ull}};
+  // clang-format on
   const std::string expected = " (expected a number of bytes with an optional unit: 4GiB, 512M, 1500MB)";
   uint64_t scale = 0;
   for (const auto& [name, value] : kUnits)
     if (unit == name) scale = value;
   if (digits == 0 || scale == 0) throw CLI::ValidationError(option, "'" + text + "' is not a size" + expected);
   const uint64_t n = parse<uint64_t>(text.substr(0, digits), option, 0, UINT64_MAX / scale);
-  if (n * scale < lo)
-    throw CLI::ValidationError(option, text + " is less than " + std::to_string(lo) + " bytes");
+  if (n * scale < lo) throw CLI::ValidationError(option, text + " is less than " + std::to_string(lo) + " bytes");
   return n * scale;
 }
 
@@ -68,8 +70,7 @@ CLI::Option* add_byte_size_option(CLI::App& cmd, const std::string& name, uint64
                                   const std::string& help) {
   return cmd
       .add_option_function<std::string>(
-          name, [&target, name, lo](const std::string& text) { target = parse_byte_size_option(text, name, lo); },
-          help)
+          name, [&target, name, lo](const std::string& text) { target = parse_byte_size_option(text, name, lo); }, help)
       ->type_name("SIZE");
 }
 

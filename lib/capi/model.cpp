@@ -159,8 +159,8 @@ TT_API tt_status tt_model_train(tt_model* model, const tt_table* interactions, c
     const capi::TrainCall call = capi::read_train_call(*model, options, final_metrics);
     const Dataset data = capi::train_dataset(interactions, candidates);
     const bool warm = model->model && !call.reset;
-    FitResult fit = warm ? continue_fit(*model->model, data, call.options)
-                         : fit_retrieval_model(model->spec, data, call.options);
+    FitResult fit =
+        warm ? continue_fit(*model->model, data, call.options) : fit_retrieval_model(model->spec, data, call.options);
     capi::finish_train(*model, fit, warm, call, final_metrics);
   });
 }

@@ -46,9 +46,9 @@ T read_options(const T* given, void (*init)(T*), const char* name) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(given);
   for (size_t i = sizeof(T); i < size; ++i)
     if (bytes[i])
-      fail(ErrorKind::invalid_argument, std::string(name) + ".struct_size is " + std::to_string(size) +
-                                            " and byte " + std::to_string(i) + " is set, but this library's " +
-                                            name + " has " + std::to_string(sizeof(T)) +
+      fail(ErrorKind::invalid_argument, std::string(name) + ".struct_size is " + std::to_string(size) + " and byte " +
+                                            std::to_string(i) + " is set, but this library's " + name + " has " +
+                                            std::to_string(sizeof(T)) +
                                             " bytes: a newer option it does not have (upgrade the library)");
   o.struct_size = sizeof(T);
   return o;

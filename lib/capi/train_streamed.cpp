@@ -36,8 +36,8 @@ TT_API tt_status tt_model_train_streamed(tt_model* model, const char* interactio
     if (so.shuffle_buffer_rows == 0 && so.memory_limit == 0)
       fail(ErrorKind::invalid_argument, "tt_stream_options: set shuffle_buffer_rows, memory_limit or both");
     if (!is_columnar_file(interactions_path))
-      fail(ErrorKind::invalid_argument, std::string(interactions_path) +
-                                            " is not a columnar data file: convert it first (tt_data_convert)");
+      fail(ErrorKind::invalid_argument,
+           std::string(interactions_path) + " is not a columnar data file: convert it first (tt_data_convert)");
     StreamOptions s;
     s.shuffle_buffer_rows = static_cast<size_t>(
         range_field<uint64_t>(so.shuffle_buffer_rows, 0, SIZE_MAX / 2, "tt_stream_options.shuffle_buffer_rows"));

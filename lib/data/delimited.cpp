@@ -244,8 +244,8 @@ Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& col
   // ingest time of a 100 MB file went to the kernel when it was read into a string).
   const MappedFile file = MappedFile::open(path, "data file");
   const auto bytes = file.bytes();
-  return read_delimited_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path,
-                             columns, options);
+  return read_delimited_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path, columns,
+                             options);
 }
 
 Table read_delimited(const std::string& path, const std::vector<ColumnSpec>& columns) {
@@ -269,8 +269,8 @@ Table read_delimited_text(std::string_view text, const std::string& source_name,
   const int threads = checked_threads(options.threads, "threads");
   const size_t data_begin = records.position();
   if (text.size() - data_begin < kParallelBytes || threads == 1) {
-    targets = parse_records(text, {data_begin, records.position_line()}, text.size(), source_name, header, targets,
-                            options);
+    targets =
+        parse_records(text, {data_begin, records.position_line()}, text.size(), source_name, header, targets, options);
   } else {
     // Pieces of whole records parse on all threads; their columns join in file order, and the
     // first piece that fails (so the first bad record in the file) gives the error.

@@ -56,7 +56,6 @@ class Shortlist {
   std::vector<Hit> heap_;
 };
 
-
 }  // namespace
 
 // What a query may return: the call's allow-list (shared) and this query's exclusions, with the
@@ -162,8 +161,7 @@ PartitionIndex PartitionIndex::from_parts(const Matrix& emb, Matrix centroids, s
     if (!(c.recall >= 0.0f && c.recall <= 1.0f))
       bad("calibration point " + std::to_string(i) + " has recall outside [0, 1]");
   }
-  if (d > kMaxScanDim)
-    bad("dimension " + std::to_string(d) + " above the 4-bit scan's " + std::to_string(kMaxScanDim));
+  if (d > kMaxScanDim) bad("dimension " + std::to_string(d) + " above the 4-bit scan's " + std::to_string(kMaxScanDim));
   if (!calibration.empty() && (calibration_k == 0 || calibration_k > n))
     bad("calibration k " + std::to_string(calibration_k) + " outside 1.." + std::to_string(n));
 
@@ -207,8 +205,8 @@ PartitionIndex PartitionIndex::from_parts(const Matrix& emb, Matrix centroids, s
       const float scale = m / 7.0f;
       ix.scales_[ix.groups_[p] * kScanGroup + j] = scale;
       for (size_t c = 0; c < d; ++c)
-        codes[j * d + c] = static_cast<int8_t>(
-            scale > 0.0f ? std::clamp(std::lround(rows[j * d + c] / scale), -7L, 7L) : 0);
+        codes[j * d + c] =
+            static_cast<int8_t>(scale > 0.0f ? std::clamp(std::lround(rows[j * d + c] / scale), -7L, 7L) : 0);
     }
     pack_groups_u4(codes.data(), len, d, ix.packed_.data() + ix.groups_[p] * group_bytes);
   }
@@ -374,8 +372,8 @@ void PartitionIndex::search(const Matrix& emb, const float* queries, size_t n, c
   // order and scans each for every query of the block that probes it, so a partition comes
   // from memory once per block and stays in cache for the rest (ScaNN's batched search does
   // the same). Each query's shortlist stays in its block: the same answers as one at a time.
-  const size_t block = std::clamp<size_t>(n / (static_cast<size_t>(pool.threads()) * ThreadPool::kPartsPerThread),
-                                          1, kBatchBlock);
+  const size_t block =
+      std::clamp<size_t>(n / (static_cast<size_t>(pool.threads()) * ThreadPool::kPartsPerThread), 1, kBatchBlock);
   const size_t blocks = (n + block - 1) / block;
   pool.for_each(blocks, [&](size_t b) {
     const size_t i0 = b * block, m = std::min(block, n - i0);
@@ -408,8 +406,7 @@ void PartitionIndex::search(const Matrix& emb, const float* queries, size_t n, c
   });
 }
 
-void PartitionIndex::Impl::prepare(const PartitionIndex& ix, const float* q, const float* cs, size_t probe,
-                                   Probe& pr) {
+void PartitionIndex::Impl::prepare(const PartitionIndex& ix, const float* q, const float* cs, size_t probe, Probe& pr) {
   const size_t parts = ix.partitions(), d = ix.dim();
   // The query as int8 octets (zero-padded) with one scale: the scan's scores are approximate
   // either way, and the shortlist is re-scored in float32.
@@ -430,8 +427,8 @@ void PartitionIndex::Impl::prepare(const PartitionIndex& ix, const float* q, con
   std::sort(pr.probed.begin(), pr.probed.end());
 }
 
-void PartitionIndex::Impl::scan(const PartitionIndex& ix, Probe& pr, const uint32_t* list, size_t count,
-                                const Query& f, Shortlist& sl) {
+void PartitionIndex::Impl::scan(const PartitionIndex& ix, Probe& pr, const uint32_t* list, size_t count, const Query& f,
+                                Shortlist& sl) {
   const size_t group_bytes = kScanGroup * pr.q8.size() / 2;
   for (size_t t = 0; t < count; ++t) {
     const uint32_t p = list[t];
@@ -450,7 +447,7 @@ void PartitionIndex::Impl::scan(const PartitionIndex& ix, Probe& pr, const uint3
     pr.buf.resize(groups * kScanGroup);
     pr.selected.resize(groups * kScanGroup);
     scan_u4(ix.packed_.data() + g0 * group_bytes, ix.scales_.data() + g0 * kScanGroup, groups, pr.q8.size() / kOctet,
-             pr.q8.data(), pr.q_scale, pr.buf.data());
+            pr.q8.data(), pr.q_scale, pr.buf.data());
     const float* buf = pr.buf.data();
     size_t j = 0;
     for (; j < len && !sl.full(); ++j) {

@@ -246,7 +246,7 @@ void scan_int8(const int8_t* packed, const float* scales, size_t groups, size_t 
 // Q queries against 4 candidates at a time: 4 Q accumulator chains hide the FMA latency.
 template <size_t Q>
 [[gnu::always_inline]] inline void float_rows(const float* c, size_t n, size_t d, const float* q, float* scores,
-                                             size_t ld) {
+                                              size_t ld) {
   constexpr size_t kAheadBytes = 8192;  // software prefetch distance, as the compact scans
   const size_t row_bytes = d * sizeof(float), ahead = kAheadBytes / row_bytes + 4;
   const size_t d8 = d / 8 * 8;
@@ -286,8 +286,7 @@ template <size_t Q>
   }
 }
 
-void scan_float_rows(const float* c, size_t n, size_t d, const float* q, size_t nq, float* scores,
-                               size_t ld) {
+void scan_float_rows(const float* c, size_t n, size_t d, const float* q, size_t nq, float* scores, size_t ld) {
   switch (nq) {
     case 1:
       return float_rows<1>(c, n, d, q, scores, ld);
@@ -356,8 +355,8 @@ inline void u4_block(const uint8_t* packed, const float* scales, size_t g0, size
 }
 
 __attribute__((target("avx512vnni"))) void scan_u4_vnni(const uint8_t* packed, const float* scales, size_t groups,
-                                                         size_t octets, const int8_t* q, int32_t corr, float q_scale,
-                                                         float* scores) {
+                                                        size_t octets, const int8_t* q, int32_t corr, float q_scale,
+                                                        float* scores) {
   const __m512i c = _mm512_set1_epi32(corr);
   const __m512 qs = _mm512_set1_ps(q_scale);
   // Software prefetch a fixed distance ahead, as scan_rows does (one core alone does not keep

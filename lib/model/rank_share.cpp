@@ -69,29 +69,29 @@ RankShare read_rank_share(const ModelSpec& spec, const ColumnarFile& file, const
   Table mine;                  // this rank's rows in file order
   std::vector<uint32_t> slot;  // their slots
   auto next = want.rows.begin();
-  fit_preprocessing_streamed(
-      share.model, file, columns, catalogue, chunk_rows,
-      [&](uint64_t first, const Table& rows, const std::vector<uint32_t>&) {
-        const std::vector<std::string> keys = candidate_keys(rows, id);
-        for (size_t i = 0; i < rows.num_rows(); ++i) {
-          if (training[first + i]) {
-            ++share.counts.count[keys[i]];
-            ++share.counts.total;
-          }
-          if (!joined && !known.count(keys[i]) && unknown++ == 0) first_unknown = keys[i];
-        }
-        std::vector<size_t> take;
-        for (; next != want.rows.end() && next->first < first + rows.num_rows(); ++next) {
-          take.push_back(static_cast<size_t>(next->first - first));
-          slot.push_back(next->second);
-        }
-        if (take.empty()) return;
-        Table part = rows.take(take);
-        if (mine.num_rows() == 0)
-          mine = std::move(part);
-        else
-          mine.append(part);
-      });
+  // Each chunk of the file: count training candidates, note unknown ones, keep this rank's rows.
+  auto take_chunk = [&](uint64_t first, const Table& rows, const std::vector<uint32_t>&) {
+    const std::vector<std::string> keys = candidate_keys(rows, id);
+    for (size_t i = 0; i < rows.num_rows(); ++i) {
+      if (training[first + i]) {
+        ++share.counts.count[keys[i]];
+        ++share.counts.total;
+      }
+      if (!joined && !known.count(keys[i]) && unknown++ == 0) first_unknown = keys[i];
+    }
+    std::vector<size_t> take;
+    for (; next != want.rows.end() && next->first < first + rows.num_rows(); ++next) {
+      take.push_back(static_cast<size_t>(next->first - first));
+      slot.push_back(next->second);
+    }
+    if (take.empty()) return;
+    Table part = rows.take(take);
+    if (mine.num_rows() == 0)
+      mine = std::move(part);
+    else
+      mine.append(part);
+  };
+  fit_preprocessing_streamed(share.model, file, columns, catalogue, chunk_rows, take_chunk);
   share.warnings = weigh_unknown_candidates(spec, n, unknown, first_unknown);
 
   // Back into split order: position of each slot in `mine`.

@@ -16,7 +16,7 @@ namespace tt {
 
 namespace {
 
-constexpr size_t kSampleRows = 4096;       // rows read to measure a row's bytes
+constexpr size_t kSampleRows = 4096;        // rows read to measure a row's bytes
 constexpr size_t kMaxChunkRows = 1u << 16;  // larger preprocessing chunks read no faster
 constexpr size_t kScoreBlock = 256;         // evaluation: queries per task (model/evaluation.cpp)
 constexpr size_t kScoreColumns = 16384;     // evaluation: catalogue columns scored at once
@@ -31,7 +31,9 @@ uint64_t vector_bytes(const std::vector<T>& v) {
 }
 
 // Bytes per row of `t` (at least 1).
-uint64_t per_row(uint64_t bytes, size_t rows) { return std::max<uint64_t>(1, (bytes + rows - 1) / std::max<size_t>(1, rows)); }
+uint64_t per_row(uint64_t bytes, size_t rows) {
+  return std::max<uint64_t>(1, (bytes + rows - 1) / std::max<size_t>(1, rows));
+}
 
 std::string mib(uint64_t bytes) {
   char buf[32];
@@ -181,9 +183,9 @@ MemoryPlan plan_stream_memory(uint64_t limit, const TwoTowerModel& model, const 
   uint64_t candidate_widths = model.candidate().input_dim();
   for (size_t w : model.candidate().spec().layers) candidate_widths += w;
   const uint64_t embeddings = n_cat * dim * sizeof(float), embedding = n_cat * candidate_widths * sizeof(float);
-  const uint64_t evaluation = embeddings + embedding + n_threads * kScoreBlock *
-                                                          (std::min<uint64_t>(n_cat, kScoreColumns) + 4 * widths) *
-                                                          sizeof(float);
+  const uint64_t evaluation =
+      embeddings + embedding +
+      n_threads * kScoreBlock * (std::min<uint64_t>(n_cat, kScoreColumns) + 4 * widths) * sizeof(float);
   p.after = std::max(evaluation, 2 * params * slots + cat_encoded + embedding + 2 * embeddings + n_cat * 16);
 
   if (p.fixed() < p.usable())
@@ -192,18 +194,17 @@ MemoryPlan plan_stream_memory(uint64_t limit, const TwoTowerModel& model, const 
 }
 
 std::string MemoryPlan::describe() const {
-  return "limit " + mib(limit) + " (5% kept free) = fixed " + mib(fixed()) + " (resident " + mib(resident) + ", optimizer " +
-         mib(optimizer) + ", catalogue " + mib(catalogue) + ", held-out rows " + mib(held_out) + ", workspace " +
-         mib(workspace) + ", evaluation and index " + mib(after) + ") + a buffer of " + std::to_string(buffer_rows) +
-         " rows x " + std::to_string(per_row) + " bytes";
+  return "limit " + mib(limit) + " (5% kept free) = fixed " + mib(fixed()) + " (resident " + mib(resident) +
+         ", optimizer " + mib(optimizer) + ", catalogue " + mib(catalogue) + ", held-out rows " + mib(held_out) +
+         ", workspace " + mib(workspace) + ", evaluation and index " + mib(after) + ") + a buffer of " +
+         std::to_string(buffer_rows) + " rows x " + std::to_string(per_row) + " bytes";
 }
 
 void check_plan(const MemoryPlan& p, size_t batch_size, size_t buffer_rows) {
   const size_t need = std::max(batch_size, buffer_rows);
   if (p.fixed() + need * p.per_row <= p.usable()) return;
-  const std::string what = buffer_rows > batch_size
-                               ? "a shuffle buffer of " + std::to_string(buffer_rows) + " rows"
-                               : "one batch (" + std::to_string(batch_size) + " rows)";
+  const std::string what = buffer_rows > batch_size ? "a shuffle buffer of " + std::to_string(buffer_rows) + " rows"
+                                                    : "one batch (" + std::to_string(batch_size) + " rows)";
   fail(ErrorKind::invalid_argument,
        "the memory limit of " + mib(p.limit) + " cannot hold the fixed part of streaming training plus " + what +
            " of " + std::to_string(p.per_row) + " bytes per row: " + p.describe() + "; raise the limit to at least " +

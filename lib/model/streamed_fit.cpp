@@ -355,8 +355,7 @@ FitResult fit_streamed(const ModelSpec& spec, const std::string& interactions_pa
   out.model->build_index(catalogue, pool, &test);
   out.model->optimizer_state() = out.training.optimizer_state;
   record_training_metadata(*out.model, interactions_path,
-                           columnar_fingerprint(file) + "-" + table_fingerprint(catalogue), options,
-                           out.training, 0);
+                           columnar_fingerprint(file) + "-" + table_fingerprint(catalogue), options, out.training, 0);
   return out;
 }
 

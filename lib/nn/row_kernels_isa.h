@@ -61,7 +61,6 @@ template <class V, class VI>
 
 [[gnu::always_inline]] inline v8f exp8(v8f x) { return expv<v8f, v8i>(x); }
 
-
 float fast_exp(float x) {
   alignas(32) float v[8] = {x, x, x, x, x, x, x, x};
   store8(v, exp8(load8(v)));
@@ -167,8 +166,7 @@ template <bool kBias>
   float tail = 0.0f;
   for (; j < n; j += 8) {
     float pad[8];
-    for (size_t k = 0; k < 8; ++k)
-      pad[k] = j + k < n ? (kBias ? x[j + k] + bias[j + k] : x[j + k]) : -__builtin_inff();
+    for (size_t k = 0; k < 8; ++k) pad[k] = j + k < n ? (kBias ? x[j + k] + bias[j + k] : x[j + k]) : -__builtin_inff();
     store8(pad, exp8(load8(pad) - sh));
     for (size_t k = 0; k < 8 && j + k < n; ++k) {
       x[j + k] = pad[k];
@@ -183,7 +181,6 @@ template <bool kBias>
     for (size_t k = 0; k < width; ++k) lanes[k] += lanes[k + width];
   return lanes[0] + tail;
 }
-
 
 float row_max(const float* x, size_t n) { return max_pass<false>(x, nullptr, n); }
 

@@ -42,8 +42,7 @@ int main(int argc, char** argv) {
   opts.epochs = argc > 3 ? (uint32_t)atoi(argv[3]) : 0; /* 0: the spec's */
   opts.threads = 1;
   tt_metrics_init(&metrics);
-  check(tt_model_train_distributed(model, ratings, movies, MPI_COMM_WORLD, &opts, NULL, &metrics, NULL), "train",
-        rank);
+  check(tt_model_train_distributed(model, ratings, movies, MPI_COMM_WORLD, &opts, NULL, &metrics, NULL), "train", rank);
 
   /* Every rank holds the same trained model; one of them saves it. */
   if (rank == 0) {

@@ -133,7 +133,8 @@ int main(void) {
   so.compression_level = 42;
   CHECK_FAILS(tt_model_save(m, path, &so), TT_ERR_INVALID_ARGUMENT, "compression_level");
   so.compression_level = -1;
-  CHECK_FAILS(tt_model_save(m, path, &so), TT_ERR_INVALID_ARGUMENT, "tt_save_options.compression_level is -1; it must be in 0..19");
+  CHECK_FAILS(tt_model_save(m, path, &so), TT_ERR_INVALID_ARGUMENT,
+              "tt_save_options.compression_level is -1; it must be in 0..19");
   {
     /* Level 0 stores every section uncompressed: a bigger buffer that loads all the same. */
     void* raw = NULL;

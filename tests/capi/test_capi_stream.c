@@ -38,8 +38,8 @@ int main(void) {
   CHECK(stream.struct_size == sizeof stream && stream.shuffle_buffer_rows == 0 && stream.memory_limit == 0);
 
   /* Neither a buffer nor a limit. */
-  CHECK_FAILS(tt_model_train_streamed(model, "stream.ttc", candidates, &train, &stream, NULL),
-              TT_ERR_INVALID_ARGUMENT, "set shuffle_buffer_rows, memory_limit or both");
+  CHECK_FAILS(tt_model_train_streamed(model, "stream.ttc", candidates, &train, &stream, NULL), TT_ERR_INVALID_ARGUMENT,
+              "set shuffle_buffer_rows, memory_limit or both");
   /* A buffer of 256 rows: trains and learns the groups (each user's group has 6 items of 30). */
   stream.shuffle_buffer_rows = 256;
   tt_metrics_init(&metrics);
@@ -48,8 +48,8 @@ int main(void) {
   CHECK_OK(tt_metrics_at_k(&metrics, 10, &top10));
   CHECK(top10 > 0.3);
   /* A trained model trains anew only with reset. */
-  CHECK_FAILS(tt_model_train_streamed(model, "stream.ttc", candidates, &train, &stream, NULL),
-              TT_ERR_INVALID_ARGUMENT, "trains a new model");
+  CHECK_FAILS(tt_model_train_streamed(model, "stream.ttc", candidates, &train, &stream, NULL), TT_ERR_INVALID_ARGUMENT,
+              "trains a new model");
   train.reset = 1;
   /* A memory limit alone sizes the buffer; a limit too small is refused with the figures. */
   stream.shuffle_buffer_rows = 0;
@@ -57,8 +57,8 @@ int main(void) {
   CHECK_OK(tt_model_train_streamed(model, "stream.ttc", candidates, &train, &stream, &metrics));
   CHECK(metrics.count == 3);
   stream.memory_limit = (uint64_t)1 << 20;
-  CHECK_FAILS(tt_model_train_streamed(model, "stream.ttc", candidates, &train, &stream, NULL),
-              TT_ERR_INVALID_ARGUMENT, "the memory limit of 1.0 MiB cannot hold");
+  CHECK_FAILS(tt_model_train_streamed(model, "stream.ttc", candidates, &train, &stream, NULL), TT_ERR_INVALID_ARGUMENT,
+              "the memory limit of 1.0 MiB cannot hold");
   /* Not a columnar file; options of a wrong size; a missing file. */
   csv = fopen("stream.csv", "w");
   CHECK(csv != NULL);
@@ -67,11 +67,11 @@ int main(void) {
     fclose(csv);
   }
   stream.memory_limit = (uint64_t)4 << 30;
-  CHECK_FAILS(tt_model_train_streamed(model, "stream.csv", candidates, &train, &stream, NULL),
-              TT_ERR_INVALID_ARGUMENT, "stream.csv is not a columnar data file");
+  CHECK_FAILS(tt_model_train_streamed(model, "stream.csv", candidates, &train, &stream, NULL), TT_ERR_INVALID_ARGUMENT,
+              "stream.csv is not a columnar data file");
   stream.struct_size = 1;
-  CHECK_FAILS(tt_model_train_streamed(model, "stream.ttc", candidates, &train, &stream, NULL),
-              TT_ERR_INVALID_ARGUMENT, "tt_stream_options.struct_size");
+  CHECK_FAILS(tt_model_train_streamed(model, "stream.ttc", candidates, &train, &stream, NULL), TT_ERR_INVALID_ARGUMENT,
+              "tt_stream_options.struct_size");
   CHECK_FAILS(tt_model_train_streamed(model, NULL, candidates, &train, NULL, NULL), TT_ERR_INVALID_ARGUMENT,
               "interactions_path");
   remove("stream.ttc");

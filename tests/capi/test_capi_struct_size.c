@@ -137,8 +137,7 @@ int main(void) {
   CHECK_FAILS(tt_model_train(m, inter, cand, &b.train, NULL), TT_ERR_INVALID_ARGUMENT,
               "a newer option it does not have");
   b.train.struct_size = train_options_v1 - 1;
-  CHECK_FAILS(tt_model_train(m, inter, cand, &b.train, NULL), TT_ERR_INVALID_ARGUMENT,
-              "tt_train_options.struct_size");
+  CHECK_FAILS(tt_model_train(m, inter, cand, &b.train, NULL), TT_ERR_INVALID_ARGUMENT, "tt_train_options.struct_size");
   tt_eval_options_init(&b.eval);
   b.eval.struct_size = (size_t)1 << 40;
   CHECK_FAILS(tt_model_evaluate_v2(m, inter, cand, &b.eval, &full), TT_ERR_INVALID_ARGUMENT,

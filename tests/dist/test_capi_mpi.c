@@ -48,9 +48,9 @@ static void bad_input(tt_model* model, const tt_table* ratings, const tt_table* 
               TT_ERR_INVALID_ARGUMENT, "tt_train_options.threads");
   /* Collective failure: rank 1's catalogue lacks a row; every rank fails, naming rank 1. */
   if (rank == 1) other = catalogue_minus_last_row(catalogue);
-  CHECK_FAILS(tt_model_train_distributed(model, ratings, other ? other : catalogue, MPI_COMM_WORLD, NULL, NULL, NULL,
-                                         NULL),
-              TT_ERR_INVALID_ARGUMENT, "rank 1 disagrees with rank 0");
+  CHECK_FAILS(
+      tt_model_train_distributed(model, ratings, other ? other : catalogue, MPI_COMM_WORLD, NULL, NULL, NULL, NULL),
+      TT_ERR_INVALID_ARGUMENT, "rank 1 disagrees with rank 0");
   tt_table_free(other);
 }
 

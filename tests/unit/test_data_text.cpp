@@ -37,8 +37,8 @@ TEST_CASE("text: find_invalid_utf8 finds the first bad byte after ASCII runs of 
     CHECK(find_invalid_utf8(ascii) == std::string_view::npos);
     CHECK(find_invalid_utf8(ascii + "\xC3\xA9" + ascii) == std::string_view::npos);  // é, valid
     CHECK(find_invalid_utf8(ascii + "\xFF" + ascii) == run);
-    CHECK(find_invalid_utf8(ascii + "\xC3(" + ascii) == run);               // lead byte, no continuation
-    CHECK(find_invalid_utf8(ascii + "\xE2\x82" ) == run);                   // cut short at the end
+    CHECK(find_invalid_utf8(ascii + "\xC3(" + ascii) == run);                      // lead byte, no continuation
+    CHECK(find_invalid_utf8(ascii + "\xE2\x82") == run);                           // cut short at the end
     CHECK(find_invalid_utf8(ascii + "\xC3\xA9" + ascii + "\x80") == 2 * run + 2);  // stray continuation
   }
 }

@@ -435,10 +435,9 @@ TEST_CASE("rank share: a rank holds exactly its ranges of the split, in split or
 TEST_CASE("rank share: validation rows and a rank beyond the ranks are refused") {
   TempDir dir;
   const ColumnarFile file = ColumnarFile::open(write_file(dir, stream_interactions(false), 256));
-  check_message_has(expect_error([&] {
-                      (void)read_rank_share(stream_spec(nullptr, 50), file, stream_catalogue(), 0, 2, 1000);
-                    }),
-                    {"validation rows", "not supported with distributed training"});
+  check_message_has(
+      expect_error([&] { (void)read_rank_share(stream_spec(nullptr, 50), file, stream_catalogue(), 0, 2, 1000); }),
+      {"validation rows", "not supported with distributed training"});
   check_message_has(expect_error([&] { (void)read_rank_share(stream_spec(), file, stream_catalogue(), 2, 2, 1000); }),
                     {"rank out of range"});
 }

@@ -59,7 +59,9 @@ nlohmann::json spec_json(const std::string& optimizer) {
   return j;
 }
 
-ModelSpec spec(const std::string& optimizer) { return ModelSpec::from_json(spec_json(optimizer).dump(), "warm start spec"); }
+ModelSpec spec(const std::string& optimizer) {
+  return ModelSpec::from_json(spec_json(optimizer).dump(), "warm start spec");
+}
 
 // One query row: `user` at a fixed time.
 Table query_row(const std::string& user) {
@@ -195,9 +197,11 @@ TEST_CASE("warm start: a new id gets exactly the out-of-vocabulary row or its ha
     CAPTURE(kind);
     nlohmann::json j = spec_json("adagrad");
     constexpr uint64_t buckets = 7;  // fewer than the 30 users: some share new-user's bucket
-    if (kind == "hashing") j["query_tower"]["features"][0] = {
-        {"name", "user"}, {"column", "user_id"}, {"kind", "hashing"}, {"embedding_dim", 8}, {"num_buckets", buckets}};
-    FitResult fit = fit_retrieval_model(ModelSpec::from_json(j.dump(), "warm start spec"), dataset(600, 11), epochs(3, 1));
+    if (kind == "hashing")
+      j["query_tower"]["features"][0] = {
+          {"name", "user"}, {"column", "user_id"}, {"kind", "hashing"}, {"embedding_dim", 8}, {"num_buckets", buckets}};
+    FitResult fit =
+        fit_retrieval_model(ModelSpec::from_json(j.dump(), "warm start spec"), dataset(600, 11), epochs(3, 1));
     RetrievalModel& m = *fit.model;
     // The row new-user must read: the OOV row 0, or XXH64's bucket, as the first training set it.
     const int32_t expected = kind == "hashing" ? Hashing(buckets).bucket("new-user") : 0;
