@@ -38,6 +38,7 @@ struct TrainFlags {
   bool quiet = false;
   double max_unknown_candidates = -1;  // < 0: the spec's
   size_t order_ranks = 1;
+  bool refit = false;  // training.refit_after_validation
   bool distributed = false;
   size_t shuffle_buffer = 0;  // > 0: stream the columnar --interactions file (docs/data-format.md)
   uint64_t memory_limit = 0;  // > 0: stream it with the buffer this many bytes leave
@@ -81,9 +82,9 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
     fail(ErrorKind::invalid_argument,
          "train needs --spec (a new model) or --init-from (continue a saved one), not both");
   if (f.reset && f.init_from.empty()) fail(ErrorKind::invalid_argument, "--reset goes with --init-from");
-  if (!f.init_from.empty() && !f.reset && f.max_unknown_candidates >= 0)
-    fail(ErrorKind::invalid_argument,
-         "--max-unknown-candidates changes the spec, which a warm start keeps: use it with --spec or --reset");
+  if (!f.init_from.empty() && !f.reset && (f.max_unknown_candidates >= 0 || f.refit))
+    fail(ErrorKind::invalid_argument, std::string(f.refit ? "--refit-after-validation" : "--max-unknown-candidates") +
+                                          " changes the spec, which a warm start keeps: use it with --spec or --reset");
   if (!f.init_from.empty() && !f.reset && f.distributed)
     fail(ErrorKind::invalid_argument, "--init-from continues training in one process; --distributed needs --spec");
   // Warm start: the saved model's spec, preprocessing, weights, optimizer state (if saved with
@@ -93,6 +94,13 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   ModelSpec spec = start ? start->model().spec() : ModelSpec::from_file(f.spec);
   if (f.reset) start.reset();
   if (f.max_unknown_candidates >= 0) spec.data.max_unknown_candidates = f.max_unknown_candidates;
+  if (f.refit) {
+    if (spec.training.patience == 0)
+      fail(ErrorKind::invalid_argument,
+           "--refit-after-validation needs the epoch chosen by early stopping: training.patience > 0 and "
+           "data.validation_rows in the spec");
+    spec.training.refit_after_validation = true;
+  }
   // Streaming (--shuffle-buffer): the interactions stay in their columnar file; only the
   // catalogue is loaded here.
   const bool streamed = f.shuffle_buffer > 0 || f.memory_limit > 0;
@@ -142,7 +150,14 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
       std::cout << "; " << d.skipped_unknown_candidates << " interactions left out (candidate id not in the catalogue)";
     std::cout << "\n" << std::flush;
   }
+  bool refit_announced = false;
   opt.on_progress = [&](const TrainProgress& p) {
+    if (p.refit && !refit_announced && !quiet) {
+      refit_announced = true;
+      if (tty) std::printf("\r%60s\r", "");
+      std::printf("refit: %zu epochs (chosen on the validation rows) on the %zu training + validation rows\n",
+                  p.epochs, train_rows + val_rows);
+    }
     if (tty && !p.record) {
       const int width = 30;
       const int done = static_cast<int>(width * p.batch / p.batches);
@@ -150,10 +165,12 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
                   std::string(width - done, ' ').c_str(), p.batch, p.batches);
       std::fflush(stdout);
     }
-    if (p.record && p.record->metrics && !quiet) {
+    if (p.record && (p.record->metrics || p.record->validation_metrics) && !quiet) {
       if (tty) std::printf("\r%60s\r", "");
+      // The selection run of a refit evaluates the validation rows only.
       std::printf("epoch %4zu  loss %.4f  %s  (%.2fs + eval %.3fs)\n", p.epoch, p.record->mean_loss,
-                  metrics_line(*p.record->metrics).c_str(), p.record->seconds, p.record->eval_seconds);
+                  p.record->metrics ? metrics_line(*p.record->metrics).c_str() : "", p.record->seconds,
+                  p.record->eval_seconds);
       if (p.record->validation_metrics)
         std::printf("     validation  %s\n", metrics_line(*p.record->validation_metrics).c_str());
       std::fflush(stdout);
@@ -183,7 +200,11 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
   if (tty) std::printf("\r%60s\r", "");
   std::cout << "done in " << std::fixed << std::setprecision(1) << r.seconds << " s (" << std::setprecision(3)
             << r.seconds / static_cast<double>(std::max<size_t>(1, r.history.size())) << " s/epoch incl. evaluation)\n";
-  if (r.best_epoch)
+  if (r.best_epoch && !r.selection_history.empty())
+    std::cout << "chose epoch " << r.best_epoch << " (best top-" << spec.training.early_stopping_k
+              << " on the validation rows" << (r.stopped_early ? ", stopped early" : "")
+              << "); refit from the start on the training and validation rows for " << r.best_epoch << " epochs\n";
+  else if (r.best_epoch)
     std::cout << (r.stopped_early ? "stopped early; " : "") << "kept the weights of epoch " << r.best_epoch
               << " (best top-" << spec.training.early_stopping_k << " on the validation rows)\n";
   if (r.final_metrics) {
@@ -271,6 +292,9 @@ void register_train(CLI::App& app) {
   add_real_option(*cmd, "--max-unknown-candidates", f->max_unknown_candidates, 0.0, 1.0,
                   "share of interactions whose candidate id may be absent from the catalogue before training is "
                   "refused (default: the spec's data.max_unknown_candidates, 0.01)");
+  cmd->add_flag("--refit-after-validation", f->refit,
+                "once early stopping has chosen the epoch on the validation rows, train again from the start on the "
+                "training and validation rows for that many epochs (training.refit_after_validation)");
   add_number_option<size_t>(*cmd, "--order-ranks", f->order_ranks, 1, kMaxBatchSize,
                             "shuffle as a run of N ranks does (the single-process twin of mpirun -np N ... "
                             "--distributed; docs/distributed.md)");

@@ -53,6 +53,38 @@ TrainResult train_split(TwoTowerModel& model, const Split& split, const Dataset&
   return r;
 }
 
+// training.refit_after_validation, the "choose on validation, then refit" protocol: a first
+// run on the training rows alone chooses the epoch by early stopping on the validation rows
+// (the test rows are not evaluated in it, so they cannot choose anything); then `model` starts
+// again from the weights, optimizer state and shuffling it had before that run and trains on the
+// training and validation rows together for exactly that many epochs, with the same seed. The
+// validation rows are the last of the training part (split_for_spec), so train + validation are
+// the rows, in the order, of the same spec without validation rows: the refit is that run.
+TrainResult train_and_refit(TwoTowerModel& model, const Split& split, const Dataset& data,
+                            const TrainOptions& options) {
+  if (!model.spec().training.refit_after_validation || options.exchange)
+    return train_split(model, split, data, options);
+  TwoTowerModel start = model;
+  TrainResult selection = train_model(model, split.train, split.validation, Table(), data.candidates, options);
+  model = std::move(start);
+  Table rows = split.train;
+  rows.append(split.validation);
+  TrainOptions refit = options;
+  refit.epochs = selection.best_epoch;
+  if (options.on_progress)
+    refit.on_progress = [&options](const TrainProgress& p) {
+      TrainProgress q = p;
+      q.refit = true;
+      return options.on_progress(q);
+    };
+  TrainResult r = train_model(model, rows, split.test, data.candidates, refit);
+  r.best_epoch = selection.best_epoch;
+  r.stopped_early = selection.stopped_early;
+  r.selection_history = std::move(selection.history);
+  r.seconds += selection.seconds;
+  return r;
+}
+
 }  // namespace
 
 void record_training_metadata(RetrievalModel& model, const std::string& source, const std::string& fingerprint,
@@ -85,7 +117,7 @@ FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const 
   TwoTowerModel model(spec);
   model.fit_preprocessing(data.interactions, data.candidates);
   model.initialize(spec.training.seed);
-  out.training = train_split(model, split, data, options);
+  out.training = train_and_refit(model, split, data, options);
 
   out.model = std::make_unique<RetrievalModel>(std::move(model));
   ThreadPool pool(options.threads);
@@ -110,7 +142,7 @@ FitResult continue_fit(RetrievalModel& model, const Dataset& data, const TrainOp
   if (!options.seed_set) resumed.shuffle_state = model.metadata().shuffle_state;
   // Train a copy: until everything has succeeded, `model` keeps what it had.
   TwoTowerModel trained = model.model();
-  out.training = train_split(trained, split, data, resumed);
+  out.training = train_and_refit(trained, split, data, resumed);
 
   TwoTowerModel before = std::exchange(model.model(), std::move(trained));
   try {

@@ -481,6 +481,7 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     s.training.patience = t.get<size_t>("patience", 0);
     if (s.training.patience > kMaxEpochs) t.error("must be in 0.." + std::to_string(kMaxEpochs), "patience");
     s.training.early_stopping_k = t.get<size_t>("early_stopping_k", 100);
+    s.training.refit_after_validation = t.get<bool>("refit_after_validation", false);
     if (s.training.batch_size == 0 || s.training.batch_size > kMaxBatchSize)
       t.error("must be in 1.." + std::to_string(kMaxBatchSize), "batch_size");
     if (s.training.epochs == 0 || s.training.epochs > kMaxEpochs)
@@ -528,6 +529,9 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     if (std::find(s.eval.k.begin(), s.eval.k.end(), s.training.early_stopping_k) == s.eval.k.end())
       r.error(std::to_string(s.training.early_stopping_k) + " is not one of evaluation.k", "training.early_stopping_k");
   }
+  if (s.training.refit_after_validation && s.training.patience == 0)
+    r.error("refitting needs the epoch chosen by early stopping (training.patience > 0 and data.validation_rows)",
+            "training.refit_after_validation");
   return s;
 }
 
@@ -578,6 +582,7 @@ std::string ModelSpec::to_json() const {
     j["training"]["patience"] = training.patience;
     j["training"]["early_stopping_k"] = training.early_stopping_k;
   }
+  if (training.refit_after_validation) j["training"]["refit_after_validation"] = true;
   j["data"] = {{"train_rows", data.train_rows},
                {"test_rows", data.test_rows},
                {"split_seed", data.split_seed},

@@ -80,6 +80,11 @@ struct TrainingSpec {
   // evaluation's weights. 0 = off.
   size_t patience = 0;
   size_t early_stopping_k = 100;
+  // Choose on validation, then refit: after early stopping has chosen the epoch, train again
+  // from the same initial weights and seed on the training and validation rows together, for
+  // exactly that many epochs; that model is the result, evaluated on the test rows. Needs
+  // patience > 0.
+  bool refit_after_validation = false;
 };
 
 struct DataSpec {

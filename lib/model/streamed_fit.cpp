@@ -277,6 +277,11 @@ FitResult fit_streamed(const ModelSpec& spec, const std::string& interactions_pa
   check_train_options(options);
   if (options.exchange || options.order_ranks != 1)
     fail(ErrorKind::invalid_argument, "streaming training runs in one process, without --order-ranks");
+  // Not implemented: the refit would have to stream the held-out validation rows with the training rows.
+  if (spec.training.refit_after_validation)
+    fail(ErrorKind::invalid_argument,
+         "training.refit_after_validation is not supported with streaming training: train in memory, or refit "
+         "by hand (data.validation_rows 0 and training.epochs set to the epoch early stopping kept)");
   if (stream.memory_limit_bytes == 0 && stream.shuffle_buffer_rows < spec.training.batch_size)
     fail(ErrorKind::invalid_argument, "the shuffle buffer of " + std::to_string(stream.shuffle_buffer_rows) +
                                           " rows must hold at least one batch (training.batch_size " +

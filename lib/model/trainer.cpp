@@ -724,12 +724,14 @@ TrainResult train_streamed(TwoTowerModel& model, RowStream& train, const Candida
 
 namespace {
 
-// The k values of the first evaluated epoch (every evaluation uses the spec's).
+// The k values of the first evaluated epoch (every evaluation uses the spec's); after a refit
+// the validation metrics are the selection run's.
 const TopKMetrics* first_metrics(const TrainResult& r, bool validation) {
-  for (const auto& e : r.history) {
-    const auto& m = validation ? e.validation_metrics : e.metrics;
-    if (m) return &*m;
-  }
+  for (const auto* history : {&r.selection_history, &r.history})
+    for (const auto& e : *history) {
+      const auto& m = validation ? e.validation_metrics : e.metrics;
+      if (m) return &*m;
+    }
   return nullptr;
 }
 
@@ -757,6 +759,8 @@ std::string history_csv(const TrainResult& r) {
     if (!val->baseline.empty())
       for (size_t k : val->k) o << ",val_popular_top_" << k;
   }
+  const bool refit = !r.selection_history.empty();
+  if (refit) o << ",phase";
   o << "\n";
   auto cells = [&o](const std::optional<TopKMetrics>& m, const TopKMetrics* first) {
     if (!first) return;
@@ -770,18 +774,22 @@ std::string history_csv(const TrainResult& r) {
       if (m && i < m->baseline.size()) o << m->baseline[i];
     }
   };
-  for (const auto& e : r.history) {
-    o << e.epoch << "," << e.mean_loss << "," << e.seconds << "," << e.eval_seconds;
-    cells(e.metrics, test);
-    cells(e.validation_metrics, val);
-    o << "\n";
-  }
+  for (const auto* history : {&r.selection_history, &r.history})
+    for (const auto& e : *history) {
+      o << e.epoch << "," << e.mean_loss << "," << e.seconds << "," << e.eval_seconds;
+      cells(e.metrics, test);
+      cells(e.validation_metrics, val);
+      if (refit) o << (history == &r.history ? ",refit" : ",selection");
+      o << "\n";
+    }
   return o.str();
 }
 
-std::string history_json(const TrainResult& r) {
+namespace {
+
+nlohmann::json epochs_json(const std::vector<EpochRecord>& history) {
   nlohmann::json epochs = nlohmann::json::array();
-  for (const auto& e : r.history) {
+  for (const auto& e : history) {
     nlohmann::json j = {
         {"epoch", e.epoch}, {"loss", e.mean_loss}, {"seconds", e.seconds}, {"eval_seconds", e.eval_seconds}};
     if (e.metrics)
@@ -790,10 +798,17 @@ std::string history_json(const TrainResult& r) {
     if (e.validation_metrics) j["validation"] = metrics_json(e.validation_metrics->k, e.validation_metrics->accuracy);
     epochs.push_back(j);
   }
+  return epochs;
+}
+
+}  // namespace
+
+std::string history_json(const TrainResult& r) {
   nlohmann::json out = {{"loss_definition", "mean per-example softmax cross-entropy over the epoch"},
                         {"seconds", r.seconds},
                         {"examples", r.examples},
-                        {"history", epochs}};
+                        {"history", epochs_json(r.history)}};
+  if (!r.selection_history.empty()) out["selection_history"] = epochs_json(r.selection_history);
   // The most-popular list's accuracy on the same rows: constant, so written once.
   nlohmann::json popular = nlohmann::json::object();
   if (const TopKMetrics* t = first_metrics(r, false); t && !t->baseline.empty())
@@ -804,6 +819,7 @@ std::string history_json(const TrainResult& r) {
   if (r.best_epoch) {
     out["best_epoch"] = r.best_epoch;
     out["stopped_early"] = r.stopped_early;
+    if (!r.selection_history.empty()) out["refit"] = true;
   }
   return out.dump(2);
 }

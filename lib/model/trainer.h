@@ -31,6 +31,7 @@ struct TrainProgress {
   size_t epoch = 0, epochs = 0;
   size_t batch = 0, batches = 0;        // batch == batches at the end of an epoch
   const EpochRecord* record = nullptr;  // set once an epoch (and its evaluation) has finished
+  bool refit = false;                   // the second run of training.refit_after_validation
 };
 
 struct TrainOptions {
@@ -73,6 +74,10 @@ struct TrainResult {
   // stopping) and whether training stopped before the epochs ran out.
   size_t best_epoch = 0;
   bool stopped_early = false;
+  // training.refit_after_validation: the run that chose best_epoch on the validation rows (its
+  // records have validation metrics only); `history` is then the refit's, which trained on the
+  // training and validation rows for best_epoch epochs and alone was evaluated on the test rows.
+  std::vector<EpochRecord> selection_history;
   // Training-row statistics the model file keeps: each candidate's count (the most-popular
   // baseline) and, with task.sampling_probability, its estimated sampling probability per draw
   // at the end of training.
@@ -135,7 +140,9 @@ TrainResult train_streamed(TwoTowerModel& model, RowStream& train, const Candida
                            const TrainOptions& options);
 
 // History as CSV (epoch,loss,seconds,eval_seconds,top_1,...,popular_top_1,...,val_top_1,...) and
-// as JSON (the most-popular baseline once, beside the per-epoch metrics).
+// as JSON (the most-popular baseline once, beside the per-epoch metrics). After a refit the CSV
+// has the selection run's rows, then the refit's, and a last column `phase` ("selection" or
+// "refit"); the JSON has the selection run under "selection_history".
 std::string history_csv(const TrainResult& r);
 std::string history_json(const TrainResult& r);
 

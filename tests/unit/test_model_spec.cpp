@@ -548,7 +548,7 @@ TEST_CASE("model spec: the recipe options (estimated logQ, mixed negatives, vali
   CHECK(plain.training.patience == 0);
   // Options left at their defaults are not written (older readers reject unknown fields).
   const std::string text = plain.to_json();
-  for (const char* key : {"sampling_probability\"", "uniform_negatives", "validation_rows", "patience"})
+  for (const char* key : {"sampling_probability\"", "uniform_negatives", "validation_rows", "patience", "refit"})
     CHECK(text.find(key) == std::string::npos);
 
   j["task"] = {{"sampling_probability", "streaming"},
@@ -557,8 +557,10 @@ TEST_CASE("model spec: the recipe options (estimated logQ, mixed negatives, vali
                {"uniform_negatives", 32}};
   j["training"]["patience"] = 3;
   j["training"]["early_stopping_k"] = 5;
+  j["training"]["refit_after_validation"] = true;
   j["data"] = {{"validation_rows", 1000}};
   const ModelSpec s = ModelSpec::from_json(j.dump(), "spec.json");
+  CHECK(s.training.refit_after_validation);
   CHECK(s.task.sampling_estimate == SamplingEstimate::streaming);
   CHECK(s.task.streaming_buckets == 4096);
   CHECK(s.task.streaming_alpha == 0.05f);
@@ -571,6 +573,7 @@ TEST_CASE("model spec: the recipe options (estimated logQ, mixed negatives, vali
   CHECK(again.task.sampling_estimate == SamplingEstimate::streaming);
   CHECK(again.data.validation_rows == 1000);
   CHECK(again.training.early_stopping_k == 5);
+  CHECK(again.training.refit_after_validation);
 
   nlohmann::json bad = j;
   bad["task"]["sampling_probability"] = "popularity";
@@ -590,6 +593,9 @@ TEST_CASE("model spec: the recipe options (estimated logQ, mixed negatives, vali
   bad = j;
   bad["training"]["early_stopping_k"] = 10;
   check_error(bad, {"training.early_stopping_k: 10 is not one of evaluation.k"});
+  bad = j;
+  bad["training"].erase("patience");
+  check_error(bad, {"training.refit_after_validation: refitting needs the epoch chosen by early stopping"});
 }
 
 TEST_CASE("model spec: multi_value_lookup features (separator, pooling, vocabulary)") {
