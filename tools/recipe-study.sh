@@ -86,11 +86,13 @@ for spec in "$specs"/*.json; do
   name="$(basename "$spec" .json)"
   case "$name" in $only*) ;; *) continue ;; esac
   echo "== $name"
-  chrt --idle 0 nice -n 19 "$cli" train --spec "$spec" ${epochs:+--epochs "$epochs"} --threads "$threads" --quiet \
-    --history "$out/$name.csv"
+  run=(chrt --idle 0 nice -n 19 "$cli" train --spec "$spec" ${epochs:+--epochs "$epochs"} --threads "$threads"
+       --quiet --history "$out/$name.csv")
+  # The search prints nothing of a run: its summary names test figures, which choose nothing.
+  if [ "$search" = 1 ]; then "${run[@]}" > /dev/null; else "${run[@]}"; fi
 done
 if [ "$search" = 1 ]; then
-  python3 "$root/tools/plot-recipe.py" --validation-only "$out" | tee "$out/summary.md"
+  python3 "$root/tools/plot-recipe.py" --validation-only --criteria "$out" | tee "$out/summary.md"
 else
   python3 "$root/tools/plot-recipe.py" --png "$out/../recipe-top10-top100.png" "$out"
 fi
