@@ -155,8 +155,8 @@ void run(const TrainFlags& f, CLI::App* cmd, const FitFunction& fit_model, bool 
     if (p.refit && !refit_announced && !quiet) {
       refit_announced = true;
       if (tty) std::printf("\r%60s\r", "");
-      std::printf("refit: %zu epochs (chosen on the validation rows) on the %zu training + validation rows\n",
-                  p.epochs, train_rows + val_rows);
+      std::printf("refit: %zu epochs (chosen on the validation rows) on the %zu training + validation rows\n", p.epochs,
+                  train_rows + val_rows);
     }
     if (tty && !p.record) {
       const int width = 30;
