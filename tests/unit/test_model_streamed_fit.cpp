@@ -337,6 +337,10 @@ TEST_CASE("streaming: bad options and unknown ids are refused with a clear messa
   ranks.order_ranks = 2;
   check_message_has(expect_error([&] { (void)fit_streamed(spec, path, stream_catalogue(), ranks, so); }),
                     {"one process"});
+  ModelSpec refit = spec;
+  refit.training.refit_after_validation = true;
+  check_message_has(expect_error([&] { (void)fit_streamed(refit, path, stream_catalogue(), TrainOptions{}, so); }),
+                    {"training.refit_after_validation is not supported with streaming training"});
   Table wrong;
   wrong.add(Column("user_id", std::vector<std::string>{"a", "b"}));
   wrong.add(Column("item_id", std::vector<int64_t>{1000, 1001}));
