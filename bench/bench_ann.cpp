@@ -3,9 +3,14 @@
 // a few breadths the recall@k against exact search, single-query latency (p50) and the time of
 // a batch, beside exact search (float32 and int8 scans) in the same run.
 // Usage: bench_ann [--n N] [--d D] [--queries Q] [--k K] [--threads T] [--set uniform|mixture]
+//                  [--single S] [--gap-us G] [--probes P1,P2,...] [--no-exact]
+// --single: single queries timed per setting (200); --gap-us: idle time before each single
+// query (0; a server between requests, whose idle pool threads have gone to sleep); --probes: breadths measured besides the recall targets'; --no-exact: skip timing
+// exact search (its answers are still the truth).
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <thread>
 #include <string>
 
 #include "bench_common.h"
@@ -43,10 +48,22 @@ double recall_of(const std::vector<int64_t>& exact, const std::vector<int64_t>& 
 
 int main(int argc, char** argv) {
   size_t n = 1'000'000, d = 64, nq = 1000, k = 100;
+  size_t single = 200, gap_us = 0;
   int threads = 0;
+  bool time_exact = true;
+  std::vector<size_t> probes;
   std::string set = "uniform";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     const std::string f = argv[i];
+    if (f == "--no-exact") {
+      time_exact = false;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s needs a value\n", argv[i]);
+      return 2;
+    }
     const char* v = argv[i + 1];
     if (f == "--n")
       n = std::stoul(v);
@@ -60,6 +77,16 @@ int main(int argc, char** argv) {
       threads = std::stoi(v);
     else if (f == "--set")
       set = v;
+    else if (f == "--gap-us")
+      gap_us = std::stoul(v);
+    else if (f == "--single")
+      single = std::stoul(v);
+    else if (f == "--probes")
+      for (const char* p = v; *p;) {
+        char* end = nullptr;
+        probes.push_back(std::strtoul(p, &end, 10));
+        p = *end ? end + 1 : end;
+      }
     else {
       std::fprintf(stderr, "unknown argument %s\n", argv[i]);
       return 2;
@@ -80,8 +107,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> keys(n);
   CandidateIndex idx(std::move(keys), std::move(cand));
   print_isa();
-  std::printf("%s set: %zu candidates x %zu, %zu queries, top-%zu, %d threads\n", set.c_str(), n, d, nq, k,
-              pool.threads());
+  std::printf("%s set: %zu candidates x %zu, %zu queries, top-%zu, %d threads, %zu us before each single query\n",
+              set.c_str(), n, d, nq, k, pool.threads(), gap_us);
   auto t0 = clk::now();
   PartitionBuildOptions bo;
   idx.build_partitions(bo, pool);
@@ -96,7 +123,8 @@ int main(int argc, char** argv) {
   so.k = k;
   auto measure = [&](const char* label, const SearchOptions& o, bool check) {
     std::vector<double> lat;
-    for (size_t i = 0; i < std::min<size_t>(nq, 200); ++i) {
+    for (size_t i = 0; i < std::min(nq, single); ++i) {
+      if (gap_us) std::this_thread::sleep_for(std::chrono::microseconds(gap_us));
       auto t = clk::now();
       idx.search(queries.row(i), 1, o, ids.data() + i * k, scores.data() + i * k, pool);
       lat.push_back(since(t));
@@ -110,15 +138,24 @@ int main(int argc, char** argv) {
     std::printf("\n");
   };
   idx.search(queries.data(), nq, so, exact.data(), scores.data(), pool);
-  measure("exact f32", so, false);
-  idx.set_scan_precision(Precision::int8);
-  measure("exact int8 scan + f32 re-score", so, true);
-  idx.set_scan_precision(Precision::f32);
+  if (time_exact) {
+    measure("exact f32", so, false);
+    idx.set_scan_precision(Precision::int8);
+    measure("exact int8 scan + f32 re-score", so, true);
+    idx.set_scan_precision(Precision::f32);
+  }
   for (double r : {0.9, 0.95, 0.99}) {
     SearchOptions o = so;
     o.recall = r;
     char label[80];
     std::snprintf(label, sizeof label, "approximate, recall %.2f (probe %zu)", r, parts.probe_for_recall(r));
+    measure(label, o, true);
+  }
+  for (size_t p : probes) {
+    SearchOptions o = so;
+    o.probe = p;
+    char label[80];
+    std::snprintf(label, sizeof label, "approximate, probe %zu", p);
     measure(label, o, true);
   }
   return 0;
