@@ -7,6 +7,7 @@
 // --single: single queries timed per setting (200); --gap-us: idle time before each single
 // query (0; a server between requests, whose idle pool threads have gone to sleep); --probes: breadths measured besides the recall targets'; --no-exact: skip timing
 // exact search (its answers are still the truth).
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -35,13 +36,21 @@ Matrix mixture(size_t n, size_t d, size_t clusters, Rng& rng, const Matrix* cent
   return x;
 }
 
-double recall_of(const std::vector<int64_t>& exact, const std::vector<int64_t>& got, size_t nq, size_t k) {
-  size_t found = 0;
+// Mean recall@k over the queries, and its standard error (the spread of the queries' recalls
+// over sqrt(queries)).
+std::pair<double, double> recall_of(const std::vector<int64_t>& exact, const std::vector<int64_t>& got, size_t nq,
+                                    size_t k) {
+  double sum = 0, sum2 = 0;
   for (size_t i = 0; i < nq; ++i) {
     std::set<int64_t> truth(exact.begin() + i * k, exact.begin() + (i + 1) * k);
+    size_t found = 0;
     for (size_t j = 0; j < k; ++j) found += truth.count(got[i * k + j]);
+    const double r = double(found) / double(k);
+    sum += r;
+    sum2 += r * r;
   }
-  return double(found) / double(nq * k);
+  const double mean = sum / double(nq), var = std::max(0.0, sum2 / double(nq) - mean * mean);
+  return {mean, nq > 1 ? std::sqrt(var / double(nq - 1)) : 0.0};
 }
 
 }  // namespace
@@ -134,7 +143,10 @@ int main(int argc, char** argv) {
     const double batch = since(t);
     std::printf("  %-34s single p50 %8.3f ms  p99 %8.3f ms  %zu queries %8.1f ms", label, percentile(lat, 0.5) * 1e3,
                 percentile(lat, 0.99) * 1e3, nq, batch * 1e3);
-    if (check) std::printf("  recall@%zu %.4f", k, recall_of(exact, ids, nq, k));
+    if (check) {
+      const auto [mean, se] = recall_of(exact, ids, nq, k);
+      std::printf("  recall@%zu %.4f +- %.4f", k, mean, se);
+    }
     std::printf("\n");
   };
   idx.search(queries.data(), nq, so, exact.data(), scores.data(), pool);
