@@ -5,14 +5,14 @@
 // Usage: bench_ann [--n N] [--d D] [--queries Q] [--k K] [--threads T] [--set uniform|mixture]
 //                  [--single S] [--gap-us G] [--probes P1,P2,...] [--no-exact]
 // --single: single queries timed per setting (200); --gap-us: idle time before each single
-// query (0; a server between requests, whose idle pool threads have gone to sleep); --probes: breadths measured besides the recall targets'; --no-exact: skip timing
-// exact search (its answers are still the truth).
+// query (0; a server between requests, whose idle pool threads have gone to sleep); --probes: breadths measured besides
+// the recall targets'; --no-exact: skip timing exact search (its answers are still the truth).
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <set>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "bench_common.h"
 #include "index/candidate_index.h"
