@@ -1,7 +1,9 @@
 #include "index/partition_index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 
@@ -33,27 +35,38 @@ struct Better {
 };
 constexpr Better better{};
 
-// The best `cap` approximate scores seen, as a bounded min-heap on "better".
+// The best `cap` hits offered, by "better". Offers at or above the threshold are appended;
+// when 2 cap have gathered, nth_element keeps the best cap and the threshold rises to the
+// cap-th one's score. (A bounded heap paid a sift of log depth per offer, and a query's scan
+// offers thousands.) Offers equal to the threshold are taken, since one may beat the cap-th
+// on id: the result is exactly the best cap of everything offered, in whatever order or
+// split (threads) the offers came.
 class Shortlist {
  public:
-  explicit Shortlist(size_t cap) : cap_(cap) { heap_.reserve(cap); }
-  bool full() const { return heap_.size() >= cap_; }
-  float threshold() const { return full() ? heap_.front().score : -std::numeric_limits<float>::infinity(); }
+  explicit Shortlist(size_t cap) : cap_(cap) { hits_.reserve(2 * cap); }
+  // Scores below this cannot enter (-inf until cap hits have been kept once).
+  float threshold() const { return threshold_; }
   void offer(Hit h) {
-    if (!full()) {
-      heap_.push_back(h);
-      std::push_heap(heap_.begin(), heap_.end(), better);
-    } else if (better(h, heap_.front())) {
-      std::pop_heap(heap_.begin(), heap_.end(), better);
-      heap_.back() = h;
-      std::push_heap(heap_.begin(), heap_.end(), better);
-    }
+    if (h.score < threshold_) return;
+    hits_.push_back(h);
+    if (hits_.size() >= 2 * cap_) keep_best();
   }
-  std::vector<Hit>& hits() { return heap_; }
+  // The best min(cap, offered), in no particular order.
+  std::vector<Hit>& hits() {
+    if (hits_.size() > cap_) keep_best();
+    return hits_;
+  }
 
  private:
+  void keep_best() {
+    std::nth_element(hits_.begin(), hits_.begin() + static_cast<std::ptrdiff_t>(cap_ - 1), hits_.end(), better);
+    hits_.resize(cap_);
+    threshold_ = hits_[cap_ - 1].score;  // the cap-th best's; the others score as much or more
+  }
+
   size_t cap_;
-  std::vector<Hit> heap_;
+  std::vector<Hit> hits_;
+  float threshold_ = -std::numeric_limits<float>::infinity();
 };
 
 }  // namespace
@@ -66,6 +79,7 @@ struct PartitionIndex::Query {
   std::vector<int64_t> excluded;              // sorted, distinct, in range, allowed
   std::vector<uint32_t> excluded_partitions;  // sorted partition of each excluded position
 
+  bool filters() const { return (allowed && !allowed->empty()) || !excluded.empty(); }
   bool pass(int64_t pos) const {
     if (allowed && !allowed->empty() && !(*allowed)[static_cast<size_t>(pos)]) return false;
     return excluded.empty() || !std::binary_search(excluded.begin(), excluded.end(), pos);
@@ -78,23 +92,29 @@ struct PartitionIndex::Query {
 };
 
 namespace {
+// A centroid score as partitions are ranked by it: NaN (from a NaN in the query) as -inf, so
+// that the order is a strict weak order whatever the query holds.
+inline float rank_key(float s) { return s == s ? s : -std::numeric_limits<float>::infinity(); }
 // Partitions best first by centroid score, ties to the lower partition.
 struct ByScore {
   const float* cs;
-  bool operator()(uint32_t a, uint32_t b) const { return cs[a] > cs[b] || (cs[a] == cs[b] && a < b); }
+  bool operator()(uint32_t a, uint32_t b) const {
+    const float x = rank_key(cs[a]), y = rank_key(cs[b]);
+    return x > y || (x == y && a < b);
+  }
 };
 // Queries per task of a batch: a partition is read from memory once per block.
 constexpr size_t kBatchBlock = 64;
-// Runs a single query's partitions are cut into, per thread.
-constexpr size_t kRunsPerThread = 2;
+// Chunks a single query's partitions are cut into, per thread.
+constexpr size_t kChunksPerThread = 16;
 }  // namespace
 
 // One query's scan state: its int8 form, the partitions it probes, its scan buffers.
 struct PartitionIndex::Probe {
   std::vector<int8_t> q8;
   float q_scale = 0.0f;
-  std::vector<uint32_t> order;   // partitions by centroid score; the first `probe` are probed
-  std::vector<uint32_t> probed;  // those, in storage order, so the scan walks memory forwards
+  std::vector<uint32_t> probed;  // the `probe` best partitions, in storage order (the scan walks memory forwards)
+  std::vector<float> keys;       // prepare's buffer
   std::vector<float> buf;
   std::vector<uint32_t> selected;
 };
@@ -213,9 +233,24 @@ PartitionIndex PartitionIndex::from_parts(const Matrix& emb, Matrix centroids, s
   return ix;
 }
 
+double PartitionIndex::calibration_goal(double recall) {
+  return recall + std::min(kRecallMargin, std::max(0.0, 1.0 - recall) / 2);
+}
+
 size_t PartitionIndex::probe_for_recall(double recall) const {
-  for (const auto& c : calibration_)
-    if (c.recall >= recall) return c.probe;
+  const double goal = calibration_goal(recall);
+  for (size_t i = 0; i < calibration_.size(); ++i) {
+    const auto& c = calibration_[i];
+    if (c.recall < goal) continue;
+    if (i == 0) return c.probe;
+    // Between two points, the straight line: recall rises ever more slowly with the breadth
+    // (a concave curve), so the line lies under the curve and the breadth read off it is, if
+    // anything, larger than needed.
+    const auto& b = calibration_[i - 1];
+    if (c.recall <= b.recall) return c.probe;
+    const double t = (goal - b.recall) / (double(c.recall) - b.recall);
+    return std::min<size_t>(c.probe, b.probe + static_cast<size_t>(std::ceil(t * (c.probe - b.probe))));
+  }
   return partitions();
 }
 
@@ -230,8 +265,9 @@ void PartitionIndex::calibrate(const Matrix& emb, const Matrix& queries, const s
   SearchOptions so;
   so.k = k;
   std::vector<PartitionCalibration> curve;
-  // Breadths about 2^(1/4) apart, then every partition.
-  for (size_t probe = 1;; probe = std::min(parts, std::max(probe + 1, (probe * 1189 + 500) / 1000))) {
+  // Breadths about 2^(1/8) apart, then every partition (probe_for_recall interpolates between
+  // them). Coarser steps (2^(1/4)) bought 0.963 for a target of 0.95 at 1M x 64 uniform.
+  for (size_t probe = 1;; probe = std::min(parts, std::max(probe + 1, (probe * 1091 + 500) / 1000))) {
     so.probe = probe;
     search(emb, queries.data(), nq, so, ids.data(), scores.data(), pool);
     size_t found = 0;
@@ -331,39 +367,47 @@ void PartitionIndex::search(const Matrix& emb, const float* queries, size_t n, c
     const bool split = probed_rows * d > kParallelScanBytes && pool.threads() > 1;
     const Query f = filter_for(0);
     std::vector<Hit> hits;
-    const size_t tasks = split ? std::min<size_t>(static_cast<size_t>(pool.threads()) * kRunsPerThread, probe) : 1;
-    if (tasks <= 1) {
+    const size_t threads = static_cast<size_t>(pool.threads());
+    const size_t chunks = split ? std::min(threads * kChunksPerThread, probe) : 1;
+    if (chunks <= 1) {
       Shortlist sl(rescore);
       Impl::scan(*this, pr, pr.probed.data(), pr.probed.size(), f, sl);
       hits = std::move(sl.hits());
     } else {
-      // Runs of about equal numbers of candidates, two per thread, taken by whichever thread
-      // is free (ThreadPool::for_each steals): a thread the host deschedules holds back one
-      // run, not half the scan. (Each run's shortlist starts empty and is merged at the end,
-      // so more runs cost more: 8 runs on 2 threads measured slower than 2.) The union
-      // of the runs' shortlists has the same best `rescore` whatever the cut.
+      // Chunks of about equal numbers of candidates, claimed in storage order from a shared
+      // counter by each thread of the pool, each thread with one shortlist: the calling thread
+      // starts at once, a worker still waking up joins when it is there (it used to own half
+      // of four fixed runs, which the caller waited for), and a thread the host deschedules
+      // holds back one chunk. Each shortlist holds exactly the best `rescore` of what its
+      // thread scanned (Impl::scan offers ties at the threshold too), so the merged shortlist
+      // is the best `rescore` of all the probed candidates whichever thread scanned what.
       size_t total = 0;
       for (uint32_t p : pr.probed) total += partition_size(p);
       std::vector<size_t> cut{0};
       size_t acc = 0;
-      for (size_t i = 0; i < pr.probed.size() && cut.size() < tasks; ++i) {
+      for (size_t i = 0; i < pr.probed.size() && cut.size() < chunks; ++i) {
         acc += partition_size(pr.probed[i]);
-        if (acc * tasks >= total * cut.size()) cut.push_back(i + 1);
+        if (acc * chunks >= total * cut.size()) cut.push_back(i + 1);
       }
-      while (cut.size() <= tasks) cut.push_back(pr.probed.size());
-      std::vector<std::vector<Hit>> part(tasks);
-      pool.for_each(tasks, [&](size_t t) {
+      while (cut.size() <= chunks) cut.push_back(pr.probed.size());
+      std::atomic<size_t> next{0};
+      std::vector<std::vector<Hit>> part(threads);
+      pool.for_each(threads, [&](size_t t) {
         Probe local;  // its own buffers; the query's int8 form is shared read-only
         local.q8 = pr.q8;
         local.q_scale = pr.q_scale;
         Shortlist sl(rescore);
-        Impl::scan(*this, local, pr.probed.data() + cut[t], cut[t + 1] - cut[t], f, sl);
+        for (size_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;)
+          Impl::scan(*this, local, pr.probed.data() + cut[c], cut[c + 1] - cut[c], f, sl);
         part[t] = std::move(sl.hits());
       });
-      Shortlist merged(rescore);
-      for (auto& v : part)
-        for (const Hit& h : v) merged.offer(h);
-      hits = std::move(merged.hits());
+      // The best `rescore` of the threads' shortlists ("better" is a total order: the same
+      // set whichever thread found what).
+      for (auto& v : part) hits.insert(hits.end(), v.begin(), v.end());
+      if (hits.size() > rescore) {
+        std::nth_element(hits.begin(), hits.begin() + (rescore - 1), hits.end(), better);
+        hits.resize(rescore);
+      }
     }
     Impl::finish(*this, emb, queries, cs0.data(), probe, rescore, o.k, f, pr, hits, ids, scores);
     return;
@@ -419,12 +463,33 @@ void PartitionIndex::Impl::prepare(const PartitionIndex& ix, const float* q, con
       const float v = q[c] / pr.q_scale;  // within [-127, 127]; NaN (which qmax skips) scans as 0
       pr.q8[c] = static_cast<int8_t>(v == v ? std::lround(v) : 0);
     }
-  // Partitions best first by centroid score (ties to the lower partition).
-  pr.order.resize(parts);
-  std::iota(pr.order.begin(), pr.order.end(), 0u);
-  std::nth_element(pr.order.begin(), pr.order.begin() + (probe - 1), pr.order.end(), ByScore{cs});
-  pr.probed.assign(pr.order.begin(), pr.order.begin() + probe);
-  std::sort(pr.probed.begin(), pr.probed.end());
+  // The `probe` best partitions by centroid score (ties to the lower partition: ByScore's
+  // first `probe`), in storage order: the probe-th best score by nth_element over the plain
+  // scores, then one pass in storage order keeps the partitions above it and the first ones
+  // at it. (An nth_element of partition numbers by ByScore and a sort of the probed ones
+  // cost several times more at 2,000 partitions.)
+  pr.probed.clear();
+  if (probe >= parts) {
+    pr.probed.resize(parts);
+    std::iota(pr.probed.begin(), pr.probed.end(), 0u);
+    return;
+  }
+  pr.keys.resize(parts);
+  for (size_t p = 0; p < parts; ++p) pr.keys[p] = rank_key(cs[p]);
+  std::nth_element(pr.keys.begin(), pr.keys.begin() + (probe - 1), pr.keys.end(), std::greater<float>());
+  const float kth = pr.keys[probe - 1];
+  size_t above = 0;
+  for (size_t p = 0; p < parts; ++p) above += rank_key(cs[p]) > kth;
+  size_t ties = probe - above;  // partitions at the probe-th score that are probed
+  for (size_t p = 0; p < parts; ++p) {
+    const float key = rank_key(cs[p]);
+    if (key > kth) {
+      pr.probed.push_back(static_cast<uint32_t>(p));
+    } else if (key == kth && ties) {
+      pr.probed.push_back(static_cast<uint32_t>(p));
+      --ties;
+    }
+  }
 }
 
 void PartitionIndex::Impl::scan(const PartitionIndex& ix, Probe& pr, const uint32_t* list, size_t count, const Query& f,
@@ -437,30 +502,31 @@ void PartitionIndex::Impl::scan(const PartitionIndex& ix, Probe& pr, const uint3
     const size_t g0 = ix.groups_[p], groups = ix.groups_[p + 1] - g0;
     // The next partition is elsewhere in memory (the ones between are not probed), where the
     // hardware prefetcher would only notice it after a few misses: fetch it while this one is
-    // scanned (up to 64 KiB: a partition is about 32 KiB at 2 sqrt(n) partitions).
+    // scanned (up to 64 KiB: a partition is about 16 KiB at 2 sqrt(n) partitions and d = 64),
+    // and its scales (a 64th of a group's bytes per candidate at d = 64).
     if (t + 1 < count) {
-      const uint8_t* next = ix.packed_.data() + ix.groups_[list[t + 1]] * group_bytes;
-      const size_t bytes =
-          std::min<size_t>(65536, (ix.groups_[list[t + 1] + 1] - ix.groups_[list[t + 1]]) * group_bytes);
-      for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(next + o);
+      const size_t ng0 = ix.groups_[list[t + 1]],
+                   ngroups = std::min<size_t>(ix.groups_[list[t + 1] + 1] - ng0, 65536 / group_bytes + 1);
+      const uint8_t* next = ix.packed_.data() + ng0 * group_bytes;
+      for (size_t o = 0; o < ngroups * group_bytes; o += 64) __builtin_prefetch(next + o);
+      const char* next_scales = reinterpret_cast<const char*>(ix.scales_.data() + ng0 * kScanGroup);
+      for (size_t o = 0; o < ngroups * kScanGroup * sizeof(float); o += 64) __builtin_prefetch(next_scales + o);
     }
     pr.buf.resize(groups * kScanGroup);
     pr.selected.resize(groups * kScanGroup);
     scan_u4(ix.packed_.data() + g0 * group_bytes, ix.scales_.data() + g0 * kScanGroup, groups, pr.q8.size() / kOctet,
             pr.q8.data(), pr.q_scale, pr.buf.data());
+    // The candidates at or above the shortlist's threshold (every one while it has none),
+    // offered as their slot in partition order: the candidate's position (order_, a cache
+    // miss per offer) is looked up only to filter, and for the final shortlist in finish().
     const float* buf = pr.buf.data();
-    size_t j = 0;
-    for (; j < len && !sl.full(); ++j) {
-      const int64_t pos = ix.order_[off + j];
-      if (f.pass(pos)) sl.offer({buf[j], pos});
-    }
-    if (j < len) {
-      const size_t m = row_select_greater(buf + j, len - j, sl.threshold(), pr.selected.data());
-      for (size_t i = 0; i < m; ++i) {
-        const size_t at = j + pr.selected[i];
-        const int64_t pos = ix.order_[off + at];
-        if (buf[at] > sl.threshold() && f.pass(pos)) sl.offer({buf[at], pos});
-      }
+    const float below = std::nextafter(sl.threshold(), -std::numeric_limits<float>::infinity());
+    const size_t m = row_select_greater(buf, len, below, pr.selected.data());
+    const bool filters = f.filters();
+    for (size_t i = 0; i < m; ++i) {
+      const size_t at = pr.selected[i];
+      if (buf[at] < sl.threshold() || (filters && !f.pass(ix.order_[off + at]))) continue;
+      sl.offer({buf[at], static_cast<int64_t>(off + at)});
     }
   }
 }
@@ -474,17 +540,27 @@ void PartitionIndex::Impl::finish(const PartitionIndex& ix, const Matrix& emb, c
   size_t passed = 0;
   for (uint32_t p : pr.probed) passed += f.passing(ix, p);
   if (passed < k && probe < parts) {
-    std::sort(pr.order.begin() + probe, pr.order.end(), ByScore{cs});
+    // The partitions not probed (pr.probed is in storage order), best first.
+    std::vector<uint32_t> rest;
+    rest.reserve(parts - pr.probed.size());
+    for (size_t p = 0, at = 0; p < parts; ++p)
+      if (at < pr.probed.size() && pr.probed[at] == p)
+        ++at;
+      else
+        rest.push_back(static_cast<uint32_t>(p));
+    std::sort(rest.begin(), rest.end(), ByScore{cs});
     Shortlist sl(rescore);
     for (const Hit& h : hits) sl.offer(h);
-    for (size_t i = probe; i < parts && passed < k; ++i) {
-      scan(ix, pr, &pr.order[i], 1, f, sl);
-      passed += f.passing(ix, pr.order[i]);
+    for (size_t i = 0; i < rest.size() && passed < k; ++i) {
+      scan(ix, pr, &rest[i], 1, f, sl);
+      passed += f.passing(ix, rest[i]);
     }
     hits = std::move(sl.hits());
   }
-  // Exact re-scoring of the shortlist. Its rows are scattered over the embeddings: request
-  // them all first, so that their cache misses overlap instead of following one another.
+  // Exact re-scoring of the shortlist, by candidate position (the scan's ids are slots in
+  // partition order). Its rows are scattered over the embeddings: request them all first, so
+  // that their cache misses overlap instead of following one another.
+  for (Hit& h : hits) h.id = ix.order_[static_cast<size_t>(h.id)];
   for (const Hit& h : hits) {
     const char* row = reinterpret_cast<const char*>(emb.row(static_cast<size_t>(h.id)));
     for (size_t off = 0; off < d * sizeof(float); off += 64) __builtin_prefetch(row + off);
