@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "base/team.h"
 
 namespace tt {
 
@@ -33,7 +34,8 @@ int checked_threads(long long threads, const std::string& option) {
 
 ThreadPool::ThreadPool(int threads)
     : threads_(checked_threads(threads, "threads") ? threads : hardware_threads()),
-      arena_(std::make_unique<Arena>(threads_)) {}
+      arena_(std::make_unique<Arena>(threads_)),
+      team_(threads_ > 1 ? std::make_unique<Team>(static_cast<size_t>(threads_)) : nullptr) {}
 
 ThreadPool::~ThreadPool() = default;
 
@@ -53,6 +55,19 @@ void ThreadPool::for_each(size_t n, const std::function<void(size_t)>& fn) {
         },
         tbb::simple_partitioner());
   });
+}
+
+void ThreadPool::share(const std::function<void(size_t)>& fn) {
+  if (!team_) {
+    OmpSingleThreadScope single;
+    fn(0);
+    return;
+  }
+  const bool ran = team_->run([&](size_t t) {
+    OmpSingleThreadScope single;
+    fn(t);
+  });
+  if (!ran) for_each(static_cast<size_t>(threads_), fn);
 }
 
 size_t ThreadPool::parts(size_t items, size_t min_items) const {

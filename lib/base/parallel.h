@@ -5,6 +5,9 @@
 //     k-means, conversion) is a ThreadPool::for_each on a oneTBB arena of `threads`: work is cut
 //     into a fixed number of parts and idle threads steal parts, so a thread the host
 //     deschedules delays only the part it holds. TBB's idle workers spin briefly and then sleep;
+//   * except one query's scan (well under a millisecond), which ThreadPool::share runs on the
+//     caller and the pool's own futex-woken helpers (base/team.h): TBB's sleeping worker joined
+//     such a short loop late or not at all;
 //   * oneDNN's sgemm (OpenMP underneath) always runs on the calling thread (nn/gemm.cpp limits
 //     OpenMP to one thread around each call): the library never starts an OpenMP team, so no
 //     OpenMP worker ever spin-waits at a barrier or after a region (libgomp spins for 300,000
@@ -21,6 +24,8 @@
 #include <string>
 
 namespace tt {
+
+class Team;
 
 // Limits OpenMP (and so oneDNN) to one thread on this thread while in scope.
 class OmpSingleThreadScope {
@@ -55,6 +60,13 @@ class ThreadPool {
   // order is the same for a given thread count whatever the scheduling.
   size_t parts(size_t items, size_t min_items) const;
   static constexpr size_t kPartsPerThread = 4;
+  // For short latency-bound work (one query's scan): calls fn(0) on the calling thread and
+  // fn(t), t in 1..threads()-1, on each of the pool's helper threads that wakes before fn(0)
+  // returns (base/team.h: threads of the pool's own, woken through a futex and kept off the
+  // caller's CPU, where TBB's sleeping workers often joined too late to help). fn(0) alone
+  // must be able to do all the work: each call takes items from a shared counter until none
+  // are left. While another call is under way, runs through for_each (every fn(t) then runs).
+  void share(const std::function<void(size_t)>& fn);
   // Runs fn on the calling thread with OpenMP using this pool's thread count. Not used by the
   // library (which never starts an OpenMP team): for benchmarks driving OpenMP libraries (Faiss).
   void with_omp(const std::function<void()>& fn);
@@ -63,6 +75,7 @@ class ThreadPool {
   int threads_;
   struct Arena;
   std::unique_ptr<Arena> arena_;
+  std::unique_ptr<Team> team_;
 };
 
 int hardware_threads();

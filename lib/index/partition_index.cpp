@@ -375,12 +375,13 @@ void PartitionIndex::search(const Matrix& emb, const float* queries, size_t n, c
       hits = std::move(sl.hits());
     } else {
       // Chunks of about equal numbers of candidates, claimed in storage order from a shared
-      // counter by each thread of the pool, each thread with one shortlist: the calling thread
-      // starts at once, a worker still waking up joins when it is there (it used to own half
-      // of four fixed runs, which the caller waited for), and a thread the host deschedules
-      // holds back one chunk. Each shortlist holds exactly the best `rescore` of what its
-      // thread scanned (Impl::scan offers ties at the threshold too), so the merged shortlist
-      // is the best `rescore` of all the probed candidates whichever thread scanned what.
+      // counter by the calling thread and the pool's helpers (ThreadPool::share), each thread
+      // with one shortlist: the calling thread starts at once, a helper joins as soon as it is
+      // awake (a TBB worker held half of four fixed runs, which the caller waited for, and
+      // after 2 ms idle it often never came), and a thread the host deschedules holds back one
+      // chunk. Each shortlist holds exactly the best `rescore` of what its thread scanned, so
+      // the merged shortlist is the best `rescore` of all the probed candidates whichever thread
+      // scanned what.
       size_t total = 0;
       for (uint32_t p : pr.probed) total += partition_size(p);
       std::vector<size_t> cut{0};
@@ -392,7 +393,7 @@ void PartitionIndex::search(const Matrix& emb, const float* queries, size_t n, c
       while (cut.size() <= chunks) cut.push_back(pr.probed.size());
       std::atomic<size_t> next{0};
       std::vector<std::vector<Hit>> part(threads);
-      pool.for_each(threads, [&](size_t t) {
+      pool.share([&](size_t t) {
         Probe local;  // its own buffers; the query's int8 form is shared read-only
         local.q8 = pr.q8;
         local.q_scale = pr.q_scale;

@@ -80,7 +80,7 @@ class PartitionIndex {
   size_t probe_for_recall(double recall) const;
   // The recall the calibration must show for a target: the target plus kRecallMargin (at most
   // half the way to 1), which covers the sampling error of a calibration on 256 queries
-  // (about 0.002 at recall 0.95 on uniform data) so that new queries reach the target.
+  // (a standard error of about 0.0013 at recall 0.95 on uniform data) so that new queries reach the target.
   static double calibration_goal(double recall);
   static constexpr double kRecallMargin = 0.005;
   // The shortlist re-scored in float32 when the caller does not say: max(2k, 32).

@@ -300,3 +300,30 @@ TEST_CASE("float scan: scores of 1 to 6 queries match a double-precision referen
       }
   });
 }
+
+TEST_CASE("approximate index: a recall target maps to the calibrated curve plus the margin, between its points") {
+  const size_t n = 400, d = 4, parts = 100;
+  Matrix emb(n, d), centroids(parts, d);
+  Rng rng(11);
+  for (float& v : emb.span()) v = rng.uniform(-1.0f, 1.0f);
+  for (float& v : centroids.span()) v = rng.uniform(-1.0f, 1.0f);
+  std::vector<uint32_t> assignment(n);
+  for (size_t i = 0; i < n; ++i) assignment[i] = static_cast<uint32_t>(i % parts);
+  const std::vector<PartitionCalibration> curve{{10, 0.5f}, {20, 0.7f}, {40, 0.9f}, {80, 0.99f}, {97, 1.0f}};
+  const PartitionIndex ix = PartitionIndex::from_parts(emb, centroids, assignment, curve, 10);
+  CHECK(PartitionIndex::calibration_goal(0.95) == doctest::Approx(0.955));
+  CHECK(PartitionIndex::calibration_goal(0.998) == doctest::Approx(0.999));  // half the way to 1
+  // Below the first point: the first point.
+  CHECK(ix.probe_for_recall(0.4) == 10);
+  // 0.705 lies 0.025 of the way from (20, 0.7) to (40, 0.9): 20 + ceil(0.5).
+  CHECK(ix.probe_for_recall(0.7) == 21);
+  // 0.905 from (40, 0.9) to (80, 0.99): 40 + ceil(2.22); without the margin it would be 40.
+  CHECK(ix.probe_for_recall(0.9) == 43);
+  // 0.999 from (80, 0.99) to (97, 1.0): 80 + ceil(15.3).
+  CHECK(ix.probe_for_recall(0.998) == 96);
+  // A curve that never reaches the goal: every partition.
+  const PartitionIndex short_curve =
+      PartitionIndex::from_parts(emb, centroids, assignment, {{10, 0.5f}, {80, 0.99f}}, 10);
+  CHECK(short_curve.probe_for_recall(0.99) == parts);
+  CHECK(short_curve.probe_for_recall(0.98) == 80);
+}
