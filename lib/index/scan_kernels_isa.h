@@ -17,19 +17,7 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__AVX2__) || defined(__FMA__)
-// GCC 12 reports its own AVX-512 intrinsics' undefined pass-through operand as maybe
-// uninitialized (_mm512_undefined_*); the warning points into the header, so it is silenced there.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#endif
-
+#include "base/intrinsics_isa.h"
 #include "base/vec_isa.h"
 #include "index/compact_scan.h"
 #include "index/scan_kernels_table.h"

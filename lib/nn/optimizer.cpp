@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "base/error.h"
+#include "nn/row_kernels.h"
 
 namespace tt {
 
@@ -110,18 +111,14 @@ class Adagrad final : public Optimizer {
     for (Parameter* p : params) {
       add_weight_decay(*p, config_.weight_decay);
       Matrix& acc = slots_.get(*p, 0, config_.initial_accumulator);
-      const size_t cols = p->value.cols();
-      for_each_row(*p, [&](size_t r) {
-        float* w = p->value.row(r);
-        const float* g = p->grad.row(r);
-        float* a = acc.row(r);
-        // Keras >= 2.11: acc += g²; w -= lr · g / sqrt(acc + eps).
-        for (size_t k = 0; k < cols; ++k) {
-          a[k] += g[k] * g[k];
-          w[k] -= lr * g[k] / std::sqrt(a[k] + eps);
-        }
-      });
-      p->clear_grad();
+      // Keras >= 2.11: acc += g²; w -= lr · g / sqrt(acc + eps); the kernel also zeroes the
+      // gradient rows it reads.
+      if (p->sparse)
+        adagrad_rows(p->value.data(), p->grad.data(), acc.data(), p->value.cols(), p->touched.data(), p->touched.size(),
+                     lr, eps);
+      else
+        adagrad_rows(p->value.data(), p->grad.data(), acc.data(), p->value.size(), nullptr, 1, lr, eps);
+      p->forget_touched();
     }
   }
   void save_state(ByteWriter& w) const override { slots_.save(w); }

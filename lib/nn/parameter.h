@@ -40,10 +40,12 @@ struct Parameter {
       grad.zero();
       return;
     }
-    for (int32_t r : touched) {
-      std::fill(grad.row(r), grad.row(r) + grad.cols(), 0.0f);
-      is_touched[r] = 0;
-    }
+    for (int32_t r : touched) std::fill(grad.row(r), grad.row(r) + grad.cols(), 0.0f);
+    forget_touched();
+  }
+  // The same when the gradient rows are zero already (an update that zeroed them as it read them).
+  void forget_touched() {
+    for (int32_t r : touched) is_touched[r] = 0;
     touched.clear();
   }
 };

@@ -33,5 +33,8 @@ void bf16_to_float_n(const uint16_t* in, size_t n, float* out) { table().bf16_to
 void int8_to_float_rows(const int8_t* in, const float* scales, size_t rows, size_t cols, float* out) {
   table().int8_to_float_rows(in, scales, rows, cols, out);
 }
+void adagrad_rows(float* w, float* g, float* a, size_t cols, const int32_t* rows, size_t count, float lr, float eps) {
+  table().adagrad_rows(w, g, a, cols, rows, count, lr, eps);
+}
 
 }  // namespace tt

@@ -13,7 +13,8 @@ namespace tt {
 // Largest value of x[0..n).
 float row_max(const float* x, size_t n);
 // x[j] = exp(x[j] - shift) for all j; returns the sum of the new values. Arguments below about
-// -87.3 give exactly 0 (so masked entries carry no gradient).
+// -87.3 give exactly 0 (so masked entries carry no gradient); arguments above 88 are not
+// allowed (they are not clamped: the softmax passes the row's maximum as the shift).
 float row_exp_sum(float* x, size_t n, float shift);
 // The same two passes over x + bias (bias: n per-column values); x receives exp(x + bias - shift).
 float row_max_plus(const float* x, const float* bias, size_t n);
@@ -31,6 +32,11 @@ size_t row_select_greater(const float* x, size_t n, float threshold, uint32_t* o
 void bf16_to_float_n(const uint16_t* in, size_t n, float* out);
 // out[r][c] = in[r][c] * scales[r] for rows x cols int8 values (symmetric per-row int8).
 void int8_to_float_rows(const int8_t* in, const float* scales, size_t rows, size_t cols, float* out);
+// Adagrad (Keras >= 2.11) on rows of a table with `cols` columns: for each row r, rows[i] for i
+// in [0, count) (or r = i when rows is null), a += g²; w -= lr · g / sqrt(a + eps) element by
+// element (a: the accumulator), then g = 0. The same bits at every level (no fused operation).
+// Listed rows are prefetched a few ahead: they are scattered over the table.
+void adagrad_rows(float* w, float* g, float* a, size_t cols, const int32_t* rows, size_t count, float lr, float eps);
 // exp(x) with the same approximation as row_exp_sum (for tests).
 float fast_exp(float x);
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "base/intrinsics_isa.h"  // vector square roots (GCC's vector extensions have none)
 #include "base/vec_isa.h"
 #include "nn/row_kernels_table.h"
 
@@ -34,12 +35,18 @@ constexpr float kExpMin = -87.3365f;
 
 // V: a vector of floats (8 everywhere, also 16 in the AVX-512 build), VI: as many int32. Each
 // lane goes through the same operations at any width, so a lane's bits do not depend on it.
-template <class V, class VI>
+// Lanes below kExpMin are set to 0 at the end whatever the steps in between made of them, so
+// they need no clamp. kClampHigh: clamp arguments above 88 (else they give garbage); the
+// softmax passes leave it off, their arguments being x - max(x) <= 0, and so save two vector
+// operations per element without changing any result.
+template <class V, class VI, bool kClampHigh = true>
 [[gnu::always_inline]] inline V expv(V x) {
-  const V lo = V{} + kExpMin, hi = V{} + 88.0f;
+  const V lo = V{} + kExpMin;
   const VI underflow = x < lo;
-  x = x < lo ? lo : x;  // written so that NaN passes through
-  x = x > hi ? hi : x;
+  if constexpr (kClampHigh) {
+    const V hi = V{} + 88.0f;
+    x = x > hi ? hi : x;  // written so that NaN passes through
+  }
   // t's low mantissa bits hold n = round(x / ln2): 1.5 * 2^23 puts the binary point there.
   const V t = x * 1.44269504088896341f + 12582912.0f;
   const V n = t - 12582912.0f;
@@ -60,6 +67,8 @@ template <class V, class VI>
 }
 
 [[gnu::always_inline]] inline v8f exp8(v8f x) { return expv<v8f, v8i>(x); }
+// For arguments <= 88 only (x - max in the softmax).
+[[gnu::always_inline]] inline v8f exp8_le88(v8f x) { return expv<v8f, v8i, false>(x); }
 
 float fast_exp(float x) {
   alignas(32) float v[8] = {x, x, x, x, x, x, x, x};
@@ -92,7 +101,7 @@ template <bool kBias, class V = v8f>
 #if defined(__AVX512F__)
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
-[[gnu::always_inline]] inline v16f exp16(v16f x) { return expv<v16f, v16i>(x); }
+[[gnu::always_inline]] inline v16f exp16_le88(v16f x) { return expv<v16f, v16i, false>(x); }
 #endif
 
 template <bool kBias>
@@ -100,11 +109,32 @@ template <bool kBias>
   const float ninf = -__builtin_inff();
   v8f a = splat(ninf), b = splat(ninf);
   size_t j = 0;
+#if defined(__AVX512F__)
+  // 16-float registers: lanes 0-7 hold what the 8-float code below keeps in a, lanes 8-15 what
+  // it keeps in b, in two registers (so that two compares are in flight). The maximum is the same
+  // value; only the sign of a zero maximum could differ, which neither exp(x - max) nor
+  // max + log(sum) can see.
+  const v16f lo = v16f{} + ninf;
+  v16f acc = lo, acc2 = lo;
+  for (; j + 32 <= n; j += 32) {
+    const v16f u = load_plus<kBias, v16f>(x, bias, j), w = load_plus<kBias, v16f>(x, bias, j + 16);
+    acc = u > acc ? u : acc;
+    acc2 = w > acc2 ? w : acc2;
+  }
+  acc = acc2 > acc ? acc2 : acc;
+  for (; j + 16 <= n; j += 16) {
+    const v16f u = load_plus<kBias, v16f>(x, bias, j);
+    acc = u > acc ? u : acc;
+  }
+  a = __builtin_shufflevector(acc, acc, 0, 1, 2, 3, 4, 5, 6, 7);
+  b = __builtin_shufflevector(acc, acc, 8, 9, 10, 11, 12, 13, 14, 15);
+#else
   for (; j + 16 <= n; j += 16) {
     const v8f u = load_plus<kBias>(x, bias, j), w = load_plus<kBias>(x, bias, j + 8);
     a = u > a ? u : a;
     b = w > b ? w : b;
   }
+#endif
   a = b > a ? b : a;
   float m = ninf;
   for (int k = 0; k < 8; ++k) m = a[k] > m ? a[k] : m;
@@ -125,15 +155,15 @@ template <bool kBias>
   // b (lanes 8-15), and receives the same values in the same order, so the sum has the same bits.
   v16f acc = {};
   for (; j + 32 <= n; j += 32) {
-    const v16f u = exp16(load_plus<kBias, v16f>(x, bias, j) - shift);
-    const v16f w = exp16(load_plus<kBias, v16f>(x, bias, j + 16) - shift);
+    const v16f u = exp16_le88(load_plus<kBias, v16f>(x, bias, j) - shift);
+    const v16f w = exp16_le88(load_plus<kBias, v16f>(x, bias, j + 16) - shift);
     storev(x + j, u);
     storev(x + j + 16, w);
     acc += u;
     acc += w;
   }
   for (; j + 16 <= n; j += 16) {
-    const v16f u = exp16(load_plus<kBias, v16f>(x, bias, j) - shift);
+    const v16f u = exp16_le88(load_plus<kBias, v16f>(x, bias, j) - shift);
     storev(x + j, u);
     acc += u;
   }
@@ -142,8 +172,9 @@ template <bool kBias>
 #else
   // Four vectors per iteration, so independent exponentials overlap in the pipeline.
   for (; j + 32 <= n; j += 32) {
-    const v8f u0 = exp8(load_plus<kBias>(x, bias, j) - sh), w0 = exp8(load_plus<kBias>(x, bias, j + 8) - sh);
-    const v8f u1 = exp8(load_plus<kBias>(x, bias, j + 16) - sh), w1 = exp8(load_plus<kBias>(x, bias, j + 24) - sh);
+    const v8f u0 = exp8_le88(load_plus<kBias>(x, bias, j) - sh), w0 = exp8_le88(load_plus<kBias>(x, bias, j + 8) - sh);
+    const v8f u1 = exp8_le88(load_plus<kBias>(x, bias, j + 16) - sh),
+              w1 = exp8_le88(load_plus<kBias>(x, bias, j + 24) - sh);
     store8(x + j, u0);
     store8(x + j + 8, w0);
     store8(x + j + 16, u1);
@@ -154,7 +185,7 @@ template <bool kBias>
     b += w1;
   }
   for (; j + 16 <= n; j += 16) {
-    const v8f u = exp8(load_plus<kBias>(x, bias, j) - sh), w = exp8(load_plus<kBias>(x, bias, j + 8) - sh);
+    const v8f u = exp8_le88(load_plus<kBias>(x, bias, j) - sh), w = exp8_le88(load_plus<kBias>(x, bias, j + 8) - sh);
     store8(x + j, u);
     store8(x + j + 8, w);
     a += u;
@@ -167,7 +198,7 @@ template <bool kBias>
   for (; j < n; j += 8) {
     float pad[8];
     for (size_t k = 0; k < 8; ++k) pad[k] = j + k < n ? (kBias ? x[j + k] + bias[j + k] : x[j + k]) : -__builtin_inff();
-    store8(pad, exp8(load8(pad) - sh));
+    store8(pad, exp8_le88(load8(pad) - sh));
     for (size_t k = 0; k < 8 && j + k < n; ++k) {
       x[j + k] = pad[k];
       tail += pad[k];
@@ -242,6 +273,62 @@ void int8_to_float_rows(const int8_t* in, const float* scales, size_t rows, size
   }
 }
 
+// x, computed apart: a product passed through here is never contracted with a following
+// addition into an FMA, so the AVX2 and AVX-512 builds round it like the baseline build.
+template <class V>
+[[gnu::always_inline]] inline V unfused(V x) {
+#if defined(__FMA__)
+  asm("" : "+v"(x));
+#endif
+  return x;
+}
+
+// One element of Adagrad (Keras >= 2.11): a += g²; w -= lr · g / sqrt(a + eps). Every operation
+// is correctly rounded and none is fused, so each level gives the baseline's bits.
+template <class V, class Sqrt>
+[[gnu::always_inline]] inline void adagrad_step(float* w, float* g, float* a, V lr, V eps, Sqrt sqrt) {
+  const V gv = loadv<V>(g);
+  const V av = loadv<V>(a) + unfused(gv * gv);
+  storev(a, av);
+  storev(w, loadv<V>(w) - lr * gv / sqrt(av + eps));
+  storev(g, V{});
+}
+
+// How many rows ahead adagrad_rows prefetches: an embedding table's rows are scattered over a
+// few MiB, and a row's three arrays would otherwise be fetched one miss after another.
+constexpr size_t kPrefetchRows = 8;
+
+void prefetch_row(const float* p, size_t cols) {
+  __builtin_prefetch(p, 1);
+  __builtin_prefetch(p + cols - 1, 1);
+}
+
+void adagrad_rows(float* w, float* g, float* a, size_t cols, const int32_t* rows, size_t count, float lr, float eps) {
+  for (size_t i = 0; i < count; ++i) {
+    const size_t r = rows ? static_cast<size_t>(rows[i]) : i;
+    if (rows && i + kPrefetchRows < count) {
+      const size_t ahead = static_cast<size_t>(rows[i + kPrefetchRows]) * cols;
+      prefetch_row(w + ahead, cols);
+      prefetch_row(g + ahead, cols);
+      prefetch_row(a + ahead, cols);
+    }
+    float *wr = w + r * cols, *gr = g + r * cols, *ar = a + r * cols;
+    size_t k = 0;
+#if defined(__AVX512F__)
+    for (; k + 16 <= cols; k += 16)
+      adagrad_step<v16f>(wr + k, gr + k, ar + k, v16f{} + lr, v16f{} + eps,
+                         [](v16f v) { return reinterpret_cast<v16f>(_mm512_sqrt_ps(reinterpret_cast<__m512>(v))); });
+#endif
+#if defined(__AVX2__)
+    for (; k + 8 <= cols; k += 8)
+      adagrad_step<v8f>(wr + k, gr + k, ar + k, splat(lr), splat(eps),
+                        [](v8f v) { return reinterpret_cast<v8f>(_mm256_sqrt_ps(reinterpret_cast<__m256>(v))); });
+#endif
+    for (; k < cols; ++k)
+      adagrad_step<float>(wr + k, gr + k, ar + k, lr, eps, [](float v) { return __builtin_sqrtf(v); });
+  }
+}
+
 }  // namespace
 
 const RowKernelTable row_kernel_table = {
@@ -256,6 +343,7 @@ const RowKernelTable row_kernel_table = {
     .row_select_greater = row_select_greater,
     .bf16_to_float_n = bf16_to_float_n,
     .int8_to_float_rows = int8_to_float_rows,
+    .adagrad_rows = adagrad_rows,
 };
 
 }  // namespace tt::TT_ISA_NS

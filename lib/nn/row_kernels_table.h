@@ -19,6 +19,7 @@ struct RowKernelTable {
   size_t (*row_select_greater)(const float*, size_t, float, uint32_t*);
   void (*bf16_to_float_n)(const uint16_t*, size_t, float*);
   void (*int8_to_float_rows)(const int8_t*, const float*, size_t, size_t, float*);
+  void (*adagrad_rows)(float*, float*, float*, size_t, const int32_t*, size_t, float, float);
 };
 
 namespace isa_baseline {

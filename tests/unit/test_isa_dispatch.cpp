@@ -82,6 +82,19 @@ Outputs row_kernel_outputs() {
     std::vector<float> qf(3 * n);
     int8_to_float_rows(q8.data(), scales, 3, n, qf.data());
     put(o, "int8_to_float_rows" + at, qf.data(), 3 * n);
+    // Adagrad on n rows of 19 columns (16 + 3: both vector widths and the scalar tail), every
+    // other row listed.
+    std::vector<float> w(19 * n), g(19 * n), acc(19 * n);
+    for (size_t i = 0; i < w.size(); ++i) {
+      w[i] = rng.uniform(-1.0f, 1.0f);
+      g[i] = rng.uniform(-2.0f, 2.0f);
+      acc[i] = rng.uniform(0.1f, 3.0f);
+    }
+    std::vector<int32_t> listed;
+    for (size_t r = 0; r < n; r += 2) listed.push_back(static_cast<int32_t>(r));
+    adagrad_rows(w.data(), g.data(), acc.data(), 19, listed.data(), listed.size(), 0.05f, 1e-7f);
+    put(o, "adagrad_rows w" + at, w.data(), w.size());
+    put(o, "adagrad_rows acc" + at, acc.data(), acc.size());
   }
   for (float v : {-87.0f, -10.0f, -0.3f, 0.0f, 0.7f, 20.0f}) put(o, "fast_exp", fast_exp(v));
   return o;

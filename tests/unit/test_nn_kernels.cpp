@@ -212,6 +212,44 @@ TEST_CASE("nn kernels: row_divide and row_add match plain loops exactly") {
   });
 }
 
+TEST_CASE("nn kernels: adagrad_rows equals the plain float formula bit for bit, listed rows only, and zeroes them") {
+  isatest::for_each_isa([&](Isa) {
+    Rng rng(8);
+    // Column counts around the 16- and 8-float vector widths; rows listed out of order, as a
+    // table's touched rows are, and more of them than the prefetch distance.
+    for (size_t cols : {1, 7, 8, 16, 17, 32, 45}) {
+      CAPTURE(cols);
+      const size_t table_rows = 40;
+      const auto w0 = random_row(table_rows * cols, rng, -1.0f, 1.0f);
+      const auto g0 = random_row(table_rows * cols, rng, -2.0f, 2.0f);
+      const auto a0 = random_row(table_rows * cols, rng, 0.1f, 3.0f);
+      std::vector<int32_t> rows;
+      for (int32_t r = 37; r >= 0; r -= 3) rows.push_back(r);
+      for (bool sparse : {true, false}) {
+        CAPTURE(sparse);
+        std::vector<float> w = w0, g = g0, a = a0;
+        if (sparse)
+          adagrad_rows(w.data(), g.data(), a.data(), cols, rows.data(), rows.size(), 0.1f, 1e-7f);
+        else
+          adagrad_rows(w.data(), g.data(), a.data(), table_rows * cols, nullptr, 1, 0.1f, 1e-7f);
+        for (size_t r = 0; r < table_rows; ++r) {
+          const bool listed = !sparse || std::find(rows.begin(), rows.end(), static_cast<int32_t>(r)) != rows.end();
+          for (size_t k = 0; k < cols; ++k) {
+            const size_t i = r * cols + k;
+            // Written as two statements in volatile floats: never fused into an FMA here either.
+            volatile float sq = g0[i] * g0[i];
+            const float acc = a0[i] + sq;
+            volatile float step = 0.1f * g0[i] / std::sqrt(acc + 1e-7f);
+            CHECK(a[i] == (listed ? acc : a0[i]));
+            CHECK(w[i] == (listed ? w0[i] - step : w0[i]));
+            CHECK(g[i] == (listed ? 0.0f : g0[i]));
+          }
+        }
+      }
+    }
+  });
+}
+
 TEST_CASE("nn init: glorot_uniform respects its bound and is roughly uniform") {
   const size_t fan_in = 200, fan_out = 300;
   const double limit = std::sqrt(6.0 / (fan_in + fan_out));
