@@ -150,36 +150,46 @@ void Tower::backward_rows(TowerActivations& act, Matrix& d_out, size_t share, si
 }
 
 void Tower::finish_backward(const EncodedBatch& batch, TowerActivations& act) {
-  // Weight gradients: the shares' partial sums, added in share order.
-  size_t offset = 0;
-  for (Dense& l : layers_) {
-    float* kernel = l.kernel.grad.data();
-    float* bias = l.bias.grad.data();
-    const size_t kn = l.in() * l.out();
-    for (size_t s = 0; s < act.partial_grads.size(); ++s) {
-      const float* p = act.partial_grads[s].data() + offset;
-      if (s == 0) {
-        std::copy_n(p, kn, kernel);
-        std::copy_n(p + kn, l.out(), bias);
-      } else {
-        for (size_t k = 0; k < kn; ++k) kernel[k] += p[k];
-        for (size_t k = 0; k < l.out(); ++k) bias[k] += p[kn + k];
-      }
-    }
-    offset += partial_floats(l);
-  }
-  const Matrix& dx = act.grads[layers_.size() - 1];
-  const size_t in = input_dim();
-  for (size_t f = 0; f < encoders_.size(); ++f) {
-    const int emb = embedding_of_[f];
-    if (emb < 0) continue;
-    ConstSlice d{dx.data(), in, column_offset_[f]};
+  for (size_t k = 0; k < finish_pieces(); ++k) finish_piece(k, batch, act);
+}
+
+void Tower::finish_piece(size_t k, const EncodedBatch& batch, TowerActivations& act) {
+  if (k < embeddings_.size()) {
+    // The embedding table's rows: the input gradient's columns of its feature, scattered.
+    const size_t f = static_cast<size_t>(std::find(embedding_of_.begin(), embedding_of_.end(), static_cast<int>(k)) -
+                                         embedding_of_.begin());
+    ConstSlice d{act.grads[layers_.size() - 1].data(), input_dim(), column_offset_[f]};
     const EncodedFeature& ef = batch.features[f];
     if (encoders_[f].pooled())
-      pooled_embedding_backward(embeddings_[emb], ef.ids, ef.width, d, encoders_[f].spec().pooling);
+      pooled_embedding_backward(embeddings_[k], ef.ids, ef.width, d, encoders_[f].spec().pooling);
     else
-      embedding_backward(embeddings_[emb], ef.ids, d);
+      embedding_backward(embeddings_[k], ef.ids, d);
+    return;
   }
+  // A layer's weight gradients: the shares' partial sums, added in share order.
+  const size_t layer = k - embeddings_.size();
+  size_t offset = 0;
+  for (size_t i = 0; i < layer; ++i) offset += partial_floats(layers_[i]);
+  Dense& l = layers_[layer];
+  float* kernel = l.kernel.grad.data();
+  float* bias = l.bias.grad.data();
+  const size_t kn = l.in() * l.out();
+  for (size_t s = 0; s < act.partial_grads.size(); ++s) {
+    const float* p = act.partial_grads[s].data() + offset;
+    if (s == 0) {
+      std::copy_n(p, kn, kernel);
+      std::copy_n(p + kn, l.out(), bias);
+    } else {
+      for (size_t j = 0; j < kn; ++j) kernel[j] += p[j];
+      for (size_t j = 0; j < l.out(); ++j) bias[j] += p[kn + j];
+    }
+  }
+}
+
+std::vector<Parameter*> Tower::piece_parameters(size_t k) {
+  if (k < embeddings_.size()) return {&embeddings_[k]};
+  Dense& l = layers_[k - embeddings_.size()];
+  return {&l.kernel, &l.bias};
 }
 
 void Tower::embed(const EncodedBatch& batch, Matrix& out, TowerScratch& s) const {

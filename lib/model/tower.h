@@ -74,6 +74,12 @@ class Tower {
   // d_out may be overwritten (rows r0..r1 only).
   void backward_rows(TowerActivations& act, Matrix& d_out, size_t share, size_t r0, size_t r1) const;
   void finish_backward(const EncodedBatch& batch, TowerActivations& act);
+  // finish_backward in independent pieces, one per weight set (an embedding table, then each
+  // layer's kernel and bias): piece k writes only the gradients of piece_parameters(k), so the
+  // pieces may run on different threads at once (and each can be followed by its update).
+  size_t finish_pieces() const { return embeddings_.size() + layers_.size(); }
+  void finish_piece(size_t k, const EncodedBatch& batch, TowerActivations& act);
+  std::vector<Parameter*> piece_parameters(size_t k);
   const Matrix& train_output(const TowerActivations& act) const { return act.outputs.back(); }
 
   // Inference (const, thread-safe): out = tower(batch).

@@ -137,7 +137,11 @@ struct DistinctCandidates {
     rows.clear();
     multiplicity.clear();
     positive_column.resize(batch.size());
+    // A batch's rows are scattered over the training rows' groups: prefetched a few rows ahead
+    // (this runs on one thread before the step's parallel phases).
+    constexpr size_t kAhead = 16;
     for (size_t i = 0; i < batch.size(); ++i) {
+      if (i + kAhead < batch.size()) __builtin_prefetch(&group[batch[i + kAhead]]);
       int32_t& col = slot[group[batch[i]]];
       if (col < 0) {
         col = static_cast<int32_t>(rows.size());
@@ -435,6 +439,14 @@ TrainResult train_impl(TwoTowerModel& model, const Table* train, RowStream* stre
   optimizer->prepare(params);
   const std::vector<Parameter*> q_params = model.query().parameters();
   const std::vector<Parameter*> c_params = model.candidate().parameters();
+  struct UpdatePiece {
+    Tower* tower;
+    size_t piece;
+    std::vector<Parameter*> params;
+  };
+  std::vector<UpdatePiece> update_pieces;
+  for (Tower* t : {&model.candidate(), &model.query()})
+    for (size_t k = 0; k < t->finish_pieces(); ++k) update_pieces.push_back({t, k, t->piece_parameters(k)});
   // Each step splits both towers' rows into a fixed number of shares (see Tower::start_step),
   // several per thread so that threads left running take over the shares of one the host
   // descheduled; the count depends on the batch and the thread count only (determinism).
@@ -584,16 +596,14 @@ TrainResult train_impl(TwoTowerModel& model, const Table* train, RowStream* stre
         exchange->reduce_gradients(params);
         pool.for_each(2, [&](size_t t) { optimizer->update(t == 0 ? q_params : c_params); });
       } else {
-        // Each tower's embedding gradients and its parameters' update on one thread: the towers
-        // share no parameter, and their sparse gradient rows need a single writer.
-        pool.for_each(2, [&](size_t t) {
-          if (t == 0) {
-            model.query().finish_backward(qb, q_act);
-            optimizer->update(q_params);
-          } else {
-            model.candidate().finish_backward(cb, c_act);
-            optimizer->update(c_params);
-          }
+        // Each weight set's gradient (an embedding table's scatter, a layer's partial sums) and
+        // its update as one task: the sets share no parameter, and a table's sparse gradient
+        // rows need a single writer.
+        pool.for_each(update_pieces.size(), [&](size_t t) {
+          const UpdatePiece& u = update_pieces[t];
+          u.tower->finish_piece(u.piece, u.tower == &model.query() ? qb : cb,
+                                u.tower == &model.query() ? q_act : c_act);
+          optimizer->update(u.params);
         });
       }
       if (opt.on_progress) {

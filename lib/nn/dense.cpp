@@ -34,8 +34,13 @@ void Dense::forward(const Matrix& x, Matrix& y) const {
 
 void Dense::forward_rows(const Matrix& x, Matrix& y, size_t r0, size_t r1) const {
   if (r1 <= r0) return;
-  // The bias is broadcast into y first; the GEMM then accumulates onto it.
-  for (size_t r = r0; r < r1; ++r) std::copy_n(bias.value.data(), out_, y.row(r));
+  // The bias is broadcast into y first; the GEMM then accumulates onto it. A plain loop: a
+  // memmove call per row of a few dozen floats costs more than the copy.
+  const float* b = bias.value.data();
+  for (size_t r = r0; r < r1; ++r) {
+    float* yr = y.row(r);
+    for (size_t k = 0; k < out_; ++k) yr[k] = b[k];
+  }
   sgemm(false, false, static_cast<long>(r1 - r0), static_cast<long>(out_), static_cast<long>(in_), 1.0f, x.row(r0),
         static_cast<long>(in_), kernel.value.data(), static_cast<long>(out_), 1.0f, y.row(r0), static_cast<long>(out_));
   if (relu_) {
