@@ -532,7 +532,7 @@ void PartitionIndex::Impl::scan(const PartitionIndex& ix, Probe& pr, const uint3
     // The next partition is elsewhere in memory (the ones between are not probed), where the
     // hardware prefetcher would only notice it after a few misses: fetch it while this one is
     // scanned (up to 64 KiB: a partition is about 16 KiB at 2 sqrt(n) partitions and d = 64),
-    // and its scales (a 64th of a group's bytes per candidate at d = 64).
+    // and its scales (4 bytes per candidate beside the codes' 32 at d = 64).
     if (t + 1 < count) {
       const size_t ng0 = ix.groups_[list[t + 1]],
                    ngroups = std::min<size_t>(ix.groups_[list[t + 1] + 1] - ng0, 65536 / group_bytes + 1);
