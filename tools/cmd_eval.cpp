@@ -4,6 +4,7 @@
 #include "base/parallel.h"
 #include "cli.h"
 #include "model/evaluation.h"
+#include "model/fit.h"
 #include "model/popularity.h"
 #include "persist/model_serialization.h"
 
@@ -51,7 +52,9 @@ void run(const EvalFlags& f, CLI::App* cmd) {
   warn_if_other_data(rm.metadata(), d);
   Split split = split_for_spec(d.interactions, spec.data);
   const bool distinct = cmd->count("--distinct") ? f.distinct : spec.eval.distinct_candidates;
-  EvalSet set = make_eval_set(rm.model(), split.test, d.candidates, distinct);
+  // data.history: the test rows' histories from the rows the model trained on, as at training.
+  const Table test = final_test_rows(spec, split);
+  EvalSet set = make_eval_set(rm.model(), test, d.candidates, distinct);
   ThreadPool pool(f.threads);
   TopKMetrics m = evaluate_factorized_topk(rm.model(), set, spec.eval.k, spec.training.eval_batch_size, pool);
   if (split.train.has(spec.candidate_id_column))

@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "data/catalogue_join.h"
+#include "data/cell_text.h"
 #include "data/delimited.h"
 #include "data/movielens.h"
 #include "data/table_file.h"
@@ -35,6 +36,12 @@ std::vector<ColumnSpec> columns_for(const ModelSpec& spec, bool candidates_file,
       if (wanted) names.insert(f.column);
     }
   names.insert(spec.candidate_id_column);
+  // data.history's column is built after the split, from its user and time columns.
+  if (!spec.data.history.column.empty() && !candidates_file) {
+    names.erase(spec.data.history.column);
+    names.insert(spec.data.history.user_column);
+    names.insert(spec.data.history.time_column);
+  }
   if (!candidates_file) {
     if (!spec.task.sample_weight_column.empty()) names.insert(spec.task.sample_weight_column);
     if (!spec.task.sampling_probability_column.empty()) names.insert(spec.task.sampling_probability_column);
@@ -97,22 +104,6 @@ Dataset load_delimited_dataset(const std::string& interactions_path, const std::
   return d;
 }
 
-namespace {
-
-std::string key_at(const Column& c, size_t row) {
-  switch (c.dtype()) {
-    case DType::string:
-      return c.strings()[row];
-    case DType::int64:
-      return std::to_string(c.ints()[row]);
-    case DType::float32:
-      return std::to_string(c.floats()[row]);
-  }
-  return "";
-}
-
-}  // namespace
-
 std::vector<std::string> check_training_data(const ModelSpec& spec, const Dataset& data) {
   const std::string& id = spec.candidate_id_column;
   const std::string from = data.source.empty() ? "" : " (" + data.source + ")";
@@ -132,12 +123,12 @@ std::vector<std::string> check_training_data(const ModelSpec& spec, const Datase
   const Column& catalogue_ids = data.candidates.column(id);
   std::unordered_set<std::string> known;
   known.reserve(catalogue_ids.size());
-  for (size_t i = 0; i < catalogue_ids.size(); ++i) known.insert(key_at(catalogue_ids, i));
+  for (size_t i = 0; i < catalogue_ids.size(); ++i) known.insert(cell_text(catalogue_ids, i));
   const Column& ids = data.interactions.column(id);
   size_t unknown = 0;
   std::string first;
   for (size_t i = 0; i < ids.size(); ++i)
-    if (!known.count(key_at(ids, i)) && unknown++ == 0) first = key_at(ids, i);
+    if (!known.count(cell_text(ids, i)) && unknown++ == 0) first = cell_text(ids, i);
   return weigh_unknown_candidates(spec, n, unknown, first);
 }
 

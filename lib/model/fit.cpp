@@ -5,6 +5,7 @@
 
 #include "base/parallel.h"
 #include "base/version.h"
+#include "data/history.h"
 #include "model/candidate_inputs.h"
 
 namespace tt {
@@ -40,11 +41,25 @@ Split checked_split(const ModelSpec& spec, const Dataset& data, FitResult& out) 
   return split;
 }
 
+bool has_history(const ModelSpec& spec) { return !spec.data.history.column.empty(); }
+
+// data.history: `rows` with the history column built from `known`, the rows of the run that
+// meets them. Ties in time are not "before" (data/history.h), so a row is never in its own
+// history, and held-out rows never are in `known`.
+Table run_rows(const ModelSpec& spec, const Table& rows, const Table& known) {
+  if (!has_history(spec) || rows.num_rows() == 0) return rows;
+  return with_history(rows, known, spec.data.history);
+}
+
 // Trains `model` on the split. Distributed: every process has fitted the same preprocessing on
 // all rows, and trains and evaluates on its rank's range of the training and test rows
 // (validation rows are refused by train_model); the model file keeps the counts of all
 // training rows.
 TrainResult train_split(TwoTowerModel& model, const Split& split, const Dataset& data, const TrainOptions& options) {
+  if (!options.exchange && has_history(model.spec())) {
+    const RunTables t = run_tables(model.spec(), split, false);
+    return train_model(model, t.train, t.validation, t.test, data.candidates, options);
+  }
   if (!options.exchange) return train_model(model, split.train, split.validation, split.test, data.candidates, options);
   const Table train = rank_range(split.train, *options.exchange), test = rank_range(split.test, *options.exchange);
   TrainResult r = train_model(model, train, split.validation, test, data.candidates, options);
@@ -64,11 +79,13 @@ TrainResult train_and_refit(TwoTowerModel& model, const Split& split, const Data
                             const TrainOptions& options) {
   if (!model.spec().training.refit_after_validation || options.exchange)
     return train_split(model, split, data, options);
+  // data.history: the selection run's rows (training and validation) take their histories from
+  // the training rows alone; the refit's, test rows included, from training + validation rows.
   TwoTowerModel start = model;
-  TrainResult selection = train_model(model, split.train, split.validation, Table(), data.candidates, options);
+  const RunTables first = run_tables(model.spec(), split, false);
+  TrainResult selection = train_model(model, first.train, first.validation, Table(), data.candidates, options);
   model = std::move(start);
-  Table rows = split.train;
-  rows.append(split.validation);
+  const RunTables second = run_tables(model.spec(), split, true);
   TrainOptions refit = options;
   refit.epochs = selection.best_epoch;
   if (options.on_progress)
@@ -77,7 +94,7 @@ TrainResult train_and_refit(TwoTowerModel& model, const Split& split, const Data
       q.refit = true;
       return options.on_progress(q);
     };
-  TrainResult r = train_model(model, rows, split.test, data.candidates, refit);
+  TrainResult r = train_model(model, second.train, second.test, data.candidates, refit);
   r.best_epoch = selection.best_epoch;
   r.stopped_early = selection.stopped_early;
   r.selection_history = std::move(selection.history);
@@ -85,7 +102,43 @@ TrainResult train_and_refit(TwoTowerModel& model, const Split& split, const Data
   return r;
 }
 
+// The rows the final model of `spec` trains on: the training rows, and the validation rows too
+// after a refit.
+Table final_training_rows(const ModelSpec& spec, const Split& split) {
+  Table rows = split.train;
+  if (spec.training.refit_after_validation) rows.append(split.validation);
+  return rows;
+}
+
+// fit_retrieval_model and continue_fit with data.history: in memory, in one process only.
+void check_history_options(const ModelSpec& spec, const TrainOptions& options) {
+  if (has_history(spec) && options.exchange)
+    fail(ErrorKind::invalid_argument,
+         "data.history is not supported with distributed training: each process would need every earlier row "
+         "of its users");
+}
+
 }  // namespace
+
+RunTables run_tables(const ModelSpec& spec, const Split& split, bool refit) {
+  RunTables t;
+  if (!refit) {
+    t.train = run_rows(spec, split.train, split.train);
+    t.validation = run_rows(spec, split.validation, split.train);
+    t.test = run_rows(spec, split.test, split.train);
+    return t;
+  }
+  Table rows = split.train;
+  rows.append(split.validation);
+  t.train = run_rows(spec, rows, rows);
+  t.test = run_rows(spec, split.test, rows);
+  return t;
+}
+
+Table final_test_rows(const ModelSpec& spec, const Split& split) {
+  if (!has_history(spec)) return split.test;
+  return run_rows(spec, split.test, final_training_rows(spec, split));
+}
 
 void record_training_metadata(RetrievalModel& model, const std::string& source, const std::string& fingerprint,
                               const TrainOptions& options, const TrainResult& r, size_t epochs_before) {
@@ -111,17 +164,24 @@ void record_training_metadata(RetrievalModel& model, const std::string& source, 
 
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options) {
   check_train_options(options);
+  check_history_options(spec, options);
   FitResult out;
   const Split split = checked_split(spec, data, out);
 
   TwoTowerModel model(spec);
-  model.fit_preprocessing(data.interactions, data.candidates);
+  // data.history: the history feature is fitted on histories built from the final model's
+  // training rows only, so no held-out row's item enters it.
+  if (has_history(spec))
+    model.fit_preprocessing(run_rows(spec, data.interactions, final_training_rows(spec, split)), data.candidates);
+  else
+    model.fit_preprocessing(data.interactions, data.candidates);
   model.initialize(spec.training.seed);
   out.training = train_and_refit(model, split, data, options);
 
   out.model = std::make_unique<RetrievalModel>(std::move(model));
   ThreadPool pool(options.threads);
-  out.model->build_index(data.candidates, pool, &split.test);
+  const Table test = final_test_rows(spec, split);
+  out.model->build_index(data.candidates, pool, &test);
   out.model->optimizer_state() = out.training.optimizer_state;
   record_metadata(*out.model, data, options, out.training, 0);
   return out;
@@ -134,6 +194,7 @@ FitResult continue_fit(RetrievalModel& model, const Dataset& data, const TrainOp
                                           precision_name(model.weights_precision()) +
                                           " (quantized): continue from the float32 model, or reset");
   const ModelSpec& spec = model.model().spec();
+  check_history_options(spec, options);
   FitResult out;
   const Split split = checked_split(spec, data, out);
 
@@ -147,7 +208,8 @@ FitResult continue_fit(RetrievalModel& model, const Dataset& data, const TrainOp
   TwoTowerModel before = std::exchange(model.model(), std::move(trained));
   try {
     ThreadPool pool(options.threads);
-    model.build_index(data.candidates, pool, &split.test);
+    const Table test = final_test_rows(spec, split);
+    model.build_index(data.candidates, pool, &test);
   } catch (...) {
     // Bad input (an encoding error) fails before the index is replaced: the old weights match
     // it again.

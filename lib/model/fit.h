@@ -24,6 +24,24 @@ void record_training_metadata(RetrievalModel& model, const std::string& source, 
 
 FitResult fit_retrieval_model(const ModelSpec& spec, const Dataset& data, const TrainOptions& options);
 
+// The tables one run of fit_retrieval_model meets. refit false: the first (or only) run, on the
+// training rows, evaluated on the validation and test rows; refit true: the second run of
+// training.refit_after_validation, on training + validation rows, evaluated on the test rows
+// (validation empty). With data.history every table has the history column, built from that
+// run's training rows only (data/history.h): no validation or test row's item ever enters a
+// history of a run that is evaluated on it.
+struct RunTables {
+  Table train;
+  Table validation;
+  Table test;
+};
+RunTables run_tables(const ModelSpec& spec, const Split& split, bool refit);
+
+// The test rows of `split` as the final model of `spec` meets them: with data.history, each
+// with the history column built from the rows that model trained on (the training rows, and
+// the validation rows too after training.refit_after_validation); else split.test as it is.
+Table final_test_rows(const ModelSpec& spec, const Split& split);
+
 // Warm start: trains `model` (trained or loaded) further on `data`, in place. The preprocessing
 // is not refitted (ids it has not seen map to the out-of-vocabulary row or to their hash
 // bucket), the weights continue, and so do the optimizer state and the shuffling stream when

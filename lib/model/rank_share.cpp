@@ -29,6 +29,8 @@ RankShare read_rank_share(const ModelSpec& spec, const ColumnarFile& file, const
   if (spec.data.validation_rows)
     fail(ErrorKind::invalid_argument,
          "validation rows (data.validation_rows, early stopping) are not supported with distributed training");
+  if (!spec.data.history.column.empty())
+    fail(ErrorKind::invalid_argument, "data.history is not supported with distributed training: train in memory");
   bool joined = false;
   const std::vector<std::string> columns = checked_interaction_columns(spec, file, catalogue, &joined);
   const size_t n = file.num_rows();

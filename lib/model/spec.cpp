@@ -358,6 +358,41 @@ class DuplicateKeyCheck {
   std::vector<Level> stack_;
 };
 
+namespace {
+
+// data.history: the column must be read by a multi_value_lookup feature of the query tower
+// (whose separator joins the history) and by nothing in the candidate tower.
+void parse_history(Reader h, ModelSpec& s) {
+  HistoryOptions& o = s.data.history;
+  o.column = h.require<std::string>("column");
+  o.user_column = h.require<std::string>("user_column");
+  o.time_column = h.require<std::string>("time_column");
+  o.max_items = h.get<size_t>("max_items", 0);
+  o.item_column = s.candidate_id_column;
+  h.finish();
+  for (const std::string* c : {&o.column, &o.user_column, &o.time_column})
+    if (c->empty()) h.error("column names must not be empty");
+  const FeatureSpec* reader = nullptr;
+  for (const auto& f : s.query.features)
+    if (f.column == o.column) {
+      if (f.kind != FeatureKind::multi_value_lookup)
+        h.error("the query feature '" + f.name + "' reads the history column '" + o.column +
+                    "': it must be a multi_value_lookup",
+                "column");
+      reader = &f;
+    }
+  if (!reader)
+    h.error("no query_tower feature reads '" + o.column + "' (add a multi_value_lookup feature on it)", "column");
+  for (const auto& f : s.candidate.features)
+    if (f.column == o.column)
+      h.error("the candidate tower cannot read the history column '" + o.column + "'", "column");
+  if (o.column == o.user_column || o.column == o.time_column || o.column == o.item_column)
+    h.error("must be a new column, not one the history is built from", "column");
+  o.separator = reader->separator;
+}
+
+}  // namespace
+
 ModelSpec ModelSpec::from_json(const std::string& text, const std::string& source) {
   json root;
   try {
@@ -502,6 +537,7 @@ ModelSpec ModelSpec::from_json(const std::string& text, const std::string& sourc
     s.data.max_unknown_candidates = d.get<double>("max_unknown_candidates", 0.01);
     if (!(s.data.max_unknown_candidates >= 0.0 && s.data.max_unknown_candidates <= 1.0))
       d.error("must be a number in 0..1 (a share of the interactions)", "max_unknown_candidates");
+    if (d.has("history")) parse_history(d.child("history"), s);
     d.finish();
   } else {
     r.get<int>("data", 0);
@@ -588,6 +624,12 @@ std::string ModelSpec::to_json() const {
                {"split_seed", data.split_seed},
                {"max_unknown_candidates", data.max_unknown_candidates}};
   if (data.validation_rows) j["data"]["validation_rows"] = data.validation_rows;
+  if (!data.history.column.empty()) {
+    j["data"]["history"] = {{"column", data.history.column},
+                            {"user_column", data.history.user_column},
+                            {"time_column", data.history.time_column}};
+    if (data.history.max_items) j["data"]["history"]["max_items"] = data.history.max_items;
+  }
   j["evaluation"] = {{"k", eval.k}, {"distinct_candidates", eval.distinct_candidates}};
   if (eval.sample_rows) {
     j["evaluation"]["sample_rows"] = eval.sample_rows;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "data/history.h"
 #include "data/table.h"
 #include "nn/embedding.h"
 #include "nn/optimizer.h"
@@ -96,6 +97,11 @@ struct DataSpec {
   // Interactions whose candidate id is not in the catalogue cannot be retrieved: training warns
   // with their count and refuses when they are more than this share of the interactions (0..1).
   double max_unknown_candidates = 0.01;
+  // data.history: a query column of each row's earlier items (watch history), derived after the
+  // split from the rows the run trains on (model/fit.cpp). history.column empty: none.
+  // item_column is candidate_tower.id_column; separator is that of the multi_value_lookup
+  // feature reading the column.
+  HistoryOptions history;
 };
 
 struct EvalSpec {

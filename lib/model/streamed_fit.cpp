@@ -282,6 +282,9 @@ FitResult fit_streamed(const ModelSpec& spec, const std::string& interactions_pa
     fail(ErrorKind::invalid_argument,
          "training.refit_after_validation is not supported with streaming training: train in memory, or refit "
          "by hand (data.validation_rows 0 and training.epochs set to the epoch early stopping kept)");
+  // Not implemented: each row's history needs every earlier row of its user, not a window.
+  if (!spec.data.history.column.empty())
+    fail(ErrorKind::invalid_argument, "data.history is not supported with streaming training: train in memory");
   if (stream.memory_limit_bytes == 0 && stream.shuffle_buffer_rows < spec.training.batch_size)
     fail(ErrorKind::invalid_argument, "the shuffle buffer of " + std::to_string(stream.shuffle_buffer_rows) +
                                           " rows must hold at least one batch (training.batch_size " +

@@ -1,0 +1,93 @@
+#include "data/history.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "base/error.h"
+#include "data/cell_text.h"
+
+namespace tt {
+
+namespace {
+
+// Users and items are compared by their text; a float32 id would compare by rounding.
+const Column& id_column(const Table& t, const std::string& name, const char* role) {
+  const Column& c = t.column(name);
+  if (c.dtype() == DType::float32)
+    fail(ErrorKind::invalid_argument,
+         std::string("the history's ") + role + " column '" + name + "' must be string or int64, not float32");
+  return c;
+}
+
+double time_at(const Column& c, size_t row) {
+  switch (c.dtype()) {
+    case DType::int64:
+      return static_cast<double>(c.ints()[row]);
+    case DType::float32:
+      return static_cast<double>(c.floats()[row]);
+    case DType::string:
+      break;
+  }
+  fail(ErrorKind::invalid_argument,
+       "the history's time column '" + c.name() + "' must be int64 or float32, not string");
+}
+
+struct Event {
+  double time;
+  std::string item;
+};
+
+}  // namespace
+
+Column history_column(const Table& known, const Table& rows, const HistoryOptions& o) {
+  // Each user's known events, sorted by time (stable: ties keep the order of `known`).
+  std::unordered_map<std::string, std::vector<Event>> events;
+  if (known.num_rows() > 0) {
+    const Column& user = id_column(known, o.user_column, "user");
+    const Column& item = id_column(known, o.item_column, "item");
+    const Column& time = known.column(o.time_column);
+    for (size_t r = 0; r < known.num_rows(); ++r) {
+      std::string id = cell_text(item, r);
+      if (id.find(o.separator) != std::string::npos)
+        fail(ErrorKind::invalid_argument, "item id '" + id + "' (column '" + o.item_column +
+                                              "') contains the history separator '" + std::string(1, o.separator) +
+                                              "': choose another data.history.separator");
+      events[cell_text(user, r)].push_back({time_at(time, r), std::move(id)});
+    }
+    for (auto& [_, e] : events)
+      std::stable_sort(e.begin(), e.end(), [](const Event& a, const Event& b) { return a.time < b.time; });
+  }
+  Column::Strings cells(rows.num_rows());
+  if (rows.num_rows() == 0) return Column(o.column, std::move(cells));
+  const Column& user = id_column(rows, o.user_column, "user");
+  const Column& time = rows.column(o.time_column);
+  for (size_t r = 0; r < rows.num_rows(); ++r) {
+    auto it = events.find(cell_text(user, r));
+    if (it == events.end()) continue;
+    const std::vector<Event>& e = it->second;
+    const double t = time_at(time, r);
+    // Strictly before: the first event at or after t ends the history.
+    const size_t end = static_cast<size_t>(
+        std::lower_bound(e.begin(), e.end(), t, [](const Event& a, double v) { return a.time < v; }) - e.begin());
+    const size_t begin = o.max_items && end > o.max_items ? end - o.max_items : 0;
+    std::string& cell = cells[r];
+    for (size_t i = begin; i < end; ++i) {
+      if (i > begin) cell.push_back(o.separator);
+      cell += e[i].item;
+    }
+  }
+  return Column(o.column, std::move(cells));
+}
+
+Table with_history(const Table& rows, const Table& known, const HistoryOptions& o) {
+  Column history = history_column(known, rows, o);
+  Table out;
+  for (const Column& c : rows.columns())
+    if (c.name() != o.column) out.add(c);
+  out.add(std::move(history));
+  return out;
+}
+
+}  // namespace tt
