@@ -8,10 +8,11 @@
 # epochs, and only that model is evaluated on the test rows.
 #   tools/recipe-study.sh [--out docs/results/recipe] [--epochs N] [--threads N] [--only PREFIX]
 # (--only runs the variants whose name starts with PREFIX, e.g. "recipe-seed" or "ablation-no-")
-#   tools/recipe-study.sh --search [--out docs/results/recipe-search-3] [--only PREFIX]
+#   tools/recipe-study.sh --search [--out docs/results/recipe-search-4] [--only PREFIX]
 # (the levers tried on the recipe: every variant with seeds 1, 2 and 3, without the refit,
 # ranked by the mean validation top-10 and top-100 at the epoch kept; the test rows are not
-# printed. The earlier rounds' grids are this script at commit ac37535, on the recipe of then.)
+# printed. Round 4 is the watch history; round 3's grid is this script at commit 45b75b0, the
+# earlier rounds' at commit ac37535, on the recipe of then.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/docs/results/recipe"
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
     --epochs) epochs="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
-    --search) search=1; out="$root/docs/results/recipe-search-3"; shift ;;
+    --search) search=1; out="$root/docs/results/recipe-search-4"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -53,21 +54,27 @@ grid() {
 }
 
 if [ "$search" = 1 ]; then
-  # Round 3 (issue 16, part 3): the levers the audit of part 2 listed as untried. patience-10
-  # runs long enough past the best epoch to replay early stopping on other criteria (the
-  # combined validation top-10 + top-100) from its history (tools/plot-recipe.py --criteria).
+  # Round 4 (issue 16): the user's watch history as a query feature (Covington et al. 2016):
+  # data.history builds, after the split, each row's titles the user rated strictly earlier,
+  # from the rows the run trains on only (the 70,000 here: never a validation or test row),
+  # the most recent N of them, mean-pooled by a multi_value_lookup (docs/model-spec.md).
   grid "recipe" "pass"
-  grid "patience-10" 's["training"]["patience"] = 10'
-  grid "adagrad-accumulator-0.01" 's["training"]["optimizer"]["initial_accumulator"] = 0.01'
-  grid "adagrad-accumulator-1" 's["training"]["optimizer"]["initial_accumulator"] = 1.0'
-  grid "layers-256-128" 'for t in ("query_tower", "candidate_tower"): s[t]["layers"] = [256, 128]'
-  grid "weight-rating" 's["task"]["sample_weight_column"] = "rating"'
+  for n in 5 10 20 50 0; do
+    grid "history-$n" "
+s['query_tower']['features'].append({'name': 'watch_history', 'column': 'watch_history',
+                                     'kind': 'multi_value_lookup', 'embedding_dim': 32})
+s['data']['history'] = {'column': 'watch_history', 'user_column': 'user_id', 'time_column': 'timestamp'}
+if $n: s['data']['history']['max_items'] = $n"
+  done
 fi
 
 [ "$search" = 1 ] || grid "recipe" "pass"
 # Ablation (3 seeds): each option of the recipe taken away, with the same validation rows, early
 # stopping and refit (so every variant, too, gets the epoch its validation rows choose).
 if [ "$search" = 0 ]; then
+grid "ablation-no-history" '
+s["query_tower"]["features"] = [f for f in s["query_tower"]["features"] if f["column"] != "watch_history"]
+s["data"].pop("history")'
 grid "ablation-no-logq" 's["task"]["sampling_probability"] = "none"'
 grid "ablation-streaming" 's["task"]["sampling_probability"] = "streaming"'
 grid "ablation-no-refit" 's["training"].pop("refit_after_validation")'
