@@ -1,8 +1,9 @@
 // End to end on MovieLens 100k: the recommended recipe (samples/movielens/recommended.json:
 // logQ correction estimated from the training rows, side features, the watch history
-// (data.history), validation rows, early stopping, then the refit on all 80,000 training rows) beats the most-popular list after a few
-// epochs, on the test rows of the tutorial's split. The full study (3 seeds, epochs chosen on
-// validation) is in docs/results.md, "Beyond the tutorial".
+// (data.history), validation rows, early stopping, then the refit on all 80,000 training
+// rows) beats the most-popular list after a few epochs, on the test rows of the tutorial's
+// split. The full study (3 seeds, epochs chosen on validation) is in docs/results.md, "Beyond
+// the tutorial".
 #include <doctest/doctest.h>
 
 #include "../unit/test_support.h"
