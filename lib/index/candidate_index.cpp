@@ -1,6 +1,7 @@
 #include "index/candidate_index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -245,15 +246,10 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
   // Scores are computed in sub-blocks of candidates so the score tile stays in cache.
   const size_t cblock = 4096;
 
-  std::vector<std::vector<Hit>> partial(qblocks * slices);
-  pool.for_each(qblocks * slices, [&](size_t t) {
-    const size_t b = t / slices, sl = t % slices;
-    const size_t q0 = b * qblock, qn = std::min(qblock, n - q0);
-    const size_t c_begin = std::min(nc, sl * slice_len), c_end = std::min(nc, c_begin + slice_len);
-    std::vector<float> s(qn * cblock);
-    std::vector<TopK> top(qn);
-    for (size_t r = 0; r < qn; ++r) top[r].reset(k, compact ? margin[q0 + r] : 0.0f);
-    std::vector<uint32_t> selected(512);
+  // Scans candidates [c_begin, c_end) for queries q0..q0+qn into top (one TopK per query), in
+  // sub-blocks that start at multiples of cblock from c_begin.
+  auto scan = [&](size_t q0, size_t qn, size_t c_begin, size_t c_end, std::vector<TopK>& top, std::vector<float>& s,
+                  std::vector<uint32_t>& selected) {
     for (size_t c0 = c_begin; c0 < c_end; c0 += cblock) {
       const size_t cn = std::min(cblock, c_end - c0);
       // Compact scores are written for whole groups: rows of the score tile are padded to them.
@@ -279,8 +275,9 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
         size_t j = 0;
         for (; j < cn && !tk.full(); ++j) offer(j);
         // Once the heap is full only scores above its worst (minus the margin) matter, and a
-        // tie loses to the lower position already held, so a vector filter skips almost every
-        // score. It runs on short stretches so that its threshold follows the heap.
+        // tie loses to the lower position already held (positions offered to one TopK only
+        // grow), so a vector filter skips almost every score. It runs on short stretches so
+        // that its threshold follows the heap.
         constexpr size_t stretch = 512;
         for (; j < cn; j += stretch) {
           const size_t len = std::min(stretch, cn - j);
@@ -291,13 +288,55 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
         }
       }
     }
+  };
+  auto start = [&](size_t q0, size_t qn, std::vector<TopK>& top) {
+    top.resize(qn);
+    for (size_t r = 0; r < qn; ++r) top[r].reset(k, compact ? margin[q0 + r] : 0.0f);
+  };
+  auto finish = [](std::vector<TopK>& top) {
     std::vector<Hit> out;
-    for (size_t r = 0; r < qn; ++r) {
-      top[r].finish(out);
+    for (TopK& tk : top) {
+      tk.finish(out);
       out.push_back({std::numeric_limits<float>::quiet_NaN(), -1});  // row separator
     }
-    partial[t] = std::move(out);
-  });
+    return out;
+  };
+
+  std::vector<std::vector<Hit>> partial;
+  if (qblocks == 1 && slices > 1) {
+    // A few queries over a large catalogue: the calling thread and the pool's helpers
+    // (ThreadPool::share; a TBB worker woke on the caller's CPU, behind it, when the host was
+    // busy) each keep one TopK per query and claim sub-blocks of cblock candidates in storage
+    // order from a shared counter, so the caller starts at once and never waits for a helper
+    // that has not started. Scores are computed on the same sub-blocks as on one thread, each
+    // TopK sees increasing positions (ties go to the lower one), and the merge below orders by
+    // score then position: the answer is the single thread's, bit for bit, whoever scanned what.
+    const size_t blocks = (nc + cblock - 1) / cblock;
+    std::atomic<size_t> next{0};
+    partial.resize(threads);
+    pool.share([&](size_t t) {
+      std::vector<float> s(n * cblock);
+      std::vector<uint32_t> selected(512);
+      std::vector<TopK> top;
+      start(0, n, top);
+      for (size_t blk; (blk = next.fetch_add(1, std::memory_order_relaxed)) < blocks;)
+        scan(0, n, blk * cblock, std::min(nc, (blk + 1) * cblock), top, s, selected);
+      partial[t] = finish(top);
+    });
+    slices = threads;  // one list per thread; a helper that never started left its list empty
+  } else {
+    partial.resize(qblocks * slices);
+    pool.for_each(qblocks * slices, [&](size_t t) {
+      const size_t b = t / slices, sl = t % slices;
+      const size_t q0 = b * qblock, qn = std::min(qblock, n - q0);
+      std::vector<float> s(qn * cblock);
+      std::vector<uint32_t> selected(512);
+      std::vector<TopK> top;
+      start(q0, qn, top);
+      scan(q0, qn, std::min(nc, sl * slice_len), std::min(nc, sl * slice_len + slice_len), top, s, selected);
+      partial[t] = finish(top);
+    });
+  }
   // Merge the slices of each query row; compact scans re-score their shortlist in float32.
   std::vector<Hit> merged;
   for (size_t b = 0; b < qblocks; ++b) {
@@ -307,6 +346,7 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
       merged.clear();
       for (size_t sl = 0; sl < slices; ++sl) {
         const auto& p = partial[b * slices + sl];
+        if (p.empty()) continue;
         size_t& i = pos[sl];
         for (; p[i].id >= 0; ++i) merged.push_back(p[i]);
         ++i;  // separator

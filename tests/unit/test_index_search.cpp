@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <numeric>
 
@@ -268,4 +269,35 @@ TEST_CASE("index: compact scans honour exclusions, allow-lists and padding; copi
     }
     CHECK_THROWS_AS(idx.set_scan_precision(Precision::fp16), Error);
   });
+}
+
+TEST_CASE("index: a few queries shared with the pool's helpers give the single thread's answer bit for bit") {
+  // Coarse values make many exact ties, also at the k-th place: which thread scanned which
+  // sub-block must not decide which of them is returned, nor any score.
+  Rng rng(21);
+  CandidateIndex idx = random_index(40003, 8, rng, true);
+  idx.set_serial_scan_bytes(0);  // 40003 x 8 is below the calling-thread rule's size
+  ThreadPool one(1), two(2);
+  for (Precision p : {Precision::f32, Precision::bf16, Precision::int8}) {
+    idx.set_scan_precision(p);
+    for (size_t nq : {1, 3, 8}) {
+      Matrix q(nq, 8);
+      for (float& v : q.span()) v = std::floor(rng.uniform(-2.0f, 2.0f)) / 2.0f;
+      SearchOptions so;
+      so.k = 100;
+      const std::vector<int64_t> ex = {7, 40000, 12345};
+      so.exclude.assign(nq, ex);
+      std::vector<int64_t> want(nq * so.k), got(want.size());
+      std::vector<float> want_s(want.size()), got_s(want.size());
+      idx.search(q.data(), nq, so, want.data(), want_s.data(), one);
+      for (int rep = 0; rep < 5; ++rep) {
+        CAPTURE(precision_name(p));
+        CAPTURE(nq);
+        CAPTURE(rep);
+        idx.search(q.data(), nq, so, got.data(), got_s.data(), two);
+        CHECK(want == got);
+        CHECK(std::memcmp(want_s.data(), got_s.data(), want_s.size() * sizeof(float)) == 0);
+      }
+    }
+  }
 }
