@@ -12,9 +12,21 @@ namespace tt {
 
 namespace {
 
+// A column the history is built from; when missing, the message names the spec field that
+// asked for it (e.g. data.history.user_column), not only the column.
+const Column& input_column(const Table& t, const std::string& name, const char* field) {
+  if (!t.has(name)) {
+    std::string names;
+    for (const auto& c : t.columns()) names += (names.empty() ? "" : ", ") + c.name();
+    fail(ErrorKind::invalid_argument,
+         std::string(field) + ": the interactions have no column '" + name + "' (columns: " + names + ")");
+  }
+  return t.column(name);
+}
+
 // Users and items are compared by their text; a float32 id would compare by rounding.
-const Column& id_column(const Table& t, const std::string& name, const char* role) {
-  const Column& c = t.column(name);
+const Column& id_column(const Table& t, const std::string& name, const char* role, const char* field) {
+  const Column& c = input_column(t, name, field);
   if (c.dtype() == DType::float32)
     fail(ErrorKind::invalid_argument,
          std::string("the history's ") + role + " column '" + name + "' must be string or int64, not float32");
@@ -45,9 +57,9 @@ Column history_column(const Table& known, const Table& rows, const HistoryOption
   // Each user's known events, sorted by time (stable: ties keep the order of `known`).
   std::unordered_map<std::string, std::vector<Event>> events;
   if (known.num_rows() > 0) {
-    const Column& user = id_column(known, o.user_column, "user");
-    const Column& item = id_column(known, o.item_column, "item");
-    const Column& time = known.column(o.time_column);
+    const Column& user = id_column(known, o.user_column, "user", "data.history.user_column");
+    const Column& item = id_column(known, o.item_column, "item", "candidate_tower.id_column");
+    const Column& time = input_column(known, o.time_column, "data.history.time_column");
     for (size_t r = 0; r < known.num_rows(); ++r) {
       std::string id = cell_text(item, r);
       if (id.find(o.separator) != std::string::npos)
@@ -61,8 +73,8 @@ Column history_column(const Table& known, const Table& rows, const HistoryOption
   }
   Column::Strings cells(rows.num_rows());
   if (rows.num_rows() == 0) return Column(o.column, std::move(cells));
-  const Column& user = id_column(rows, o.user_column, "user");
-  const Column& time = rows.column(o.time_column);
+  const Column& user = id_column(rows, o.user_column, "user", "data.history.user_column");
+  const Column& time = input_column(rows, o.time_column, "data.history.time_column");
   for (size_t r = 0; r < rows.num_rows(); ++r) {
     auto it = events.find(cell_text(user, r));
     if (it == events.end()) continue;

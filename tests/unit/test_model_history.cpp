@@ -178,3 +178,17 @@ TEST_CASE("history: the spec checks the feature that reads it and round-trips") 
   test::check_message_has(test::expect_error([&] { ModelSpec::from_json(j.dump(), "s"); }),
                           {"data.history.time_column", "missing required field"});
 }
+
+TEST_CASE("history: a column missing from the interactions is an error naming the data.history field") {
+  const Dataset d = unique_items();
+  for (const char* field : {"user_column", "time_column"}) {
+    CAPTURE(field);
+    nlohmann::json j = history_json(false);
+    j["data"]["history"][field] = "nope";
+    const ModelSpec spec = ModelSpec::from_json(j.dump(), "s");
+    const Split split = split_for_spec(d.interactions, spec.data);
+    const Error e = test::expect_error([&] { run_tables(spec, split, false); });
+    CHECK(e.kind() == ErrorKind::invalid_argument);
+    test::check_message_has(e, {std::string("data.history.") + field, "no column 'nope'", "user_id"});
+  }
+}
