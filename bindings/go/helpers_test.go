@@ -53,7 +53,8 @@ func synthetic(t testing.TB) (interactions, candidates *Table) {
 	return interactions, candidates
 }
 
-func syntheticTables() (interactions, candidates *Table, err error) {
+// syntheticColumns returns the interactions' columns, in time order.
+func syntheticColumns() map[string]any {
 	var users, items, titles []string
 	var stamps []int64
 	for i := 0; i < synRows; i++ {
@@ -64,7 +65,11 @@ func syntheticTables() (interactions, candidates *Table, err error) {
 		items = append(items, fmt.Sprintf("i%d", item))
 		titles = append(titles, fmt.Sprintf("item %d", item))
 	}
-	interactions, err = NewTableFromColumns(map[string]any{"user_id": users, "timestamp": stamps, "item_id": items, "title": titles})
+	return map[string]any{"user_id": users, "timestamp": stamps, "item_id": items, "title": titles}
+}
+
+func syntheticTables() (interactions, candidates *Table, err error) {
+	interactions, err = NewTableFromColumns(syntheticColumns())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -215,3 +215,52 @@ def test_recipe_options_and_most_popular_baseline(synthetic, tmp_path):
     model.save(tmp_path / "recipe.tt")
     loaded = twotower.Model.load(tmp_path / "recipe.tt")
     assert loaded.evaluate(interactions, candidates) == again
+
+
+def history_spec(**history) -> dict:
+    """SYN_SPEC with data.history (the user's earlier items) read by a multi_value_lookup."""
+    spec = dict(SYN_SPEC)
+    feature = {"name": "history", "column": "watched", "kind": "multi_value_lookup", "embedding_dim": 8}
+    spec["query_tower"] = dict(SYN_SPEC["query_tower"], features=SYN_SPEC["query_tower"]["features"] + [feature])
+    defaults = {"column": "watched", "user_column": "user_id", "time_column": "timestamp", "max_items": 10}
+    spec["data"] = dict(SYN_SPEC["data"], history=dict(defaults, **history))
+    return spec
+
+
+def with_watched(columns: dict, max_items: int) -> dict:
+    """The interactions with each row's history as data.history builds it (rows in time order)."""
+    seen: dict = {}
+    watched = []
+    for user, item in zip(columns["user_id"], columns["item_id"]):
+        watched.append("|".join(seen.get(user, [])[-max_items:]))
+        seen.setdefault(user, []).append(item)
+    return dict(columns, watched=watched)
+
+
+def test_recipe_options_watch_history(synthetic):
+    """data.history builds the column the query feature reads; a query supplies it itself."""
+    interactions, candidates = synthetic
+    model = twotower.Model(history_spec())
+    metrics = model.train(interactions, candidates, epochs=4, threads=1)
+    assert model.spec["data"]["history"]["column"] == "watched"
+    assert metrics[10] > 0.9
+    # Evaluation reads the query columns it is given: the history column too.
+    with pytest.raises(twotower.InvalidArgumentError, match="'watched'"):
+        model.evaluate(interactions, candidates)
+    again = model.evaluate(twotower.Table(with_watched(synthetic_columns()[0], 10)), candidates)
+    assert again.examples == 1200 and again[10] > 0.9 and len(again.baseline) == 3
+    # An unknown user: only the history tells the group, and its items lead (24 = 80% of 5 x 6).
+    histories = [f"i{6 * g}|i{6 * g + 1}" for g in range(5)]
+    ids, _ = model.query({"user_id": ["nobody"] * 5, "timestamp": [1000000] * 5, "watched": histories}, k=6)
+    assert sum(int(i) // 6 == g for g, row in enumerate(ids) for i in row) >= 24, ids
+    # The same user with another history: other scores.
+    q = {"user_id": ["u0", "u0"], "timestamp": [1000000] * 2, "watched": ["i0|i1", "i6|i7"]}
+    _, scores = model.query(q, k=30)
+    assert not np.allclose(scores[0], scores[1])
+
+
+def test_recipe_options_watch_history_missing_column(synthetic):
+    interactions, candidates = synthetic
+    model = twotower.Model(history_spec(user_column="nope"))
+    with pytest.raises(twotower.InvalidArgumentError, match="data.history.user_column.*'nope'"):
+        model.train(interactions, candidates, epochs=1, threads=1)

@@ -42,8 +42,15 @@ pub fn group_items(group: usize) -> Vec<String> {
     (0..6).map(|j| format!("i{}", group * 6 + j)).collect()
 }
 
-/// (interactions {user_id, timestamp, item_id, title}, candidates {item_id, title}).
-pub fn synthetic_tables() -> (Table, Table) {
+/// The interactions' columns (user_id, timestamp, item_id, title), in time order.
+pub struct Columns {
+    pub users: Vec<String>,
+    pub stamps: Vec<i64>,
+    pub items: Vec<String>,
+    pub titles: Vec<String>,
+}
+
+pub fn synthetic_columns() -> Columns {
     let (mut users, mut stamps, mut items, mut titles) = (vec![], vec![], vec![], vec![]);
     for i in 0..ROWS {
         let u = i % USERS;
@@ -54,6 +61,12 @@ pub fn synthetic_tables() -> (Table, Table) {
         items.push(format!("i{item}"));
         titles.push(format!("item {item}"));
     }
+    Columns { users, stamps, items, titles }
+}
+
+/// (interactions {user_id, timestamp, item_id, title}, candidates {item_id, title}).
+pub fn synthetic_tables() -> (Table, Table) {
+    let Columns { users, stamps, items, titles } = synthetic_columns();
     let interactions = Table::builder()
         .strings("user_id", &users)
         .int64("timestamp", &stamps)
