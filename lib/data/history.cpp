@@ -1,6 +1,7 @@
 #include "data/history.h"
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -37,8 +38,15 @@ double time_at(const Column& c, size_t row) {
   switch (c.dtype()) {
     case DType::int64:
       return static_cast<double>(c.ints()[row]);
-    case DType::float32:
-      return static_cast<double>(c.floats()[row]);
+    case DType::float32: {
+      // A NaN would break the sort and the search below (a later item could enter a history).
+      const float v = c.floats()[row];
+      if (!std::isfinite(v))
+        fail(ErrorKind::invalid_argument, "the history's time column '" + c.name() +
+                                              "' has a non-finite value at row " + std::to_string(row + 1) +
+                                              " (data.history.time_column)");
+      return static_cast<double>(v);
+    }
     case DType::string:
       break;
   }
