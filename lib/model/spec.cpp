@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 
 #include "base/error.h"
 #include "data/read_file.h"
@@ -171,7 +173,18 @@ FeatureKind parse_kind(const std::string& s, Reader& r) {
 
 // A given vocabulary (string_lookup, multi_value_lookup), or none: fitted on the data.
 std::vector<std::string> optional_vocabulary(Reader& r) {
-  if (r.has("vocabulary")) return r.get<std::vector<std::string>>("vocabulary", {});
+  if (r.has("vocabulary")) {
+    std::vector<std::string> v = r.get<std::vector<std::string>>("vocabulary", {});
+    // A repeated entry would give one value two rows: refused here, naming the field, rather
+    // than when the feature is built from the spec.
+    std::unordered_map<std::string_view, size_t> first;
+    for (size_t i = 0; i < v.size(); ++i)
+      if (auto [at, fresh] = first.emplace(v[i], i); !fresh)
+        r.error(
+            "duplicate entry '" + v[i] + "' at positions " + std::to_string(at->second) + " and " + std::to_string(i),
+            "vocabulary");
+    return v;
+  }
   r.get<int>("vocabulary", 0);  // marks a null field as seen
   return {};
 }

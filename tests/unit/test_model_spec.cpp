@@ -653,3 +653,15 @@ TEST_CASE("model spec: training.optimizer.weight_decay") {
   j["training"]["optimizer"]["weight_decay"] = -0.5;
   check_error(j, {"training.optimizer.weight_decay: must be a finite number >= 0"});
 }
+
+TEST_CASE("model spec: a given vocabulary with a repeated entry is refused, naming the feature's field") {
+  // Found by fuzz_spec: the spec parsed, and building the feature failed later without a path.
+  nlohmann::json j = base_spec();
+  j["candidate_tower"]["features"][0]["vocabulary"] = {"a", "b", "a"};
+  const std::string msg = parse_error(j.dump());
+  CAPTURE(msg);
+  CHECK(msg.find("spec.json: candidate_tower.features[0].vocabulary: duplicate entry 'a' at positions 0 and 2") !=
+        std::string::npos);
+  j["candidate_tower"]["features"][0]["vocabulary"] = {"a", "b"};
+  CHECK_NOTHROW(ModelSpec::from_json(j.dump(), "spec.json"));
+}
