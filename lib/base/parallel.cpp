@@ -70,6 +70,19 @@ void ThreadPool::share(const std::function<void(size_t)>& fn) {
   if (!ran) for_each(static_cast<size_t>(threads_), fn);
 }
 
+void ThreadPool::share_detached(std::shared_ptr<const std::function<void(size_t)>> fn) {
+  if (!team_) {
+    OmpSingleThreadScope single;
+    (*fn)(0);
+    return;
+  }
+  auto wrapped = std::make_shared<const std::function<void(size_t)>>([fn](size_t t) {
+    OmpSingleThreadScope single;
+    (*fn)(t);
+  });
+  if (!team_->run_detached(wrapped)) for_each(static_cast<size_t>(threads_), *fn);
+}
+
 size_t ThreadPool::parts(size_t items, size_t min_items) const {
   if (threads_ == 1 || items == 0) return 1;
   const size_t most = std::max<size_t>(1, items / std::max<size_t>(1, min_items));

@@ -7,7 +7,8 @@
 //     deschedules delays only the part it holds. TBB's idle workers spin briefly and then sleep;
 //   * except one query's scan (well under a millisecond), which ThreadPool::share runs on the
 //     caller and the pool's own futex-woken helpers (base/team.h): TBB's sleeping worker joined
-//     such a short loop late or not at all;
+//     such a short loop late or not at all. Exact scans use share_detached: the caller redoes
+//     a block a descheduled helper holds instead of waiting for that helper's next time slice;
 //   * oneDNN's sgemm (OpenMP underneath) always runs on the calling thread (nn/gemm.cpp limits
 //     OpenMP to one thread around each call): the library never starts an OpenMP team, so no
 //     OpenMP worker ever spin-waits at a barrier or after a region (libgomp spins for 300,000
@@ -67,6 +68,11 @@ class ThreadPool {
   // must be able to do all the work: each call takes items from a shared counter until none
   // are left. While another call is under way, runs through for_each (every fn(t) then runs).
   void share(const std::function<void(size_t)>& fn);
+  // As share(), but returns once fn(0) has returned, without waiting for a helper the host has
+  // descheduled in the middle of an item (Team::run_detached): fn owns or keeps alive all it
+  // touches, and the caller redoes any item a helper has not reported done. While another call
+  // is under way, runs through for_each (every fn(t) has then returned).
+  void share_detached(std::shared_ptr<const std::function<void(size_t)>> fn);
   // Runs fn on the calling thread with OpenMP using this pool's thread count. Not used by the
   // library (which never starts an OpenMP team): for benchmarks driving OpenMP libraries (Faiss).
   void with_omp(const std::function<void()>& fn);

@@ -19,8 +19,8 @@ Team::~Team() {
   for (auto& t : threads_) t.join();
 }
 
-bool Team::run(const std::function<void(size_t)>& fn) {
-  std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
+bool Team::start(const SharedJob& fn, bool detached, std::unique_lock<std::mutex>& lock) {
+  lock = std::unique_lock<std::mutex>(busy_, std::try_to_lock);
   if (!lock.owns_lock()) return false;
   uint32_t g = generation_.load() + 1;
   if (g == 0) g = 1;  // open_ == 0 means closed
@@ -30,11 +30,22 @@ bool Team::run(const std::function<void(size_t)>& fn) {
   } else {
     keep_off_callers_cpu(false);
   }
-  job_ = &fn;
+  {
+    std::lock_guard<std::mutex> l(job_mutex_);
+    job_ = fn;
+    detached_ = detached;
+  }
   error_ = nullptr;
   open_.store(g);
   generation_.store(g);
   generation_.notify_all();
+  return true;
+}
+
+bool Team::run(const std::function<void(size_t)>& fn) {
+  std::unique_lock<std::mutex> lock;
+  // Not owned: this call waits below for every helper inside fn.
+  if (!start(SharedJob(SharedJob{}, &fn), false, lock)) return false;
   try {
     fn(0);
   } catch (...) {
@@ -55,8 +66,26 @@ bool Team::run(const std::function<void(size_t)>& fn) {
       break;
     }
   }
-  job_ = nullptr;
+  {
+    std::lock_guard<std::mutex> l(job_mutex_);
+    job_.reset();
+  }
   if (error_) std::rethrow_exception(error_);
+  return true;
+}
+
+bool Team::run_detached(const SharedJob& fn) {
+  std::unique_lock<std::mutex> lock;
+  if (!start(fn, true, lock)) return false;
+  struct Close {
+    Team& team;
+    ~Close() {
+      team.open_.store(0);
+      std::lock_guard<std::mutex> l(team.job_mutex_);
+      team.job_.reset();
+    }
+  } close{*this};
+  (*fn)(0);
   return true;
 }
 
@@ -96,15 +125,29 @@ void Team::helper(size_t t, uint32_t seen) {
     // Announce, then check that run g is still open; run() closes it and then waits for the
     // announced ones (both sequentially consistent: one of the two sees the other).
     active_.fetch_add(1);
+    SharedJob job;
+    bool detached = false;
     if (open_.load() == g) {
-      try {
-        (*job_)(t);
-      } catch (...) {
-        std::lock_guard<std::mutex> l(error_mutex_);
-        if (!error_) error_ = std::current_exception();
+      std::lock_guard<std::mutex> l(job_mutex_);
+      if (open_.load() == g) {
+        job = job_;
+        detached = detached_;
       }
     }
-    if (active_.fetch_sub(1) == 1) active_.notify_all();
+    // A detached run's caller does not wait for this helper: leave its count at once.
+    if (detached && active_.fetch_sub(1) == 1) active_.notify_all();
+    if (job) {
+      try {
+        (*job)(t);
+      } catch (...) {
+        if (!detached) {
+          std::lock_guard<std::mutex> l(error_mutex_);
+          if (!error_) error_ = std::current_exception();
+        }
+      }
+    }
+    job.reset();
+    if (!detached && active_.fetch_sub(1) == 1) active_.notify_all();
   }
 }
 

@@ -48,8 +48,17 @@ class Team {
   // (concurrent callers: the caller then uses another way). An exception from any fn(t) is
   // rethrown here (the first one).
   bool run(const std::function<void(size_t)>& fn);
+  // Like run(), but returns as soon as fn(0) has returned: a helper still inside fn(t) then (the
+  // host descheduled it in the middle of an item) finishes on its own, holding its copy of fn,
+  // so fn must own or keep alive everything a helper touches, and the caller must not need the
+  // helper's unfinished item (it redoes it). Exceptions from helpers are dropped (their items
+  // are redone by the caller); from fn(0) they are rethrown. A helper still inside an earlier
+  // detached fn misses later runs until it is done; the caller goes on without it.
+  using SharedJob = std::shared_ptr<const std::function<void(size_t)>>;
+  bool run_detached(const SharedJob& fn);
 
  private:
+  bool start(const SharedJob& fn, bool detached, std::unique_lock<std::mutex>& lock);
   void helper(size_t t, uint32_t seen);
   void keep_off_callers_cpu(bool first);
 
@@ -62,7 +71,11 @@ class Team {
   std::atomic<uint32_t> open_{0};
   std::atomic<uint32_t> active_{0};
   std::atomic<bool> stop_{false};
-  const std::function<void(size_t)>* job_ = nullptr;
+  // The open run's work; helpers copy it under job_mutex_ (a detached run's caller drops its
+  // reference when it returns, while a helper may still hold one).
+  std::mutex job_mutex_;
+  SharedJob job_;
+  bool detached_ = false;
   std::unique_ptr<cpu_set_t> allowed_;  // the CPUs the first caller could use (Linux)
   int last_cpu_ = -1;
   std::mutex error_mutex_;

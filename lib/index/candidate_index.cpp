@@ -3,12 +3,17 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <memory>
+#include <mutex>
+#include <span>
 
 #include "base/checked_math.h"
 #include "base/error.h"
 #include "base/parallel.h"
 #include "base/random.h"
+#include "base/reader_gate.h"
 #include "index/compact_scan.h"
 #include "index/float_scan.h"
 #include "index/partition_index.h"
@@ -45,6 +50,7 @@ std::vector<int64_t> CandidateIndex::key_positions(std::string_view key) const {
 }
 
 void CandidateIndex::set_scan_precision(Precision p) {
+  gate_.gate->wait_for_readers();  // a detached scan may still read the compact copy
   if (p == Precision::fp16)
     fail(ErrorKind::invalid_argument, "candidate index: fp16 is not a scan precision (use f32, bf16 or int8)");
   scan_precision_ = Precision::f32;
@@ -129,14 +135,6 @@ float CandidateIndex::approximation_bound(double norm1, double norm2) const {
   return static_cast<float>(e * 1.01);
 }
 
-void CandidateIndex::compact_scores(const float* q, size_t nq, size_t c0, size_t n, float* scores, size_t ld) const {
-  const size_t d = dim(), g0 = c0 / kScanGroup, groups = (n + kScanGroup - 1) / kScanGroup;
-  if (scan_precision_ == Precision::bf16)
-    scan_bf16(packed_bf16_.data() + g0 * kScanGroup * d, groups, d, q, nq, scores, ld);
-  else
-    scan_int8(packed_int8_.data() + g0 * kScanGroup * d, packed_scales_.data() + c0, groups, d, q, nq, scores, ld);
-}
-
 namespace {
 
 struct Hit {
@@ -194,7 +192,152 @@ class TopK {
   std::vector<Hit> heap_, shortlist_;
 };
 
+// Scanning blocks of candidates: raw views of the index's storage and of one search's inputs,
+// and no reference to the index object itself, so that a helper still scanning after the
+// search returned (ThreadPool::share_detached) reads only what the scan's job keeps alive.
+struct BlockScan {
+  const float* embeddings = nullptr;  // float32 rows, nc x d
+  size_t nc = 0, d = 0, k = 0;
+  Precision precision = Precision::f32;
+  bool compact = false;  // scan the compact copy (then re-score a shortlist)
+  const uint16_t* bf16 = nullptr;
+  const int8_t* int8 = nullptr;
+  const float* scales = nullptr;
+  const float* queries = nullptr;  // n x d
+  const float* margin = nullptr;   // per query (compact scans)
+  std::span<const std::span<const int64_t>> exclude;
+  const uint8_t* allowed = nullptr;  // per candidate; null: every candidate
+  // Scores are computed in sub-blocks of candidates so the score tile stays in cache.
+  static constexpr size_t kBlock = 4096;
+
+  // Scores of nq queries against candidates [c0, c0 + n) of the compact copy (c0 a multiple of
+  // kScanGroup) into scores (row stride ld >= n rounded up to kScanGroup).
+  void compact_scores(const float* q, size_t nq, size_t c0, size_t n, float* out, size_t ld) const {
+    const size_t g0 = c0 / kScanGroup, groups = (n + kScanGroup - 1) / kScanGroup;
+    if (precision == Precision::bf16)
+      scan_bf16(bf16 + g0 * kScanGroup * d, groups, d, q, nq, out, ld);
+    else
+      scan_int8(int8 + g0 * kScanGroup * d, scales + c0, groups, d, q, nq, out, ld);
+  }
+
+  void start(size_t q0, size_t qn, std::vector<TopK>& top) const {
+    top.resize(qn);
+    for (size_t r = 0; r < qn; ++r) top[r].reset(k, compact ? margin[q0 + r] : 0.0f);
+  }
+
+  // Scans candidates [c_begin, c_end) for queries q0..q0+qn into top (one TopK per query), in
+  // sub-blocks that start at multiples of kBlock from c_begin.
+  void scan(size_t q0, size_t qn, size_t c_begin, size_t c_end, std::vector<TopK>& top, std::vector<float>& s,
+            std::vector<uint32_t>& selected) const {
+    for (size_t c0 = c_begin; c0 < c_end; c0 += kBlock) {
+      const size_t cn = std::min(kBlock, c_end - c0);
+      // Compact scores are written for whole groups: rows of the score tile are padded to them.
+      const size_t ld = compact ? (cn + kScanGroup - 1) / kScanGroup * kScanGroup : cn;
+      if (compact)
+        compact_scores(queries + q0 * d, qn, c0, cn, s.data(), ld);
+      else if (qn <= kFloatScanMaxQueries)  // read-bound: a GEMM call costs more than its arithmetic
+        scan_float_rows(embeddings + c0 * d, cn, d, queries + q0 * d, qn, s.data(), cn);
+      else
+        sgemm(false, true, qn, cn, d, 1.0f, queries + q0 * d, d, embeddings + c0 * d, d, 0.0f, s.data(), cn);
+      for (size_t r = 0; r < qn; ++r) {
+        float* row = s.data() + r * ld;
+        // NaN scores (excluded candidates, or a diverged model) never pass a comparison.
+        if (!exclude.empty())
+          for (int64_t e : exclude[q0 + r])
+            if (e >= static_cast<int64_t>(c0) && e < static_cast<int64_t>(c0 + cn))
+              row[e - static_cast<int64_t>(c0)] = std::numeric_limits<float>::quiet_NaN();
+        TopK& tk = top[r];
+        auto offer = [&](size_t j) {
+          if (std::isnan(row[j]) || (allowed && !allowed[c0 + j])) return;
+          tk.offer({row[j], static_cast<int64_t>(c0 + j)});
+        };
+        size_t j = 0;
+        for (; j < cn && !tk.full(); ++j) offer(j);
+        // Once the heap is full only scores above its worst (minus the margin) matter, and a
+        // tie loses to the lower position already held (positions offered to one TopK only
+        // grow), so a vector filter skips almost every score. It runs on short stretches so
+        // that its threshold follows the heap.
+        constexpr size_t stretch = 512;
+        for (; j < cn; j += stretch) {
+          const size_t len = std::min(stretch, cn - j);
+          // Lowered by one step so that scores equal to a shortlist threshold are kept.
+          const float thr = compact ? std::nextafter(tk.threshold(), -INFINITY) : tk.threshold();
+          const size_t m = row_select_greater(row + j, len, thr, selected.data());
+          for (size_t i = 0; i < m; ++i) offer(j + selected[i]);
+        }
+      }
+    }
+  }
+};
+
+std::atomic<uint64_t> g_searches_redone{0};
+
+std::vector<Hit> finish(std::vector<TopK>& top) {
+  std::vector<Hit> out;
+  for (TopK& tk : top) {
+    tk.finish(out);
+    out.push_back({std::numeric_limits<float>::quiet_NaN(), -1});  // row separator
+  }
+  return out;
+}
+
+// A few queries over a large catalogue, scanned by the calling thread and the pool's helpers
+// (ThreadPool::share_detached): each keeps one TopK per query and claims blocks of
+// BlockScan::kBlock candidates in storage order from a shared counter. A helper reports its
+// TopKs after each finished block. When the counter runs out the caller closes the job, takes
+// what the helpers reported and scans again itself every block that no one reported done
+// (held by a helper the host descheduled, possibly for a whole time slice of the process
+// beside it), so it never waits for a helper. A late helper then finishes its block into its
+// own copy and drops it. The job owns copies of the queries and filters, and a ReaderGate pass
+// keeps the index's storage alive until the last helper is out.
+//
+// The answer is the single thread's, bit for bit: scores are computed on the same blocks, each
+// TopK sees increasing positions (ties go to the lower one), and the merge orders the lists by
+// score then position, whoever scanned what and however often.
+struct SharedScan {
+  BlockScan scan;
+  ReaderGate::Pass pass;
+  std::vector<float> queries, margin;
+  std::vector<uint8_t> allowed;
+  std::vector<std::vector<int64_t>> exclude_lists;
+  std::vector<std::span<const int64_t>> exclude;
+  size_t n = 0, blocks = 0;
+  std::atomic<size_t> next{0};
+  // The caller's own lists and blocks (written by fn(0) only).
+  std::vector<TopK> own;
+  std::vector<uint8_t> own_done;
+  // Helpers' reports, under `mutex`.
+  std::mutex mutex;
+  bool closed = false;
+  std::vector<std::vector<TopK>> reported;  // per thread (0 unused)
+  std::vector<uint8_t> reported_done;       // per block
+
+  void run(size_t t) {
+    std::vector<float> s(n * BlockScan::kBlock);
+    std::vector<uint32_t> selected(512);
+    std::vector<TopK> mine;
+    std::vector<TopK>& top = t == 0 ? own : mine;
+    scan.start(0, n, top);
+    const auto hook = testing::shared_scan_hook.load();
+    for (size_t blk; (blk = next.fetch_add(1, std::memory_order_relaxed)) < blocks;) {
+      if (hook) hook(t, blk, false);
+      scan.scan(0, n, blk * BlockScan::kBlock, std::min(scan.nc, (blk + 1) * BlockScan::kBlock), top, s, selected);
+      if (hook) hook(t, blk, true);
+      if (t == 0) {
+        own_done[blk] = 1;
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      if (closed) return;
+      reported[t] = top;
+      reported_done[blk] = 1;
+    }
+  }
+};
+
 }  // namespace
+
+uint64_t CandidateIndex::searches_redone() { return g_searches_redone.load(std::memory_order_relaxed); }
 
 void CandidateIndex::search(const float* queries, size_t n, const SearchOptions& opt, int64_t* ids, float* scores,
                             ThreadPool& pool) const {
@@ -243,87 +386,70 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
   if (qblocks < threads && !small) slices = std::max<size_t>(1, std::min(threads * 2 / qblocks, nc / slice_min));
   // Slices start on whole groups of the compact copy.
   const size_t slice_len = ((nc + slices - 1) / slices + kScanGroup - 1) / kScanGroup * kScanGroup;
-  // Scores are computed in sub-blocks of candidates so the score tile stays in cache.
-  const size_t cblock = 4096;
-
-  // Scans candidates [c_begin, c_end) for queries q0..q0+qn into top (one TopK per query), in
-  // sub-blocks that start at multiples of cblock from c_begin.
-  auto scan = [&](size_t q0, size_t qn, size_t c_begin, size_t c_end, std::vector<TopK>& top, std::vector<float>& s,
-                  std::vector<uint32_t>& selected) {
-    for (size_t c0 = c_begin; c0 < c_end; c0 += cblock) {
-      const size_t cn = std::min(cblock, c_end - c0);
-      // Compact scores are written for whole groups: rows of the score tile are padded to them.
-      const size_t ld = compact ? (cn + kScanGroup - 1) / kScanGroup * kScanGroup : cn;
-      if (compact)
-        compact_scores(queries + q0 * d, qn, c0, cn, s.data(), ld);
-      else if (qn <= kFloatScanMaxQueries)  // read-bound: a GEMM call costs more than its arithmetic
-        scan_float_rows(embeddings_.row(c0), cn, d, queries + q0 * d, qn, s.data(), cn);
-      else
-        sgemm(false, true, qn, cn, d, 1.0f, queries + q0 * d, d, embeddings_.row(c0), d, 0.0f, s.data(), cn);
-      for (size_t r = 0; r < qn; ++r) {
-        float* row = s.data() + r * ld;
-        // NaN scores (excluded candidates, or a diverged model) never pass a comparison.
-        if (!opt.exclude.empty())
-          for (int64_t e : opt.exclude[q0 + r])
-            if (e >= static_cast<int64_t>(c0) && e < static_cast<int64_t>(c0 + cn))
-              row[e - static_cast<int64_t>(c0)] = std::numeric_limits<float>::quiet_NaN();
-        TopK& tk = top[r];
-        auto offer = [&](size_t j) {
-          if (std::isnan(row[j]) || (!allowed.empty() && !allowed[c0 + j])) return;
-          tk.offer({row[j], static_cast<int64_t>(c0 + j)});
-        };
-        size_t j = 0;
-        for (; j < cn && !tk.full(); ++j) offer(j);
-        // Once the heap is full only scores above its worst (minus the margin) matter, and a
-        // tie loses to the lower position already held (positions offered to one TopK only
-        // grow), so a vector filter skips almost every score. It runs on short stretches so
-        // that its threshold follows the heap.
-        constexpr size_t stretch = 512;
-        for (; j < cn; j += stretch) {
-          const size_t len = std::min(stretch, cn - j);
-          // Lowered by one step so that scores equal to a shortlist threshold are kept.
-          const float thr = compact ? std::nextafter(tk.threshold(), -INFINITY) : tk.threshold();
-          const size_t m = row_select_greater(row + j, len, thr, selected.data());
-          for (size_t i = 0; i < m; ++i) offer(j + selected[i]);
-        }
-      }
-    }
-  };
-  auto start = [&](size_t q0, size_t qn, std::vector<TopK>& top) {
-    top.resize(qn);
-    for (size_t r = 0; r < qn; ++r) top[r].reset(k, compact ? margin[q0 + r] : 0.0f);
-  };
-  auto finish = [](std::vector<TopK>& top) {
-    std::vector<Hit> out;
-    for (TopK& tk : top) {
-      tk.finish(out);
-      out.push_back({std::numeric_limits<float>::quiet_NaN(), -1});  // row separator
-    }
-    return out;
-  };
+  const size_t cblock = BlockScan::kBlock;
+  BlockScan block_scan;
+  block_scan.embeddings = embeddings_.data();
+  block_scan.nc = nc;
+  block_scan.d = d;
+  block_scan.k = k;
+  block_scan.precision = scan_precision_;
+  block_scan.compact = compact;
+  block_scan.bf16 = packed_bf16_.data();
+  block_scan.int8 = packed_int8_.data();
+  block_scan.scales = packed_scales_.data();
+  block_scan.queries = queries;
+  block_scan.margin = margin.data();
+  block_scan.exclude = opt.exclude;
+  block_scan.allowed = allowed.empty() ? nullptr : allowed.data();
 
   std::vector<std::vector<Hit>> partial;
   if (qblocks == 1 && slices > 1) {
-    // A few queries over a large catalogue: the calling thread and the pool's helpers
-    // (ThreadPool::share; a TBB worker woke on the caller's CPU, behind it, when the host was
-    // busy) each keep one TopK per query and claim sub-blocks of cblock candidates in storage
-    // order from a shared counter, so the caller starts at once and never waits for a helper
-    // that has not started. Scores are computed on the same sub-blocks as on one thread, each
-    // TopK sees increasing positions (ties go to the lower one), and the merge below orders by
-    // score then position: the answer is the single thread's, bit for bit, whoever scanned what.
-    const size_t blocks = (nc + cblock - 1) / cblock;
-    std::atomic<size_t> next{0};
-    partial.resize(threads);
-    pool.share([&](size_t t) {
-      std::vector<float> s(n * cblock);
-      std::vector<uint32_t> selected(512);
-      std::vector<TopK> top;
-      start(0, n, top);
-      for (size_t blk; (blk = next.fetch_add(1, std::memory_order_relaxed)) < blocks;)
-        scan(0, n, blk * cblock, std::min(nc, (blk + 1) * cblock), top, s, selected);
-      partial[t] = finish(top);
-    });
-    slices = threads;  // one list per thread; a helper that never started left its list empty
+    auto job = std::make_shared<SharedScan>();
+    SharedScan& sh = *job;
+    sh.pass = ReaderGate::Pass(gate_.gate);
+    sh.queries.assign(queries, queries + n * d);
+    sh.margin = margin;
+    sh.allowed = std::move(allowed);
+    for (const auto& e : opt.exclude) sh.exclude_lists.emplace_back(e.begin(), e.end());
+    for (const auto& e : sh.exclude_lists) sh.exclude.emplace_back(e);
+    sh.scan = block_scan;
+    sh.scan.queries = sh.queries.data();
+    sh.scan.margin = sh.margin.data();
+    sh.scan.allowed = sh.allowed.empty() ? nullptr : sh.allowed.data();
+    sh.scan.exclude = sh.exclude;
+    sh.n = n;
+    sh.blocks = (nc + cblock - 1) / cblock;
+    sh.own_done.assign(sh.blocks, 0);
+    sh.reported.resize(threads);
+    sh.reported_done.assign(sh.blocks, 0);
+    pool.share_detached(std::make_shared<const std::function<void(size_t)>>([job](size_t t) { job->run(t); }));
+    std::vector<uint8_t> done;
+    {
+      std::lock_guard<std::mutex> lock(sh.mutex);
+      sh.closed = true;
+      for (size_t t = 1; t < threads; ++t)
+        if (!sh.reported[t].empty()) partial.push_back(finish(sh.reported[t]));
+      done = sh.reported_done;
+    }
+    partial.push_back(finish(sh.own));
+    // Blocks a helper claimed but had not reported when the job closed.
+    std::vector<TopK> redo;
+    bool redone = false;
+    std::vector<float> s;
+    std::vector<uint32_t> selected;
+    for (size_t blk = 0; blk < sh.blocks; ++blk) {
+      if (done[blk] || sh.own_done[blk]) continue;
+      if (!redone) {
+        redone = true;
+        s.resize(n * cblock);
+        selected.resize(512);
+        sh.scan.start(0, n, redo);
+      }
+      sh.scan.scan(0, n, blk * cblock, std::min(nc, (blk + 1) * cblock), redo, s, selected);
+    }
+    if (redone) partial.push_back(finish(redo));
+    if (redone) g_searches_redone.fetch_add(1, std::memory_order_relaxed);
+    slices = partial.size();  // one list per scanner
   } else {
     partial.resize(qblocks * slices);
     pool.for_each(qblocks * slices, [&](size_t t) {
@@ -332,8 +458,8 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
       std::vector<float> s(qn * cblock);
       std::vector<uint32_t> selected(512);
       std::vector<TopK> top;
-      start(q0, qn, top);
-      scan(q0, qn, std::min(nc, sl * slice_len), std::min(nc, sl * slice_len + slice_len), top, s, selected);
+      block_scan.start(q0, qn, top);
+      block_scan.scan(q0, qn, std::min(nc, sl * slice_len), std::min(nc, sl * slice_len + slice_len), top, s, selected);
       partial[t] = finish(top);
     });
   }

@@ -2,6 +2,7 @@
 // and exact top-K search over it by inner product.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "base/precision.h"
+#include "base/reader_gate.h"
 #include "nn/matrix.h"
 
 namespace tt {
@@ -36,6 +38,12 @@ struct SearchOptions {
   size_t probe = 0;
   size_t rescore = 0;
 };
+
+namespace testing {
+// Test-only: when set, a search scanned by the caller and the pool's helpers calls it before
+// (done = false) and after (done = true) each block of candidates; thread 0 is the caller.
+inline std::atomic<void (*)(size_t thread, size_t block, bool done)> shared_scan_hook{nullptr};
+}  // namespace testing
 
 class CandidateIndex {
  public:
@@ -66,6 +74,9 @@ class CandidateIndex {
   }
   CandidateIndex(CandidateIndex&&) noexcept = default;
   CandidateIndex& operator=(CandidateIndex&&) noexcept = default;
+  ~CandidateIndex() {
+    if (gate_.gate) gate_.gate->wait_for_readers();
+  }
 
   size_t size() const { return keys_.size(); }
   size_t dim() const { return embeddings_.cols(); }
@@ -81,6 +92,10 @@ class CandidateIndex {
   // available candidates are -1 with score -inf. Thread-safe (const).
   void search(const float* queries, size_t n, const SearchOptions& options, int64_t* ids, float* scores,
               ThreadPool& pool) const;
+  // How many searches in this process have scanned again blocks that a helper thread had
+  // claimed but not finished when the caller ran out of blocks (the host had descheduled it);
+  // for tests and benchmarks.
+  static uint64_t searches_redone();
 
   // The precision search() scans at. f32 (the default) scores every candidate in float32.
   // bf16 and int8 keep a compact copy of the embeddings beside the float32 ones and scan that
@@ -110,10 +125,24 @@ class CandidateIndex {
  private:
   // Largest error of one approximate score for a query with these norms (before the factor 2).
   float approximation_bound(double norm1, double norm2) const;
-  // Scores of nq queries against candidates [c0, c0 + n) of the compact copy (c0 a multiple of
-  // kScanGroup) into scores (row stride ld >= n rounded up to kScanGroup).
-  void compact_scores(const float* q, size_t nq, size_t c0, size_t n, float* scores, size_t ld) const;
 
+  // A search may return while a helper thread the host descheduled still scans a block of the
+  // storage below (candidate_index.cpp, SharedScan); whatever frees or rewrites that storage
+  // waits for it first (base/reader_gate.h). Declared first, so that an assignment waits
+  // before any other member changes; the destructor waits before any member is destroyed.
+  struct Gate {
+    std::shared_ptr<ReaderGate> gate = std::make_shared<ReaderGate>();
+    Gate() = default;
+    Gate(const Gate&) : Gate() {}  // a copy has storage of its own
+    Gate(Gate&&) noexcept = default;
+    Gate& operator=(const Gate&) = delete;
+    Gate& operator=(Gate&& other) noexcept {
+      if (gate) gate->wait_for_readers();
+      gate = std::move(other.gate);
+      return *this;
+    }
+  };
+  Gate gate_;
   std::vector<std::string> keys_;
   Matrix embeddings_;
   std::unordered_map<std::string_view, int64_t> position_;

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -98,4 +100,48 @@ TEST_CASE("thread pool: share runs the whole work whatever the thread count") {
       CHECK(sum.load() == 4950);
     }
   }
+}
+
+TEST_CASE("team: a detached run returns without waiting for a stalled helper, which keeps the job alive") {
+  Team team(2);
+  std::atomic<int> helper_in{0}, release{0}, helper_out{0};
+  auto job = std::make_shared<const std::function<void(size_t)>>([&](size_t t) {
+    const auto until = clk::now() + std::chrono::seconds(10);
+    if (t == 0) {  // let the helper in first
+      while (helper_in.load() == 0 && clk::now() < until) std::this_thread::yield();
+      return;
+    }
+    helper_in = 1;
+    while (release.load() == 0 && clk::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    helper_out = 1;
+    throw std::runtime_error("dropped: the caller redoes a helper's items");
+  });
+  std::weak_ptr<const std::function<void(size_t)>> alive = job;
+  REQUIRE(team.run_detached(job));
+  job.reset();
+  CHECK(helper_in.load() == 1);
+  CHECK(helper_out.load() == 0);
+  CHECK(!alive.expired());  // the helper holds its copy
+  // The team is free again; its only helper is still out, so the caller does everything.
+  std::atomic<size_t> items{0};
+  REQUIRE(team.run([&](size_t) {
+    for (int i = 0; i < 100; ++i) ++items;
+  }));
+  CHECK(items.load() >= 100);
+  release = 1;
+  const auto until = clk::now() + std::chrono::seconds(10);
+  while (!alive.expired() && clk::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  CHECK(helper_out.load() == 1);
+  CHECK(alive.expired());
+  // And the helper joins runs again.
+  std::atomic<int> helpers{0};
+  for (int rep = 0; rep < 100 && helpers.load() == 0; ++rep)
+    REQUIRE(team.run([&](size_t t) {
+      const auto wait_until = clk::now() + std::chrono::milliseconds(50);
+      if (t == 0)
+        while (helpers.load() == 0 && clk::now() < wait_until) std::this_thread::yield();
+      else
+        ++helpers;
+    }));
+  CHECK(helpers.load() > 0);
 }

@@ -3,10 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <memory>
 #include <numeric>
+#include <thread>
 
 #include "base/error.h"
 #include "base/parallel.h"
@@ -300,4 +303,64 @@ TEST_CASE("index: a few queries shared with the pool's helpers give the single t
       }
     }
   }
+}
+
+namespace {
+// Drives the shared scan's test hook: the helper stops in its first block until released
+// (as if the host had descheduled it there); the caller starts only once the helper holds it.
+struct StalledHelper {
+  static inline std::atomic<int> claimed{0}, released{0}, finished{0};
+  static inline std::atomic<size_t> held_block{~size_t{0}};
+  static void hook(size_t thread, size_t block, bool done) {
+    using clk = std::chrono::steady_clock;
+    const auto until = clk::now() + std::chrono::seconds(10);
+    if (thread == 0) {
+      while (!done && claimed.load() == 0 && clk::now() < until) std::this_thread::yield();
+      return;
+    }
+    if (done) {
+      if (block == held_block.load()) finished = 1;
+      return;
+    }
+    if (claimed.exchange(1) != 0) return;
+    held_block = block;
+    while (released.load() == 0 && clk::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // Still "descheduled" a while after the release, so that the index's destructor below
+    // has to wait for this block to be finished.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+};
+}  // namespace
+
+TEST_CASE("index: a search does not wait for a stalled helper; it scans the held block itself, bit for bit") {
+  Rng rng(22);
+  auto idx = std::make_unique<CandidateIndex>(random_index(60001, 8, rng, true));
+  idx->set_serial_scan_bytes(0);
+  ThreadPool one(1), two(2);
+  Matrix q(2, 8);
+  for (float& v : q.span()) v = std::floor(rng.uniform(-2.0f, 2.0f)) / 2.0f;
+  SearchOptions so;
+  so.k = 100;
+  std::vector<int64_t> want(2 * so.k), got(want.size());
+  std::vector<float> want_s(want.size()), got_s(want.size());
+  idx->search(q.data(), 2, so, want.data(), want_s.data(), one);
+
+  const uint64_t redone_before = CandidateIndex::searches_redone();
+  testing::shared_scan_hook = &StalledHelper::hook;
+  idx->search(q.data(), 2, so, got.data(), got_s.data(), two);
+  // Returned while the helper still holds its block, which the caller scanned again.
+  CHECK(StalledHelper::claimed.load() == 1);
+  CHECK(StalledHelper::finished.load() == 0);
+  CHECK(CandidateIndex::searches_redone() == redone_before + 1);
+  CHECK(want == got);
+  CHECK(std::memcmp(want_s.data(), got_s.data(), want_s.size() * sizeof(float)) == 0);
+  // The helper is still out: the next search goes on without it, with the same answer.
+  std::fill(got.begin(), got.end(), -7);
+  idx->search(q.data(), 2, so, got.data(), got_s.data(), two);
+  CHECK(want == got);
+  // Freeing the index waits until the stalled helper has finished reading it.
+  StalledHelper::released = 1;
+  idx.reset();
+  CHECK(StalledHelper::finished.load() == 1);
+  testing::shared_scan_hook = nullptr;
 }
