@@ -576,6 +576,9 @@ TrainResult train_impl(TwoTowerModel& model, const Table* train, RowStream* stre
           dc_all.zero();
         exchange->reduce_candidate_gradient(dc_all, dc);
       } else {
+        // dC's rows are added up from the loss's chunks by each backward share (below), on
+        // both threads instead of one between the phases.
+        loss_ws.defer_candidate_gradient = true;
         loss_sum += retrieval_loss(in, spec.task.loss, &dq, &dc, pool, loss_ws);
       }
       if (bn > 0) {
@@ -583,6 +586,7 @@ TrainResult train_impl(TwoTowerModel& model, const Table* train, RowStream* stre
           const auto [q0, q1] = share(bn, s);
           const auto [c0, c1] = share(bc, s);
           model.query().backward_rows(q_act, dq, s, q0, q1);
+          if (!exchange) candidate_gradient_rows(loss_ws, dc, c0, c1);
           model.candidate().backward_rows(c_act, dc, s, c0, c1);
         });
       }

@@ -141,6 +141,7 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
   const Matrix& q = *in.queries;
   const Matrix& c = *in.candidates;
   const size_t bq = q.rows(), bc = c.rows(), d = q.cols();
+  ws.dc_sources.clear();  // candidate_gradient_rows then leaves a zeroed dc as it is
   if (bq == 0) {
     if (dq) {
       dq->resize(0, d);
@@ -221,17 +222,18 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
   });
 
   if (dq) {
-    Matrix& sum = ws.dc_part[0];
-    for (size_t ch = 1; ch < chunks; ++ch) row_add(sum.data(), ws.dc_part[ch].data(), bc * d);
     dc->resize(bc, d);
-    for (size_t k = 0; k < d; ++k) {
-      const float* src = sum.row(k);
-      for (size_t j = 0; j < bc; ++j) dc->at(j, k) = src[j];
-    }
+    for (const Matrix& part : ws.dc_part) ws.dc_sources.push_back(part.data());
+    if (!ws.defer_candidate_gradient) candidate_gradient_rows(ws, *dc, 0, bc);
   }
   double total = 0.0;
   for (double l : ws.chunk_loss) total += l;
   return total;
+}
+
+void candidate_gradient_rows(const RetrievalLossWorkspace& ws, Matrix& dc, size_t j0, size_t j1) {
+  if (ws.dc_sources.empty() || j0 >= j1) return;
+  sum_transposed(ws.dc_sources.data(), ws.dc_sources.size(), dc.cols(), dc.rows(), j0, j1, dc.data());
 }
 
 double retrieval_loss_reference(const RetrievalLossInputs& in, const RetrievalLossOptions& opt, Matrix* dq,

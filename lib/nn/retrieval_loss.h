@@ -53,12 +53,20 @@ struct RetrievalLossWorkspace {
   std::vector<std::vector<float>> row_tmp;     // per chunk: hard-negative selection
   std::vector<std::vector<float>> row_factor;  // per chunk: each block row's gradient factor
   std::vector<Matrix> scaled_queries;          // per chunk: block rows x d
+  // When set, retrieval_loss sizes dc (Bc x d) but leaves its rows to candidate_gradient_rows,
+  // so that the caller can add up the chunks' partial sums on several threads at once.
+  bool defer_candidate_gradient = false;
+  std::vector<const float*> dc_sources;  // the chunks' d x Bc partial sums, for candidate_gradient_rows
 };
 
 // Returns the summed (weighted) loss and writes dq (Bq x d) and dc (Bc x d).
 // If dq is null, only the loss is computed.
 double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions& opt, Matrix* dq, Matrix* dc,
                       ThreadPool& pool, RetrievalLossWorkspace& ws);
+// Rows [j0, j1) of dc after retrieval_loss with ws.defer_candidate_gradient set: the chunks'
+// partial sums added in chunk order, the same bits as without deferral. Ranges may be written
+// concurrently; ws must not change until all are done.
+void candidate_gradient_rows(const RetrievalLossWorkspace& ws, Matrix& dc, size_t j0, size_t j1);
 
 // The same loss and gradients computed plainly (full score matrix, double accumulation): the
 // reference the fused version is tested against. Only tests call it, but it stays in the engine

@@ -23,6 +23,10 @@ float row_exp_sum_plus(float* x, const float* bias, size_t n, float shift) {
 }
 void row_divide(float* x, size_t n, float t) { table().row_divide(x, n, t); }
 void row_add(float* x, const float* y, size_t n) { table().row_add(x, y, n); }
+void sum_transposed(const float* const* parts, size_t count, size_t rows, size_t stride, size_t j0, size_t j1,
+                    float* out) {
+  table().sum_transposed(parts, count, rows, stride, j0, j1, out);
+}
 size_t row_count_greater(const float* x, size_t n, float threshold) {
   return table().row_count_greater(x, n, threshold);
 }

@@ -23,6 +23,11 @@ float row_exp_sum_plus(float* x, const float* bias, size_t n, float shift);
 void row_divide(float* x, size_t n, float t);
 // x[j] += y[j].
 void row_add(float* x, const float* y, size_t n);
+// Rows j0..j1 of the sum of `count` matrices given transposed: each parts[p] is rows x stride
+// (row-major), and out[j * rows + k] = parts[0][k * stride + j] + parts[1][k * stride + j] + ...
+// added left to right, as `count - 1` row_add calls and a transposition would (same bits).
+void sum_transposed(const float* const* parts, size_t count, size_t rows, size_t stride, size_t j0, size_t j1,
+                    float* out);
 // Number of j with x[j] > threshold.
 size_t row_count_greater(const float* x, size_t n, float threshold);
 // Writes the positions j (ascending) with x[j] > threshold into out (room for n) and returns how

@@ -231,6 +231,38 @@ void row_add(float* x, const float* y, size_t n) {
   for (size_t j = 0; j < n; ++j) x[j] += y[j];
 }
 
+// In tiles of 16 x 16: a tile's sums are formed a row of 16 columns at a time (all parts, in
+// part order, in registers), then written out transposed while the tile is in L1.
+void sum_transposed(const float* const* parts, size_t count, size_t rows, size_t stride, size_t j0, size_t j1,
+                    float* out) {
+  constexpr size_t kTile = 16;
+  typedef float V16 __attribute__((vector_size(64)));  // one AVX-512 register, two AVX2, four SSE
+  alignas(64) float tile[kTile][kTile];
+  for (size_t j = j0; j < j1; j += kTile) {
+    const size_t jn = j1 - j < kTile ? j1 - j : kTile;
+    for (size_t k0 = 0; k0 < rows; k0 += kTile) {
+      const size_t kn = rows - k0 < kTile ? rows - k0 : kTile;
+      for (size_t kk = 0; kk < kn; ++kk) {
+        const size_t at = (k0 + kk) * stride + j;
+        float* t = tile[kk];
+        if (jn == kTile) {
+          V16 acc = loadv<V16>(parts[0] + at);
+          for (size_t p = 1; p < count; ++p) acc = acc + loadv<V16>(parts[p] + at);
+          storev(t, acc);
+        } else {
+          for (size_t jj = 0; jj < jn; ++jj) t[jj] = parts[0][at + jj];
+          for (size_t p = 1; p < count; ++p)
+            for (size_t jj = 0; jj < jn; ++jj) t[jj] += parts[p][at + jj];
+        }
+      }
+      for (size_t jj = 0; jj < jn; ++jj) {
+        float* o = out + (j + jj) * rows + k0;
+        for (size_t kk = 0; kk < kn; ++kk) o[kk] = tile[kk][jj];
+      }
+    }
+  }
+}
+
 size_t row_count_greater(const float* x, size_t n, float threshold) {
   uint32_t lanes[kLanes] = {};
   size_t j = 0;
@@ -339,6 +371,7 @@ const RowKernelTable row_kernel_table = {
     .row_exp_sum_plus = row_exp_sum_plus,
     .row_divide = row_divide,
     .row_add = row_add,
+    .sum_transposed = sum_transposed,
     .row_count_greater = row_count_greater,
     .row_select_greater = row_select_greater,
     .bf16_to_float_n = bf16_to_float_n,

@@ -15,6 +15,7 @@ struct RowKernelTable {
   float (*row_exp_sum_plus)(float*, const float*, size_t, float);
   void (*row_divide)(float*, size_t, float);
   void (*row_add)(float*, const float*, size_t);
+  void (*sum_transposed)(const float* const*, size_t, size_t, size_t, size_t, size_t, float*);
   size_t (*row_count_greater)(const float*, size_t, float);
   size_t (*row_select_greater)(const float*, size_t, float, uint32_t*);
   void (*bf16_to_float_n)(const uint16_t*, size_t, float*);

@@ -212,6 +212,36 @@ TEST_CASE("nn kernels: row_divide and row_add match plain loops exactly") {
   });
 }
 
+TEST_CASE("nn kernels: sum_transposed equals row_add part after part and a transposition, bit for bit") {
+  isatest::for_each_isa([&](Isa) {
+    Rng rng(5);
+    for (size_t count : {1, 2, 8})
+      for (size_t rows : {1, 5, 16, 33})
+        for (size_t stride : {1, 15, 16, 17, 100}) {
+          CAPTURE(count);
+          CAPTURE(rows);
+          CAPTURE(stride);
+          std::vector<std::vector<float>> parts;
+          std::vector<const float*> ptrs;
+          for (size_t p = 0; p < count; ++p) parts.push_back(random_row(rows * stride, rng, -1e3f, 1e3f));
+          for (const auto& p : parts) ptrs.push_back(p.data());
+          parts[0][0] = -0.0f;  // the sign of a zero survives as in the plain sum
+          std::vector<float> sum = parts[0];
+          for (size_t p = 1; p < count; ++p) row_add(sum.data(), parts[p].data(), sum.size());
+          // Every split of the columns into ranges writes the same rows, a range at a time.
+          for (size_t split : {size_t{0}, stride / 3, stride - 1, stride}) {
+            CAPTURE(split);
+            std::vector<float> out(stride * rows, 42.0f);
+            sum_transposed(ptrs.data(), count, rows, stride, 0, split, out.data());
+            sum_transposed(ptrs.data(), count, rows, stride, split, stride, out.data());
+            for (size_t j = 0; j < stride; ++j)
+              for (size_t k = 0; k < rows; ++k)
+                CHECK(std::bit_cast<uint32_t>(out[j * rows + k]) == std::bit_cast<uint32_t>(sum[k * stride + j]));
+          }
+        }
+  });
+}
+
 TEST_CASE("nn kernels: adagrad_rows equals the plain float formula bit for bit, listed rows only, and zeroes them") {
   isatest::for_each_isa([&](Isa) {
     Rng rng(8);

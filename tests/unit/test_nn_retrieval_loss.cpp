@@ -668,6 +668,29 @@ TEST_CASE("nn retrieval loss: distinct candidates with counts equal one column p
     }
 }
 
+TEST_CASE("nn retrieval loss: dC added up range by range on the pool equals the whole at once, bit for bit") {
+  const TwoForms t = two_forms(300, 77, 5, 1300, Flags{.logq = true, .weights = true});
+  const LossCase& lc = t.grouped;
+  const size_t bc = lc.c.rows();
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    ThreadPool pool(threads);
+    Matrix dq, dc, dq_deferred, dc_deferred;
+    RetrievalLossWorkspace ws, deferred;
+    deferred.defer_candidate_gradient = true;
+    const double whole = retrieval_loss(lc.inputs(), lc.opt, &dq, &dc, pool, ws);
+    const double parts = retrieval_loss(lc.inputs(), lc.opt, &dq_deferred, &dc_deferred, pool, deferred);
+    REQUIRE(dc_deferred.rows() == bc);
+    const size_t ranges = 7;  // not a multiple of the kernel's 16-column tiles
+    pool.for_each(ranges, [&](size_t r) {
+      candidate_gradient_rows(deferred, dc_deferred, bc * r / ranges, bc * (r + 1) / ranges);
+    });
+    CHECK(std::memcmp(&whole, &parts, sizeof whole) == 0);
+    CHECK(bit_equal(dq, dq_deferred));
+    CHECK(bit_equal(dc, dc_deferred));
+  }
+}
+
 TEST_CASE("nn retrieval loss: distinct-candidate gradient matches finite differences") {
   for (const Flags& f : {Flags{}, Flags{.temperature = 0.5f, .logq = true, .hits = true, .weights = true}}) {
     TwoForms t = two_forms(12, 6, 3, 41, f);
