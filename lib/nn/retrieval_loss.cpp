@@ -59,14 +59,26 @@ inline size_t positive_of(const RetrievalLossInputs& in, size_t i) {
 
 inline float log_probability(float p) { return std::log(std::clamp(p, 1e-6f, 1.0f)); }
 
+// std::log(m) of a multiplicity m, a count: looked up in `table` (log 0, log 1, ..., grown here
+// on one thread) when m is a whole number below kMaxTabled, else computed; the same value either
+// way. A step would otherwise take a few thousand logarithms of a few distinct small counts.
+template <class T>
+T log_count(float m, std::vector<T>* table) {
+  constexpr float kMaxTabled = 65536.0f;
+  if (!table || !(m < kMaxTabled) || m != std::floor(m)) return std::log(static_cast<T>(m));
+  const size_t k = static_cast<size_t>(m);
+  while (table->size() <= k) table->push_back(std::log(static_cast<T>(table->size())));
+  return (*table)[k];
+}
+
 // Per-column constants added to every row: log multiplicity - log sampling probability.
-void column_bias(const RetrievalLossInputs& in, std::vector<float>& bias) {
+void column_bias(const RetrievalLossInputs& in, std::vector<float>& bias, std::vector<float>* log_table = nullptr) {
   bias.clear();
   if (in.sampling_probability.empty() && in.multiplicity.empty()) return;
   bias.assign(in.candidates->rows(), 0.0f);
   for (size_t j = 0; j < in.sampling_probability.size(); ++j) bias[j] = -log_probability(in.sampling_probability[j]);
   for (size_t j = 0; j < in.multiplicity.size(); ++j)
-    if (in.multiplicity[j] != 1.0f) bias[j] += std::log(in.multiplicity[j]);
+    if (in.multiplicity[j] != 1.0f) bias[j] += log_count(in.multiplicity[j], log_table);
 }
 
 // Applies the options to row i of raw scores (in place) and returns what the row's loss must
@@ -151,7 +163,11 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
     return 0.0;
   }
 
-  column_bias(in, ws.bias);
+  column_bias(in, ws.bias, &ws.log_count_f);
+  // Each column's log m in double, for the rows whose positive it is (see adjust_row).
+  ws.log_multiplicity.resize(in.multiplicity.size());
+  for (size_t j = 0; j < in.multiplicity.size(); ++j)
+    ws.log_multiplicity[j] = in.multiplicity[j] != 1.0f ? log_count(in.multiplicity[j], &ws.log_count_d) : 0.0;
 
   // A fixed number of contiguous row ranges (several per thread, taken by whichever thread is
   // free): each range's dC partial sum is then added in range order, so the result depends on
@@ -194,7 +210,7 @@ double retrieval_loss(const RetrievalLossInputs& in, const RetrievalLossOptions&
         if (rewrite_rows)
           copies = adjust_row(row, i, bc, in, opt, ws.bias, ws.row_tmp[ch]);
         else if (!in.multiplicity.empty() && in.multiplicity[p] != 1.0f)
-          copies = std::log(static_cast<double>(in.multiplicity[p]));
+          copies = ws.log_multiplicity[p];
         const float w = in.sample_weight.empty() ? 1.0f : in.sample_weight[i];
         loss += softmax_row(row, pass_bias, i, p, bc, w, opt.temperature, factor[r]) + w * copies;
       }

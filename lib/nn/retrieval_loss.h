@@ -53,6 +53,9 @@ struct RetrievalLossWorkspace {
   std::vector<std::vector<float>> row_tmp;     // per chunk: hard-negative selection
   std::vector<std::vector<float>> row_factor;  // per chunk: each block row's gradient factor
   std::vector<Matrix> scaled_queries;          // per chunk: block rows x d
+  std::vector<double> log_multiplicity;        // Bc: log m (double), 0 where m is 1
+  std::vector<float> log_count_f;              // log 0, log 1, ... (float), grown as counts need
+  std::vector<double> log_count_d;             // the same in double
   // When set, retrieval_loss sizes dc (Bc x d) but leaves its rows to candidate_gradient_rows,
   // so that the caller can add up the chunks' partial sums on several threads at once.
   bool defer_candidate_gradient = false;

@@ -691,6 +691,20 @@ TEST_CASE("nn retrieval loss: dC added up range by range on the pool equals the 
   }
 }
 
+TEST_CASE("nn retrieval loss: multiplicities that are not small whole numbers (no log table) match the reference") {
+  TwoForms t = two_forms(40, 9, 4, 77, Flags{});
+  LossCase& lc = t.grouped;
+  lc.multiplicity[0] = 2.5f;
+  lc.multiplicity[1] = 70000.0f;
+  lc.multiplicity[2] = 3.0f;
+  Matrix dq, dc, rdq, rdc;
+  const double loss = fused(lc, &dq, &dc);
+  const double ref = reference(lc, &rdq, &rdc);
+  CHECK(loss == doctest::Approx(ref).epsilon(1e-5));
+  check_gradient(dq, std::vector<double>(rdq.span().begin(), rdq.span().end()), 1e-4, "dq");
+  check_gradient(dc, std::vector<double>(rdc.span().begin(), rdc.span().end()), 1e-4, "dc");
+}
+
 TEST_CASE("nn retrieval loss: distinct-candidate gradient matches finite differences") {
   for (const Flags& f : {Flags{}, Flags{.temperature = 0.5f, .logq = true, .hits = true, .weights = true}}) {
     TwoForms t = two_forms(12, 6, 3, 41, f);
