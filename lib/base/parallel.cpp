@@ -5,6 +5,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "base/error.h"
@@ -54,6 +55,17 @@ void ThreadPool::for_each(size_t n, const std::function<void(size_t)>& fn) {
           for (size_t i = r.begin(); i != r.end(); ++i) fn(i);
         },
         tbb::simple_partitioner());
+  });
+}
+
+void ThreadPool::for_each_in_order(size_t n, const std::function<void(size_t)>& fn) {
+  if (n <= 1 || threads_ == 1) {
+    for_each(n, fn);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  for_each(std::min(n, static_cast<size_t>(threads_)), [&](size_t) {
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(i);
   });
 }
 

@@ -55,6 +55,10 @@ class ThreadPool {
   // indices still waiting (work stealing), so give it more indices than threads when the host
   // may be busy (parts()). Returns when all are done; an exception from fn is rethrown here.
   void for_each(size_t n, const std::function<void(size_t)>& fn);
+  // Like for_each, but each thread takes the lowest index not yet taken, one at a time: given
+  // the longest items first, the threads then finish close together (list scheduling), where
+  // for_each's halving of the range can leave one thread with the two longest items.
+  void for_each_in_order(size_t n, const std::function<void(size_t)>& fn);
   // The parts a loop over `items` is cut into: 1 on one thread, else kPartsPerThread per thread
   // (a descheduled thread then holds back at most one small part while the others go on), but
   // no part smaller than min_items. Depends on the counts only, so a result combined in part

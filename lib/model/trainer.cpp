@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <sstream>
 #include <unordered_map>
 
@@ -447,6 +448,13 @@ TrainResult train_impl(TwoTowerModel& model, const Table* train, RowStream* stre
   std::vector<UpdatePiece> update_pieces;
   for (Tower* t : {&model.candidate(), &model.query()})
     for (size_t k = 0; k < t->finish_pieces(); ++k) update_pieces.push_back({t, k, t->piece_parameters(k)});
+  // The pieces differ in cost by 20x or more (a text feature's table against a layer's bias):
+  // they are handed out longest first, by their mean duration in the steps so far, so that the
+  // threads finish close together. Only the order comes from timing: each piece alone writes
+  // its weights, so no bit depends on it.
+  std::vector<double> piece_seconds(update_pieces.size(), 0.0);
+  std::vector<size_t> piece_order(update_pieces.size());
+  std::iota(piece_order.begin(), piece_order.end(), size_t{0});
   // Each step splits both towers' rows into a fixed number of shares (see Tower::start_step),
   // several per thread so that threads left running take over the shares of one the host
   // descheduled; the count depends on the batch and the thread count only (determinism).
@@ -603,12 +611,18 @@ TrainResult train_impl(TwoTowerModel& model, const Table* train, RowStream* stre
         // Each weight set's gradient (an embedding table's scatter, a layer's partial sums) and
         // its update as one task: the sets share no parameter, and a table's sparse gradient
         // rows need a single writer.
-        pool.for_each(update_pieces.size(), [&](size_t t) {
+        std::stable_sort(piece_order.begin(), piece_order.end(),
+                         [&](size_t x, size_t y) { return piece_seconds[x] > piece_seconds[y]; });
+        auto run_piece = [&](size_t i) {
+          const size_t t = piece_order[i];
           const UpdatePiece& u = update_pieces[t];
+          const double start = now_seconds();
           u.tower->finish_piece(u.piece, u.tower == &model.query() ? qb : cb,
                                 u.tower == &model.query() ? q_act : c_act);
           optimizer->update(u.params);
-        });
+          piece_seconds[t] += (now_seconds() - start - piece_seconds[t]) / static_cast<double>(step);
+        };
+        pool.for_each_in_order(piece_order.size(), run_piece);
       }
       if (opt.on_progress) {
         TrainProgress p{epoch, epochs, b + 1, batches, nullptr};

@@ -11,8 +11,11 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "base/error.h"
@@ -408,6 +411,36 @@ TEST_CASE("nn thread pool: for_each visits every index exactly once") {
       CHECK(out_of_range.load() == 0);
       for (size_t i = 0; i < n; ++i) CHECK(visits[i].load() == 1);
     }
+  }
+}
+
+TEST_CASE("nn thread pool: for_each_in_order visits every index once, each thread in increasing order") {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (size_t n : {0, 1, 2, 100}) {
+      CAPTURE(threads);
+      CAPTURE(n);
+      std::mutex m;
+      std::vector<std::pair<std::thread::id, size_t>> calls;  // in the order they happened
+      pool.for_each_in_order(n, [&](size_t i) {
+        std::lock_guard lock(m);
+        calls.emplace_back(std::this_thread::get_id(), i);
+      });
+      std::vector<int> visits(n, 0);
+      std::map<std::thread::id, size_t> next;  // per thread: the lowest index it may take next
+      for (const auto& [thread, i] : calls) {
+        REQUIRE(i < n);
+        ++visits[i];
+        CHECK(i >= next[thread]);
+        next[thread] = i + 1;
+      }
+      for (size_t i = 0; i < n; ++i) CHECK(visits[i] == 1);
+    }
+    CHECK_THROWS_AS(pool.for_each_in_order(5,
+                                           [](size_t i) {
+                                             if (i == 3) throw std::runtime_error("three");
+                                           }),
+                    std::runtime_error);
   }
 }
 
