@@ -1,6 +1,7 @@
 #include "model/spec.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -49,6 +50,13 @@ const char* sampling_estimate_name(SamplingEstimate e) {
 }
 
 namespace {
+
+// A number as the spec would spell it back: the shortest text that reads as the same double.
+std::string format_number(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
 
 template <class T>
 struct is_vector : std::false_type {};
@@ -226,6 +234,12 @@ FeatureSpec parse_feature(Reader r, FitOn default_fit) {
         f.boundaries = r.get<std::vector<double>>("boundaries", {});
       else
         r.get<int>("boundaries", 0);
+      // Checked here, where the error can name the field (the transform checks them again).
+      for (size_t i = 1; i < f.boundaries.size(); ++i)
+        if (f.boundaries[i] < f.boundaries[i - 1])
+          r.error("not sorted ascending: boundary " + std::to_string(i) + " (" + format_number(f.boundaries[i]) +
+                      ") is below boundary " + std::to_string(i - 1) + " (" + format_number(f.boundaries[i - 1]) + ")",
+                  "boundaries");
       if (f.boundaries.empty() && (f.num_boundaries < 1 || f.num_boundaries > 10'000'000))
         r.error("must be in 1..10000000", "num_boundaries");
       break;

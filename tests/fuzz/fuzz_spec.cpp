@@ -29,6 +29,7 @@ bool reads(FeatureKind kind, DType type) {
     case FeatureKind::normalization:
       return type != DType::string;
     case FeatureKind::text:
+    case FeatureKind::multi_value_lookup:
       return type == DType::string;
   }
   return false;

@@ -1,5 +1,5 @@
 // Seeds of fuzz_spec: the specs in the repository (samples/, tests/data), the unit tests'
-// spec, one that sets every field of every section (with given vocabularies and boundaries,
+// spec, one that sets every field of every section and uses every feature kind (with given vocabularies and boundaries,
 // unicode names, type aliases), the smallest valid spec, the same specs as to_json writes
 // them, and specs with one mistake each.
 #include <string>
@@ -33,7 +33,9 @@ const char* const kEveryField = R"({
     "id_column": "item",
     "features": [
       {"column": "item", "kind": "string_lookup", "embedding_dim": 8},
-      {"name": "title_text", "column": "title", "kind": "text", "max_tokens": 2, "embedding_dim": 4096}
+      {"name": "title_text", "column": "title", "kind": "text", "max_tokens": 2, "embedding_dim": 4096},
+      {"name": "tags", "column": "title", "kind": "multi_value_lookup", "embedding_dim": 2, "separator": " ",
+       "pooling": "sum", "vocabulary": ["a", "\u00e9t\u00e9", "c d"]}
     ],
     "layers": [65536, 8]
   },
@@ -57,6 +59,7 @@ void write_spec_seeds(SeedDir& out) {
   out.copy_from_source("samples/movielens/deep-32.json");
   out.copy_from_source("samples/movielens/deep-64-32.json");
   out.copy_from_source("samples/movielens/deep-128-64-32.json");
+  out.copy_from_source("samples/movielens/recommended.json");  // multi_value_lookup, data.history
   out.copy_from_source("tests/data/model-v1/spec.json");
   out.write("io_test_adagrad.json", iotest::spec_json("adagrad", 8));
   out.write("io_test_adam.json", iotest::spec_json("adam", 4));

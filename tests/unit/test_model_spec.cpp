@@ -665,3 +665,17 @@ TEST_CASE("model spec: a given vocabulary with a repeated entry is refused, nami
   j["candidate_tower"]["features"][0]["vocabulary"] = {"a", "b"};
   CHECK_NOTHROW(ModelSpec::from_json(j.dump(), "spec.json"));
 }
+
+TEST_CASE("model spec: given boundaries out of order are refused, naming the feature's field") {
+  // Found by fuzz_spec: the spec parsed, and fitting the feature failed later without a path.
+  nlohmann::json j = base_spec();
+  j["query_tower"]["features"][1] = nlohmann::json::parse(
+      R"({"name": "ts_bucket", "column": "ts", "kind": "discretization", "embedding_dim": 4,
+          "boundaries": [1930, 1940, 9995, 1960]})");
+  const std::string msg = parse_error(j.dump());
+  CAPTURE(msg);
+  CHECK(msg.find("spec.json: query_tower.features[1].boundaries: not sorted ascending: boundary 3 (1960) is below "
+                 "boundary 2 (9995)") != std::string::npos);
+  j["query_tower"]["features"][1]["boundaries"] = {1930, 1940, 1940, 9995};  // repeats are allowed
+  CHECK_NOTHROW(ModelSpec::from_json(j.dump(), "spec.json"));
+}
