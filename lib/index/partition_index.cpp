@@ -16,6 +16,7 @@
 #include "index/compact_scan.h"
 #include "index/float_scan.h"
 #include "index/kmeans.h"
+#include "index/radix_select.h"
 #include "nn/row_kernels.h"
 
 namespace tt {
@@ -105,30 +106,6 @@ struct ByScore {
     return x > y || (x == y && a < b);
   }
 };
-// A float (not NaN) as an unsigned integer of the same order; -0 as +0, so that equal floats
-// give equal keys.
-inline uint32_t order_key(float s) {
-  uint32_t u;
-  std::memcpy(&u, &s, sizeof u);
-  if (u == 0x80000000u) u = 0;
-  return u & 0x80000000u ? ~u : u | 0x80000000u;
-}
-// The k-th largest (1 <= k <= n) of n keys: three passes of a radix histogram (11, 11 and 10
-// bits, from the top), each over the keys that share the bits found so far. hist: 2^11 counts.
-uint32_t kth_largest(const uint32_t* keys, size_t n, size_t k, uint32_t* hist) {
-  uint32_t prefix = 0, mask = 0;
-  for (const auto& [shift, bits] : {std::pair<int, int>{21, 11}, {10, 11}, {0, 10}}) {
-    const uint32_t digits = 1u << bits;
-    std::fill(hist, hist + digits, 0u);
-    for (size_t i = 0; i < n; ++i)
-      if ((keys[i] & mask) == prefix) ++hist[(keys[i] >> shift) & (digits - 1)];
-    uint32_t d = digits - 1;
-    for (; hist[d] < k; --d) k -= hist[d];
-    prefix |= d << shift;
-    mask |= (digits - 1) << shift;
-  }
-  return prefix;
-}
 // Queries per task of a batch: a partition is read from memory once per block.
 constexpr size_t kBatchBlock = 64;
 // Chunks a single query's partitions are cut into, per thread.
@@ -505,7 +482,7 @@ void PartitionIndex::Impl::prepare(const PartitionIndex& ix, const float* q, con
   }
   pr.keys.resize(parts);
   for (size_t p = 0; p < parts; ++p) pr.keys[p] = order_key(rank_key(cs[p]));
-  pr.hist.resize(size_t{1} << 11);
+  pr.hist.resize(kRadixSelectHistogram);
   const uint32_t kth = kth_largest(pr.keys.data(), parts, probe, pr.hist.data());
   size_t above = 0;
   for (size_t p = 0; p < parts; ++p) above += pr.keys[p] > kth;
