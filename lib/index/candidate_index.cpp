@@ -50,7 +50,7 @@ std::vector<int64_t> CandidateIndex::key_positions(std::string_view key) const {
 }
 
 void CandidateIndex::set_scan_precision(Precision p) {
-  gate_.gate->wait_for_readers();  // a detached scan may still read the compact copy
+  gate_.wait();  // a detached scan may still read the compact copy
   if (p == Precision::fp16)
     fail(ErrorKind::invalid_argument, "candidate index: fp16 is not a scan precision (use f32, bf16 or int8)");
   scan_precision_ = Precision::f32;
@@ -447,8 +447,10 @@ void CandidateIndex::search(const float* queries, size_t n, const SearchOptions&
       }
       sh.scan.scan(0, n, blk * cblock, std::min(nc, (blk + 1) * cblock), redo, s, selected);
     }
-    if (redone) partial.push_back(finish(redo));
-    if (redone) g_searches_redone.fetch_add(1, std::memory_order_relaxed);
+    if (redone) {
+      partial.push_back(finish(redo));
+      g_searches_redone.fetch_add(1, std::memory_order_relaxed);
+    }
     slices = partial.size();  // one list per scanner
   } else {
     partial.resize(qblocks * slices);

@@ -74,9 +74,7 @@ class CandidateIndex {
   }
   CandidateIndex(CandidateIndex&&) noexcept = default;
   CandidateIndex& operator=(CandidateIndex&&) noexcept = default;
-  ~CandidateIndex() {
-    if (gate_.gate) gate_.gate->wait_for_readers();
-  }
+  ~CandidateIndex() { gate_.wait(); }
 
   size_t size() const { return keys_.size(); }
   size_t dim() const { return embeddings_.cols(); }
@@ -137,9 +135,13 @@ class CandidateIndex {
     Gate(Gate&&) noexcept = default;
     Gate& operator=(const Gate&) = delete;
     Gate& operator=(Gate&& other) noexcept {
-      if (gate) gate->wait_for_readers();
+      wait();
       gate = std::move(other.gate);
       return *this;
+    }
+    // A moved-from index has no gate (and no storage to wait for).
+    void wait() const {
+      if (gate) gate->wait_for_readers();
     }
   };
   Gate gate_;

@@ -358,6 +358,12 @@ TEST_CASE("index: a search does not wait for a stalled helper; it scans the held
   std::fill(got.begin(), got.end(), -7);
   idx->search(q.data(), 2, so, got.data(), got_s.data(), two);
   CHECK(want == got);
+  // A moved-from index holds no storage: changing its precision or freeing it waits for nothing.
+  {
+    CandidateIndex moved = random_index(100, 8, rng, true);
+    CandidateIndex taken = std::move(moved);
+    moved.set_scan_precision(Precision::f32);
+  }
   // Freeing the index waits until the stalled helper has finished reading it.
   StalledHelper::released = 1;
   idx.reset();
